@@ -1,0 +1,1 @@
+"""gnet: Node.js's net module for Python, on gevent."""
