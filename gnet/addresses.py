@@ -1,0 +1,261 @@
+"""IP literals, ports and address families, by Node's rules.
+
+``isIP`` / ``isIPv4`` / ``isIPv6`` follow Node's ``net.isIP`` exactly, which
+is stricter or looser than :mod:`ipaddress` in places: an IPv4 octet may not
+have a leading zero (``'127.000.000.001'`` is not an address), and any IPv6
+address may carry a ``%zone`` suffix made of letters, digits, ``.``, ``-``
+and ``:`` (``'fe80::1%eth0.0'`` is one, ``'fe80::1%eth0@1'`` is not).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from typing import Any
+
+from gnet.errors import (
+    InvalidArgTypeError,
+    InvalidArgValueError,
+    SocketBadPortError,
+)
+
+__all__ = (
+    'isIP',
+    'isIPv4',
+    'isIPv6',
+    'validate_port',
+    'family_name',
+    'family_number',
+    'address_info',
+)
+
+# A decimal octet 0-255 without a leading zero. Explicit [0-9] because \d
+# would also match non-ASCII digits.
+_OCTET = r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])'
+_IPV4 = re.compile(rf'{_OCTET}(?:\.{_OCTET}){{3}}')
+_GROUP = re.compile(r'[0-9A-Fa-f]{1,4}')
+_ZONE = re.compile(r'[0-9A-Za-z.:\-]+')
+
+
+def isIPv4(value: object) -> bool:
+    """Tell whether ``value`` is an IPv4 address in dotted-quad form.
+
+    Node's ``net.isIPv4``. Four decimal octets 0-255, no leading zeros, no
+    prefix length, nothing around them.
+
+    Difference from Node: a non-``str`` value gives ``False`` without being
+    converted to text (Node stringifies it first).
+
+    Args:
+        value: The text to test.
+
+    Returns:
+        Whether it is an IPv4 address.
+    """
+    return isinstance(value, str) and _IPV4.fullmatch(value) is not None
+
+
+def _groups(part: str, tail_ok: bool) -> int:
+    """Count the 16-bit groups in a colon-separated run, or -1 if invalid.
+
+    An IPv4 tail (only allowed at the end of the address) counts as two.
+    """
+    if not part:
+        return 0
+    pieces = part.split(':')
+    count = 0
+    last = len(pieces) - 1
+    for i, piece in enumerate(pieces):
+        if _GROUP.fullmatch(piece):
+            count += 1
+        elif i == last and tail_ok and _IPV4.fullmatch(piece):
+            count += 2
+        else:
+            return -1
+    return count
+
+
+def isIPv6(value: object) -> bool:
+    """Tell whether ``value`` is an IPv6 address.
+
+    Node's ``net.isIPv6``: eight groups of 1-4 hex digits, or fewer with one
+    ``::`` standing for at least one zero group; the last 32 bits may be
+    written as an IPv4 address (``'::ffff:127.0.0.1'``); an optional
+    ``%zone`` suffix of letters, digits, ``.``, ``-`` and ``:``.
+
+    Difference from Node: a non-``str`` value gives ``False`` without being
+    converted to text.
+
+    Args:
+        value: The text to test.
+
+    Returns:
+        Whether it is an IPv6 address.
+    """
+    if not isinstance(value, str):
+        return False
+    address, percent, zone = value.partition('%')
+    if percent and _ZONE.fullmatch(zone) is None:
+        return False
+    halves = address.split('::')
+    if len(halves) == 1:
+        return _groups(address, True) == 8
+    if len(halves) != 2:
+        return False
+    left = _groups(halves[0], False)
+    right = _groups(halves[1], True)
+    return left >= 0 and right >= 0 and left + right <= 7
+
+
+def isIP(value: object) -> int:
+    """Tell which IP version ``value`` is written in.
+
+    Node's ``net.isIP``, with :func:`isIPv4` and :func:`isIPv6`'s rules.
+
+    Args:
+        value: The text to test; anything but a ``str`` gives 0.
+
+    Returns:
+        4 for an IPv4 address, 6 for an IPv6 address, 0 otherwise.
+    """
+    if isIPv4(value):
+        return 4
+    if isIPv6(value):
+        return 6
+    return 0
+
+
+# The spellings of a number that JavaScript's Number(string) accepts and a
+# port can use: decimal with optional sign, fraction and exponent (integral
+# values only survive the range check), or 0x / 0o / 0b with no sign.
+_DECIMAL = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?')
+_PREFIXED = re.compile(r'0(?:[xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)')
+# JavaScript's String.prototype.trim also strips the byte-order mark, which
+# Python's str.strip keeps.
+_JS_SPACE = ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005' \
+    '\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'
+
+
+def _port_number(text: str) -> float | None:
+    text = text.strip(_JS_SPACE)
+    if _PREFIXED.fullmatch(text):
+        return int(text, 0)
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    return None
+
+
+def validate_port(value: object, name: str = 'port',
+                  allow_zero: bool = True) -> int:
+    """Check a port the way Node's ``validatePort`` does, and return it.
+
+    Accepted: an ``int`` (not a ``bool``); an integral ``float`` (Node's
+    numbers are doubles, so ``80.0`` is 80); a ``str`` holding a number as
+    JavaScript's ``Number()`` reads it, surrounding whitespace allowed:
+    ``'80'``, ``' 80 '``, ``'0x50'``, ``'80.0'``, ``'8e1'``.
+
+    Args:
+        value: The port given.
+        name: The argument's name, for the message (``'options.port'``).
+        allow_zero: Whether 0 (an ephemeral port) is acceptable.
+
+    Returns:
+        The port as an ``int`` in 0-65535 (1-65535 without ``allow_zero``).
+
+    Raises:
+        InvalidArgTypeError: ``value`` is not an ``int``, ``float`` or
+            ``str`` (``True``, ``None``, a list ...).
+        SocketBadPortError: ``value`` is out of range, not integral, NaN or
+            infinite, a blank string or one that is not a number (``'0x'``,
+            ``'-0x1'``), or 0 when ``allow_zero`` is false.
+    """
+    number: Any
+    if value.__class__ is bool or not isinstance(value, (int, float, str)):
+        raise InvalidArgTypeError(name, 'int or str', value)
+    number = _port_number(value) if isinstance(value, str) else value
+    # `not 0 <= number` also catches NaN.
+    if (number is None or not 0 <= number <= 0xFFFF or number != int(number)
+            or (number == 0 and not allow_zero)):
+        raise SocketBadPortError(name, value, allow_zero)
+    return int(number)
+
+
+def family_name(af: int) -> str:
+    """Name an address family the way Node's ``address()`` does.
+
+    Args:
+        af: ``socket.AF_INET`` or ``socket.AF_INET6``.
+
+    Returns:
+        ``'IPv4'`` or ``'IPv6'``.
+
+    Raises:
+        InvalidArgValueError: ``af`` is another family.
+    """
+    if af == socket.AF_INET:
+        return 'IPv4'
+    if af == socket.AF_INET6:
+        return 'IPv6'
+    raise InvalidArgValueError('family', af, 'must be AF_INET or AF_INET6')
+
+
+_FAMILIES: dict[Any, int] = {0: 0, 4: 4, 6: 6, 'ipv4': 4, 'ipv6': 6}
+_AF_FAMILIES = {socket.AF_UNSPEC: 0, socket.AF_INET: 4, socket.AF_INET6: 6}
+
+
+def family_number(value: object, name: str = 'family') -> int:
+    """Read a ``family`` option as Node's ``dns.lookup`` does.
+
+    Accepts 0, 4, 6, ``'IPv4'`` / ``'IPv6'`` (any case), ``None`` (as 0) and,
+    beyond Node, ``socket.AF_UNSPEC`` / ``AF_INET`` / ``AF_INET6``.
+
+    Args:
+        value: The family given.
+        name: The argument's name, for the message (``'options.family'``).
+
+    Returns:
+        4, 6, or 0 for "either".
+
+    Raises:
+        InvalidArgValueError: any other value, ``bool`` included.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, socket.AddressFamily):
+        result = _AF_FAMILIES.get(value)
+    elif isinstance(value, str):
+        result = _FAMILIES.get(value.lower())
+    elif value.__class__ is not bool and isinstance(value, (int, float)):
+        result = _FAMILIES.get(value)
+    else:
+        result = None
+    if result is None:
+        raise InvalidArgValueError(name, value,
+                                   "must be one of: 0, 4, 6, 'IPv4', 'IPv6'")
+    return result
+
+
+_AF_UNIX = getattr(socket, 'AF_UNIX', None)
+
+
+def address_info(sockaddr: Any, af: int) -> Any:
+    """Turn a socket address into Node's ``address()`` value.
+
+    Args:
+        sockaddr: What ``getsockname()`` / ``getpeername()`` returned:
+            ``(host, port)`` for IPv4, ``(host, port, flowinfo, scope_id)``
+            for IPv6 (flowinfo and scope id are dropped, as in Node), a path
+            for a Unix socket.
+        af: The socket's family.
+
+    Returns:
+        ``{'address': str, 'family': 'IPv4' | 'IPv6', 'port': int}`` for IP
+        sockets; the path as a ``str`` for a Unix socket (bytes, as an
+        abstract-namespace name comes, are decoded with the filesystem
+        encoding).
+    """
+    if af == _AF_UNIX:
+        return os.fsdecode(sockaddr) if sockaddr else ''
+    return {'address': sockaddr[0], 'family': family_name(af),
+            'port': sockaddr[1]}

@@ -1,0 +1,681 @@
+"""The interfaces gnet's public classes promise, declared with zope.interface.
+
+Each interface states, member by member, what a class must offer and how it
+behaves, named after its Node.js counterpart: :class:`IEventEmitter` is
+Node's ``EventEmitter``, :class:`IServer` is ``net.Server`` (plus the
+``gevent.server.StreamServer`` methods gnet keeps), :class:`ISocket` is
+``net.Socket``. They are the reference a port or an alternative implementation
+can be checked against, and the contract the tests enforce: every gnet class
+declares what it implements (``@implementer``), and the tests hold each class
+to its interface with ``zope.interface.verify.verifyObject`` /
+``verifyClass``.
+
+Only the camelCase (Node) spelling of a name is declared; its snake_case
+twin (``set_encoding`` for ``setEncoding``) is added to every implementing
+class by :mod:`gnet.naming` and behaves identically. Times are in
+milliseconds everywhere, as in Node, except in the methods inherited from
+gevent (``IServer.stop``, ``IServer.serve_forever``), which keep gevent's
+seconds.
+"""
+
+# Interface methods are declared without ``self`` and without annotations
+# (zope.interface's habit; the implementing classes carry the types), which
+# mypy reports as methods with no argument and untyped defs.
+# mypy: disable-error-code="misc, no-untyped-def"
+
+from __future__ import annotations
+
+from zope.interface import Attribute, Interface
+
+__all__ = ('IEventEmitter', 'IServer', 'ISocket')
+
+
+class IEventEmitter(Interface):
+    """Node's ``EventEmitter``: named events, each with an ordered list of listeners.
+
+    ``emit()`` calls the listeners synchronously, in the calling greenlet, in
+    registration order. A listener registered twice runs twice. Emitting
+    ``'error'`` with no ``'error'`` listener raises the error (or
+    ``UnhandledErrorError`` wrapping a non-exception value). Adding more than
+    ``getMaxListeners()`` listeners for one event warns once, as Node does.
+    Two events are emitted by the emitter itself: ``'newListener'``
+    (eventName, listener) before a listener is added and ``'removeListener'``
+    (eventName, listener) after one is removed.
+    """
+
+    def on(eventName, listener=None):
+        """Add ``listener`` at the end of the listeners for ``eventName``.
+
+        Node's ``emitter.on(eventName, listener)``. With ``listener`` omitted
+        this is a decorator: ``@emitter.on('data')`` registers the function and
+        returns it unchanged (a gnet extension).
+
+        Returns:
+            The emitter, for chaining; the listener itself in decorator form.
+        """
+
+    def addListener(eventName, listener):
+        """Add ``listener`` for ``eventName``; the same as ``on()``.
+
+        Node's ``emitter.addListener(eventName, listener)``.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def once(eventName, listener=None):
+        """Add ``listener`` for the next ``eventName`` only; it is removed before it runs.
+
+        Node's ``emitter.once(eventName, listener)``. With ``listener`` omitted
+        this is a decorator, as for ``on()``. ``rawListeners()`` shows the
+        wrapper, ``listeners()`` the original function, and ``off()`` with the
+        original function removes the wrapper.
+
+        Returns:
+            The emitter, for chaining; the listener itself in decorator form.
+        """
+
+    def off(eventName, listener):
+        """Remove the most recently added instance of ``listener`` for ``eventName``.
+
+        Node's ``emitter.off(eventName, listener)``. Removing a listener that
+        is not registered does nothing. Removal during an ``emit()`` does not
+        change which listeners that emit calls.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def removeListener(eventName, listener):
+        """Remove ``listener`` for ``eventName``; the same as ``off()``.
+
+        Node's ``emitter.removeListener(eventName, listener)``.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def prependListener(eventName, listener):
+        """Add ``listener`` at the front of the listeners for ``eventName``.
+
+        Node's ``emitter.prependListener(eventName, listener)``.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def prependOnceListener(eventName, listener):
+        """Add a one-time ``listener`` at the front of the listeners for ``eventName``.
+
+        Node's ``emitter.prependOnceListener(eventName, listener)``.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def removeAllListeners(eventName=None):
+        """Remove every listener for ``eventName``, or for every event when it is None.
+
+        Node's ``emitter.removeAllListeners([eventName])``.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def emit(eventName, *args):
+        """Call each listener for ``eventName`` with ``*args``, synchronously, in order.
+
+        Node's ``emitter.emit(eventName, ...args)``. The listener list is
+        copied first, so listeners added or removed while emitting take effect
+        from the next emit.
+
+        Returns:
+            True if the event had listeners, else False.
+
+        Raises:
+            BaseException: For ``'error'`` with no listener: the error itself,
+                or ``gnet.errors.UnhandledErrorError`` if it is not an
+                exception. An exception raised by a listener propagates.
+        """
+
+    def listeners(eventName):
+        """Return a copy of the listeners for ``eventName``, once-wrappers unwrapped.
+
+        Node's ``emitter.listeners(eventName)``.
+
+        Returns:
+            A new list of callables, in call order.
+        """
+
+    def rawListeners(eventName):
+        """Return a copy of the listeners for ``eventName``, once-wrappers included.
+
+        Node's ``emitter.rawListeners(eventName)``. Calling a wrapper runs the
+        listener and removes it.
+
+        Returns:
+            A new list of callables, in call order.
+        """
+
+    def listenerCount(eventName, listener=None):
+        """Return how many listeners ``eventName`` has.
+
+        Node's ``emitter.listenerCount(eventName[, listener])``: with
+        ``listener`` given, count only that function (once-wrapped included).
+
+        Returns:
+            The number of listeners (int).
+        """
+
+    def eventNames():
+        """Return the names of the events that have listeners.
+
+        Node's ``emitter.eventNames()``.
+
+        Returns:
+            A list of event names, in the order they were first registered.
+        """
+
+    def setMaxListeners(n):
+        """Set the listener count per event above which a leak warning is issued.
+
+        Node's ``emitter.setMaxListeners(n)``: ``0`` (or ``math.inf``) turns
+        the warning off; a negative or non-number ``n`` raises.
+
+        Returns:
+            The emitter, for chaining.
+        """
+
+    def getMaxListeners():
+        """Return the limit set by ``setMaxListeners()``, else ``defaultMaxListeners`` (10).
+
+        Node's ``emitter.getMaxListeners()``.
+        """
+
+
+class IServer(IEventEmitter):
+    """Node's ``net.Server``, which in gnet is also a ``gevent.server.StreamServer``.
+
+    Where Node and gevent use the same name, Node's meaning wins (``listen``,
+    ``address``, ``close``); gevent's view of the address is ``server_host``
+    / ``server_port``, and ``start`` / ``stop`` / ``serve_forever`` keep
+    gevent's meaning on top of Node's calls.
+
+    Events:
+        'listening': the server is bound and listening; always before any
+            'connection'. The ``listen()`` callback is a once-listener of it.
+        'connection' (socket): a connection was accepted; ``socket.server``
+            is this server.
+        'error' (err): listening or accepting failed (``EADDRINUSE``,
+            ``EACCES``, ...). Unlike a socket's, no 'close' follows by itself.
+        'close': after ``close()`` and after the last accepted socket's
+            'close' (gnet is stricter than Node, which may emit it a moment
+            before).
+        'drop' (info): ``maxConnections`` refused a connection; ``info`` is
+            a dict with localAddress, localPort, localFamily, remoteAddress,
+            remotePort, remoteFamily; None for a Unix socket server.
+    """
+
+    listening = Attribute(
+        "True from the 'listening' event until close(); Node's server.listening."
+    )
+    maxConnections = Attribute(
+        "Node's server.maxConnections: None for no limit; once this many accepted sockets are "
+        "open, a new connection is closed at once and 'drop' is emitted. 0 refuses every "
+        "connection (Node 21+)."
+    )
+    server_host = Attribute(
+        "gevent's view of the bound host (str), or None before listening."
+    )
+    server_port = Attribute(
+        "gevent's view of the bound port (int), or None before listening or for a Unix socket."
+    )
+    allowHalfOpen = Attribute(
+        "Constructor option given to accepted sockets: when False (default), a socket ends its "
+        "writable side after the peer's FIN; when True it stays writable until end()."
+    )
+    pauseOnConnect = Attribute(
+        "Constructor option: when True, accepted sockets start paused and read nothing until "
+        "resume()."
+    )
+    noDelay = Attribute(
+        "Constructor option: when True, TCP_NODELAY is set on every accepted socket."
+    )
+    keepAlive = Attribute(
+        "Constructor option: when True, SO_KEEPALIVE is set on every accepted socket."
+    )
+    keepAliveInitialDelay = Attribute(
+        "Constructor option: ms of idleness before the first keep-alive probe on accepted sockets "
+        "(applied in whole seconds, floored, as in Node); 0 keeps the system default."
+    )
+    highWaterMark = Attribute(
+        "Constructor option: readable and writable high water mark of accepted sockets, in bytes "
+        "(64 KiB by default, as in Node 22+)."
+    )
+
+    def listen(*args, **kwargs):
+        """Start listening; 'listening' is emitted later, never inside this call.
+
+        Node's ``server.listen()``, with every overload: ``listen()``,
+        ``listen(port)``, ``listen(port, host)``, ``listen(port, host,
+        backlog)``, ``listen(port, host, backlog, callback)``,
+        ``listen(port, callback)``, ``listen(callback)``,
+        ``listen(options[, callback])`` with a dict (or keyword arguments) of
+        ``port``, ``host``, ``path``, ``backlog``, ``ipv6Only``, ``exclusive``,
+        ``readableAll``, ``writableAll``, and ``listen(path[, backlog][,
+        callback])`` for a Unix domain socket. A port that is omitted or 0
+        picks an ephemeral one; no host binds ``::`` (dual stack) when IPv6
+        exists, else ``0.0.0.0``; backlog defaults to 511. ``callback`` is
+        added as a once-listener of 'listening'. Bind and listen errors come
+        as an 'error' event.
+
+        Returns:
+            The server, for chaining.
+
+        Raises:
+            gnet.errors.ServerAlreadyListenError: If already listening.
+            TypeError: ``code='ERR_INVALID_ARG_TYPE'`` for a bad argument type.
+            ValueError: ``code='ERR_SOCKET_BAD_PORT'`` or
+                ``'ERR_INVALID_ARG_VALUE'`` for a bad port or options.
+        """
+
+    def close(callback=None):
+        """Stop accepting connections; open connections are left to end on their own.
+
+        Node's ``server.close([callback])``. 'close' is emitted once the last
+        connection has closed. ``callback`` is a once-listener of 'close'; if
+        the server was not listening it is called with
+        ``ServerNotRunningError`` instead. A non-callable ``callback`` is
+        ignored, as in Node.
+
+        Returns:
+            The server, for chaining.
+        """
+
+    def address():
+        """Return the bound address: ``{'port': int, 'family': 'IPv4'|'IPv6', 'address': str}``.
+
+        Node's ``server.address()``. A Unix socket server returns its path
+        (str). None before listening and after close (Node's null).
+        """
+
+    def getConnections(callback=None):
+        """Count the open accepted connections.
+
+        Node's ``server.getConnections(callback)``: ``callback(err, count)``
+        is called later, never inside this call. Without a callback this
+        returns the count at once (a gnet extension). Works on a server that
+        never listened (count 0).
+
+        Returns:
+            The server with a callback, for chaining; the count (int) without.
+        """
+
+    def ref():
+        """Let this server keep ``gnet.run()`` running while it listens (the default).
+
+        Node's ``server.ref()``; idempotent.
+
+        Returns:
+            The server, for chaining.
+        """
+
+    def unref():
+        """Let ``gnet.run()`` return even while this server listens.
+
+        Node's ``server.unref()``; idempotent, and remembered if called
+        before ``listen()``.
+
+        Returns:
+            The server, for chaining.
+        """
+
+    def closeAllConnections():
+        """Destroy every open accepted connection.
+
+        Has no counterpart in ``net.Server`` (Node's ``http.Server`` has one);
+        a gnet extension. It does not stop listening.
+        """
+
+    def start():
+        """Start listening on the address given to the constructor: ``listen()`` on it.
+
+        ``gevent.server.StreamServer.start()``.
+        """
+
+    def stop(timeout=None):
+        """Close, wait for connections to end, then destroy the rest.
+
+        ``gevent.server.StreamServer.stop(timeout)``: ``close()``, then wait
+        up to ``timeout`` **seconds** (gevent's unit, not ms; None means
+        ``stop_timeout``) for connections to close, then ``destroy()`` those
+        still open.
+        """
+
+    def serve_forever(stop_timeout=None):
+        """Start, then block the calling greenlet until the server is stopped.
+
+        ``gevent.server.StreamServer.serve_forever(stop_timeout)``;
+        ``stop_timeout`` is in **seconds** (gevent's unit) and is passed to
+        ``stop()`` when the wait is interrupted.
+        """
+
+
+class ISocket(IEventEmitter):
+    """Node's ``net.Socket``: a TCP or Unix domain stream, a Duplex stream and an emitter.
+
+    A socket starts paused: bytes wait in the kernel until a 'data' listener
+    is added, ``resume()`` or ``pipe()`` is called, or the socket is iterated.
+    Data is ``bytes`` (Node's Buffer), or ``str`` after ``setEncoding()``.
+    No event fires inside the call that caused it.
+
+    Events, in the order they come for one socket:
+        'lookup' (err, address, family, host): after DNS resolution, before
+            connecting; ``family`` is 4 or 6. Not emitted for an IP literal
+            or a Unix socket path.
+        'connect': the connection is established.
+        'ready': right after 'connect'.
+        'data' (chunk): zero or more times; ``bytes``, or ``str`` after
+            ``setEncoding()``.
+        'end': the peer sent FIN and every chunk before it was delivered.
+        'close' (hadError): exactly once, always last.
+
+    And at any point before 'close':
+        'drain': the write buffer emptied after ``write()`` returned False.
+        'timeout': idle for the ``setTimeout()`` period; nothing is closed.
+        'error' (err): a failure; it comes right before 'close'(True).
+        'finish': after ``end()``, once every written byte was handed to the
+            kernel.
+    """
+
+    remoteAddress = Attribute(
+        "The peer's IP address (str), or None before connect; kept after close."
+    )
+    remoteFamily = Attribute(
+        "'IPv4' or 'IPv6' for the peer, or None before connect; kept after close."
+    )
+    remotePort = Attribute("The peer's port (int), or None before connect; kept after close.")
+    localAddress = Attribute(
+        "The local IP address (str) the socket is bound to, or None before connect."
+    )
+    localPort = Attribute("The local port (int), or None before connect.")
+    localFamily = Attribute("'IPv4' or 'IPv6' for the local address, or None before connect.")
+    bytesRead = Attribute("Bytes received so far (int), updated before each 'data' event.")
+    bytesWritten = Attribute(
+        "Bytes accepted by write() and end() so far (int), counted at call time in encoded bytes, "
+        "including data still queued."
+    )
+    writableLength = Attribute("Bytes written but not yet handed to the kernel (int).")
+    writableHighWaterMark = Attribute(
+        "The writableLength at which write() starts returning False, in bytes (64 KiB default)."
+    )
+    readableHighWaterMark = Attribute(
+        "The readable high water mark, in bytes (64 KiB default, as in Node 22+)."
+    )
+    writableNeedDrain = Attribute("True after write() returned False and until 'drain'.")
+    readableFlowing = Attribute(
+        "Node's readable.readableFlowing: None until something consumes data, True while flowing, "
+        "False after pause()."
+    )
+    readableEnded = Attribute("True once 'end' was emitted.")
+    writableEnded = Attribute("True once end() was called.")
+    writableFinished = Attribute("True once 'finish' was emitted.")
+    readyState = Attribute(
+        "'opening' while connecting, 'open' (readable and writable), 'readOnly', 'writeOnly', "
+        "or 'closed'."
+    )
+    connecting = Attribute("True between connect() and 'connect'.")
+    pending = Attribute("True until connected, and again after close.")
+    destroyed = Attribute("True once destroy() was called or the socket closed.")
+    readable = Attribute(
+        "True while data may still come ('end' not yet emitted and not destroyed)."
+    )
+    writable = Attribute("True while write() is allowed (end() not called and not destroyed).")
+    timeout = Attribute("The idle timeout in ms set by setTimeout(), or None when none was set.")
+    server = Attribute("The Server that accepted this socket, or None for a client socket.")
+    allowHalfOpen = Attribute(
+        "When False (default), the socket ends its writable side after the peer's FIN; "
+        "when True it stays writable until end()."
+    )
+
+    def connect(*args, **kwargs):
+        """Open the connection; 'lookup', 'connect' and errors come later as events.
+
+        Node's ``socket.connect()``, with its overloads: ``connect(port[,
+        host][, callback])``, ``connect(path[, callback])`` for a Unix domain
+        socket, and ``connect(options[, callback])`` with a dict (or keyword
+        arguments) of ``port``, ``host`` (default 'localhost'),
+        ``localAddress``, ``localPort``, ``family`` (0, 4, 6), ``hints``,
+        ``lookup``, ``autoSelectFamily``, ``autoSelectFamilyAttemptTimeout``
+        (ms), ``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (ms),
+        ``timeout`` (ms), or ``path``. ``callback`` is a once-listener of
+        'connect'. Only reconnect after 'close'.
+
+        Returns:
+            The socket, for chaining.
+
+        Raises:
+            gnet.errors.MissingArgsError: Called with no port or path.
+            TypeError: ``code='ERR_INVALID_ARG_TYPE'`` for a bad argument type.
+            ValueError: ``code='ERR_SOCKET_BAD_PORT'`` for a bad port.
+        """
+
+    def write(data, encoding=None, callback=None):
+        """Queue ``data`` for sending.
+
+        Node's ``socket.write(data[, encoding][, callback])``. ``data`` is
+        ``bytes``, ``bytearray``, ``memoryview``, or ``str`` encoded with
+        ``encoding`` (default 'utf8'). ``callback(err)`` runs once the data was
+        handed to the kernel (``err`` None) or dropped (the error). Writes made
+        while connecting are sent once connected. A write after ``end()`` or
+        ``destroy()`` is reported through the callback (and 'error' where
+        Node emits one), not raised.
+
+        Returns:
+            True while ``writableLength``, counting this chunk, is below
+            ``writableHighWaterMark``; False otherwise, and a 'drain' follows
+            once the buffer empties.
+
+        Raises:
+            gnet.errors.StreamNullValuesError: ``data`` is None.
+            TypeError: ``code='ERR_INVALID_ARG_TYPE'`` for another type.
+            gnet.errors.UnknownEncodingError: An unknown ``encoding``.
+        """
+
+    def end(data=None, encoding=None, callback=None):
+        """Send ``data`` if given, then FIN once everything written has been flushed.
+
+        Node's ``socket.end([data[, encoding]][, callback])``: half-closes the
+        writable side. ``callback`` is a once-listener of 'finish'. Nothing
+        written before ``end()`` is lost.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def destroy(error=None):
+        """Close at once, dropping queued writes and unread data.
+
+        Node's ``socket.destroy([error])``: with ``error``, 'error'(error) is
+        emitted, then 'close'(True); without, 'close'(False). A second call
+        does nothing.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def destroySoon():
+        """End the writable side, then destroy once 'finish' has come.
+
+        Node's ``socket.destroySoon()``: destroys at once if already finished.
+        """
+
+    def resetAndDestroy():
+        """Close with a TCP RST instead of FIN (``SO_LINGER`` 0), then destroy.
+
+        Node's ``socket.resetAndDestroy()``. While connecting, resets once
+        connected; a socket that never connected is destroyed with
+        ``SocketClosedError``.
+
+        Returns:
+            The socket, for chaining.
+
+        Raises:
+            gnet.errors.InvalidHandleTypeError: The socket is not TCP.
+        """
+
+    def pause():
+        """Stop reading from the kernel, so TCP pushes back on the peer.
+
+        Node's ``socket.pause()``; works before connect too.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def resume():
+        """Start (or restart) reading and emitting 'data'.
+
+        Node's ``socket.resume()``; works before connect too.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def isPaused():
+        """Return True if ``pause()`` was called and no ``resume()`` since.
+
+        Node's ``readable.isPaused()``.
+        """
+
+    def setEncoding(encoding=None):
+        """Deliver 'data' as ``str`` decoded with ``encoding`` instead of ``bytes``.
+
+        Node's ``socket.setEncoding([encoding])``: Node's encoding names
+        ('utf8', 'ascii', 'latin1', 'hex', 'base64', 'base64url', 'utf16le',
+        ...); None means 'utf8'. A multi-byte character split across reads is
+        never broken.
+
+        Returns:
+            The socket, for chaining.
+
+        Raises:
+            gnet.errors.UnknownEncodingError: An unknown ``encoding``.
+        """
+
+    def setTimeout(timeout, callback=None):
+        """Emit 'timeout' after ``timeout`` ms without activity; 0 disables it.
+
+        Node's ``socket.setTimeout(timeout[, callback])``: nothing is closed
+        by the timeout. ``callback`` is a once-listener of 'timeout'. Works
+        before connect. The idle timer never keeps ``gnet.run()`` alive.
+
+        Returns:
+            The socket, for chaining.
+
+        Raises:
+            TypeError: ``code='ERR_INVALID_ARG_TYPE'`` for a non-number.
+            ValueError: ``code='ERR_OUT_OF_RANGE'`` for a negative, NaN or
+                infinite ``timeout``.
+        """
+
+    def setNoDelay(noDelay=True):
+        """Turn Nagle's algorithm off (True) or on (False): ``TCP_NODELAY``.
+
+        Node's ``socket.setNoDelay([noDelay])``; remembered if called before
+        connect.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def setKeepAlive(enable=False, initialDelay=0, interval=None, count=None):
+        """Turn TCP keep-alive probes on or off.
+
+        Node's ``socket.setKeepAlive([enable][, initialDelay])``:
+        ``SO_KEEPALIVE``, with ``initialDelay`` ms of idleness before the
+        first probe (``TCP_KEEPIDLE``, whole seconds, floored; 0 keeps the
+        system default). ``interval`` (ms between probes, ``TCP_KEEPINTVL``)
+        and ``count`` (probes before giving up, ``TCP_KEEPCNT``) follow Node
+        24.19 / 26.4, beyond Node 22; when omitted they are 1 s and 10, as in
+        Node. Remembered if called before connect.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def setUserTimeout(timeout):
+        """Set ``TCP_USER_TIMEOUT``: how long sent data may stay unacknowledged.
+
+        After ``timeout`` ms without an acknowledgement the kernel drops the
+        connection (the socket gets 'error' ``ETIMEDOUT``). A gnet extension
+        (Node has no counterpart); Linux only. 0 restores the system default.
+        Remembered if called before connect.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def address():
+        """Return the local address: ``{'port': int, 'family': 'IPv4'|'IPv6', 'address': str}``.
+
+        Node's ``socket.address()``; ``{}`` until connected and after close.
+        """
+
+    def ref():
+        """Let this socket keep ``gnet.run()`` running while open or connecting (the default).
+
+        Node's ``socket.ref()``; remembered if called before connect.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def unref():
+        """Let ``gnet.run()`` return even while this socket is open.
+
+        Node's ``socket.unref()``; remembered if called before connect.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def pipe(destination, end=True):
+        """Write every 'data' chunk to ``destination``, honouring its backpressure.
+
+        Node's ``readable.pipe(destination[, {end}])``: the socket is paused
+        while ``destination.write()`` returns False and resumed on its
+        'drain'; with ``end`` True, ``destination.end()`` is called on 'end'.
+
+        Returns:
+            ``destination``, for chaining.
+        """
+
+    def unpipe(destination=None):
+        """Stop piping to ``destination``, or to every destination when it is None.
+
+        Node's ``readable.unpipe([destination])``.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def cork():
+        """Hold writes in the buffer until ``uncork()``, to send them together.
+
+        Node's ``writable.cork()``; calls nest.
+        """
+
+    def uncork():
+        """Undo one ``cork()``; the last one flushes the held writes.
+
+        Node's ``writable.uncork()``.
+        """
+
+    def __iter__():
+        """Yield each 'data' chunk until 'end', blocking the calling greenlet between chunks.
+
+        The counterpart of Node's ``for await (const chunk of socket)``:
+        iterating starts the flow of data, and an 'error' is raised from the
+        loop.
+        """

@@ -1,0 +1,199 @@
+"""The loop keeper: which handles keep ``gnet.run()`` blocking, and timers.
+
+Node's process stays alive while a ref'd handle is active: a listening
+server, a socket that is connecting, reading or writing, a pending timer.
+gevent has no such notion for application objects, so gnet keeps one count:
+the number of handles that are both *active* and *ref'd*. ``run()`` blocks
+the calling greenlet until that count is zero. ``ref()``, ``unref()`` and an
+activity change are each one comparison and one addition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gevent import get_hub
+from gevent.event import Event
+
+from gnet.dispatch import schedule
+from gnet.validate import validate_function, validate_number
+
+__all__ = (
+    "Handle",
+    "Timeout",
+    "clearInterval",
+    "clearTimeout",
+    "refCount",
+    "run",
+    "setImmediate",
+    "setInterval",
+    "setTimeout",
+)
+
+H = TypeVar("H", bound="Handle")
+
+
+class _Keeper:
+    __slots__ = ("count", "idle")
+
+    def __init__(self) -> None:
+        self.count = 0
+        # Set while nothing keeps the loop alive; created by the first run().
+        self.idle: Event | None = None
+
+    def add(self, delta: int) -> None:
+        self.count += delta
+        idle = self.idle
+        if idle is not None:
+            if self.count == 0:
+                idle.set()
+            elif delta > 0 and self.count == delta:
+                idle.clear()
+
+
+_keeper = _Keeper()
+
+
+class Handle:
+    """Something that can keep ``gnet.run()`` alive: a server, a socket, a timer.
+
+    It counts while it is active (listening, connecting, reading, writing,
+    pending) and ref'd (the default), as libuv handles do in Node.
+    """
+
+    # Subclasses declare the slots ``_active`` and ``_refed`` themselves, so
+    # that Handle can sit beside EventEmitter (which has slots too).
+    __slots__ = ()
+    _active: bool
+    _refed: bool
+
+    def _init_handle(self) -> None:
+        self._active = False
+        self._refed = True
+
+    def _set_active(self, active: bool) -> None:
+        if active is not self._active:
+            self._active = active
+            if self._refed:
+                _keeper.add(1 if active else -1)
+
+    def ref(self: H) -> H:
+        """Let this handle keep ``gnet.run()`` alive (the default). Returns self."""
+        if not self._refed:
+            self._refed = True
+            if self._active:
+                _keeper.add(1)
+        return self
+
+    def unref(self: H) -> H:
+        """Stop this handle from keeping ``gnet.run()`` alive. Returns self."""
+        if self._refed:
+            self._refed = False
+            if self._active:
+                _keeper.add(-1)
+        return self
+
+    def hasRef(self) -> bool:
+        """Whether this handle keeps ``gnet.run()`` alive when active."""
+        return self._refed
+
+
+def refCount() -> int:
+    """How many active, ref'd handles keep ``gnet.run()`` blocking now."""
+    return _keeper.count
+
+
+def run(timeout: float | None = None) -> bool:
+    """Block the calling greenlet until no ref'd handle is left.
+
+    The counterpart of Node's implicit event loop: a script that creates a
+    server and calls ``run()`` returns once the server has closed and its
+    last connection is gone.
+
+    Args:
+        timeout: give up after this many milliseconds (``None``: no limit).
+
+    Returns:
+        True when nothing keeps the loop alive, False if the timeout ran out.
+    """
+    if _keeper.idle is None:
+        _keeper.idle = Event()
+        if _keeper.count == 0:
+            _keeper.idle.set()
+    seconds = None if timeout is None else validate_number(timeout, "timeout", 0) / 1000.0
+    return bool(_keeper.idle.wait(seconds))
+
+
+class Timeout(Handle):
+    """A timer made by :func:`setTimeout` / :func:`setInterval` (Node's Timeout).
+
+    The callback runs in a gnet worker greenlet, so it may block cooperatively.
+    """
+
+    __slots__ = ("_active", "_args", "_callback", "_ms", "_refed", "_repeat", "_watcher")
+
+    def __init__(
+        self, callback: Callable[..., Any], ms: float, args: tuple[Any, ...], repeat: bool
+    ) -> None:
+        self._init_handle()
+        self._callback = callback
+        self._args = args
+        self._ms = ms
+        self._repeat = repeat
+        # Node clamps delays below 1 ms to 1 ms.
+        seconds = max(ms, 1.0) / 1000.0
+        self._watcher = get_hub().loop.timer(seconds, seconds if repeat else 0.0)
+        self._watcher.start(schedule, self._fire)
+        self._set_active(True)
+
+    def _fire(self) -> None:
+        if not self._active:
+            return
+        if not self._repeat:
+            self._set_active(False)
+        self._callback(*self._args)
+
+    def close(self: H) -> H:
+        """Cancel the timer (Node's ``clearTimeout(t)``). Returns self."""
+        self._watcher.stop()  # type: ignore[attr-defined]
+        self._set_active(False)
+        return self
+
+    def refresh(self) -> Timeout:
+        """Restart the timer's countdown from now, keeping its callback."""
+        self._watcher.stop()
+        self._watcher.start(schedule, self._fire)
+        self._set_active(True)
+        return self
+
+    def __repr__(self) -> str:
+        kind = "Interval" if self._repeat else "Timeout"
+        return f"<gnet {kind} {self._ms} ms active={self._active}>"
+
+
+def setTimeout(callback: Callable[..., Any], ms: float = 1, *args: Any) -> Timeout:
+    """Call ``callback(*args)`` once after ``ms`` milliseconds (Node's setTimeout)."""
+    validate_function(callback, "callback")
+    return Timeout(callback, float(validate_number(ms, "delay")), args, repeat=False)
+
+
+def setInterval(callback: Callable[..., Any], ms: float = 1, *args: Any) -> Timeout:
+    """Call ``callback(*args)`` every ``ms`` milliseconds (Node's setInterval)."""
+    validate_function(callback, "callback")
+    return Timeout(callback, float(validate_number(ms, "delay")), args, repeat=True)
+
+
+def setImmediate(callback: Callable[..., Any], *args: Any) -> None:
+    """Call ``callback(*args)`` soon, in a gnet worker greenlet (Node's setImmediate)."""
+    validate_function(callback, "callback")
+    schedule(lambda: callback(*args))
+
+
+def clearTimeout(timer: Timeout | None) -> None:
+    """Cancel a timer made by :func:`setTimeout`; ``None`` is ignored, as in Node."""
+    if timer is not None:
+        timer.close()
+
+
+clearInterval = clearTimeout

@@ -1,0 +1,624 @@
+"""gnet.Server: Node's ``net.Server`` as a gevent ``StreamServer``.
+
+Accepting stays gevent's: the listening socket's io watcher calls
+``_do_read`` in the hub, up to ``max_accept`` times per wakeup. gnet runs
+with ``spawn=None``, so ``handle()`` runs right there in the hub: it only
+wraps the new descriptor in a :class:`gnet.Socket` and schedules the
+'connection' event in a worker greenlet. No greenlet exists per connection.
+
+The 'connection' listeners run outside the socket's own event sequence, so
+a listener may serve its socket synchronously (``for chunk in sock``, or
+``once(sock, 'data')``) while the socket's events keep flowing.
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno
+import logging
+import os
+import stat
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import gevent
+from gevent.event import Event
+from gevent.server import StreamServer
+
+from gnet.addresses import address_info, isIP, validate_port
+from gnet.dispatch import schedule
+from gnet.errors import (
+    InvalidArgTypeError,
+    InvalidArgValueError,
+    ServerAlreadyListenError,
+    ServerNotRunningError,
+    dns_error,
+    system_error,
+)
+from gnet.events import EventEmitter
+from gnet.loop import Handle
+from gnet.options import merge_options
+from gnet.socket import Socket
+from gnet.validate import validate_function
+
+__all__ = ("Server", "createServer")
+
+logger = logging.getLogger("gnet")
+
+V = TypeVar("V", bound="Server")
+
+# Node's default listen backlog.
+DEFAULT_BACKLOG = 511
+
+_SERVER_OPTIONS = (
+    "allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay",
+    "highWaterMark",
+)
+_LISTEN_OPTIONS = (
+    "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort",
+    "readableAll", "writableAll", "removeStale",
+)
+
+# accept() errors, and what the server does about each (see _accept_failed).
+#
+# The client gave up, or the network under it went away, between the
+# kernel queueing the connection and our accept(): that connection is lost,
+# nothing is wrong with the server. Linux's accept(2) lists these as errors
+# to retry; Node and trio ignore them too.
+_ACCEPT_RETRY = frozenset(
+    getattr(errno, name) for name in (
+        "ECONNABORTED", "EPROTO", "EPERM", "EINTR", "ENETDOWN", "ENOPROTOOPT",
+        "EHOSTDOWN", "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH",
+    ) if hasattr(errno, name)
+)
+# Out of descriptors or kernel memory: accept() will fail again at once
+# while the cause lasts, and the pending connection stays readable, so
+# retrying immediately would spin the CPU. Stop accepting, report it
+# ('error' if someone listens, else a log line), and retry after a delay
+# that doubles from 10 ms to 1 s while the failures last.
+_ACCEPT_CAPACITY = frozenset(
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
+    if hasattr(errno, name)
+)
+# Anything else (EBADF, EINVAL, ENOTSOCK...) means the listening socket
+# itself is broken: report it and close the server, as gevent does.
+
+
+class Server(StreamServer, EventEmitter, Handle):  # type: ignore[misc]
+    """A TCP or Unix stream server with Node's events (Node's ``net.Server``).
+
+    Events: 'listening', 'connection'(socket), 'error'(err), 'close',
+    'drop'(info). Also a gevent ``StreamServer``: ``start()`` listens on the
+    address given to the constructor, ``serve_forever()`` and
+    ``stop(timeout)`` keep gevent's meaning (timeout in seconds).
+
+    Args:
+        options: Node's server options (a dict) or keyword arguments:
+            ``allowHalfOpen``, ``pauseOnConnect``, ``noDelay``,
+            ``keepAlive``, ``keepAliveInitialDelay`` (ms), ``highWaterMark``.
+            gevent style, an address tuple ``(host, port)`` is accepted here
+            too and used by ``start()``.
+        connectionListener: added as a 'connection' listener.
+    """
+
+    # Tunables, as gevent documents its own.
+    #: Accept-error backoff: first and longest delay, in seconds.
+    min_delay = 0.01
+    max_delay = 1.0
+
+    def __init__(
+        self,
+        options: Any = None,
+        connectionListener: Callable[[Socket], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        address: tuple[str, int] | None = None
+        if callable(options) and connectionListener is None:
+            options, connectionListener = None, options
+        if isinstance(options, tuple):
+            address, options = options, None
+        opts = merge_options(options, kwargs, _SERVER_OPTIONS)
+        EventEmitter.__init__(self)
+        self._init_handle()
+        StreamServer.__init__(self, address or ("", 0), spawn=None)
+        self._start_address = address
+        self.allowHalfOpen = bool(opts.get("allowHalfOpen", False))
+        self.pauseOnConnect = bool(opts.get("pauseOnConnect", False))
+        self.noDelay = bool(opts.get("noDelay", False))
+        self.keepAlive = bool(opts.get("keepAlive", False))
+        self.keepAliveInitialDelay = opts.get("keepAliveInitialDelay", 0)
+        self.highWaterMark = opts.get("highWaterMark")
+        self._socket_options = {
+            "allowHalfOpen": self.allowHalfOpen,
+            "highWaterMark": self.highWaterMark,
+            "noDelay": self.noDelay,
+            "keepAlive": self.keepAlive,
+            "keepAliveInitialDelay": self.keepAliveInitialDelay,
+        }
+        #: Refuse connections beyond this many open ones (Node 22: 0 refuses all).
+        self.maxConnections: int | None = None
+        self._connections: set[Socket] = set()
+        self._listening = False
+        self._unix_path: str | None = None
+        self._pending: Any = None  # the greenlet resolving a host name for listen()
+        self._drained: Event | None = None
+        self._accept_delay = self.min_delay
+        if connectionListener is not None:
+            self.on("connection", connectionListener)
+
+    # ------------------------------------------------------------------
+    # Events are emitted in worker greenlets, FIFO.
+
+    def _queue(self, fn: Callable[..., Any], *args: Any) -> None:
+        schedule(partial(self._emit_safely, fn, args))
+
+    def _emit_safely(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            # A server outlives its listeners' mistakes, and an 'error' with
+            # no listener: report, keep serving.
+            logger.error("gnet: error in a listener of %r", self, exc_info=exc)
+
+    # ------------------------------------------------------------------
+    # listen()
+
+    def listen(self: V, *args: Any, **kwargs: Any) -> V:
+        """Start listening (Node's ``server.listen``); returns self.
+
+        Overloads: ``listen([port[, host[, backlog]]][, callback])``,
+        ``listen(path[, backlog][, callback])``, ``listen(options[,
+        callback])`` with ``port``, ``host``, ``path``, ``backlog``,
+        ``ipv6Only``, ``reusePort``, ``exclusive`` (accepted, no effect: there
+        is no cluster), ``readableAll``/``writableAll`` (Unix socket mode),
+        and gnet's ``removeStale`` (remove a Unix socket file nothing
+        answers on). Keyword arguments work as the options.
+
+        With no host, binds ``::`` dual-stack where IPv6 exists, else
+        ``0.0.0.0``. ``address()`` works as soon as this returns unless host
+        is a name to resolve. 'listening' (and ``callback``) follow later;
+        a bind failure arrives as 'error' (EADDRINUSE, EACCES...).
+
+        Raises:
+            ServerAlreadyListenError: already listening.
+            SocketBadPortError / InvalidArgTypeError / InvalidArgValueError:
+                bad arguments.
+        """
+        callback = None
+        if args and callable(args[-1]):
+            callback = args[-1]
+            args = args[:-1]
+        opts = self._listen_options(args, kwargs)
+        if self._listening or self._pending is not None:
+            raise ServerAlreadyListenError()
+        if callback is not None:
+            validate_function(callback, "callback")
+            self.once("listening", callback)
+        backlog = opts.get("backlog")
+        backlog = DEFAULT_BACKLOG if backlog is None else int(backlog)
+        self._set_active(True)
+        self._listening = False
+        path = opts.get("path")
+        if "port" not in opts and path is not None:
+            self._listen_unix(path, backlog, opts)
+            return self
+        host = opts.get("host")
+        port = opts.get("port", 0)
+        if host is None or isIP(host):
+            self._listen_tcp(host, port, backlog, opts)
+        else:
+            self._pending = gevent.spawn(self._resolve_and_listen, host, port, backlog, opts)
+        return self
+
+    def _listen_options(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        first = args[0] if args else None
+        if isinstance(first, dict) or (not args and kwargs):
+            opts = merge_options(first, kwargs, _LISTEN_OPTIONS)
+            port = opts.get("port")
+            if port is None and opts.get("path") is None:
+                if "port" in opts and opts.get("port") is None and "path" not in opts:
+                    opts["port"] = 0
+                else:
+                    raise InvalidArgValueError(
+                        "options", first if first is not None else kwargs,
+                        'must have the property "port" or "path"')
+            if port is not None:
+                if isinstance(port, bool) or not isinstance(port, (int, float, str)):
+                    raise InvalidArgValueError("options", first, "is invalid")
+                opts["port"] = validate_port(port, "options.port")
+            elif not isinstance(opts.get("path"), str):
+                raise InvalidArgValueError("options", first, "is invalid")
+            if "host" in opts and opts["host"] is not None and not isinstance(opts["host"], str):
+                raise InvalidArgValueError("options.host", opts["host"], "must be a string")
+            return opts
+        if kwargs:
+            raise InvalidArgValueError("listen", kwargs,
+                                       "takes keyword options only without positional ones")
+        opts = {}
+        if isinstance(first, str) and not _port_like(first):
+            opts["path"] = first
+            rest = args[1:]
+        else:
+            opts["port"] = 0 if first is None else validate_port(first, "port")
+            if len(args) > 1 and isinstance(args[1], str):
+                opts["host"] = args[1]
+                rest = args[2:]
+            else:
+                rest = args[1:]
+        for value in rest:
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise InvalidArgTypeError("backlog", "int", value)
+                opts["backlog"] = value
+                break
+        return opts
+
+    def _listen_tcp(self, host: str | None, port: int, backlog: int,
+                    opts: dict[str, Any]) -> None:
+        if host is None:
+            try:
+                sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
+                bind_host = "::"
+            except OSError:  # no IPv6 on this machine
+                sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+                bind_host = "0.0.0.0"
+        else:
+            family = _socket.AF_INET6 if isIP(host) == 6 else _socket.AF_INET
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            bind_host = host
+        try:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+            if sock.family == _socket.AF_INET6:
+                # Dual-stack unless asked otherwise: the system default
+                # varies (net.ipv6.bindv6only), Node's does not.
+                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY,
+                                1 if opts.get("ipv6Only") else 0)
+            if opts.get("reusePort"):
+                if not hasattr(_socket, "SO_REUSEPORT"):
+                    raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported here")
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+            sock.bind((bind_host, port))
+            sock.listen(backlog)
+        except OSError as exc:
+            sock.close()
+            self._listen_failed(system_error(exc, "listen", bind_host, port))
+            return
+        self._started(sock)
+
+    def _resolve_and_listen(self, host: str, port: int, backlog: int,
+                            opts: dict[str, Any]) -> None:
+        from gevent import socket as gsocket
+
+        try:
+            infos = gsocket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)
+        except OSError as exc:
+            self._pending = None
+            err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
+            self._listen_failed(err)
+            return
+        self._pending = None
+        self._listen_tcp(infos[0][4][0], port, backlog, opts)
+
+    def _listen_unix(self, path: str, backlog: int, opts: dict[str, Any]) -> None:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            try:
+                sock.bind(path)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or path.startswith("\0"):
+                    raise
+                if _unix_answers(path):
+                    raise _with_reason(exc, "a server answers on it") from None
+                if not opts.get("removeStale"):
+                    raise _with_reason(
+                        exc, "nothing answers on it: a stale socket file left by a process "
+                        "that exited; remove it, or listen with removeStale=True") from None
+                os.unlink(path)
+                sock.bind(path)
+            if opts.get("readableAll") or opts.get("writableAll"):
+                mode = os.stat(path).st_mode
+                if opts.get("readableAll"):
+                    mode |= stat.S_IRGRP | stat.S_IROTH
+                if opts.get("writableAll"):
+                    mode |= stat.S_IWGRP | stat.S_IWOTH
+                os.chmod(path, mode)
+            sock.listen(backlog)
+        except OSError as exc:
+            sock.close()
+            err = system_error(exc, "listen", path)
+            reason = getattr(exc, "gnet_reason", None)
+            if reason:
+                err.strerror = f"{err.strerror} ({reason})"
+                err.message = err.strerror  # type: ignore[attr-defined]
+            self._listen_failed(err)
+            return
+        if not path.startswith("\0"):
+            self._unix_path = path
+        self._started(sock)
+
+    def _started(self, sock: Any) -> None:
+        sock.setblocking(False)
+        self.socket = sock
+        self.family = sock.family
+        self.address = sock.getsockname()
+        self._listening = True
+        self._accept_delay = self.min_delay
+        StreamServer.start(self)
+        self._queue(self.emit, "listening")
+
+    def _listen_failed(self, err: BaseException) -> None:
+        self._set_active(False)
+        self._queue(self.emit, "error", err)
+
+    # ------------------------------------------------------------------
+    # Accepting (hub)
+
+    def do_read(self) -> Any:
+        try:
+            fd, address = self.socket._accept()
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            self._accept_failed(exc)
+            return None
+        self._accept_delay = self.min_delay
+        return fd, address
+
+    def _accept_failed(self, exc: OSError) -> None:
+        code = exc.errno
+        if code in _ACCEPT_RETRY:
+            return
+        err = system_error(exc, "accept")
+        if code in _ACCEPT_CAPACITY:
+            self.stop_accepting()
+            self._timer = self.loop.timer(self._accept_delay)
+            self._timer.start(self._start_accepting_if_started)
+            self._accept_delay = min(self.max_delay, self._accept_delay * 2)
+            if self.listenerCount("error"):
+                self._queue(self.emit, "error", err)
+            else:
+                logger.warning("gnet: %r cannot accept (%s); retrying in %.2f s",
+                               self, err.strerror, self._accept_delay)
+            return
+        self._queue(self.emit, "error", err)
+        self.close()
+
+    def do_close(self, *args: Any) -> None:
+        """gevent closes a connection when ``handle`` returns; a gnet Socket owns its own."""
+
+    def handle(self, fd: int, address: Any) -> None:
+        """Wrap an accepted descriptor in a Socket and schedule 'connection' (hub)."""
+        raw = _socket.socket(fileno=fd)
+        limit = self.maxConnections
+        if limit is not None and len(self._connections) >= limit:
+            self._drop(raw)
+            return
+        sock = Socket(self._socket_options)
+        sock.server = self
+        if self.pauseOnConnect:
+            sock._flowing = False
+        sock._adopt(raw)
+        sock._sync_active()
+        self._connections.add(sock)
+        schedule(partial(self._serve, sock))
+
+    def _serve(self, sock: Socket) -> None:
+        # Worker greenlet. 'connection' listeners may block; only this
+        # socket's reading waits for them (reading starts afterwards so no
+        # event of the socket can come before its 'connection').
+        try:
+            self.emit("connection", sock)
+        except Exception as exc:
+            sock._listener_failed(exc)
+        if sock._flowing is not False:
+            sock._start_reading()
+
+    def _drop(self, raw: Any) -> None:
+        # Node 22: accept, then close at once, and tell the application.
+        info = None
+        if raw.family in (_socket.AF_INET, _socket.AF_INET6):
+            try:
+                local = address_info(raw.getsockname(), raw.family)
+                remote = address_info(raw.getpeername(), raw.family)
+                info = {
+                    "localAddress": local["address"], "localPort": local["port"],
+                    "localFamily": local["family"], "remoteAddress": remote["address"],
+                    "remotePort": remote["port"], "remoteFamily": remote["family"],
+                }
+            except OSError:
+                info = None
+        raw.close()
+        self._queue(self.emit, "drop", info)
+
+    def _connection_closed(self, sock: Socket) -> None:
+        self._connections.discard(sock)
+        if not self._connections:
+            drained = self._drained
+            if drained is not None:
+                drained.set()
+            if not self._listening and self._pending is None and self._closed_called:
+                self._queue(self._emit_close)
+
+    # ------------------------------------------------------------------
+    # Closing
+
+    _closed_called = False
+
+    def close(self: V, callback: Any = None) -> V:  # type: ignore[override]
+        """Stop accepting; 'close' follows once every connection has closed.
+
+        Node's ``server.close([callback])``: existing connections stay open
+        (see ``closeAllConnections()``). ``callback`` runs on 'close', with
+        ``ServerNotRunningError`` as its one argument when the server was not
+        listening (so give it an optional parameter). A callback that is not
+        callable is ignored, as in Node. Returns self.
+        """
+        running = self._listening or self._pending is not None
+        if callable(callback):
+            if running:
+                self.once("close", callback)
+            else:
+                self.once("close", lambda: callback(ServerNotRunningError()))
+        self._closed_called = True
+        if self._pending is not None:
+            self._pending.kill(block=False)
+            self._pending = None
+        if self._listening:
+            self._listening = False
+            self._stop_event.set()
+            self.stop_accepting()
+            sock = self.__dict__.pop("socket", None)
+            if sock is not None:
+                sock.close()
+            if self._unix_path is not None:
+                try:
+                    os.unlink(self._unix_path)
+                except OSError:
+                    pass
+                self._unix_path = None
+        self._set_active(False)
+        if not self._connections:
+            self._queue(self._emit_close)
+        return self
+
+    def _emit_close(self) -> None:
+        self.emit("close")
+
+    def closeAllConnections(self) -> None:
+        """Destroy every open connection (gnet extension; Node has it on http.Server only).
+
+        With ``close()``, the way to stop a server whose clients never hang up.
+        """
+        for sock in list(self._connections):
+            sock.destroy()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """gevent's stop: ``close()``, wait up to ``timeout`` **seconds**, then destroy the rest.
+
+        ``timeout`` defaults to ``stop_timeout`` (1 s). Blocks the calling
+        greenlet while it waits.
+        """
+        self.close()
+        if timeout is None:
+            timeout = self.stop_timeout
+        if self._connections:
+            self._drained = Event()
+            self._drained.wait(timeout)
+            self._drained = None
+        self.closeAllConnections()
+
+    def start(self) -> None:
+        """gevent's start: listen on the address given to the constructor (port 0 if none)."""
+        if self._listening:
+            return
+        host, port = self._start_address or ("", 0)
+        self.listen({"port": port, "host": host or None})
+
+    def getConnections(self, callback: Callable[..., Any] | None = None) -> Any:
+        """How many connections are open.
+
+        Node's ``server.getConnections(callback)``: ``callback(err, count)``
+        runs later and self is returned. Without a callback (gnet), returns
+        the count.
+        """
+        if callback is None:
+            return len(self._connections)
+        validate_function(callback, "callback")
+        self._queue(callback, None, len(self._connections))
+        return self
+
+    def _node_address(self) -> Any:
+        """``{'port', 'family', 'address'}``, the path of a Unix server, or None.
+
+        None before listening and after ``close()``, as Node's null.
+        """
+        if not self._listening:
+            return None
+        sock = self.__dict__.get("socket")
+        if sock is None:
+            return None
+        return address_info(sock.getsockname(), sock.family)
+
+    # gevent keeps its address tuple in ``self.address``; Node's API has an
+    # ``address()`` method. Reading gives Node's method; gevent's writes land
+    # in ``_gevent_address``, which server_host/server_port read.
+    address = property(
+        lambda self: self._node_address,
+        lambda self, value: setattr(self, "_gevent_address", value),
+        doc="Node's ``server.address()``; gevent's address is server_host/server_port.",
+    )
+
+    @property
+    def server_host(self) -> Any:
+        """gevent's view: the host the server is bound to (a str), or None."""
+        value = self.__dict__.get("_gevent_address")
+        return value[0] if isinstance(value, tuple) else None
+
+    @property
+    def server_port(self) -> Any:
+        """gevent's view: the port the server is bound to (an int), or None."""
+        value = self.__dict__.get("_gevent_address")
+        return value[1] if isinstance(value, tuple) else None
+
+    @property
+    def listening(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._listening
+
+    def __repr__(self) -> str:
+        where = self._node_address() if self._listening else "not listening"
+        return f"<gnet.Server {where}>"
+
+    __str__ = __repr__
+
+
+def _port_like(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped:
+        return False
+    try:
+        int(stripped, 16 if stripped.lower().startswith("0x") else 10)
+    except ValueError:
+        return False
+    return True
+
+
+def _unix_answers(path: str) -> bool:
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def _with_reason(exc: OSError, reason: str) -> OSError:
+    err = OSError(exc.errno, exc.strerror)
+    err.gnet_reason = reason  # type: ignore[attr-defined]
+    return err
+
+
+def createServer(
+    options: Any = None,
+    connectionListener: Callable[[Socket], Any] | None = None,
+    **kwargs: Any,
+) -> Server:
+    """Create a :class:`Server` (Node's ``net.createServer``).
+
+    ``createServer([options][, connectionListener])``; options as a dict or
+    keyword arguments.
+
+    Raises:
+        InvalidArgTypeError: options that are neither a dict nor a function.
+    """
+    if callable(options) and connectionListener is None:
+        options, connectionListener = None, options
+    if options is not None and not isinstance(options, dict):
+        raise InvalidArgTypeError("options", "dict", options)
+    if connectionListener is not None:
+        validate_function(connectionListener, "connectionListener")
+    return Server(options, connectionListener, **kwargs)

@@ -1,0 +1,1581 @@
+"""gnet.Socket: Node's ``net.Socket`` on gevent's loop.
+
+Theory of operation
+-------------------
+A Socket owns one non-blocking OS socket and two gevent io watchers on it.
+All I/O runs in the hub, in watcher callbacks that never block; all events
+are emitted in a gnet worker greenlet (see ``dispatch.py``), one socket's
+events one after another, never inside the call that caused them.
+
+Read path (hub -> worker)::
+
+    read watcher fires -> recv() -> chunk appended to the read queue
+      -> the socket schedules itself once -> a worker runs _run()
+      -> emit('data', chunk) -> the user's listener
+
+The read watcher stays started while the socket reads; it stops only when
+the read queue holds ``readableHighWaterMark`` bytes nobody consumed yet, on
+an explicit ``pause()``, and at EOF. As in Node, a socket nobody reads from
+still reads up to that mark (so a peer's FIN after no data is seen), and
+'end' waits until every queued chunk was consumed.
+
+Write path (caller -> kernel)::
+
+    write(chunk) -> nothing queued? send() now -> the rest, if any, is queued
+      -> write watcher drains the queue when the kernel has room -> 'drain'
+
+Events that are not data ('connect', 'drain', 'timeout', 'error', 'close',
+write callbacks) go through a second, small event queue that is run before
+the read queue, so they are never held back by a paused reader.
+
+Lifecycle (``readyState`` and friends are read from these fields, never
+inferred)::
+
+    _state:  NEW -> CONNECTING -> OPEN -> CLOSED      (CLOSED: fd released)
+    read side:  _eof (FIN read) -> _end_emitted ('end' emitted)
+    write side: _ending (end() called) -> _finished (FIN sent, 'finish')
+    _destroyed: destroy() ran; 'close' is queued exactly once
+    _close_emitted: 'close' was emitted; nothing is emitted after it
+
+The socket closes itself (as Node's autoDestroy does) once 'end' was emitted
+and 'finish' too: both directions are done.
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno
+import logging
+import math
+import socket as _stdsocket
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gevent import get_hub
+from gevent.hub import Waiter
+
+from gnet.addresses import address_info, family_name, isIP, validate_port
+from gnet.dispatch import schedule
+from gnet.encodings import Decoder, encode, normalize_encoding
+from gnet.errors import (
+    AggregateError,
+    InvalidArgTypeError,
+    InvalidArgValueError,
+    InvalidHandleTypeError,
+    MissingArgsError,
+    SocketClosedBeforeConnectionError,
+    SocketClosedError,
+    StreamDestroyedError,
+    StreamNullValuesError,
+    StreamWriteAfterEndError,
+    dns_error,
+    system_error,
+)
+from gnet.events import EventEmitter
+from gnet.loop import Handle
+from gnet.options import merge_options
+from gnet.validate import validate_function, validate_number, validate_timeout
+
+if TYPE_CHECKING:
+    from gnet.server import Server
+
+__all__ = ("Socket", "connect", "createConnection", "getDefaultHighWaterMark",
+           "setDefaultHighWaterMark")
+
+logger = logging.getLogger("gnet")
+
+S = TypeVar("S", bound="Socket")
+
+# Node 22+ default for both directions of a socket.
+_default_hwm = 64 * 1024
+# One recv() asks for this much: Node reads 64 KiB at a time too.
+READ_SIZE = 64 * 1024
+# Node's default delay between happy-eyeballs attempts (autoSelectFamily).
+ATTEMPT_TIMEOUT_MS = 250.0
+# sendmsg() takes at most IOV_MAX (1024 on Linux) buffers; a few dozen
+# already fill a socket buffer.
+WRITEV_MAX = 64
+
+NEW, CONNECTING, OPEN, CLOSED = range(4)
+
+_END = None  # marks EOF in the read queue (chunks are never None)
+
+_SOCKET_OPTIONS = (
+    "allowHalfOpen", "highWaterMark", "readableHighWaterMark", "writableHighWaterMark",
+    "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
+    "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate",
+)
+_CONNECT_OPTIONS = (
+    "port", "host", "path", "localAddress", "localPort", "family", "hints", "lookup",
+    "autoSelectFamily", "autoSelectFamilyAttemptTimeout", "noDelay", "keepAlive",
+    "keepAliveInitialDelay", "timeout",
+)
+
+_loop: Any = None
+
+
+def _get_loop() -> Any:
+    global _loop
+    if _loop is None:
+        _loop = get_hub().loop
+    return _loop
+
+
+def getDefaultHighWaterMark() -> int:
+    """The ``highWaterMark`` new sockets get (64 KiB, Node 22's default)."""
+    return _default_hwm
+
+
+def setDefaultHighWaterMark(value: int) -> None:
+    """Change the ``highWaterMark`` of sockets created from now on (bytes)."""
+    global _default_hwm
+    _default_hwm = int(validate_number(value, "value", 0))
+
+
+def _chunk_bytes(data: Any, encoding: str | None) -> bytes | bytearray | memoryview:
+    if data.__class__ is bytes:
+        return data  # type: ignore[no-any-return]
+    if isinstance(data, str):
+        return encode(data, encoding)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    if data is None:
+        raise StreamNullValuesError()
+    raise InvalidArgTypeError("chunk", "str, bytes, bytearray or memoryview", data)
+
+
+class Socket(EventEmitter, Handle):
+    """A TCP or Unix stream socket with Node's events and Duplex semantics.
+
+    Node: ``new net.Socket([options])``. Events: 'lookup'(err, address,
+    family, host), 'connect', 'ready', 'data'(chunk), 'end', 'finish',
+    'drain', 'timeout', 'error'(err), 'close'(hadError), in Node's order.
+
+    Args:
+        options: Node's options (a dict) or keyword arguments:
+            ``allowHalfOpen`` (False), ``highWaterMark`` (64 KiB; also
+            ``readableHighWaterMark``, ``writableHighWaterMark``),
+            ``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (ms),
+            ``fd`` (wrap a connected socket's descriptor).
+
+    Raises:
+        InvalidArgValueError: an ``objectMode`` option (gnet streams carry
+            bytes), or an unknown keyword argument.
+
+    Differences from Node: there is no ``onread`` or ``signal`` option; a
+    listener may block cooperatively, which holds back only this socket's
+    later events.
+    """
+
+    __slots__ = (
+        "_active", "_refed",
+        "_sock", "_rw", "_ww", "_reading", "_writing", "_state",
+        "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
+        "_wq", "_wlen", "_corked", "_need_drain",
+        "_eof", "_end_emitted", "_ending", "_finished", "_destroyed", "_close_emitted",
+        "_error", "_decoder", "_timer", "_timeout_ms", "_last_io",
+        "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
+        "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
+        "_attempt", "_reset_on_connect",
+    )
+
+    def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        EventEmitter.__init__(self)
+        self._init_handle()
+        opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+        for key in ("objectMode", "readableObjectMode", "writableObjectMode"):
+            if opts.get(key):
+                raise InvalidArgValueError(f"options.{key}", opts[key], "is not supported")
+        self._sock: Any = None
+        self._rw: Any = None
+        self._ww: Any = None
+        self._reading = False
+        self._writing = False
+        self._state = NEW
+        self._rq: list[Any] | None = None
+        self._rlen = 0
+        self._eq: list[tuple[Any, ...]] | None = None
+        self._queued = False
+        self._flowing: bool | None = None
+        self._pull = False
+        self._waiter: Waiter | None = None
+        self._wq: deque[list[Any]] | None = None
+        self._wlen = 0
+        self._corked = 0
+        self._need_drain = False
+        self._eof = False
+        self._end_emitted = False
+        self._ending = False
+        self._finished = False
+        self._destroyed = False
+        self._close_emitted = False
+        self._error: BaseException | None = None
+        self._decoder: Decoder | None = None
+        self._timer: Any = None
+        self._timeout_ms: float | None = None
+        self._last_io = 0.0
+        hwm = opts.get("highWaterMark")
+        self._rhwm = _hwm(opts.get("readableHighWaterMark", hwm), "readableHighWaterMark")
+        self._whwm = _hwm(opts.get("writableHighWaterMark", hwm), "writableHighWaterMark")
+        self.allowHalfOpen = bool(opts.get("allowHalfOpen", False))
+        self.bytesRead = 0
+        self._bytes_written = 0
+        self._remote: tuple[str, int, str] | None = None
+        self._local_family: str | None = None
+        self._no_delay: bool | None = True if opts.get("noDelay") else None
+        self._keep_alive: tuple[bool, float, float | None, float | None] | None = None
+        if opts.get("keepAlive"):
+            self._keep_alive = (True, _delay_ms(opts.get("keepAliveInitialDelay")), None, None)
+        self.server: Server | None = None
+        self._attempt: _Connector | None = None
+        self._reset_on_connect = False
+        fd = opts.get("fd")
+        if fd is not None:
+            if isinstance(fd, bool) or not isinstance(fd, int):
+                raise InvalidArgTypeError("options.fd", "int", fd)
+            if fd < 0:
+                from gnet.errors import OutOfRangeError
+
+                raise OutOfRangeError("options.fd", ">= 0", fd)
+            self._adopt(_socket.socket(fileno=fd))
+            if opts.get("pauseOnCreate"):
+                self._flowing = False
+            else:
+                self._start_reading()
+
+    # ------------------------------------------------------------------
+    # Event queue: everything a listener sees is emitted from _run().
+
+    def _schedule(self) -> None:
+        if not self._queued:
+            self._queued = True
+            schedule(self._run)
+
+    def _queue(self, fn: Callable[..., Any], *args: Any) -> None:
+        eq = self._eq
+        if eq is None:
+            self._eq = [(fn, *args)]
+        else:
+            eq.append((fn, *args))
+        if not self._queued:
+            self._queued = True
+            schedule(self._run)
+
+    def _run(self) -> None:
+        # Runs in a worker greenlet. Events first, then readable data while
+        # flowing; a listener that blocks holds back only this socket.
+        try:
+            while True:
+                eq = self._eq
+                if eq:
+                    item = eq.pop(0)
+                    try:
+                        item[0](*item[1:])
+                    except Exception as exc:
+                        self._listener_failed(exc)
+                    continue
+                rq = self._rq
+                if rq and not self._pull:
+                    item = rq[0]
+                    if item is _END:
+                        if self._flowing is False or self._close_emitted:
+                            break
+                        del rq[0]
+                        try:
+                            self._emit_end()
+                        except Exception as exc:
+                            self._listener_failed(exc)
+                        continue
+                    if not self._flowing or self._destroyed:
+                        break
+                    del rq[0]
+                    self._consumed(len(item))
+                    try:
+                        decoder = self._decoder
+                        if decoder is not None:
+                            item = decoder.write(item)
+                            if not item:
+                                continue
+                        self.emit("data", item)
+                    except Exception as exc:
+                        self._listener_failed(exc)
+                    continue
+                break
+        finally:
+            self._queued = False
+
+    def _listener_failed(self, exc: BaseException) -> None:
+        # No exception from a listener may reach the hub or hurt other
+        # connections: report it and destroy this socket only.
+        logger.error("gnet: error in a listener of %r; destroying it", self, exc_info=exc)
+        self._destroy(None, True)
+
+    # ------------------------------------------------------------------
+    # Connecting
+
+    def connect(self: S, *args: Any, **kwargs: Any) -> S:
+        """Open the connection (Node's ``socket.connect``); returns self.
+
+        Overloads: ``connect(options[, connectListener])``,
+        ``connect(path[, connectListener])``,
+        ``connect(port[, host][, connectListener])``, or keyword arguments
+        (``port``, ``host``, ``path``, ``localAddress``, ``localPort``,
+        ``family``, ``lookup``, ``autoSelectFamily``, ``noDelay``,
+        ``keepAlive``, ``keepAliveInitialDelay``). ``host`` defaults to
+        'localhost'. Names resolve through gevent's cooperative resolver and
+        'lookup' is emitted for them; IP literals connect at once.
+
+        Raises:
+            MissingArgsError: no port and no path.
+            InvalidArgTypeError / SocketBadPortError: a bad port.
+        """
+        options, callback = _normalize_connect_args(args, kwargs)
+        if self._state in (CONNECTING, OPEN) and not self._destroyed:
+            raise InvalidArgValueError("socket", self, "is already connecting or connected")
+        path = options.get("path")
+        port = options.get("port")
+        if path is None and port is None:
+            raise MissingArgsError("options", "port", "path")
+        if path is None:
+            port = validate_port(port, "options.port" if args and isinstance(args[0], dict)
+                                 else "port")
+            host = options.get("host")
+            if host is None:
+                host = "localhost"
+            elif not isinstance(host, str):
+                raise InvalidArgTypeError("options.host", "str", host)
+            family = options.get("family", 0)
+            if family not in (0, 4, 6, None):
+                raise InvalidArgValueError("options.family", family, "must be 0, 4 or 6")
+            lookup = options.get("lookup")
+            if lookup is not None:
+                validate_function(lookup, "options.lookup")
+            local_port = options.get("localPort")
+            if local_port is not None:
+                local_port = validate_port(local_port, "options.localPort")
+            local_address = options.get("localAddress")
+            if local_address is not None and not isIP(local_address):
+                raise InvalidArgValueError("options.localAddress", local_address,
+                                           "must be an IP address")
+        elif not isinstance(path, str):
+            raise InvalidArgTypeError("options.path", "str", path)
+        if callback is not None:
+            validate_function(callback, "connectListener")
+        if options.get("noDelay"):
+            self._no_delay = True
+        if options.get("keepAlive"):
+            self._keep_alive = (True, _delay_ms(options.get("keepAliveInitialDelay")),
+                                None, None)
+        if self._destroyed:
+            self._reset_for_reconnect()
+        if callback is not None:
+            self.once("connect", callback)
+        self._state = CONNECTING
+        self._sync_active()
+        connector = _Connector(self, options)
+        self._attempt = connector
+        if path is not None:
+            connector.start_unix(path)
+        else:
+            connector.start_tcp(host, port, family or 0, lookup)
+        return self
+
+    def _reset_for_reconnect(self) -> None:
+        # Node lets a closed Socket connect again; counters start afresh.
+        self._destroyed = self._close_emitted = False
+        self._eof = self._end_emitted = self._ending = self._finished = False
+        self._error = None
+        self._need_drain = False
+        self._rq = None
+        self._rlen = 0
+        self.bytesRead = 0
+        self._bytes_written = 0
+        self._remote = None
+        self._flowing = None if self._flowing is not False else False
+
+    def _adopt(self, sock: Any) -> None:
+        # The connection is up: wire the OS socket to the loop.
+        sock.setblocking(False)
+        self._sock = sock
+        self._state = OPEN
+        loop = _get_loop()
+        fd = sock.fileno()
+        self._rw = loop.io(fd, 1)
+        family = sock.family
+        if family in (_socket.AF_INET, _socket.AF_INET6):
+            self._local_family = family_name(family)
+            try:
+                peer = sock.getpeername()
+                self._remote = (peer[0], peer[1], family_name(family))
+            except OSError:
+                self._remote = None
+            if self._no_delay:
+                self._apply_no_delay(True)
+            if self._keep_alive is not None:
+                self._apply_keep_alive(*self._keep_alive)
+
+    def _connected(self, sock: Any) -> None:
+        # Hub: the connect attempt succeeded.
+        self._attempt = None
+        self._adopt(sock)
+        if self._reset_on_connect:
+            self._queue(self._emit_connect)
+            self.resetAndDestroy()
+            return
+        self._queue(self._emit_connect)
+        if self._flowing is not False:
+            self._start_reading()
+        if self._wq and not self._corked:
+            self._flush()
+        elif self._ending and not self._wq:
+            self._shutdown()
+        self._sync_active()
+
+    def _emit_connect(self) -> None:
+        if self._destroyed:
+            return
+        self.emit("connect")
+        self.emit("ready")
+
+    def _connect_failed(self, err: BaseException) -> None:
+        self._attempt = None
+        # Writes queued while connecting learn why they never went out.
+        self._destroy(err, True)
+
+    # ------------------------------------------------------------------
+    # Read path
+
+    def _start_reading(self) -> None:
+        if not self._reading and self._rw is not None and not self._eof and not self._destroyed:
+            self._reading = True
+            self._rw.start(self._on_readable)
+            if not self._active:
+                self._sync_active()
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._rw.stop()
+            self._sync_active()
+
+    def _on_readable(self) -> None:
+        # Hub: the kernel has data (or FIN, or an error) for us.
+        try:
+            data = self._sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._destroy(system_error(exc, "read"), True)
+            return
+        if self._timer is not None:
+            self._last_io = _loop.now()
+        rq = self._rq
+        if rq is None:
+            rq = self._rq = []
+        if data:
+            self.bytesRead += len(data)
+            rq.append(data)
+            self._rlen += len(data)
+            if self._rlen >= self._rhwm:
+                # Nobody consumed a whole highWaterMark: let TCP push back.
+                self._stop_reading()
+        else:
+            self._eof = True
+            self._stop_reading()
+            rq.append(_END)
+        if self._pull:
+            self._wake()
+        elif not self._queued:
+            self._queued = True
+            schedule(self._run)
+
+    def _consumed(self, n: int) -> None:
+        self._rlen -= n
+        if not self._reading and self._rlen < self._rhwm and self._flowing is not False:
+            self._start_reading()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.switch(None)
+
+    def _emit_end(self) -> None:
+        self._end_emitted = True
+        decoder = self._decoder
+        if decoder is not None:
+            tail = decoder.end()
+            if tail:
+                self.emit("data", tail)
+        self.emit("end")
+        if self._destroyed:
+            return
+        if not self.allowHalfOpen and not self._ending:
+            # Node ends our side after the user's 'end' listeners ran, so
+            # they may still write a last reply.
+            self.end()
+        elif self._finished:
+            self._destroy(None, False)
+
+    # ------------------------------------------------------------------
+    # Flow control
+
+    def pause(self: S) -> S:
+        """Stop emitting 'data' and stop reading from the kernel (Node's pause).
+
+        Unlike Node, which keeps reading into its buffer up to the
+        highWaterMark, gnet stops reading at once, so TCP pushes back on the
+        peer straight away. Returns self.
+        """
+        self._flowing = False
+        self._stop_reading()
+        return self
+
+    def resume(self: S) -> S:
+        """Start or restart emitting 'data' and reading (Node's resume). Returns self."""
+        self._flowing = True
+        if self._rlen < self._rhwm:
+            self._start_reading()
+        if self._rq and not self._queued:
+            self._schedule()
+        return self
+
+    def isPaused(self) -> bool:
+        """Whether ``pause()`` was called and ``resume()`` not since."""
+        return self._flowing is False
+
+    def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
+        EventEmitter._add_listener(self, name, listener, prepend, once)
+        # A 'data' listener switches a socket that was never paused into
+        # flowing mode, as in Node.
+        if name == "data" and self._flowing is None:
+            self.resume()
+
+    def setEncoding(self: S, encoding: str | None = None) -> S:
+        """Make 'data' deliver ``str`` decoded with a Node encoding name.
+
+        A multi-byte character split across reads arrives whole. Returns self.
+
+        Raises:
+            UnknownEncodingError: the name is not one of Node's encodings.
+        """
+        self._decoder = Decoder(normalize_encoding(encoding))
+        return self
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield received chunks until 'end' (Node's ``for await (const c of s)``).
+
+        Reads in the calling greenlet, so a 'connection' listener can serve
+        its socket synchronously. Leaving the loop early destroys the socket,
+        as in Node; an error raises from the iterator.
+        """
+        self._pull = True
+        if self._flowing is not False:
+            self._flowing = True
+        self._start_reading()
+        finished = False
+        try:
+            while True:
+                rq = self._rq
+                if rq:
+                    item = rq.pop(0)
+                    if item is _END:
+                        finished = True
+                        self._queue(self._emit_end)
+                        return
+                    self._consumed(len(item))
+                    decoder = self._decoder
+                    if decoder is not None:
+                        item = decoder.write(item)
+                        if not item:
+                            continue
+                    yield item
+                    continue
+                if self._destroyed:
+                    finished = True
+                    if self._error is not None:
+                        raise self._error
+                    return
+                if self._flowing is False:
+                    self.resume()
+                waiter = self._waiter = Waiter()
+                waiter.get()
+        finally:
+            self._pull = False
+            if not finished:
+                self.destroy()
+
+    # ------------------------------------------------------------------
+    # Write path
+
+    def write(
+        self,
+        data: Any,
+        encoding: str | Callable[..., Any] | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> bool:
+        """Queue ``data`` for sending (Node's ``socket.write``).
+
+        Sends at once when nothing is queued; queues only what the kernel
+        did not take. ``callback(err)`` runs once the chunk is handed to the
+        kernel (err is None) or the write failed.
+
+        Args:
+            data: bytes, bytearray, memoryview, or str (encoded with
+                ``encoding``, default utf8).
+            encoding: a Node encoding name, or the callback.
+            callback: called as ``callback(err)``.
+
+        Returns:
+            False once ``writableLength`` reaches ``writableHighWaterMark``;
+            'drain' follows when the buffer empties.
+
+        Raises:
+            StreamNullValuesError: data is None.
+            InvalidArgTypeError: data of another type, or a bad callback.
+        """
+        if encoding is not None and not isinstance(encoding, str):
+            callback, encoding = encoding, None
+        chunk = _chunk_bytes(data, encoding)
+        if callback is not None:
+            validate_function(callback, "callback")
+        if self._ending or self._destroyed:
+            return self._write_refused(callback)
+        n = len(chunk)
+        self._bytes_written += n
+        wlen = self._wlen
+        ok = wlen + n < self._whwm
+        if self._timer is not None:
+            self._last_io = _get_loop().now()
+        if not wlen and self._state == OPEN and not self._corked:
+            # The fast path: nothing queued, so the kernel may take it all now.
+            try:
+                sent = self._sock.send(chunk)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._destroy(system_error(exc, "write"), True)
+                if callback is not None:
+                    self._queue(callback, self._error)
+                return False
+            if sent == n:
+                if callback is not None:
+                    self._queue(callback, None)
+                if not ok:
+                    self._need_drain = True
+                    self._queue(self._emit_drain)
+                return ok
+            chunk = memoryview(chunk)[sent:]
+            n -= sent
+        elif chunk.__class__ is not bytes:
+            chunk = bytes(chunk)  # the caller may reuse its buffer
+        wq = self._wq
+        if wq is None:
+            wq = self._wq = deque()
+        wq.append([chunk, callback])
+        self._wlen = wlen + n
+        if not ok:
+            self._need_drain = True
+        if self._state == OPEN and not self._corked and not self._writing:
+            self._writing = True
+            if self._ww is None:
+                self._ww = _get_loop().io(self._sock.fileno(), 2)
+            self._ww.start(self._flush)
+            self._sync_active()
+        return ok
+
+    def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
+        if self._destroyed:
+            # Node reports this through the callback only.
+            if callback is not None:
+                self._queue(callback, StreamDestroyedError("write"))
+            return False
+        if self._eof:
+            # Both sides have ended: Node calls this EPIPE.
+            err: BaseException = system_error(errno.EPIPE, "write")
+            err.strerror = "This socket has been ended by the other party"
+            err.message = err.strerror  # type: ignore[attr-defined]
+        else:
+            err = StreamWriteAfterEndError()
+        if callback is not None:
+            self._queue(callback, err)
+        self._destroy(err, True)
+        return False
+
+    def _flush(self) -> None:
+        # Hub (write watcher), or right after connecting: hand the kernel as
+        # much of the queue as it takes, in one sendmsg() when there are
+        # several chunks.
+        wq = self._wq
+        sock = self._sock
+        while wq:
+            try:
+                if len(wq) > 1:
+                    sent = sock.sendmsg([item[0] for item in _head(wq)])
+                else:
+                    sent = sock.send(wq[0][0])
+            except (BlockingIOError, InterruptedError):
+                sent = -1
+            except OSError as exc:
+                self._destroy(system_error(exc, "write"), True)
+                return
+            if sent < 0:
+                break
+            self._wlen -= sent
+            while sent and wq:
+                item = wq[0]
+                size = len(item[0])
+                if sent < size:
+                    item[0] = memoryview(item[0])[sent:]
+                    sent = 0
+                    break
+                sent -= size
+                wq.popleft()
+                if item[1] is not None:
+                    self._queue(item[1], None)
+            else:
+                continue
+            break
+        if wq:
+            if not self._writing:
+                self._writing = True
+                if self._ww is None:
+                    self._ww = _get_loop().io(sock.fileno(), 2)
+                self._ww.start(self._flush)
+                self._sync_active()
+            return
+        if self._writing:
+            self._writing = False
+            self._ww.stop()
+            self._sync_active()
+        if self._timer is not None:
+            self._last_io = _loop.now()
+        if self._need_drain:
+            self._queue(self._emit_drain)
+        if self._ending and not self._finished:
+            self._shutdown()
+
+    def _emit_drain(self) -> None:
+        if self._need_drain and not self._wlen and not self._destroyed:
+            self._need_drain = False
+            self.emit("drain")
+
+    def cork(self: S) -> S:
+        """Hold writes in memory until ``uncork()`` (Node's cork). Returns self."""
+        self._corked += 1
+        return self
+
+    def uncork(self: S) -> S:
+        """Release one ``cork()``; the last one sends what was held. Returns self."""
+        if self._corked:
+            self._corked -= 1
+            if not self._corked and self._wq and self._state == OPEN:
+                self._flush()
+        return self
+
+    def end(
+        self: S,
+        data: Any = None,
+        encoding: str | Callable[..., Any] | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> S:
+        """Send ``data`` (if any), then FIN once everything queued is out.
+
+        Node's ``socket.end([data[, encoding]][, callback])``: nothing written
+        before is lost. ``callback(err)`` runs on 'finish' (err None) or
+        when the socket fails first. Returns self.
+        """
+        if callable(data) and callback is None and encoding is None:
+            data, callback = None, data
+        elif encoding is not None and not isinstance(encoding, str):
+            callback, encoding = encoding, None
+        if callback is not None:
+            validate_function(callback, "callback")
+        if data is not None:
+            self.write(data, encoding)
+        if callback is not None:
+            if self._finished:
+                self._queue(callback, None)
+            elif self._destroyed:
+                self._queue(callback, self._error or StreamDestroyedError("end"))
+            else:
+                self._on_finish(callback)
+        if self._ending or self._destroyed:
+            return self
+        self._ending = True
+        if self._state == NEW:
+            # Never connected: nothing to flush; finish, then close, as Node.
+            self._finished = True
+            self._queue(self._emit_finish)
+            self._destroy(None, False)
+        elif self._state == OPEN and not self._wq:
+            self._shutdown()
+        return self
+
+    def _on_finish(self, callback: Callable[..., Any]) -> None:
+        def done(*_args: Any) -> None:
+            self.removeListener("finish", on_finish)
+            self.removeListener("close", on_close)
+
+        def on_finish() -> None:
+            done()
+            callback(None)
+
+        def on_close(_had_error: bool) -> None:
+            done()
+            callback(self._error or StreamDestroyedError("end"))
+
+        EventEmitter.on(self, "finish", on_finish)
+        EventEmitter.on(self, "close", on_close)
+
+    def _shutdown(self) -> None:
+        # Everything queued is in the kernel: send FIN.
+        try:
+            self._sock.shutdown(_socket.SHUT_WR)
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN:
+                self._destroy(system_error(exc, "shutdown"), True)
+                return
+        self._finished = True
+        self._queue(self._emit_finish)
+
+    def _emit_finish(self) -> None:
+        self.emit("finish")
+        if self._end_emitted and not self._destroyed:
+            self._destroy(None, False)
+
+    def destroySoon(self) -> None:
+        """End the writable side, then destroy once it has finished (Node's destroySoon)."""
+        if self._finished or self._state == NEW:
+            self.destroy()
+        else:
+            self.end()
+            self.once("finish", lambda: self.destroy())
+
+    # ------------------------------------------------------------------
+    # Teardown
+
+    def destroy(self: S, error: BaseException | None = None) -> S:
+        """Close now, dropping buffered data (Node's ``socket.destroy([err])``).
+
+        With ``error``, 'error'(error) is emitted before 'close'(True).
+        A second call does nothing. Returns self.
+        """
+        if error is not None and not isinstance(error, BaseException):
+            raise InvalidArgTypeError("error", "Exception", error)
+        self._destroy(error, error is not None)
+        return self
+
+    def _destroy(self, error: BaseException | None, had_error: bool) -> None:
+        if self._destroyed:
+            return
+        self._destroyed = True
+        self._error = error
+        was_connecting = self._state == CONNECTING
+        attempt = self._attempt
+        if attempt is not None:
+            self._attempt = None
+            attempt.cancel()
+        self._release()
+        # Queued writes will never go out: their callbacks learn why.
+        wq = self._wq
+        if wq:
+            self._wq = None
+            self._wlen = 0
+            if error is not None:
+                reason: BaseException = error
+            elif was_connecting:
+                reason = SocketClosedBeforeConnectionError()
+            else:
+                reason = StreamDestroyedError("write")
+            for _chunk, callback in wq:
+                if callback is not None:
+                    self._queue(callback, reason)
+        self._rq = None
+        self._rlen = 0
+        if error is not None:
+            self._queue(self._emit_error, error)
+        self._queue(self._emit_close, had_error)
+        if self._pull:
+            self._wake()
+
+    def _release(self) -> None:
+        # Stop the watchers before closing the descriptor they watch.
+        self._reading = False
+        self._writing = False
+        for watcher in (self._rw, self._ww, self._timer):
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
+        self._rw = self._ww = self._timer = None
+        sock = self._sock
+        if sock is not None:
+            self._sock = None
+            sock.close()
+        if self._state != NEW:
+            self._state = CLOSED
+
+    def _emit_error(self, error: BaseException) -> None:
+        self.emit("error", error)
+
+    def _emit_close(self, had_error: bool) -> None:
+        self._close_emitted = True
+        self._sync_active()
+        try:
+            self.emit("close", had_error)
+        finally:
+            server = self.server
+            if server is not None:
+                server._connection_closed(self)
+
+    def resetAndDestroy(self: S) -> S:
+        """Close with a TCP RST instead of FIN (Node's resetAndDestroy).
+
+        While connecting, resets once connected; on a socket that never
+        connected, emits 'error' ERR_SOCKET_CLOSED. Returns self.
+
+        Raises:
+            InvalidHandleTypeError: on a Unix domain socket.
+        """
+        if self._destroyed:
+            return self
+        if self._state == CONNECTING:
+            self._reset_on_connect = True
+            return self
+        if self._sock is None:
+            self._destroy(SocketClosedError(), True)
+            return self
+        if self._sock.family == _socket.AF_UNIX:
+            raise InvalidHandleTypeError()
+        try:
+            # SO_LINGER with a zero timeout makes close() send RST.
+            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER,
+                                  b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
+        self._destroy(None, False)
+        return self
+
+    def _sync_active(self) -> None:
+        # What keeps gnet.run() alive, as libuv sees a TCP handle: connecting,
+        # reading, writing, or 'close' not emitted yet after a destroy.
+        active = (
+            self._reading
+            or self._writing
+            or self._state == CONNECTING
+            or (self._destroyed and not self._close_emitted)
+        )
+        self._set_active(active)
+
+    # ------------------------------------------------------------------
+    # Timeouts and socket options
+
+    def setTimeout(self: S, timeout: float, callback: Callable[..., Any] | None = None) -> S:
+        """Emit 'timeout' after ``timeout`` ms without reads or writes.
+
+        Node's ``socket.setTimeout``: the socket is not closed (call
+        ``destroy()`` or ``end()`` in the listener); ``0`` disables it.
+        ``callback`` is added as a one-time 'timeout' listener. Returns self.
+
+        Raises:
+            InvalidArgTypeError: timeout not a number, or callback not callable.
+            OutOfRangeError: negative, NaN or infinite timeout.
+        """
+        ms = validate_timeout(timeout, "msecs")
+        if callback is not None:
+            validate_function(callback, "callback")
+        if self._destroyed:
+            return self
+        timer = self._timer
+        if ms == 0:
+            self._timeout_ms = None
+            if timer is not None:
+                self._timer = None
+                timer.stop()
+                timer.close()
+            if callback is not None:
+                self.removeListener("timeout", callback)
+            return self
+        self._timeout_ms = ms
+        if callback is not None:
+            self.once("timeout", callback)
+        loop = _get_loop()
+        self._last_io = loop.now()
+        if timer is not None:
+            timer.stop()
+            timer.close()
+        timer = self._timer = loop.timer(ms / 1000.0)
+        timer.start(self._on_timer)
+        return self
+
+    def _on_timer(self) -> None:
+        # Hub. Activity only stamps _last_io; the timer checks it here and
+        # re-arms for what is left, so reads and writes never touch it.
+        ms = self._timeout_ms
+        timer = self._timer
+        if ms is None or timer is None:
+            return
+        loop = _loop
+        idle = (loop.now() - self._last_io) * 1000.0
+        left = ms - idle
+        fire = left <= 0.5
+        timer.stop()
+        timer.close()
+        self._timer = timer = loop.timer((ms if fire else left) / 1000.0)
+        timer.start(self._on_timer)
+        if fire:
+            self._last_io = loop.now()
+            self._queue(self._emit_timeout)
+
+    def _emit_timeout(self) -> None:
+        if not self._destroyed:
+            self.emit("timeout")
+
+    @property
+    def timeout(self) -> float | None:
+        """The idle timeout in ms set by ``setTimeout``, or None."""
+        return self._timeout_ms
+
+    def setNoDelay(self: S, noDelay: Any = True) -> S:
+        """Turn Nagle's algorithm off (True) or on (TCP_NODELAY). Returns self.
+
+        Remembered when called before connecting, and applied only when the
+        value changes, as in Node.
+        """
+        value = bool(noDelay)
+        if value != bool(self._no_delay):
+            self._no_delay = value
+            if self._sock is not None:
+                self._apply_no_delay(value)
+        return self
+
+    def _apply_no_delay(self, value: bool) -> None:
+        try:
+            self._sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(value))
+        except OSError:
+            pass  # Unix sockets have no Nagle; Node ignores this too.
+
+    def setKeepAlive(
+        self: S,
+        enable: Any = False,
+        initialDelay: float = 0,
+        interval: float | None = None,
+        count: int | None = None,
+    ) -> S:
+        """Turn TCP keep-alive probes on or off (SO_KEEPALIVE). Returns self.
+
+        Args:
+            enable: on or off.
+            initialDelay: ms of idleness before the first probe (whole
+                seconds are used, as in Node); 0 keeps the system default.
+            interval: ms between probes (Node 24.19+/26.4+); default 1000.
+            count: probes before the connection is dropped; default 10.
+        """
+        state = (bool(enable), _delay_ms(initialDelay),
+                 None if interval is None else float(validate_number(interval, "interval", 0)),
+                 None if count is None else int(validate_number(count, "count", 1)))
+        if state != self._keep_alive:
+            self._keep_alive = state
+            if self._sock is not None:
+                self._apply_keep_alive(*state)
+        return self
+
+    def _apply_keep_alive(
+        self, enable: bool, delay_ms: float, interval: float | None, count: int | None
+    ) -> None:
+        sock = self._sock
+        try:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
+            if not enable:
+                return
+            if delay_ms >= 1000 and hasattr(_socket, "TCP_KEEPIDLE"):
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE, int(delay_ms // 1000))
+            if hasattr(_socket, "TCP_KEEPINTVL"):
+                # Node's defaults since 13.12: a probe a second, ten probes.
+                secs = 1 if interval is None else max(1, int(interval // 1000))
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL, secs)
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
+                                10 if count is None else count)
+        except OSError:
+            pass
+
+    def setUserTimeout(self: S, timeout: float) -> S:
+        """Set TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged.
+
+        A gnet extension (Linux): a dead peer is detected within ``timeout``
+        even while writing. 0 restores the system default. Returns self.
+        """
+        ms = validate_timeout(timeout, "timeout")
+        option = getattr(_socket, "TCP_USER_TIMEOUT", None)
+        if option is not None and self._sock is not None:
+            try:
+                self._sock.setsockopt(_socket.IPPROTO_TCP, option, int(ms))
+            except OSError:
+                pass
+        return self
+
+    # ------------------------------------------------------------------
+    # Addresses and state
+
+    def address(self) -> dict[str, Any]:
+        """The local address ``{'address', 'family', 'port'}``; ``{}`` when not connected."""
+        sock = self._sock
+        if sock is None:
+            return {}
+        try:
+            info = address_info(sock.getsockname(), sock.family)
+        except OSError:
+            return {}
+        return info if isinstance(info, dict) else {"address": info}
+
+    @property
+    def remoteAddress(self) -> str | None:
+        """The peer's IP address; kept after close, None before connecting."""
+        remote = self._remote
+        return remote[0] if remote is not None else None
+
+    @property
+    def remotePort(self) -> int | None:
+        """The peer's port; kept after close, None before connecting."""
+        remote = self._remote
+        return remote[1] if remote is not None else None
+
+    @property
+    def remoteFamily(self) -> str | None:
+        """'IPv4' or 'IPv6'; kept after close, None before connecting."""
+        remote = self._remote
+        return remote[2] if remote is not None else None
+
+    @property
+    def localAddress(self) -> str | None:
+        """Our IP address on this connection, or None."""
+        return self.address().get("address")
+
+    @property
+    def localPort(self) -> int | None:
+        """Our port on this connection, or None."""
+        return self.address().get("port")
+
+    @property
+    def localFamily(self) -> str | None:
+        """'IPv4' or 'IPv6' for our end, or None."""
+        return self._local_family if self._sock is not None else None
+
+    @property
+    def bytesWritten(self) -> int:
+        """Bytes accepted by ``write()``/``end()`` so far, counted at call time."""
+        return self._bytes_written
+
+    @property
+    def writableLength(self) -> int:
+        """Bytes written but not yet handed to the kernel."""
+        return self._wlen
+
+    bufferSize = writableLength
+
+    @property
+    def writableHighWaterMark(self) -> int:
+        """The ``writableLength`` at which ``write()`` returns False."""
+        return self._whwm
+
+    @property
+    def readableHighWaterMark(self) -> int:
+        """Unconsumed bytes at which gnet stops reading from the kernel."""
+        return self._rhwm
+
+    @property
+    def writableNeedDrain(self) -> bool:
+        """True after ``write()`` returned False, until 'drain'."""
+        return self._need_drain
+
+    @property
+    def readableLength(self) -> int:
+        """Bytes read from the kernel but not yet emitted."""
+        return self._rlen
+
+    @property
+    def readableFlowing(self) -> bool | None:
+        """None until a consumer appears, then True (flowing) or False (paused)."""
+        return self._flowing
+
+    @property
+    def readableEnded(self) -> bool:
+        """True once 'end' was emitted."""
+        return self._end_emitted
+
+    @property
+    def writableEnded(self) -> bool:
+        """True once ``end()`` was called."""
+        return self._ending
+
+    @property
+    def writableFinished(self) -> bool:
+        """True once everything was flushed and FIN sent ('finish')."""
+        return self._finished
+
+    @property
+    def connecting(self) -> bool:
+        """True between ``connect()`` and 'connect'."""
+        return self._state == CONNECTING
+
+    @property
+    def pending(self) -> bool:
+        """True until connected, and again after close, as in Node."""
+        return self._sock is None or self._state == CONNECTING
+
+    @property
+    def destroyed(self) -> bool:
+        """True once destroyed (by ``destroy()``, an error, or a full close)."""
+        return self._destroyed
+
+    @property
+    def readable(self) -> bool:
+        """Whether 'data'/'end' may still come."""
+        return not self._destroyed and not self._end_emitted
+
+    @property
+    def writable(self) -> bool:
+        """Whether ``write()`` is still accepted."""
+        return not self._destroyed and not self._ending
+
+    @property
+    def readyState(self) -> str:
+        """'opening', 'open', 'readOnly', 'writeOnly' or 'closed', as Node computes it."""
+        if self._state == CONNECTING:
+            return "opening"
+        readable = self.readable
+        writable = self.writable
+        if readable and writable:
+            return "open"
+        if readable:
+            return "readOnly"
+        if writable:
+            return "writeOnly"
+        return "closed"
+
+    def pipe(self, destination: Any, end: bool = True) -> Any:
+        """Send everything read to ``destination``, honouring its backpressure.
+
+        Node's ``readable.pipe(dest, {end})``; returns ``destination``. Errors
+        are not forwarded (use :func:`gnet.pipeline` for that).
+        """
+        from gnet.stream import pipe
+
+        return pipe(self, destination, end)
+
+    def unpipe(self: S, destination: Any = None) -> S:
+        """Undo ``pipe()`` for ``destination`` (or every destination). Returns self."""
+        from gnet.stream import unpipe
+
+        unpipe(self, destination)
+        return self
+
+    def __repr__(self) -> str:
+        if self._remote is not None:
+            where = f"{self._remote[0]}:{self._remote[1]}"
+        else:
+            where = "unconnected"
+        state = ("new", "connecting", "open", "closed")[self._state]
+        return f"<gnet.Socket {where} {state}{' destroyed' if self._destroyed else ''}>"
+
+
+def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
+    for i, item in enumerate(wq):
+        if i == WRITEV_MAX:
+            return
+        yield item
+
+
+def _hwm(value: Any, name: str) -> int:
+    if value is None:
+        return _default_hwm
+    return int(validate_number(value, f"options.{name}", 0))
+
+
+def _delay_ms(value: Any) -> float:
+    # Node floors keep-alive delays to whole seconds and treats negative or
+    # missing values as 0.
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    if math.isnan(value) or value < 0:
+        return 0.0
+    return float(value)
+
+
+def _normalize_connect_args(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], Callable[..., Any] | None]:
+    # Node's normalizeArgs: (options[, cb]), (path[, cb]), (port[, host][, cb]).
+    callback = None
+    if args and callable(args[-1]):
+        callback = args[-1]
+        args = args[:-1]
+    first = args[0] if args else None
+    if isinstance(first, dict):
+        options = merge_options(first, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+    else:
+        options = merge_options(None, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+        if first is not None or args:
+            if isinstance(first, str) and not _numeric(first):
+                options["path"] = first
+            else:
+                options["port"] = first
+                if len(args) > 1 and args[1] is not None:
+                    options["host"] = args[1]
+    if "callback" in kwargs:
+        callback = kwargs["callback"]
+    return options, callback
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(int(text, 0)) if text.strip().lower().startswith("0x") else float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _Connector:
+    """One ``connect()``: name lookup, then attempts in Node's order.
+
+    With several addresses (a name with both IPv6 and IPv4 results), Node's
+    ``autoSelectFamily`` interleaves the families (v6, v4, v6, ...) and gives
+    each attempt but the last ``autoSelectFamilyAttemptTimeout`` ms before
+    moving on; if all fail, the errors come as one AggregateError.
+    """
+
+    __slots__ = ("addresses", "attempt_ms", "auto", "errors", "options", "sock", "socket",
+                 "timer", "watcher", "greenlet", "cancelled")
+
+    def __init__(self, socket: Socket, options: dict[str, Any]) -> None:
+        self.socket = socket
+        self.options = options
+        self.addresses: list[tuple[int, Any]] = []
+        self.errors: list[BaseException] = []
+        self.sock: Any = None
+        self.timer: Any = None
+        self.watcher: Any = None
+        self.greenlet: Any = None
+        self.cancelled = False
+        self.auto = options.get("autoSelectFamily", True) is not False
+        self.attempt_ms = max(10.0, float(options.get("autoSelectFamilyAttemptTimeout")
+                                          or ATTEMPT_TIMEOUT_MS))
+
+    def start_unix(self, path: str) -> None:
+        self.addresses = [(_socket.AF_UNIX, path)]
+        self.next()
+
+    def start_tcp(self, host: str, port: int, family: int, lookup: Any) -> None:
+        kind = isIP(host)
+        if kind:
+            af = _socket.AF_INET6 if kind == 6 else _socket.AF_INET
+            self.addresses = [(af, (host, port))]
+            self.next()
+            return
+        import gevent
+
+        self.greenlet = gevent.spawn(self.resolve, host, port, family, lookup)
+
+    def resolve(self, host: str, port: int, family: int, lookup: Any) -> None:
+        sock = self.socket
+        af = {4: _socket.AF_INET, 6: _socket.AF_INET6}.get(family, _socket.AF_UNSPEC)
+        try:
+            if lookup is not None:
+                results = self.custom_lookup(lookup, host, family)
+            else:
+                from gevent import socket as gsocket
+
+                infos = gsocket.getaddrinfo(host, port, af, _socket.SOCK_STREAM)
+                results = [(info[0], info[4][0]) for info in infos]
+        except OSError as exc:
+            err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
+            if self.cancelled:
+                return
+            sock._queue(sock._emit_lookup, err, None, None, host)
+            sock._connect_failed(err)
+            return
+        except Exception as exc:
+            if not self.cancelled:
+                sock._connect_failed(exc)
+            return
+        if self.cancelled:
+            return
+        seen: list[tuple[int, str]] = []
+        for item in results:
+            if item not in seen:
+                seen.append(item)
+        if not seen:
+            err = dns_error(_socket.gaierror(_socket.EAI_NONAME, "no address"), host)
+            sock._queue(sock._emit_lookup, err, None, None, host)
+            sock._connect_failed(err)
+            return
+        if not self.auto or family:
+            seen = seen[:1]
+        first_af, first_ip = seen[0]
+        sock._queue(sock._emit_lookup, None, first_ip,
+                    6 if first_af == _socket.AF_INET6 else 4, host)
+        self.addresses = [(af_, (ip, port)) for af_, ip in _interleave(seen)]
+        self.next()
+
+    def custom_lookup(self, lookup: Any, host: str, family: int) -> list[tuple[int, str]]:
+        from gevent.event import AsyncResult
+
+        result: AsyncResult = AsyncResult()
+
+        def callback(err: Any, address: Any = None, fam: Any = None) -> None:
+            if err:
+                result.set_exception(err)
+            else:
+                result.set((address, fam))
+
+        lookup(host, {"family": family, "all": self.auto and not family}, callback)
+        address, fam = result.get()
+        pairs = address if isinstance(address, list) else [{"address": address, "family": fam}]
+        out = []
+        for pair in pairs:
+            ip, fam = pair.get("address"), pair.get("family")
+            if fam not in (4, 6, "IPv4", "IPv6"):
+                from gnet.errors import InvalidAddressFamilyError
+
+                raise InvalidAddressFamilyError(fam, host, self.options.get("port"))
+            if not isinstance(ip, str) or not isIP(ip):
+                from gnet.errors import InvalidIPAddressError
+
+                raise InvalidIPAddressError(ip)
+            out.append((_socket.AF_INET6 if fam in (6, "IPv6") else _socket.AF_INET, ip))
+        return out
+
+    def next(self) -> None:
+        # Hub or resolver greenlet: start the next attempt, never blocking.
+        while self.addresses and not self.cancelled:
+            af, sockaddr = self.addresses.pop(0)
+            try:
+                sock = _socket.socket(af, _socket.SOCK_STREAM)
+            except OSError as exc:
+                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                continue
+            try:
+                sock.setblocking(False)
+                local_address = self.options.get("localAddress")
+                local_port = self.options.get("localPort")
+                if af != _socket.AF_UNIX and (local_address or local_port):
+                    sock.bind((local_address or ("::" if af == _socket.AF_INET6 else "0.0.0.0"),
+                               local_port or 0))
+                code = sock.connect_ex(sockaddr)
+            except OSError as exc:
+                sock.close()
+                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                continue
+            if code == 0:
+                self.socket._connected(sock)
+                return
+            if code not in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+                sock.close()
+                self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+                continue
+            self.sock = sock
+            loop = _get_loop()
+            self.watcher = loop.io(sock.fileno(), 2)
+            self.watcher.start(self.on_writable, sockaddr)
+            if self.addresses and self.auto:
+                self.timer = loop.timer(self.attempt_ms / 1000.0)
+                self.timer.start(self.on_attempt_timeout, sockaddr)
+            return
+        if not self.cancelled:
+            self.fail()
+
+    def fail(self) -> None:
+        errors = self.errors
+        if len(errors) == 1:
+            err: BaseException = errors[0]
+        else:
+            err = AggregateError(errors, "; ".join(str(getattr(e, "message", e)) for e in errors))
+        self.socket._connect_failed(err)
+
+    def stop_attempt(self) -> Any:
+        for w in (self.watcher, self.timer):
+            if w is not None:
+                w.stop()
+                w.close()
+        self.watcher = self.timer = None
+        sock, self.sock = self.sock, None
+        return sock
+
+    def on_writable(self, sockaddr: Any) -> None:
+        sock = self.stop_attempt()
+        code = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        if code:
+            sock.close()
+            self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+            self.next()
+            return
+        self.socket._connected(sock)
+
+    def on_attempt_timeout(self, sockaddr: Any) -> None:
+        sock = self.stop_attempt()
+        sock.close()
+        self.errors.append(system_error(errno.ETIMEDOUT, "connect", *_where(sockaddr)))
+        self.next()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        sock = self.stop_attempt()
+        if sock is not None:
+            sock.close()
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+
+
+def _where(sockaddr: Any) -> tuple[Any, ...]:
+    if isinstance(sockaddr, tuple):
+        return sockaddr[0], sockaddr[1]
+    return (sockaddr,)
+
+
+def _interleave(results: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    # Happy eyeballs order (RFC 8305 section 4): alternate families,
+    # starting with the family of the first result.
+    first = results[0][0]
+    same = [r for r in results if r[0] == first]
+    other = [r for r in results if r[0] != first]
+    out: list[tuple[int, str]] = []
+    for i in range(max(len(same), len(other))):
+        if i < len(same):
+            out.append(same[i])
+        if i < len(other):
+            out.append(other[i])
+    return out
+
+
+def _emit_lookup(self: Socket, err: Any, address: Any, family: Any, host: str) -> None:
+    self.emit("lookup", err, address, family, host)
+
+
+Socket._emit_lookup = _emit_lookup  # type: ignore[attr-defined]
+
+
+def createConnection(*args: Any, **kwargs: Any) -> Socket:
+    """Create a Socket and connect it (Node's ``net.createConnection``).
+
+    Overloads: ``createConnection(options[, connectListener])``,
+    ``createConnection(path[, connectListener])``,
+    ``createConnection(port[, host][, connectListener])``, or keyword
+    arguments. Extra option ``timeout`` (ms) calls ``setTimeout`` first.
+    Goes through ``Socket.connect``, so a subclass or a patch of it sees the
+    call, as in Node.
+    """
+    if not args and not kwargs:
+        raise MissingArgsError("options", "port", "path")
+    options, _callback = _normalize_connect_args(args, kwargs)
+    sock_options = {k: v for k, v in options.items() if k in _SOCKET_OPTIONS}
+    sock = Socket(sock_options)
+    timeout = options.get("timeout")
+    if timeout is not None:
+        sock.setTimeout(timeout)
+    return sock.connect(*args, **kwargs)
+
+
+connect = createConnection
+
+_ = _stdsocket  # the stdlib module stays importable as gnet.socket's neighbour
