@@ -37,7 +37,7 @@ import gevent
 from gevent import get_hub
 from greenlet import getcurrent
 
-__all__ = ("schedule",)
+__all__ = ("idle_workers", "schedule")
 
 logger = logging.getLogger("gnet")
 
@@ -101,3 +101,8 @@ def schedule(task: Callable[[], Any]) -> None:
     if d is None:
         d = _dispatcher = _Dispatcher()
     d.schedule(task)
+
+
+def idle_workers() -> list[Any]:
+    """The worker greenlets parked for the next burst (kept on purpose, not leaked)."""
+    return list(_dispatcher._idle) if _dispatcher is not None else []

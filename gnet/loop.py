@@ -17,6 +17,7 @@ from gevent import get_hub
 from gevent.event import Event
 
 from gnet.dispatch import schedule
+from gnet.naming import add_aliases
 from gnet.validate import validate_function, validate_number
 
 __all__ = (
@@ -97,6 +98,9 @@ class Handle:
     def hasRef(self) -> bool:
         """Whether this handle keeps ``gnet.run()`` alive when active."""
         return self._refed
+
+
+add_aliases(Handle)
 
 
 def refCount() -> int:

@@ -135,7 +135,13 @@ def _link(cls: type, camel: str, snake: str) -> None:
                 return
             if isinstance(source, _DataAlias) and source.target == camel:
                 return
-    if isinstance(source, (types.MemberDescriptorType, _DataAlias)):
+    if isinstance(source, _DataAlias):
+        return
+    if isinstance(source, types.MemberDescriptorType):
+        # A public slot ('bytesRead'): the member descriptor reads and writes
+        # the same slot under any name, so the twin shares it.
+        if winner == camel:
+            setattr(cls, snake, source)
         return
     if _is_routine(source):
         setattr(cls, snake if winner == camel else camel, source)
@@ -165,8 +171,8 @@ def add_aliases(cls: _T) -> _T:
       subclass may override either spelling (``set_encoding`` or
       ``setEncoding``) and both names follow.
 
-    Slot member descriptors are skipped, so ``__slots__`` classes work. The
-    call is idempotent.
+    A public camelCase slot shares its member descriptor with its twin, so
+    ``sock.bytes_read`` reads the ``bytesRead`` slot. The call is idempotent.
 
     Args:
         cls: The class to complete. It is changed in place.

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import gevent
 from gevent.event import Event
 from gevent.server import StreamServer
+from zope.interface import implementer
 
 from gnet.addresses import address_info, isIP, validate_port
 from gnet.dispatch import schedule
@@ -37,6 +38,7 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
+from gnet.interfaces import IServer
 from gnet.loop import Handle
 from gnet.options import merge_options
 from gnet.socket import Socket
@@ -85,6 +87,7 @@ _ACCEPT_CAPACITY = frozenset(
 # itself is broken: report it and close the server, as gevent does.
 
 
+@implementer(IServer)
 class Server(StreamServer, EventEmitter, Handle):  # type: ignore[misc]
     """A TCP or Unix stream server with Node's events (Node's ``net.Server``).
 

@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gevent import get_hub
+from zope.interface import implementer
 from gevent.hub import Waiter
 
 from gnet.addresses import address_info, family_name, isIP, validate_port
@@ -73,6 +74,7 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
+from gnet.interfaces import ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
 from gnet.validate import validate_function, validate_number, validate_timeout
@@ -145,6 +147,7 @@ def _chunk_bytes(data: Any, encoding: str | None) -> bytes | bytearray | memoryv
     raise InvalidArgTypeError("chunk", "str, bytes, bytearray or memoryview", data)
 
 
+@implementer(ISocket)
 class Socket(EventEmitter, Handle):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
@@ -420,8 +423,8 @@ class Socket(EventEmitter, Handle):
         self._attempt = None
         self._adopt(sock)
         if self._reset_on_connect:
-            self._queue(self._emit_connect)
-            self.resetAndDestroy()
+            # Node resets once 'connect' was seen, not before.
+            self._queue(self._emit_connect_then_reset)
             return
         self._queue(self._emit_connect)
         if self._flowing is not False:
@@ -437,6 +440,11 @@ class Socket(EventEmitter, Handle):
             return
         self.emit("connect")
         self.emit("ready")
+
+    def _emit_connect_then_reset(self) -> None:
+        self._emit_connect()
+        self._reset_on_connect = False
+        self.resetAndDestroy()
 
     def _connect_failed(self, err: BaseException) -> None:
         self._attempt = None

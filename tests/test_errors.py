@@ -298,6 +298,12 @@ def test_argument_errors_work_with_plain_except() -> None:
 
 # --- system_error --------------------------------------------------------------
 
+
+def _cls(value: object) -> type:
+    # type() without narrowing, so the Node fields stay reachable for mypy.
+    return type(value)
+
+
 SYSTEM_CASES: list[tuple[tuple[Any, ...], type[OSError], str, str]] = [
     ((errno.ECONNREFUSED, 'connect', '127.0.0.1', 8080),
      ConnectionRefusedError, 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:8080'),
@@ -331,7 +337,7 @@ SYSTEM_CASES: list[tuple[tuple[Any, ...], type[OSError], str, str]] = [
 def test_system_error(args: tuple[Any, ...], cls: type[OSError], code: str,
                       message: str) -> None:
     err: Any = system_error(*args)
-    assert type(err) is cls
+    assert _cls(err) is cls
     assert err.code == code
     assert err.errno == abs(args[0])
     assert err.syscall == args[1]
@@ -355,7 +361,7 @@ def test_system_error_returns_a_new_error_caused_by_the_original() -> None:
     original = ConnectionRefusedError(errno.ECONNREFUSED, 'Connection refused')
     err: Any = system_error(original, 'connect', '127.0.0.1', 9)
     assert err is not original
-    assert isinstance(err, ConnectionRefusedError)
+    assert issubclass(_cls(err), ConnectionRefusedError)
     assert err.__cause__ is original
     assert err.code == 'ECONNREFUSED'
     assert system_error(errno.EPIPE, 'write').__cause__ is None
@@ -363,9 +369,10 @@ def test_system_error_returns_a_new_error_caused_by_the_original() -> None:
 
 def test_system_error_without_errno() -> None:
     err: Any = system_error(OSError('odd'), 'read')
-    assert (type(err), err.code, err.errno, err.message) == (OSError, 'UNKNOWN', None, 'read UNKNOWN')
+    assert _cls(err) is OSError
+    assert (err.code, err.errno, err.message) == ('UNKNOWN', None, 'read UNKNOWN')
     err = system_error(TimeoutError('timed out'), 'connect', 'h', 1)
-    assert type(err) is TimeoutError
+    assert _cls(err) is TimeoutError
     assert (err.code, err.errno, err.message) == ('ETIMEDOUT', errno.ETIMEDOUT,
                                                   'connect ETIMEDOUT h:1')
 
@@ -374,18 +381,20 @@ def test_system_error_every_errno_is_total() -> None:
     for number in [*errno.errorcode, 0, 1000, 123456]:
         err: Any = system_error(number, 'write')
         assert err.code == errno.errorcode.get(number, 'UNKNOWN')
-        assert system_error(number, 'listen', 'x', 1).message.startswith(f'listen {err.code}: ')
+        listen: Any = system_error(number, 'listen', 'x', 1)
+        assert listen.message.startswith(f'listen {err.code}: ')
+        assert listen.message.endswith(' x:1')
 
 
 def test_system_error_keeps_a_gaierror_a_gaierror() -> None:
     err: Any = system_error(socket.gaierror(socket.EAI_NONAME, 'x'), 'connect', 'h', 1)
-    assert type(err) is socket.gaierror
+    assert _cls(err) is socket.gaierror
     assert err.code == 'ENOTFOUND'
 
 
 def test_system_error_pickles_with_its_fields() -> None:
     err: Any = pickle.loads(pickle.dumps(system_error(errno.ECONNREFUSED, 'connect', 'h', 1)))
-    assert type(err) is ConnectionRefusedError
+    assert _cls(err) is ConnectionRefusedError
     assert (err.code, err.syscall, err.address, err.port, err.message) == (
         'ECONNREFUSED', 'connect', 'h', 1, 'connect ECONNREFUSED h:1')
 
@@ -402,7 +411,7 @@ def test_system_error_from_a_real_refused_connection() -> None:
     finally:
         client.close()
     err: Any = system_error(info.value, 'connect', '127.0.0.1', port)
-    assert isinstance(err, ConnectionRefusedError)
+    assert issubclass(_cls(err), ConnectionRefusedError)
     assert err.message == f'connect ECONNREFUSED 127.0.0.1:{port}'
 
 
@@ -442,7 +451,7 @@ def test_dns_error(name: str, code: str) -> None:
     number = getattr(socket, name)
     original = socket.gaierror(number, 'text')
     err: Any = dns_error(original, 'example.invalid')
-    assert type(err) is socket.gaierror
+    assert _cls(err) is socket.gaierror
     assert err.code == code
     assert err.errno == number
     assert err.syscall == 'getaddrinfo'
@@ -458,8 +467,8 @@ def test_dns_error_other_forms() -> None:
     assert err.message == 'queryA ENOTFOUND'
     assert dns_error(socket.gaierror(-12345, 'x'), 'h').code == 'UNKNOWN'  # type: ignore[attr-defined]
     err = dns_error(TimeoutError('timed out'), 'example.com')
-    assert type(err) is TimeoutError
+    assert _cls(err) is TimeoutError
     assert (err.code, err.message) == ('ETIMEDOUT', 'getaddrinfo ETIMEDOUT example.com')
     err = dns_error(ConnectionRefusedError(errno.ECONNREFUSED, 'x'), 'h')
-    assert type(err) is ConnectionRefusedError
+    assert _cls(err) is ConnectionRefusedError
     assert err.code == 'ECONNREFUSED'

@@ -294,10 +294,12 @@ def test_slots_class() -> None:
     assert s.listener_total == 0
     assert s.default_max_listeners == 10
     assert not hasattr(s, '__dict__')
-    # The slot keeps its member descriptor; no twin is made for it.
+    # A public camelCase slot shares its member descriptor with its twin.
     assert isinstance(Base.__dict__['publicSlot'], types.MemberDescriptorType)
-    assert 'public_slot' not in Base.__dict__
-    assert 'extra_field' not in Sub.__dict__
+    assert Base.__dict__['public_slot'] is Base.__dict__['publicSlot']
+    assert Sub.__dict__['extra_field'] is Sub.__dict__['extraField']
+    s.extra_field = 5
+    assert s.extraField == 5
     # Writing class data through an instance fails the same way under both names.
     with pytest.raises(AttributeError):
         s.defaultMaxListeners = 1

@@ -37,8 +37,8 @@ def test_validate_function_accepts_callables(value: Any) -> None:
 
 @pytest.mark.parametrize('value', [1, '100', True, None, {}, [], b'', 1.5])
 def test_validate_function_refuses_the_rest(value: Any) -> None:
-    with pytest.raises(InvalidArgTypeError, match='^The "callback" argument must be of type '
-                                                  'function. Received '):
+    with pytest.raises(InvalidArgTypeError, match=r'^The "callback" argument must be of type '
+                                                  r'function\. Received '):
         validate_function(value, 'callback')
 
 
@@ -59,7 +59,8 @@ def test_validate_number_accepts(value: float, minimum: float | None,
 
 @pytest.mark.parametrize('value', NOT_NUMBERS)
 def test_validate_number_type(value: Any) -> None:
-    with pytest.raises(InvalidArgTypeError, match=r'^The "n" argument must be of type int or float'):
+    with pytest.raises(InvalidArgTypeError,
+                       match=r'^The "n" argument must be of type int or float\. Received '):
         validate_number(value, 'n')
 
 
@@ -135,7 +136,7 @@ def test_validate_int_type(value: Any) -> None:
 
 @pytest.mark.parametrize('value', [1.5, NAN, INF, -INF, 1e-9])
 def test_validate_int_not_integral(value: float) -> None:
-    with pytest.raises(OutOfRangeError, match='It must be an integer. Received'):
+    with pytest.raises(OutOfRangeError, match=r'It must be an integer\. Received'):
         validate_int(value, 'fd')
 
 
