@@ -903,7 +903,7 @@ class Socket(EventEmitter, Handle):
         self._rq = None
         self._rlen = 0
         if error is not None:
-            self._queue(self._emit_error, error)
+            self._queue(self._emit_error_event, error)
         self._queue(self._emit_close, had_error)
         if self._pull:
             self._wake()
@@ -924,7 +924,7 @@ class Socket(EventEmitter, Handle):
         if self._state != NEW:
             self._state = CLOSED
 
-    def _emit_error(self, error: BaseException) -> None:
+    def _emit_error_event(self, error: BaseException) -> None:
         self.emit("error", error)
 
     def _emit_close(self, had_error: bool) -> None:

@@ -183,18 +183,24 @@ def tmp_sock_path() -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+
 # --- gnet servers and sockets made by a test (net-core test writers' block) -------
 #
-# Used by test_conformance.py, test_unix.py and test_ipv6.py. Everything made
+# Used by test_conformance.py, test_unix.py, test_ipv6.py. Everything made
 # through the `net_harness` fixture is torn down after the test, even when the
 # test fails halfway, so no socket or server leaks into the next test.
 
-#: The bound on every wait in those tests (ms): far above what loopback needs.
-NET_WAIT_MS = 5000
+# Imported here rather than at the top, which belongs to the sections above.
+from typing import Any  # noqa: E402
+
+import gnet  # noqa: E402
+from gnet.events import once  # noqa: E402
+
+# The bound on the harness's waits (ms): far above what loopback needs.
+_NET_WAIT_MS = 5000
 
 
-def has_ipv6_loopback() -> bool:
-    """Whether this machine can bind a TCP socket to ``::1``."""
+def _has_ipv6_loopback() -> bool:
     import socket
 
     if not socket.has_ipv6:
@@ -207,61 +213,59 @@ def has_ipv6_loopback() -> bool:
     return True
 
 
+@pytest.fixture(scope="session")
+def ipv6_loopback() -> str:
+    """``'::1'``; skips the test when this machine cannot bind a TCP socket there."""
+    if not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback on this machine (cannot bind a TCP socket to ::1)")
+    return "::1"
+
+
 class NetHarness:
     """Makes gnet servers and client sockets for one test, and tears them down.
 
     ``server(listener, **options)`` is ``net.createServer``; ``listen(server,
     *args)`` is ``server.listen(*args)`` plus a bounded wait for 'listening'
-    (it raises the listen error instead); ``connect(*args)`` is
-    ``net.createConnection``. ``path(name)`` gives a Unix socket path in a
-    short temporary directory.
+    (raising the listen error if that comes instead); ``connect(*args)`` is
+    ``net.createConnection``; ``path(name)`` is a Unix socket path in a short
+    temporary directory.
     """
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        self.servers: list[object] = []
-        self.sockets: list[object] = []
+        self.servers: list[Any] = []
+        self.sockets: list[Any] = []
 
     def path(self, name: str = "s.sock") -> str:
         return os.path.join(self.directory, name)
 
-    def server(self, listener: object = None, **options: object) -> object:
-        import gnet
-
+    def server(self, listener: Any = None, **options: Any) -> Any:
         srv = gnet.createServer(options, listener)
         self.servers.append(srv)
         return srv
 
-    def listen(self, srv: object, *args: object, **kwargs: object) -> object:
-        from gnet.events import once
-
-        srv.listen(*args, **kwargs)  # type: ignore[attr-defined]
-        once(srv, "listening", timeout=NET_WAIT_MS)  # type: ignore[arg-type]
+    def listen(self, srv: Any, *args: Any, **kwargs: Any) -> Any:
+        srv.listen(*args, **kwargs)
+        once(srv, "listening", timeout=_NET_WAIT_MS)
         return srv
 
-    def connect(self, *args: object, **kwargs: object) -> object:
-        import gnet
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        return self.track(gnet.createConnection(*args, **kwargs))
 
-        sock = gnet.createConnection(*args, **kwargs)
-        self.sockets.append(sock)
-        return sock
-
-    def track(self, sock: object) -> object:
+    def track(self, sock: Any) -> Any:
         """Have a socket made some other way destroyed at teardown too."""
         self.sockets.append(sock)
         return sock
 
     def close(self) -> None:
-        import gnet
-
         for sock in self.sockets:
-            sock.destroy()  # type: ignore[attr-defined]
+            sock.destroy()
         for srv in self.servers:
-            srv.closeAllConnections()  # type: ignore[attr-defined]
-            if srv.listening:  # type: ignore[attr-defined]
-                srv.close()  # type: ignore[attr-defined]
-        # Let every 'close' run, so nothing of this test runs in the next one.
-        gnet.run(timeout=NET_WAIT_MS)
+            srv.closeAllConnections()
+            if srv.listening:
+                srv.close()
+        # Let every 'close' run now, so nothing of this test runs in the next.
+        gnet.run(timeout=_NET_WAIT_MS)
 
 
 @pytest.fixture
