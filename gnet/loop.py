@@ -65,17 +65,18 @@ class Handle:
 
     # Subclasses declare the slots ``_active`` and ``_refed`` themselves, so
     # that Handle can sit beside EventEmitter (which has slots too).
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
     _active: bool
     _refed: bool
 
+    # mypy cannot see the subclasses' slots from here, hence the ignores.
     def _init_handle(self) -> None:
-        self._active = False
-        self._refed = True
+        self._active = False  # type: ignore[misc]
+        self._refed = True  # type: ignore[misc]
 
     def _set_active(self, active: bool) -> None:
         if active is not self._active:
-            self._active = active
+            self._active = active  # type: ignore[misc]
             if self._refed:
                 _keeper.add(1 if active else -1)
 

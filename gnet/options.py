@@ -56,7 +56,7 @@ def merge_options(
         if not isinstance(options, Mapping):
             raise InvalidArgTypeError(name, "dict", options)
         for key, value in options.items():
-            merged[table.get(key, key)] = value
+            merged[table.get(key, key) if isinstance(key, str) else key] = value
     for key, value in kwargs.items():
         canonical = table.get(key)
         if canonical is None:

@@ -88,7 +88,7 @@ _ACCEPT_CAPACITY = frozenset(
 
 
 @implementer(IServer)
-class Server(StreamServer, EventEmitter, Handle):  # type: ignore[misc]
+class Server(StreamServer, EventEmitter, Handle):
     """A TCP or Unix stream server with Node's events (Node's ``net.Server``).
 
     Events: 'listening', 'connection'(socket), 'error'(err), 'close',
@@ -448,7 +448,7 @@ class Server(StreamServer, EventEmitter, Handle):  # type: ignore[misc]
 
     _closed_called = False
 
-    def close(self: V, callback: Any = None) -> V:  # type: ignore[override]
+    def close(self: V, callback: Any = None) -> V:
         """Stop accepting; 'close' follows once every connection has closed.
 
         Node's ``server.close([callback])``: existing connections stay open

@@ -53,8 +53,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gevent import get_hub
-from zope.interface import implementer
 from gevent.hub import Waiter
+from greenlet import getcurrent
+from zope.interface import implementer
 
 from gnet.addresses import address_info, family_name, isIP, validate_port
 from gnet.dispatch import schedule
@@ -137,7 +138,7 @@ def setDefaultHighWaterMark(value: int) -> None:
 
 def _chunk_bytes(data: Any, encoding: str | None) -> bytes | bytearray | memoryview:
     if data.__class__ is bytes:
-        return data  # type: ignore[no-any-return]
+        return data
     if isinstance(data, str):
         return encode(data, encoding)
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -227,7 +228,7 @@ class Socket(EventEmitter, Handle):
         self._remote: tuple[str, int, str] | None = None
         self._local_family: str | None = None
         self._no_delay: bool | None = True if opts.get("noDelay") else None
-        self._keep_alive: tuple[bool, float, float | None, float | None] | None = None
+        self._keep_alive: tuple[bool, float, float | None, int | None] | None = None
         if opts.get("keepAlive"):
             self._keep_alive = (True, _delay_ms(opts.get("keepAliveInitialDelay")), None, None)
         self.server: Server | None = None
@@ -296,11 +297,9 @@ class Socket(EventEmitter, Handle):
                     self._consumed(len(item))
                     try:
                         decoder = self._decoder
-                        if decoder is not None:
-                            item = decoder.write(item)
-                            if not item:
-                                continue
-                        self.emit("data", item)
+                        chunk = item if decoder is None else decoder.write(item)
+                        if chunk:
+                            self.emit("data", chunk)
                     except Exception as exc:
                         self._listener_failed(exc)
                     continue
@@ -381,7 +380,7 @@ class Socket(EventEmitter, Handle):
         if path is not None:
             connector.start_unix(path)
         else:
-            connector.start_tcp(host, port, family or 0, lookup)
+            connector.start_tcp(str(host), port or 0, family or 0, lookup)
         return self
 
     def _reset_for_reconnect(self) -> None:
@@ -415,8 +414,9 @@ class Socket(EventEmitter, Handle):
                 self._remote = None
             if self._no_delay:
                 self._apply_no_delay(True)
-            if self._keep_alive is not None:
-                self._apply_keep_alive(*self._keep_alive)
+            keep_alive = self._keep_alive
+            if keep_alive is not None:
+                self._apply_keep_alive(keep_alive[0], keep_alive[1], keep_alive[2], keep_alive[3])
 
     def _connected(self, sock: Any) -> None:
         # Hub: the connect attempt succeeded.
@@ -504,10 +504,16 @@ class Socket(EventEmitter, Handle):
             self._start_reading()
 
     def _wake(self) -> None:
+        # Wake an iterating reader. Only the hub may switch into a waiting
+        # greenlet directly; from anywhere else, ask the hub to do it.
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            waiter.switch(None)
+            hub = get_hub()
+            if getcurrent() is hub:
+                waiter.switch(None)
+            else:
+                hub.loop.run_callback(waiter.switch, None)
 
     def _emit_end(self) -> None:
         self._end_emitted = True
@@ -701,9 +707,10 @@ class Socket(EventEmitter, Handle):
             return False
         if self._eof:
             # Both sides have ended: Node calls this EPIPE.
-            err: BaseException = system_error(errno.EPIPE, "write")
-            err.strerror = "This socket has been ended by the other party"
-            err.message = err.strerror  # type: ignore[attr-defined]
+            epipe = system_error(errno.EPIPE, "write")
+            epipe.strerror = "This socket has been ended by the other party"
+            epipe.message = epipe.strerror  # type: ignore[attr-defined]
+            err: BaseException = epipe
         else:
             err = StreamWriteAfterEndError()
         if callback is not None:
@@ -812,13 +819,19 @@ class Socket(EventEmitter, Handle):
         if self._ending or self._destroyed:
             return self
         self._ending = True
+        corked = self._corked
+        # Node's end() uncorks: what was held goes out before FIN.
+        self._corked = 0
         if self._state == NEW:
             # Never connected: nothing to flush; finish, then close, as Node.
             self._finished = True
             self._queue(self._emit_finish)
             self._destroy(None, False)
-        elif self._state == OPEN and not self._wq:
-            self._shutdown()
+        elif self._state == OPEN:
+            if not self._wq:
+                self._shutdown()
+            elif corked:
+                self._flush()
         return self
 
     def _on_finish(self, callback: Callable[..., Any]) -> None:
@@ -1036,6 +1049,9 @@ class Socket(EventEmitter, Handle):
             self._last_io = loop.now()
             self._queue(self._emit_timeout)
 
+    def _emit_lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
+        self.emit("lookup", err, address, family, host)
+
     def _emit_timeout(self) -> None:
         if not self._destroyed:
             self.emit("timeout")
@@ -1129,13 +1145,12 @@ class Socket(EventEmitter, Handle):
     def address(self) -> dict[str, Any]:
         """The local address ``{'address', 'family', 'port'}``; ``{}`` when not connected."""
         sock = self._sock
-        if sock is None:
-            return {}
+        if sock is None or sock.family == _socket.AF_UNIX:
+            return {}  # Node gives {} for a pipe too
         try:
-            info = address_info(sock.getsockname(), sock.family)
+            return address_info(sock.getsockname(), sock.family)  # type: ignore[no-any-return]
         except OSError:
             return {}
-        return info if isinstance(info, dict) else {"address": info}
 
     @property
     def remoteAddress(self) -> str | None:
@@ -1554,13 +1569,6 @@ def _interleave(results: list[tuple[int, str]]) -> list[tuple[int, str]]:
         if i < len(other):
             out.append(other[i])
     return out
-
-
-def _emit_lookup(self: Socket, err: Any, address: Any, family: Any, host: str) -> None:
-    self.emit("lookup", err, address, family, host)
-
-
-Socket._emit_lookup = _emit_lookup  # type: ignore[attr-defined]
 
 
 def createConnection(*args: Any, **kwargs: Any) -> Socket:

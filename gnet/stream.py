@@ -10,7 +10,7 @@ one of them fails or closes early, then calls back once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from gnet.errors import InvalidArgValueError, MissingArgsError, StreamPrematureCloseError
@@ -128,7 +128,7 @@ def pipeline(*streams: Any) -> Any:
         if err is not None:
             for stream in chain:
                 if not stream.destroyed:
-                    stream.destroy()
+                    stream.destroy(err)
         callback(err)
 
     def watch(stream: Any, last: bool) -> None:
@@ -146,9 +146,7 @@ def pipeline(*streams: Any) -> Any:
 
     for i, stream in enumerate(chain):
         watch(stream, i == len(chain) - 1)
-    for src, dst in zip(chain, chain[1:]):
+    for src, dst in pairwise(chain):
         pipe(src, dst)
     return chain[-1]
 
-
-_: Callable[..., Any] | None = None
