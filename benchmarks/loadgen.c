@@ -27,9 +27,12 @@
  *                                          N2, ...; after the last, close all
  *
  * Timed modes run --warmup seconds, reset the counters, then measure for
- * --duration seconds, busy-polling (see `spin`). The result is one JSON
- * object on stdout; "client_cpu" is the share of its core the generator used
- * (about 1.0 when it spins).
+ * --duration seconds, busy-polling (see `spin`). A line {"event": "measuring"}
+ * marks the start of the measured part; the result is one JSON object on the
+ * last line. "client_busy" is the share of the measured time the generator
+ * spent on work rather than on polls that found nothing: it shows how much
+ * more load the generator had to give ("client_cpu" is about 1.0 when it
+ * spins).
  *
  * Usage: loadgen MODE PORT [--host 127.0.0.1] [options]
  */
@@ -334,21 +337,26 @@ static int run_timed(void) {
     uint64_t start = now_ns();
     uint64_t measure_at = start + (uint64_t)(warmup * 1e9);
     uint64_t end_at = measure_at + (uint64_t)(duration * 1e9);
-    uint64_t t_begin = 0;
+    uint64_t t_begin = 0, idle_ns = 0;
     double cpu_begin = 0.0;
     for (;;) {
         uint64_t t = now_ns();
         if (!measuring && t >= measure_at) {
+            /* Tell the runner, so it reads the server's CPU time now. */
+            printf("{\"event\": \"measuring\"}\n");
+            fflush(stdout);
+            t = now_ns();
             measuring = 1;
             ops = bytes_tx = bytes_rx = 0;
             nlat = 0;
+            idle_ns = 0;
             t_begin = t;
             cpu_begin = cpu_seconds();
         }
         if (t >= end_at) break;
         uint64_t next = measuring ? end_at : measure_at;
         int timeout_ms = (int)((next - t) / 1000000ull) + 1;
-        loop_once(spin ? 0 : timeout_ms);
+        if (loop_once(spin ? 0 : timeout_ms) == 0 && spin) idle_ns += now_ns() - t;
     }
     double elapsed = (now_ns() - t_begin) / 1e9;
     double cpu = cpu_seconds() - cpu_begin;
@@ -359,13 +367,15 @@ static int run_timed(void) {
            "\"mb_per_s_tx\": %.3f, \"mb_per_s_rx\": %.3f, "
            "\"p50_us\": %.3f, \"p99_us\": %.3f, \"samples\": %zu, "
            "\"errors\": %llu, \"byte_errors\": %llu, \"connects\": %llu, "
-           "\"client_cpu\": %.4f, \"last_error\": \"%s\"}\n",
+           "\"client_cpu\": %.4f, \"client_busy\": %.4f, \"last_error\": \"%s\"}\n",
            mode_name(), nconns, size, mode == PIPELINE ? depth : 1, elapsed,
            (unsigned long long)ops, ops / elapsed, (unsigned long long)bytes_tx,
            (unsigned long long)bytes_rx, bytes_tx / elapsed / 1e6, bytes_rx / elapsed / 1e6,
            percentile_us(0.50), percentile_us(0.99), nlat, (unsigned long long)errors,
            (unsigned long long)byte_errors, (unsigned long long)connects,
-           elapsed > 0 ? cpu / elapsed : 0.0, last_error);
+           elapsed > 0 ? cpu / elapsed : 0.0,
+           spin && elapsed > 0 ? 1.0 - idle_ns / 1e9 / elapsed : elapsed > 0 ? cpu / elapsed : 0.0,
+           last_error);
     return 0;
 }
 

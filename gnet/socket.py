@@ -178,7 +178,7 @@ class Socket(EventEmitter, Handle):
         "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
         "_wq", "_wlen", "_corked", "_need_drain",
         "_eof", "_end_emitted", "_ending", "_finished", "_destroyed", "_close_emitted",
-        "_error", "_decoder", "_timer", "_timeout_ms", "_last_io",
+        "_error", "_decoder", "_timer", "_timeout_ms", "_last_io", "_timed_out_at",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
         "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
         "_attempt", "_reset_on_connect",
@@ -219,6 +219,7 @@ class Socket(EventEmitter, Handle):
         self._timer: Any = None
         self._timeout_ms: float | None = None
         self._last_io = 0.0
+        self._timed_out_at: float | None = None
         hwm = opts.get("highWaterMark")
         self._rhwm = _hwm(opts.get("readableHighWaterMark", hwm), "readableHighWaterMark")
         self._whwm = _hwm(opts.get("writableHighWaterMark", hwm), "writableHighWaterMark")
@@ -1010,7 +1011,7 @@ class Socket(EventEmitter, Handle):
             return self
         timer = self._timer
         if ms == 0:
-            self._timeout_ms = None
+            self._timeout_ms = 0.0
             if timer is not None:
                 self._timer = None
                 timer.stop()
@@ -1023,6 +1024,7 @@ class Socket(EventEmitter, Handle):
             self.once("timeout", callback)
         loop = _get_loop()
         self._last_io = loop.now()
+        self._timed_out_at = None
         if timer is not None:
             timer.stop()
             timer.close()
@@ -1035,7 +1037,7 @@ class Socket(EventEmitter, Handle):
         # re-arms for what is left, so reads and writes never touch it.
         ms = self._timeout_ms
         timer = self._timer
-        if ms is None or timer is None:
+        if not ms or timer is None:
             return
         loop = _loop
         idle = (loop.now() - self._last_io) * 1000.0
@@ -1045,8 +1047,10 @@ class Socket(EventEmitter, Handle):
         timer.close()
         self._timer = timer = loop.timer((ms if fire else left) / 1000.0)
         timer.start(self._on_timer)
-        if fire:
-            self._last_io = loop.now()
+        if fire and self._timed_out_at != self._last_io:
+            # One 'timeout' per idle period, as in Node: only new activity
+            # (a new _last_io) starts another.
+            self._timed_out_at = self._last_io
             self._queue(self._emit_timeout)
 
     def _emit_lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
@@ -1058,7 +1062,7 @@ class Socket(EventEmitter, Handle):
 
     @property
     def timeout(self) -> float | None:
-        """The idle timeout in ms set by ``setTimeout``, or None."""
+        """The idle timeout in ms set by ``setTimeout`` (0 once disabled), or None if never set."""
         return self._timeout_ms
 
     def setNoDelay(self: S, noDelay: Any = True) -> S:

@@ -82,7 +82,7 @@ class Net:
             raw.close()
         for srv in self.servers:
             closed = Event()
-            srv.close(lambda *_args: closed.set())
+            srv.close(lambda *_args, done=closed: done.set())
             srv.closeAllConnections()
             closed.wait(2)
 
@@ -142,7 +142,7 @@ def test_E1_without_pause_on_connect_data_arrives_at_once(env: Net) -> None:
     assert env.accepted[0].isPaused() is False
 
 
-def test_E2_pause_and_resume_before_connect() -> None:
+def test_E2_pause_and_resume_before_connect(env: Net) -> None:
     message = b"This was the year he fell to pieces."
     sequences = [
         (("resume",), True),
@@ -151,29 +151,26 @@ def test_E2_pause_and_resume_before_connect() -> None:
         (("resume", "pause", "resume"), True),
         (("resume", "resume", "pause"), False),
     ]
-    world = Net()
-    try:
-        _srv, port = world.server(lambda s: s.end(message))
-        clients = []
-        for calls, _flows in sequences:
-            client = world.connect(port)
-            assert client.connecting
-            for name in calls:
-                assert getattr(client, name)() is client
-            clients.append((client, collect(client)))
-        flowing = [chunks for (client, chunks), (_c, flows) in zip(clients, sequences) if flows]
-        until(lambda: all(b"".join(c) == message for c in flowing), what="the flowing clients")
-        # The paused ones had the same time and more: nothing may have come.
-        gevent.sleep(0.1)
-        seen = [bool(chunks) for _client, chunks in clients]
-        assert seen == [flows for _calls, flows in sequences]
-        assert sum(seen) == 3
-        # Nothing was lost on the paused ones: it waits for resume().
-        for client, chunks in clients:
-            client.resume()
-        until(lambda: all(b"".join(c) == message for _s, c in clients), what="late data")
-    finally:
-        world.close()
+    _srv, port = env.server(lambda s: s.end(message))
+    received = []
+    for calls, _flows in sequences:
+        client = env.connect(port)
+        assert client.connecting
+        for name in calls:
+            assert getattr(client, name)() is client
+        received.append(collect(client))
+    flowing = [chunks for chunks, (_calls, flows) in zip(received, sequences, strict=True)
+               if flows]
+    until(lambda: all(b"".join(c) == message for c in flowing), what="the flowing clients")
+    # The paused ones had the same time and more: nothing may have come.
+    gevent.sleep(0.1)
+    seen = [bool(chunks) for chunks in received]
+    assert seen == [flows for _calls, flows in sequences]
+    assert sum(seen) == 3
+    # Nothing was lost on the paused ones: it waits for resume().
+    for client in env.sockets:
+        client.resume()
+    until(lambda: all(b"".join(c) == message for c in received), what="the late data")
 
 
 def test_E3_no_data_while_paused_and_every_byte_after_resume(env: Net) -> None:
@@ -499,8 +496,6 @@ def test_cork_holds_writes_until_the_last_uncork(env: Net) -> None:
     assert client.writableLength == 0
 
 
-@pytest.mark.xfail(reason="gnet bug: end() while corked never flushes the corked writes",
-                   strict=True)
 def test_end_while_corked_sends_what_was_held(env: Net) -> None:
     got: list[bytes] = []
     ended: list[bool] = []
@@ -689,8 +684,6 @@ def test_pipeline_failure_destroys_the_others_and_calls_back_with_the_error(env:
     assert calls == [boom]
 
 
-@pytest.mark.xfail(reason="gnet bug: pipeline() destroys the other streams without the error",
-                   strict=True)
 def test_pipeline_failure_destroys_the_others_with_the_error(env: Net) -> None:
     source, _dest, calls, events = _failing_pipeline(env)
     boom = RuntimeError("boom")
@@ -815,8 +808,6 @@ def test_iteration_raises_the_sockets_error(env: Net) -> None:
     assert exc.syscall == "read"  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(reason="gnet bug: destroy() from a greenlet wakes an iterating reader "
-                          "with Waiter.switch, which only the hub may call", strict=True)
 def test_iteration_raises_the_error_given_to_destroy(env: Net) -> None:
     caught: AsyncResult = AsyncResult()
     boom = ValueError("stop reading")

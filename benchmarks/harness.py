@@ -1,0 +1,581 @@
+"""The moving parts of the benchmark suite: build, servers, load, memory.
+
+Everything here is mechanism; ``run.py`` decides what to run and
+``report.py`` what to write. Only the standard library is used, so the
+smoke test runs wherever gnet's tests run.
+
+Servers are subprocesses pinned to one core (``server_cpu``), the load
+generator (``loadgen.c``, compiled on first use) to the other. A server
+prints ``PORT n`` once it listens; the runner then points the load
+generator at it and reads the server's CPU time and memory from /proc.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import resource
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SERVERS_DIR = HERE / 'servers'
+BUILD_DIR = HERE / 'build'
+
+# How long a server may take to print its port: twisted and trio import a lot.
+START_TIMEOUT = 30.0
+# /proc/PID/stat counts CPU time in clock ticks.
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+
+class BenchError(RuntimeError):
+    """A benchmark step failed (server did not start, load generator failed...)."""
+
+
+# --------------------------------------------------------------------------
+# Building the C programs
+
+def build(name: str, cc: str | None = None) -> Path:
+    """Compile ``benchmarks/<name>.c`` once, into the git-ignored build dir.
+
+    The binary's name carries a hash of the source and the compiler, so an
+    edited source is rebuilt and concurrent runs never see a half-written
+    file (each compiles to a temporary name and renames).
+
+    Args:
+        name: ``loadgen`` or ``echo_c``.
+        cc: The C compiler (default: ``$CC`` or ``cc``).
+
+    Returns:
+        The path of the executable.
+
+    Raises:
+        BenchError: no compiler, or the compile failed.
+    """
+    cc = cc or os.environ.get('CC') or 'cc'
+    source = HERE / f'{name}.c'
+    digest = hashlib.sha256(source.read_bytes() + cc.encode()).hexdigest()[:12]
+    target = BUILD_DIR / f'{name}-{digest}'
+    if target.exists():
+        return target
+    if shutil.which(cc) is None:
+        raise BenchError(f'no C compiler: {cc!r} not found (set $CC)')
+    BUILD_DIR.mkdir(exist_ok=True)
+    tmp = target.with_name(f'{target.name}.{os.getpid()}.tmp')
+    cmd = [cc, '-O2', '-Wall', '-o', str(tmp), str(source)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f'compiling {source.name} failed:\n{proc.stderr}')
+    os.replace(tmp, target)
+    return target
+
+
+# --------------------------------------------------------------------------
+# Pinning and limits
+
+def raise_nofile_limit() -> int:
+    """Raise this process's descriptor limit to its hard limit; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def pinned(cpu: int | None) -> Callable[[], None]:
+    """A ``preexec_fn`` that pins the child to ``cpu`` and raises its fd limit."""
+
+    def setup() -> None:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        raise_nofile_limit()
+
+    return setup
+
+
+class LatencyRequest:
+    """Hold /dev/cpu_dma_latency at 0 while the suite runs (Linux PM QoS).
+
+    An idle core then polls instead of halting, so waking a server costs
+    about the same on every run. On a virtual machine a halted core takes
+    tens of microseconds to wake, which would otherwise land, at random, on
+    the latency of whichever server happened to sleep. This is what tuned's
+    latency-performance profile does; the request ends when the file is
+    closed. Needs root; without it the suite runs as the machine is.
+    """
+
+    PATH = '/dev/cpu_dma_latency'
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.fd: int | None = None
+
+    def __enter__(self) -> LatencyRequest:
+        if not self.enabled:
+            return self
+        try:
+            self.fd = os.open(self.PATH, os.O_WRONLY)
+            os.write(self.fd, (0).to_bytes(4, sys.byteorder))
+        except OSError:
+            self.close()
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.fd is not None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# Servers
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One echo server of the suite.
+
+    Attributes:
+        key: Short name used on the command line and in results.
+        label: Name shown in the report.
+        kind: ``c``, ``node`` or ``python``.
+        args: Script (or nothing, for C) and its options; the port follows.
+        needs: Python modules the server imports (it is skipped without them).
+        reference: True for the C server: it calibrates the load generator
+            and is not compared with the others.
+    """
+
+    key: str
+    label: str
+    kind: str
+    args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    reference: bool = False
+
+    def missing(self, node: str | None) -> str | None:
+        """Why this server cannot run here, or None if it can."""
+        if self.kind == 'node' and not node:
+            return 'node not found'
+        for module in self.needs:
+            if importlib.util.find_spec(module) is None:
+                return f'Python module {module!r} not installed (pip install gnet[bench])'
+        return None
+
+    def command(self, port: int, python: str, node: str | None, echo_c: Path | None) -> list[str]:
+        """The argv that starts this server on ``port`` (0: any free port)."""
+        if self.kind == 'c':
+            assert echo_c is not None
+            return [str(echo_c), str(port)]
+        if self.kind == 'node':
+            assert node is not None
+            return [node, str(SERVERS_DIR / self.args[0]), str(port)]
+        return [python, str(SERVERS_DIR / self.args[0]), str(port), *self.args[1:]]
+
+
+SERVERS: tuple[ServerSpec, ...] = (
+    ServerSpec('c', 'C epoll (ceiling)', 'c', reference=True),
+    ServerSpec('node', 'Node net', 'node', ('node_echo.js',)),
+    ServerSpec('gnet', 'gnet', 'python', ('gnet_echo.py',), ('gnet', 'gevent')),
+    ServerSpec('gevent', 'gevent StreamServer', 'python', ('gevent_echo.py',), ('gevent',)),
+    ServerSpec('asyncio-streams', 'asyncio streams', 'python', ('asyncio_echo.py',)),
+    ServerSpec('asyncio-protocol', 'asyncio Protocol', 'python',
+               ('asyncio_echo.py', '--api', 'protocol')),
+    ServerSpec('uvloop-streams', 'uvloop streams', 'python',
+               ('asyncio_echo.py', '--loop', 'uvloop'), ('uvloop',)),
+    ServerSpec('uvloop-protocol', 'uvloop Protocol', 'python',
+               ('asyncio_echo.py', '--api', 'protocol', '--loop', 'uvloop'), ('uvloop',)),
+    ServerSpec('twisted', 'Twisted', 'python', ('twisted_echo.py',), ('twisted',)),
+    ServerSpec('trio', 'trio', 'python', ('trio_echo.py',), ('trio',)),
+)
+SERVER_KEYS = tuple(spec.key for spec in SERVERS)
+
+
+def proc_stat_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (its threads included)."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    # utime and stime are fields 14 and 15; the split starts at field 3.
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def core_busy(cpu: int) -> float:
+    """CPU seconds a core spent running tasks (user, nice, system), from /proc/stat.
+
+    Interrupt and softirq time is left out: on loopback much of it is the
+    benchmark's own packet processing.
+    """
+    prefix = f'cpu{cpu} '
+    with open('/proc/stat') as f:
+        for line in f:
+            if line.startswith(prefix):
+                user, nice, system = (int(v) for v in line.split()[1:4])
+                return (user + nice + system) / CLK_TCK
+    raise BenchError(f'cpu{cpu} not in /proc/stat')
+
+
+def proc_rss_kib(pid: int) -> int:
+    """Resident set size of a process, KiB (VmRSS in /proc/PID/status)."""
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise BenchError(f'no VmRSS for pid {pid}')
+
+
+def proc_fd_count(pid: int) -> int:
+    """How many descriptors a process holds."""
+    return len(os.listdir(f'/proc/{pid}/fd'))
+
+
+class ServerProcess:
+    """A running echo server: started, asked for its port, stopped.
+
+    Its stderr goes to ``build/logs/<key>.log`` (the last lines are quoted
+    when it fails).
+    """
+
+    def __init__(self, spec: ServerSpec, argv: list[str], cpu: int | None) -> None:
+        self.spec = spec
+        log_dir = BUILD_DIR / 'logs'
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f'{spec.key}.log'
+        self._log = open(self.log_path, 'wb')  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
+            preexec_fn=pinned(cpu), cwd=str(HERE),
+        )
+        self.pid = self.proc.pid
+        try:
+            line = _read_line(self.proc, START_TIMEOUT)
+        except BenchError:
+            self.stop()
+            raise BenchError(f'{spec.label} did not start: {self.log_tail()}') from None
+        if not line.startswith('PORT '):
+            self.stop()
+            raise BenchError(f'{spec.label} printed {line!r} instead of its port')
+        self.port = int(line.split()[1])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            raise BenchError(f'{self.spec.label} exited with status {self.proc.returncode}: '
+                             f'{self.log_tail()}')
+
+    def log_tail(self, lines: int = 5) -> str:
+        self._log.flush()
+        try:
+            text = self.log_path.read_text(errors='replace').strip().splitlines()
+        except OSError:
+            return '(no log)'
+        return ' | '.join(text[-lines:]) or '(nothing on stderr)'
+
+    def cpu(self) -> tuple[float, float]:
+        return proc_stat_cpu(self.pid)
+
+    def rss_kib(self) -> int:
+        return proc_rss_kib(self.pid)
+
+    def fd_count(self) -> int:
+        return proc_fd_count(self.pid)
+
+    def wait_fds(self, at_most: int, timeout: float) -> bool:
+        """Wait until the server holds at most ``at_most`` descriptors."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if self.fd_count() <= at_most:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def settled_rss(self, minimum: float = 0.3, maximum: float = 3.0) -> int:
+        """RSS once it stops moving (two reads 100 ms apart within 0.5%)."""
+        time.sleep(minimum)
+        deadline = time.monotonic() + maximum
+        last = self.rss_kib()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.rss_kib()
+            if abs(now - last) <= max(8, last * 0.005):
+                return now
+            last = now
+        return last
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._log.close()
+
+
+def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """One line of a child's stdout, or BenchError after ``timeout`` s or EOF."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    buf = b''
+    deadline = time.monotonic() + timeout
+    # Byte by byte (the pipe is unbuffered here) so nothing past the line is
+    # taken from the pipe and lost.
+    while not buf.endswith(b'\n'):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise BenchError(f'timed out after {timeout:.0f} s waiting for output')
+        byte = os.read(fd, 1)
+        if not byte:
+            raise BenchError('exited before printing a line')
+        buf += byte
+    return buf.decode().strip()
+
+
+# --------------------------------------------------------------------------
+# Scenarios
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measurement, as run by the load generator.
+
+    Attributes:
+        key: Short name (command line, results).
+        title: Heading in the report.
+        mode: The load generator's mode.
+        conns: Connections (for ``connrate``: connections in flight).
+        size: Bytes per message or write.
+        depth: Messages in flight per connection (``pipeline``).
+        metric: Field of the load generator's result that is the figure.
+        unit: Unit of the figure.
+        higher_is_better: False for memory.
+        idle: For idle scenarios, the number of open connections.
+    """
+
+    key: str
+    title: str
+    mode: str
+    conns: int = 1
+    size: int = 64
+    depth: int = 1
+    metric: str = 'rate'
+    unit: str = ''
+    higher_is_better: bool = True
+    latency: bool = False
+    idle: int = 0
+
+    def loadgen_args(self) -> list[str]:
+        return ['--conns', str(self.conns), '--size', str(self.size), '--depth', str(self.depth)]
+
+
+TIMED_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario('pingpong-1', 'Ping-pong, 64 B, 1 connection', 'pingpong', 1, 64,
+             unit='round trips/s', latency=True),
+    Scenario('pingpong-50', 'Ping-pong, 64 B, 50 connections', 'pingpong', 50, 64,
+             unit='round trips/s', latency=True),
+    Scenario('pipelined', 'Pipelined, 64 B, 50 connections, depth 16', 'pipeline', 50, 64, 16,
+             unit='messages/s'),
+    Scenario('bulk', 'Bulk echo, 1 connection, 64 KiB writes', 'bulk', 1, 65536,
+             metric='mb_per_s_rx', unit='MB/s each way'),
+    Scenario('connrate', 'Connection rate: connect, 64 B echo, close; 8 in parallel',
+             'connrate', 8, 64, unit='connections/s'),
+)
+
+
+def idle_scenario(count: int) -> Scenario:
+    """The memory scenario for ``count`` idle connections."""
+    return Scenario(f'idle-{count}', f'{count:,} idle connections: server memory per connection',
+                    'idle', metric='kib_per_conn', unit='KiB/connection',
+                    higher_is_better=False, idle=count)
+
+
+@dataclass
+class Settings:
+    """What a run measures and how long (see ``run.py`` for the defaults)."""
+
+    duration: float = 1.0
+    warmup: float = 0.3
+    repeats: int = 3
+    idle_counts: Sequence[int] = (5000, 10000)
+    server_cpu: int | None = 1
+    client_cpu: int | None = 0
+    attempts: int = 4
+    max_interference: float = 0.05
+    python: str = sys.executable
+    node: str | None = field(default_factory=lambda: shutil.which('node'))
+
+
+def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
+                      settings: Settings) -> dict[str, Any]:
+    """Run one timed scenario against a running server.
+
+    The server's CPU time is read when the load generator starts measuring
+    and when it is done, so "server CPU per operation" covers the same
+    window as the figure.
+
+    Returns:
+        The load generator's result plus ``server_user_s``/``server_sys_s``
+        (CPU seconds in the window) and ``value`` (the scenario's figure).
+    """
+    argv = [str(loadgen), scenario.mode, str(server.port), *scenario.loadgen_args(),
+            '--duration', str(settings.duration), '--warmup', str(settings.warmup)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=pinned(settings.client_cpu))
+    timeout = settings.warmup + settings.duration + 30
+    pinned_cores = settings.server_cpu is not None and settings.client_cpu is not None
+    try:
+        first = _read_line(proc, timeout)
+        cpu0 = server.cpu()
+        if pinned_cores:
+            cores0 = core_busy(settings.server_cpu), core_busy(settings.client_cpu)
+            own0 = sum(os.times()[:2])
+        if json.loads(first).get('event') != 'measuring':
+            raise BenchError(f'unexpected load generator output {first!r}')
+        last = _read_line(proc, timeout)
+        cpu1 = server.cpu()
+        if pinned_cores:
+            cores1 = core_busy(settings.server_cpu), core_busy(settings.client_cpu)
+            own1 = sum(os.times()[:2])
+        proc.wait(timeout)
+    except (BenchError, subprocess.TimeoutExpired) as exc:
+        proc.kill()
+        proc.wait()
+        server.check_alive()
+        err = proc.stderr.read().decode(errors='replace').strip() if proc.stderr else ''
+        raise BenchError(f'load generator: {exc} {err}') from None
+    finally:
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+    result: dict[str, Any] = json.loads(last)
+    result['server_user_s'] = cpu1[0] - cpu0[0]
+    result['server_sys_s'] = cpu1[1] - cpu0[1]
+    result['value'] = result[scenario.metric]
+    if pinned_cores:
+        # Whatever else ran on the two cores in the window: other processes
+        # on the machine take time from the server or the load generator.
+        server_cpu = result['server_user_s'] + result['server_sys_s']
+        client_cpu = result['client_cpu'] * result['elapsed'] + (own1 - own0)
+        others = max(0.0, cores1[0] - cores0[0] - server_cpu) + max(
+            0.0, cores1[1] - cores0[1] - client_cpu)
+        result['interference'] = others / result['elapsed']
+    server.check_alive()
+    return result
+
+
+def run_idle(loadgen: Path, server: ServerProcess, counts: Sequence[int],
+             settings: Settings) -> list[dict[str, Any]]:
+    """Measure the server's memory per idle connection at each of ``counts``.
+
+    The server is warmed up first (a short connection-rate run, so the code
+    paths and their caches exist), then the load generator opens
+    connections in stages (each connection echoes 64 B once, which also
+    proves the server accepted it), holding all of them open while the
+    server's RSS is read. Per-connection memory is (RSS with N open - RSS
+    before) / N, both read once RSS stops moving.
+
+    Returns:
+        One result per count, with ``value`` in KiB per connection.
+    """
+    warm = subprocess.run(
+        [str(loadgen), 'connrate', str(server.port), '--conns', '8', '--duration', '0.2',
+         '--warmup', '0'],
+        capture_output=True, text=True, preexec_fn=pinned(settings.client_cpu), timeout=60)
+    if warm.returncode != 0:
+        server.check_alive()
+        raise BenchError(f'warm-up failed: {warm.stderr.strip()}')
+    base_fds = server.fd_count()
+    server.wait_fds(base_fds, 10)
+    base_rss = server.settled_rss()
+
+    stages = ','.join(str(n) for n in counts)
+    proc = subprocess.Popen(
+        [str(loadgen), 'idle', str(server.port), '--stages', stages, '--timeout', '120'],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=pinned(settings.client_cpu))
+    assert proc.stdin is not None
+    results = []
+    try:
+        for count in counts:
+            ready = json.loads(_read_line(proc, 150))
+            server.check_alive()
+            if ready.get('timed_out') or ready.get('open') != count:
+                raise BenchError(f'only {ready.get("open")} of {count} connections opened '
+                                 f'({ready.get("last_error")})')
+            rss = server.settled_rss()
+            ready.update(
+                base_rss_kib=base_rss, rss_kib=rss, base_fds=base_fds,
+                server_fds=server.fd_count(), value=(rss - base_rss) / count,
+                kib_per_conn=(rss - base_rss) / count,
+            )
+            results.append(ready)
+            proc.stdin.write(b'\n')
+            proc.stdin.flush()
+        proc.stdin.close()
+        proc.wait(60)
+    except (BenchError, subprocess.TimeoutExpired, BrokenPipeError) as exc:
+        proc.kill()
+        proc.wait()
+        server.check_alive()
+        raise BenchError(f'idle connections: {exc}') from None
+    finally:
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+    # Let the server see every close before the next scenario starts.
+    server.wait_fds(base_fds + 2, 30)
+    return results
+
+
+# --------------------------------------------------------------------------
+# Versions and the machine
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or 'unknown'
+
+
+def dist_version(name: str) -> str | None:
+    """An installed distribution's version, or None."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def command_output(argv: list[str]) -> str | None:
+    """First line of a command's output, or None if it cannot run."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else None

@@ -1,0 +1,578 @@
+"""Half-open connections and ending: allowHalfOpen, end(), 'end'/'finish'/'close' (D1-D8).
+
+Also the end() cases of section C that concern ending (C15, C16) and the
+readable/writable/readyState of a socket in each phase of its shutdown.
+Real loopback sockets throughout.
+"""
+
+from __future__ import annotations
+
+import socket as stdsocket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gevent
+import pytest
+from gevent.event import Event
+
+import gnet as net
+from gnet.events import once
+
+HOST = "127.0.0.1"
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str = "condition") -> None:
+    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        gevent.sleep(0.005)
+
+
+class Net:
+    """Servers and sockets made by one test, all closed when it ends."""
+
+    def __init__(self) -> None:
+        self.servers: list[net.Server] = []
+        self.sockets: list[net.Socket] = []
+        self.accepted: list[net.Socket] = []
+
+    def server(self, listener: Callable[[net.Socket], Any] | None = None,
+               host: str = HOST, **options: Any) -> tuple[net.Server, int]:
+        srv = net.createServer(options or None, listener)
+        srv.prependListener("connection", self.accepted.append)
+        srv.listen(0, host)
+        self.servers.append(srv)
+        return srv, srv.address()["port"]
+
+    def connect(self, port: int, **options: Any) -> net.Socket:
+        return self.track(net.createConnection({"port": port, "host": HOST, **options}))
+
+    def track(self, sock: net.Socket) -> net.Socket:
+        self.sockets.append(sock)
+        return sock
+
+    def accepted_socket(self, index: int = 0) -> net.Socket:
+        until(lambda: len(self.accepted) > index, what="the server to accept")
+        return self.accepted[index]
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.destroy()
+        for srv in self.servers:
+            closed = Event()
+            srv.close(lambda *_args, done=closed: done.set())
+            srv.closeAllConnections()
+            closed.wait(2)
+
+
+@pytest.fixture
+def env() -> Iterator[Net]:
+    world = Net()
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+def record(sock: net.Socket, log: list[Any], tag: str = "") -> list[bytes]:
+    """Log 'data', 'end', 'finish', 'error', 'close' of ``sock``; return its chunks."""
+    chunks: list[bytes] = []
+
+    def on_data(chunk: bytes) -> None:
+        chunks.append(chunk)
+        if not log or log[-1] != f"{tag}data":
+            log.append(f"{tag}data")
+
+    sock.on("data", on_data)
+    sock.on("end", lambda: log.append(f"{tag}end"))
+    sock.on("finish", lambda: log.append(f"{tag}finish"))
+    sock.on("error", lambda err: log.append((f"{tag}error", err)))
+    sock.on("close", lambda had_error: log.append((f"{tag}close", had_error)))
+    return chunks
+
+
+def state(sock: net.Socket) -> tuple[bool, bool, str]:
+    return sock.readable, sock.writable, sock.readyState
+
+
+def has_ipv6() -> bool:
+    try:
+        with stdsocket.socket(stdsocket.AF_INET6, stdsocket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+# -- allowHalfOpen False (the default) ----------------------------------------------------
+
+
+def test_D1_default_client_ends_after_the_servers_fin(env: Net) -> None:
+    payload = b"x" * 1024
+    _srv, port = env.server(lambda s: s.end(payload))
+    client = env.connect(port)
+    assert client.allowHalfOpen is False
+    log: list[Any] = []
+    got = record(client, log)
+    seen: list[tuple[str, bool]] = []
+    client.on("end", lambda: seen.append(("end", client.destroyed)))
+    client.on("finish", lambda: seen.append(("finish", client.destroyed)))
+    until(lambda: log and log[-1] == ("close", False), what="'close'")
+    assert b"".join(got) == payload
+    assert log == ["data", "end", "finish", ("close", False)]
+    # A proper shutdown (FIN) first: not destroyed in either event.
+    assert seen == [("end", False), ("finish", False)]
+
+
+def test_D1_server_socket_ends_after_flushing_what_it_wrote(env: Net) -> None:
+    block = bytes(range(256)) * 64  # 16 KiB, below the highWaterMark
+    sent: list[bytes] = []
+    server_log: list[Any] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        record(sock, server_log)
+        # Fill the kernel's buffers and then gnet's, so that data still waits
+        # in gnet when our FIN arrives.
+        for _ in range(10_000):
+            sent.append(block)
+            if not sock.write(block):
+                break
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port)
+    log: list[Any] = []
+    got = record(client, log)
+    client.pause()
+    client.end()  # our FIN reaches the server while its data waits for us
+    sock = env.accepted_socket()
+    until(lambda: "end" in server_log, what="the server socket's 'end'")
+    assert sock.writableLength > 0
+    client.resume()
+    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    assert b"".join(got) == b"".join(sent)
+    assert log == ["data", "finish", "end", ("close", False)] or log == [
+        "finish", "data", "end", ("close", False)]
+    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    assert server_log == ["end", "finish", ("close", False)]
+
+
+def test_D4_a_write_inside_end_listener_still_goes_out(env: Net) -> None:
+    got: list[bytes] = []
+    server_end = Event()
+
+    def on_connection(sock: net.Socket) -> None:
+        sock.on("data", got.append)
+        sock.on("end", server_end.set)
+        sock.end()
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port)
+    inside: list[Any] = []
+    errors: list[BaseException] = []
+    client.on("error", errors.append)
+
+    def on_end() -> None:
+        inside.append(client.writable)
+        inside.append(client.write("hello world"))
+
+    client.on("end", on_end)
+    client.resume()
+    assert server_end.wait(3)
+    assert b"".join(got) == b"hello world"
+    assert inside == [True, True]
+    assert errors == []
+
+
+def test_D5_write_after_both_sides_ended_is_epipe_on_a_later_tick(env: Net) -> None:
+    _srv, port = env.server(lambda s: s.end())
+    client = env.connect(port)
+    client.on("connect", lambda: client.end())
+    client.resume()
+    during_write = [False]
+    errors: list[tuple[BaseException, bool]] = []
+    callbacks: list[Any] = []
+    returned: list[bool] = []
+    client.on("error", lambda err: errors.append((err, during_write[0])))
+
+    def on_end() -> None:
+        during_write[0] = True
+        try:
+            returned.append(client.write("hello", callbacks.append))
+        finally:
+            during_write[0] = False
+
+    client.on("end", on_end)
+    until(lambda: errors and callbacks, what="the write's error")
+    assert returned == [False]
+    (err,) = callbacks
+    assert isinstance(err, BrokenPipeError)
+    assert err.code == "EPIPE"  # type: ignore[attr-defined]
+    assert err.message == "This socket has been ended by the other party"  # type: ignore[attr-defined]
+    assert errors == [(err, False)]
+
+
+def test_D6_write_to_a_socket_the_peer_closed_fails_through_the_callback(env: Net) -> None:
+    server_errors: list[BaseException] = []
+    holder: list[net.Socket] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        holder.append(sock)
+        sock.resume()
+        sock.on("error", server_errors.append)
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port)
+    results: list[Any] = []
+
+    def on_end() -> None:
+        holder[0].write("test", results.append)
+
+    client.on("end", on_end)
+    client.on("connect", lambda: client.end())
+    until(lambda: results, what="the write callback")
+    gevent.sleep(0.05)
+    assert len(results) == 1
+    assert isinstance(results[0], BaseException)
+    assert server_errors == []
+
+
+def test_D7_only_one_automatic_end(env: Net) -> None:
+    fresh = net.Socket(allowHalfOpen=False)
+    # Node installs exactly one 'end' listener of its own; gnet's is internal,
+    # so none shows, and certainly not two.
+    assert fresh.listenerCount("end") <= 1
+    fresh.destroy()
+    _srv, port = env.server(lambda s: s.end(b"bye"))
+    client = env.connect(port, allowHalfOpen=False)
+    log: list[Any] = []
+    record(client, log)
+    until(lambda: log and log[-1][0] == "close", what="'close'")
+    assert log.count("finish") == 1
+    assert log.count("end") == 1
+
+
+# -- allowHalfOpen True ----------------------------------------------------------------------
+
+
+def _connect_half_open(form: str, port: int) -> net.Socket:
+    if form == "createConnection(options)":
+        return net.createConnection({"port": port, "host": HOST, "allowHalfOpen": True})
+    if form == "connect(port, host, kwargs)":
+        return net.connect(port, HOST, allowHalfOpen=True)
+    if form == "Socket(kwargs).connect(port, host)":
+        return net.Socket(allowHalfOpen=True).connect(port, HOST)
+    if form == "Socket(options).connect(options)":
+        return net.Socket({"allowHalfOpen": True}).connect({"port": port, "host": HOST})
+    if form == "create_connection(snake kwargs)":
+        return net.create_connection(port=port, host=HOST, allow_half_open=True)
+    raise AssertionError(form)
+
+
+@pytest.mark.parametrize("form", [
+    "createConnection(options)",
+    "connect(port, host, kwargs)",
+    "Socket(kwargs).connect(port, host)",
+    "Socket(options).connect(options)",
+    "create_connection(snake kwargs)",
+])
+def test_D2_half_open_client_stays_writable_after_end(env: Net, form: str) -> None:
+    server_got: list[bytes] = []
+    server_ends: list[None] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        sock.on("data", server_got.append)
+        sock.on("end", lambda: server_ends.append(None))
+        sock.end()
+
+    _srv, port = env.server(on_connection, allowHalfOpen=True)
+    client = env.track(_connect_half_open(form, port))
+    assert client.allowHalfOpen is True
+    log: list[Any] = []
+    record(client, log)
+    client.resume()
+    until(lambda: "end" in log, what="the client's 'end'")
+    gevent.sleep(0.05)
+    assert (client.readable, client.writable) == (False, True)
+    assert client.destroyed is False
+    assert [client.write(str(i)) for i in range(3)] == [True, True, True]
+    client.end()
+    until(lambda: log[-1][0] == "close", what="the client's 'close'")
+    assert log == ["end", "finish", ("close", False)]
+    until(lambda: server_ends, what="the server socket's 'end'")
+    assert b"".join(server_got) == b"012"
+    gevent.sleep(0.05)
+    assert len(server_ends) == 1
+
+
+def test_D3_half_open_server_socket_answers_after_end(env: Net) -> None:
+    inside: list[Any] = []
+    after: list[Any] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        request: list[bytes] = []
+        sock.on("data", request.append)
+
+        def on_end() -> None:
+            inside.append((sock.allowHalfOpen, sock.writable, sock.readable))
+            sock.end(b"reply to " + b"".join(request))
+
+        sock.on("end", on_end)
+        sock.on("close", lambda _h: after.append((sock.writable, sock.readable)))
+
+    _srv, port = env.server(on_connection, allowHalfOpen=True)
+    client = env.connect(port)
+    log: list[Any] = []
+    got = record(client, log)
+    client.end(b"request")
+    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    assert b"".join(got) == b"reply to request"
+    assert log == ["finish", "data", "end", ("close", False)]
+    until(lambda: after, what="the server socket's 'close'")
+    assert inside == [(True, True, False)]
+    assert after == [(False, False)]
+
+
+def test_half_open_client_with_default_server(env: Net) -> None:
+    server_got: list[bytes] = []
+    server_log: list[Any] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        record(sock, server_log)
+        sock.on("data", server_got.append)
+        sock.end(b"hi")
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port, allowHalfOpen=True)
+    log: list[Any] = []
+    got = record(client, log)
+    until(lambda: "end" in log, what="the client's 'end'")
+    gevent.sleep(0.05)
+    assert client.writable is True
+    assert client.write(b"late") is True
+    gevent.sleep(0.05)
+    assert b"".join(server_got) == b"late"
+    assert "end" not in server_log  # we have not ended yet
+    client.end(b"!")
+    until(lambda: log[-1][0] == "close", what="the client's 'close'")
+    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    assert b"".join(got) == b"hi"
+    assert b"".join(server_got) == b"late!"
+    assert server_log[-2:] == ["end", ("close", False)]
+
+
+# -- end(data), both ends, event order ------------------------------------------------------
+
+
+def test_end_data_arrives_whole_before_fin(env: Net) -> None:
+    got: list[bytes] = []
+    ended = Event()
+
+    def on_connection(sock: net.Socket) -> None:
+        sock.on("data", got.append)
+        sock.on("end", ended.set)
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port)
+    client.write(b"first ")
+    client.write(b"second ")
+    tail = bytes(range(256)) * (4 * KIB)  # 1 MiB
+    assert client.end(tail) is client
+    assert ended.wait(5)
+    assert b"".join(got) == b"first second " + tail
+
+
+def test_both_sides_end_at_once(env: Net) -> None:
+    server_log: list[Any] = []
+    server_got: list[list[bytes]] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        server_got.append(record(sock, server_log))
+        sock.end(b"server bye")
+
+    _srv, port = env.server(on_connection)
+    client = env.connect(port)
+    log: list[Any] = []
+    got = record(client, log)
+    client.on("connect", lambda: client.end(b"client bye"))
+    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    assert b"".join(got) == b"server bye"
+    assert b"".join(server_got[0]) == b"client bye"
+    for events in (log, server_log):
+        assert sorted(e for e in events if isinstance(e, str)) == ["data", "end", "finish"]
+        assert events[-1] == ("close", False)
+        assert not any(isinstance(e, tuple) and e[0] == "error" for e in events)
+
+
+@pytest.mark.parametrize("half_open", [False, True])
+def test_finish_and_end_come_before_close(env: Net, half_open: bool) -> None:
+    server_log: list[Any] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        record(sock, server_log)
+        sock.resume()
+
+    _srv, port = env.server(on_connection, allowHalfOpen=half_open)
+    client = env.connect(port, allowHalfOpen=half_open)
+    log: list[Any] = []
+    record(client, log)
+    client.write(b"ping")
+    if half_open:
+        env.accepted_socket().end(b"pong")
+        until(lambda: "end" in log, what="the client's 'end'")
+        client.end()
+    else:
+        client.end()
+    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    for events in (log, server_log):
+        assert events.count("end") == 1
+        assert events.count("finish") == 1
+        assert events[-1] == ("close", False)
+        assert len([e for e in events if isinstance(e, tuple)]) == 1
+
+
+# -- readable / writable / readyState ---------------------------------------------------------
+
+
+def test_states_when_we_end_first(env: Net) -> None:
+    _srv, port = env.server(lambda s: s.resume(), allowHalfOpen=True)
+    fresh = env.track(net.Socket(allowHalfOpen=True))
+    assert state(fresh) == (True, True, "open")
+    phases: dict[str, tuple[bool, bool, str]] = {}
+    client = fresh.connect(port, HOST)
+    phases["connecting"] = state(client)
+    assert client.connecting
+    client.on("close", lambda _h: phases.setdefault("close", state(client)))
+    client.resume()
+    once(client, "connect", timeout=2000)
+    phases["connected"] = state(client)
+    client.end()
+    phases["after end()"] = state(client)
+    server_sock = env.accepted_socket()
+    until(lambda: server_sock.readableEnded, what="the server socket's 'end'")
+    client.on("end", lambda: phases.setdefault("end", state(client)))
+    server_sock.end()
+    until(lambda: "close" in phases, what="the client's 'close'")
+    assert phases == {
+        "connecting": (True, True, "opening"),
+        "connected": (True, True, "open"),
+        "after end()": (True, False, "readOnly"),
+        "end": (False, False, "closed"),
+        "close": (False, False, "closed"),
+    }
+
+
+def test_states_when_the_peer_ends_first(env: Net) -> None:
+    _srv, port = env.server(lambda s: (s.resume(), s.end()))
+    client = env.connect(port, allowHalfOpen=True)
+    phases: dict[str, tuple[bool, bool, str]] = {}
+    client.on("end", lambda: phases.setdefault("end", state(client)))
+    client.on("close", lambda _h: phases.setdefault("close", state(client)))
+    client.resume()
+    until(lambda: "end" in phases, what="the client's 'end'")
+    gevent.sleep(0.02)
+    phases["after end"] = state(client)
+    client.end()
+    until(lambda: "close" in phases, what="the client's 'close'")
+    assert phases == {
+        "end": (False, True, "writeOnly"),
+        "after end": (False, True, "writeOnly"),
+        "close": (False, False, "closed"),
+    }
+
+
+# -- end() callbacks and end() before connecting ----------------------------------------------
+
+
+@pytest.mark.parametrize("args", [(), (b"foo",), ("foo", "utf8")], ids=["cb", "data-cb",
+                                                                        "data-enc-cb"])
+def test_end_callback_called_exactly_once(env: Net, args: tuple[Any, ...]) -> None:
+    got: list[bytes] = []
+    _srv, port = env.server(lambda s: s.on("data", got.append))
+    client = env.connect(port)
+    calls: list[Any] = []
+    closes: list[bool] = []
+    client.on("close", closes.append)
+    client.resume()
+    client.on("connect", lambda: client.end(*args, calls.append))
+    until(lambda: closes, what="'close'")
+    gevent.sleep(0.05)
+    assert calls == [None]
+    expected = b"foo" if args else b""
+    until(lambda: b"".join(got) == expected, what="the end() data")
+
+
+def test_C15_end_while_connecting_still_closes(env: Net) -> None:
+    server_log: list[Any] = []
+    server_got: list[list[bytes]] = []
+    _srv, port = env.server(lambda s: server_got.append(record(s, server_log)))
+    client = env.connect(port)
+    assert client.connecting
+    log: list[Any] = []
+    record(client, log)
+    client.resume()
+    client.end(b"sent while connecting")
+    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    assert log[-1] == ("close", False)
+    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    assert b"".join(server_got[0]) == b"sent while connecting"
+    assert "end" in server_log
+
+
+def test_C15_bare_end_while_connecting_still_closes(env: Net) -> None:
+    _srv, port = env.server(lambda s: s.resume())
+    client = env.connect(port)
+    assert client.connecting
+    closes: list[bool] = []
+    client.on("close", closes.append)
+    client.resume()
+    assert client.end() is client
+    until(lambda: closes, what="'close'")
+    assert closes == [False]
+
+
+def test_C16_end_callback_on_a_never_connected_socket() -> None:
+    sock = net.Socket()
+    inside: list[Any] = []
+    closes: list[bool] = []
+    sock.on("close", closes.append)
+    assert sock.end(lambda *args: inside.append((args, sock.writable))) is sock
+    assert sock.writable is False
+    until(lambda: inside and closes, what="the end() callback and 'close'")
+    gevent.sleep(0.02)
+    assert inside == [((None,), False)]
+    assert closes == [False]
+
+
+# -- D8: family 6 with a custom lookup ------------------------------------------------------
+
+
+@pytest.mark.skipif(not has_ipv6(), reason="no IPv6 loopback")
+def test_D8_family_6_with_custom_lookup_and_half_open(env: Net) -> None:
+    _srv, port = env.server(lambda s: s.end(b"v6"), host="::1")
+    lookups: list[Any] = []
+
+    def lookup(host: str, options: dict[str, Any], callback: Callable[..., Any]) -> None:
+        lookups.append((host, options["family"]))
+        callback(None, "::1", 6)
+
+    client = env.track(net.createConnection({
+        "port": port, "host": "localhost", "family": 6, "lookup": lookup,
+        "allowHalfOpen": True,
+    }))
+    log: list[Any] = []
+    got = record(client, log)
+    until(lambda: "end" in log, what="the client's 'end'")
+    gevent.sleep(0.01)
+    assert client.writable is True
+    assert lookups == [("localhost", 6)]
+    assert b"".join(got) == b"v6"
+    assert client.remoteFamily == "IPv6"
+    client.end()
+    until(lambda: log[-1][0] == "close", what="the client's 'close'")
