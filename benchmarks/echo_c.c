@@ -8,8 +8,15 @@
  * runs it to show that the load generator is not the bottleneck: the
  * generator must drive this server much faster than any Python server.
  *
- * Usage: echo_c [PORT]   (0 or nothing: any free port). Prints "PORT n"
- * once listening on 127.0.0.1, then serves until killed.
+ * With --spin it busy-polls (epoll_wait with a zero timeout) instead of
+ * sleeping when it has nothing to do, so it never pays for being woken up:
+ * on a virtual machine a wake-up costs a few microseconds of the server's
+ * core, and a server that is fast enough to go idle between requests pays
+ * it on nearly every one. Spinning, it shows how far the load generator can
+ * push a server on this core.
+ *
+ * Usage: echo_c [PORT] [--spin]   (0 or nothing: any free port). Prints
+ * "PORT n" once listening on 127.0.0.1, then serves until killed.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -98,6 +105,7 @@ static void flush_pending(int fd) {
 
 int main(int argc, char **argv) {
     int port = argc > 1 ? atoi(argv[1]) : 0;
+    int spin = argc > 2 && strcmp(argv[2], "--spin") == 0;
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -129,7 +137,7 @@ int main(int argc, char **argv) {
 
     struct epoll_event evs[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+        int n = epoll_wait(ep, evs, MAX_EVENTS, spin ? 0 : -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             die("epoll_wait");

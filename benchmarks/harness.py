@@ -178,7 +178,7 @@ class ServerSpec:
         """The argv that starts this server on ``port`` (0: any free port)."""
         if self.kind == 'c':
             assert echo_c is not None
-            return [str(echo_c), str(port)]
+            return [str(echo_c), str(port), *self.args]
         if self.kind == 'node':
             assert node is not None
             return [node, str(SERVERS_DIR / self.args[0]), str(port)]
@@ -186,7 +186,7 @@ class ServerSpec:
 
 
 SERVERS: tuple[ServerSpec, ...] = (
-    ServerSpec('c', 'C epoll (ceiling)', 'c', reference=True),
+    ServerSpec('c', 'C epoll, busy-poll', 'c', ('--spin',), reference=True),
     ServerSpec('node', 'Node net', 'node', ('node_echo.js',)),
     ServerSpec('gnet', 'gnet', 'python', ('gnet_echo.py',), ('gnet', 'gevent')),
     ServerSpec('gevent', 'gevent StreamServer', 'python', ('gevent_echo.py',), ('gevent',)),
@@ -438,19 +438,20 @@ def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, preexec_fn=pinned(settings.client_cpu))
     timeout = settings.warmup + settings.duration + 30
-    pinned_cores = settings.server_cpu is not None and settings.client_cpu is not None
+    cores = ((settings.server_cpu, settings.client_cpu)
+             if settings.server_cpu is not None and settings.client_cpu is not None else None)
     try:
         first = _read_line(proc, timeout)
         cpu0 = server.cpu()
-        if pinned_cores:
-            cores0 = core_busy(settings.server_cpu), core_busy(settings.client_cpu)
+        if cores:
+            busy0 = core_busy(cores[0]), core_busy(cores[1])
             own0 = sum(os.times()[:2])
         if json.loads(first).get('event') != 'measuring':
             raise BenchError(f'unexpected load generator output {first!r}')
         last = _read_line(proc, timeout)
         cpu1 = server.cpu()
-        if pinned_cores:
-            cores1 = core_busy(settings.server_cpu), core_busy(settings.client_cpu)
+        if cores:
+            busy1 = core_busy(cores[0]), core_busy(cores[1])
             own1 = sum(os.times()[:2])
         proc.wait(timeout)
     except (BenchError, subprocess.TimeoutExpired) as exc:
@@ -468,13 +469,13 @@ def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
     result['server_user_s'] = cpu1[0] - cpu0[0]
     result['server_sys_s'] = cpu1[1] - cpu0[1]
     result['value'] = result[scenario.metric]
-    if pinned_cores:
+    if cores:
         # Whatever else ran on the two cores in the window: other processes
         # on the machine take time from the server or the load generator.
         server_cpu = result['server_user_s'] + result['server_sys_s']
         client_cpu = result['client_cpu'] * result['elapsed'] + (own1 - own0)
-        others = max(0.0, cores1[0] - cores0[0] - server_cpu) + max(
-            0.0, cores1[1] - cores0[1] - client_cpu)
+        others = max(0.0, busy1[0] - busy0[0] - server_cpu) + max(
+            0.0, busy1[1] - busy0[1] - client_cpu)
         result['interference'] = others / result['elapsed']
     server.check_alive()
     return result

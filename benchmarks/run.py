@@ -36,8 +36,8 @@ from typing import Any
 if __package__ in (None, ''):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import harness, report  # noqa: E402
-from benchmarks.harness import (  # noqa: E402
+from benchmarks import harness, report
+from benchmarks.harness import (
     SERVERS,
     TIMED_SCENARIOS,
     BenchError,
@@ -410,10 +410,11 @@ def run_server_round(spec: ServerSpec, rnd: int, settings: Settings, loadgen: Pa
             progress.begin(f'{label} {", ".join(f"{sc.idle:,}" for sc in idle)} idle connections')
             try:
                 results = harness.run_idle(loadgen, server, [sc.idle for sc in idle], settings)
-                for sc, result in zip(idle, results):
+                for sc, result in zip(idle, results, strict=True):
                     runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key, **result})
                 progress.end(f'{label} idle: ' + ', '.join(
-                    f'{sc.idle:,} conns {r["value"]:.2f} KiB/conn' for sc, r in zip(idle, results)))
+                    f'{sc.idle:,} conns {r["value"]:.2f} KiB/conn'
+                    for sc, r in zip(idle, results, strict=True)))
             except BenchError as exc:
                 for sc in idle:
                     runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,

@@ -59,11 +59,15 @@ from gnet.socket import (
 )
 from gnet.socket import (
     createConnection as createConnection,
+    getDefaultAutoSelectFamily as getDefaultAutoSelectFamily,
+    getDefaultAutoSelectFamilyAttemptTimeout as getDefaultAutoSelectFamilyAttemptTimeout,
 )
 from gnet.socket import (
     getDefaultHighWaterMark as getDefaultHighWaterMark,
 )
 from gnet.socket import (
+    setDefaultAutoSelectFamily as setDefaultAutoSelectFamily,
+    setDefaultAutoSelectFamilyAttemptTimeout as setDefaultAutoSelectFamilyAttemptTimeout,
     setDefaultHighWaterMark as setDefaultHighWaterMark,
 )
 from gnet.stream import (
@@ -82,6 +86,8 @@ _public = (
     "connect",
     "createConnection",
     "createServer",
+    "getDefaultAutoSelectFamily",
+    "getDefaultAutoSelectFamilyAttemptTimeout",
     "getDefaultHighWaterMark",
     "isIP",
     "isIPv4",
@@ -89,6 +95,8 @@ _public = (
     "pipeline",
     "refCount",
     "run",
+    "setDefaultAutoSelectFamily",
+    "setDefaultAutoSelectFamilyAttemptTimeout",
     "setDefaultHighWaterMark",
     "setImmediate",
     "setInterval",

@@ -78,13 +78,22 @@ from gnet.events import EventEmitter
 from gnet.interfaces import ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
-from gnet.validate import validate_function, validate_number, validate_timeout
+from gnet.validate import validate_bool, validate_function, validate_number, validate_timeout
 
 if TYPE_CHECKING:
     from gnet.server import Server
 
-__all__ = ("Socket", "connect", "createConnection", "getDefaultHighWaterMark",
-           "setDefaultHighWaterMark")
+__all__ = (
+    "Socket",
+    "connect",
+    "createConnection",
+    "getDefaultAutoSelectFamily",
+    "getDefaultAutoSelectFamilyAttemptTimeout",
+    "getDefaultHighWaterMark",
+    "setDefaultAutoSelectFamily",
+    "setDefaultAutoSelectFamilyAttemptTimeout",
+    "setDefaultHighWaterMark",
+)
 
 logger = logging.getLogger("gnet")
 
@@ -101,6 +110,12 @@ ATTEMPT_TIMEOUT_MS = 250.0
 WRITEV_MAX = 64
 
 NEW, CONNECTING, OPEN, CLOSED = range(4)
+
+# The getaddrinfo() flags Node accepts as connect's ``hints``.
+_VALID_HINTS = _socket.AI_ADDRCONFIG | _socket.AI_V4MAPPED | _socket.AI_ALL
+
+_auto_select_family = True  # Node 20+: on by default
+_attempt_timeout_ms = ATTEMPT_TIMEOUT_MS
 
 _END = None  # marks EOF in the read queue (chunks are never None)
 
@@ -123,6 +138,28 @@ def _get_loop() -> Any:
     if _loop is None:
         _loop = get_hub().loop
     return _loop
+
+
+def getDefaultAutoSelectFamily() -> bool:
+    """Whether connects try every resolved address (Node's autoSelectFamily default)."""
+    return _auto_select_family
+
+
+def setDefaultAutoSelectFamily(value: bool) -> None:
+    """Change the ``autoSelectFamily`` default of connects made from now on."""
+    global _auto_select_family
+    _auto_select_family = validate_bool(value, "value")
+
+
+def getDefaultAutoSelectFamilyAttemptTimeout() -> float:
+    """How long (ms) each happy-eyeballs attempt but the last may take (250)."""
+    return _attempt_timeout_ms
+
+
+def setDefaultAutoSelectFamilyAttemptTimeout(value: float) -> None:
+    """Change the attempt timeout (ms); values below 10 become 10, as in Node."""
+    global _attempt_timeout_ms
+    _attempt_timeout_ms = max(10.0, float(validate_number(value, "value", 1)))
 
 
 def getDefaultHighWaterMark() -> int:
@@ -181,7 +218,7 @@ class Socket(EventEmitter, Handle):
         "_error", "_decoder", "_timer", "_timeout_ms", "_last_io", "_timed_out_at",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
         "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
-        "_attempt", "_reset_on_connect",
+        "_attempt", "_reset_on_connect", "autoSelectFamilyAttemptedAddresses",
     )
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -235,6 +272,8 @@ class Socket(EventEmitter, Handle):
         self.server: Server | None = None
         self._attempt: _Connector | None = None
         self._reset_on_connect = False
+        #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
+        self.autoSelectFamilyAttemptedAddresses: list[str] | None = None
         fd = opts.get("fd")
         if fd is not None:
             if isinstance(fd, bool) or not isinstance(fd, int):
@@ -348,12 +387,19 @@ class Socket(EventEmitter, Handle):
                 host = "localhost"
             elif not isinstance(host, str):
                 raise InvalidArgTypeError("options.host", "str", host)
-            family = options.get("family", 0)
+            family = {"IPv4": 4, "IPv6": 6}.get(options.get("family"), options.get("family", 0))
             if family not in (0, 4, 6, None):
                 raise InvalidArgValueError("options.family", family, "must be 0, 4 or 6")
             lookup = options.get("lookup")
             if lookup is not None:
                 validate_function(lookup, "options.lookup")
+            hints = options.get("hints")
+            if hints is not None and (
+                isinstance(hints, bool) or not isinstance(hints, int) or hints & ~_VALID_HINTS
+            ):
+                raise InvalidArgValueError("options.hints", hints,
+                                           "must be 0 or a mix of AI_ADDRCONFIG, AI_V4MAPPED, "
+                                           "AI_ALL")
             local_port = options.get("localPort")
             if local_port is not None:
                 local_port = validate_port(local_port, "options.localPort")
@@ -395,7 +441,6 @@ class Socket(EventEmitter, Handle):
         self.bytesRead = 0
         self._bytes_written = 0
         self._remote = None
-        self._flowing = None if self._flowing is not False else False
 
     def _adopt(self, sock: Any) -> None:
         # The connection is up: wire the OS socket to the loop.
@@ -670,9 +715,11 @@ class Socket(EventEmitter, Handle):
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
-                self._destroy(system_error(exc, "write"), True)
+                err = system_error(exc, "write")
+                # Node: the write's callback, then 'error', then 'close'.
                 if callback is not None:
-                    self._queue(callback, self._error)
+                    self._queue(callback, err)
+                self._destroy(err, True)
                 return False
             if sent == n:
                 if callback is not None:
@@ -1356,11 +1403,16 @@ def _normalize_connect_args(
 
 
 def _numeric(text: str) -> bool:
+    # Node's rule: a string is a port (not a pipe path) when Number(s) >= 0;
+    # a blank string is Number 0, so a (bad) port too.
+    stripped = text.strip()
+    if not stripped:
+        return True
     try:
-        float(int(text, 0)) if text.strip().lower().startswith("0x") else float(text)
+        value = int(stripped, 16) if stripped.lower().startswith("0x") else float(stripped)
     except ValueError:
         return False
-    return True
+    return value >= 0
 
 
 class _Connector:
@@ -1385,9 +1437,10 @@ class _Connector:
         self.watcher: Any = None
         self.greenlet: Any = None
         self.cancelled = False
-        self.auto = options.get("autoSelectFamily", True) is not False
+        auto = options.get("autoSelectFamily")
+        self.auto = _auto_select_family if auto is None else bool(auto)
         self.attempt_ms = max(10.0, float(options.get("autoSelectFamilyAttemptTimeout")
-                                          or ATTEMPT_TIMEOUT_MS))
+                                          or _attempt_timeout_ms))
 
     def start_unix(self, path: str) -> None:
         self.addresses = [(_socket.AF_UNIX, path)]
@@ -1413,9 +1466,14 @@ class _Connector:
             else:
                 from gevent import socket as gsocket
 
-                infos = gsocket.getaddrinfo(host, port, af, _socket.SOCK_STREAM)
+                infos = gsocket.getaddrinfo(host, port, af, _socket.SOCK_STREAM, 0,
+                                            self.options.get("hints") or 0)
                 results = [(info[0], info[4][0]) for info in infos]
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
+            # A name the IDNA codec refuses (a label over 63 characters)
+            # cannot exist: Node reports it as not found.
+            if isinstance(exc, UnicodeError):
+                exc = _socket.gaierror(_socket.EAI_NONAME, str(exc))
             err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
             if self.cancelled:
                 return
@@ -1439,6 +1497,8 @@ class _Connector:
             return
         if not self.auto or family:
             seen = seen[:1]
+        if self.auto and not family:
+            sock.autoSelectFamilyAttemptedAddresses = []
         first_af, first_ip = seen[0]
         sock._queue(sock._emit_lookup, None, first_ip,
                     6 if first_af == _socket.AF_INET6 else 4, host)
@@ -1477,6 +1537,9 @@ class _Connector:
         # Hub or resolver greenlet: start the next attempt, never blocking.
         while self.addresses and not self.cancelled:
             af, sockaddr = self.addresses.pop(0)
+            attempted = self.socket.autoSelectFamilyAttemptedAddresses
+            if attempted is not None:
+                attempted.append(f"{sockaddr[0]}:{sockaddr[1]}")
             try:
                 sock = _socket.socket(af, _socket.SOCK_STREAM)
             except OSError as exc:
@@ -1494,10 +1557,9 @@ class _Connector:
                 sock.close()
                 self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
                 continue
-            if code == 0:
-                self.socket._connected(sock)
-                return
-            if code not in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+            # Even an immediate success (Unix sockets) is reported from the
+            # write watcher, so 'connect' never comes inside connect().
+            if code not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
                 sock.close()
                 self.errors.append(system_error(code, "connect", *_where(sockaddr)))
                 continue
