@@ -12,6 +12,7 @@ generator at it and reads the server's CPU time and memory from /proc.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 import json
@@ -19,6 +20,7 @@ import os
 import resource
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -90,15 +92,55 @@ def raise_nofile_limit() -> int:
     return hard
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # A server or load generator must not outlive an interrupted runner.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def pinned(cpu: int | None) -> Callable[[], None]:
-    """A ``preexec_fn`` that pins the child to ``cpu`` and raises its fd limit."""
+    """A ``preexec_fn``: pin the child to ``cpu``, raise its fd limit, tie it to us."""
 
     def setup() -> None:
+        _die_with_parent()
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         raise_nofile_limit()
 
     return setup
+
+
+def others_busy(cores: tuple[int, int], pids: Sequence[int], seconds: float) -> float:
+    """Share of a core that processes other than ``pids`` and this one used, over ``seconds``."""
+
+    def sample() -> float:
+        own = sum(os.times()[:2])
+        theirs = sum(sum(proc_stat_cpu(pid)) for pid in pids)
+        return sum(core_busy(c) for c in cores) - own - theirs
+
+    before = sample()
+    time.sleep(seconds)
+    return max(0.0, sample() - before) / seconds
+
+
+def wait_until_quiet(cores: tuple[int, int], pids: Sequence[int], limit: float,
+                     timeout: float) -> float:
+    """Wait (up to ``timeout`` s) until other processes leave the two cores alone.
+
+    Returns:
+        The share of a core they used in the last half-second looked at.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = others_busy(cores, pids, 0.5)
+        if busy <= limit or time.monotonic() >= deadline:
+            return busy
 
 
 class LatencyRequest:
@@ -417,6 +459,7 @@ class Settings:
     client_cpu: int | None = 0
     attempts: int = 4
     max_interference: float = 0.05
+    quiet_wait: float = 120.0
     python: str = sys.executable
     node: str | None = field(default_factory=lambda: shutil.which('node'))
 

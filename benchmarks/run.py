@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -228,6 +229,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--max-interference', type=float, default=0.05,
                    help='share of a core other processes may use during a measurement '
                         'before it is run again (default 0.05)')
+    p.add_argument('--quiet-wait', type=float, default=120.0,
+                   help='seconds to wait, before running a disturbed measurement again, for '
+                        'other processes to leave the cores alone (default 120)')
     p.add_argument('--no-pm-qos', action='store_true',
                    help='do not hold /dev/cpu_dma_latency at 0 during the run')
     p.add_argument('--emit-number', type=int, help='emit_bench.py --number (default 500000)')
@@ -255,6 +259,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         settings.idle_counts = tuple(sorted({int(n) for n in args.idle.split(',') if int(n)}))
     settings.attempts = max(1, args.attempts)
     settings.max_interference = args.max_interference
+    settings.quiet_wait = args.quiet_wait
     cpus = sorted(os.sched_getaffinity(0))
     if args.server_cpu in cpus and args.client_cpu in cpus and args.server_cpu != args.client_cpu:
         settings.server_cpu, settings.client_cpu = args.server_cpu, args.client_cpu
@@ -284,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'wrote {args.md} and {args.png}')
         return 0
 
+    # Stop servers and load generators on SIGTERM too (their finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = settings_from(args)
     specs = [s for s in SERVERS if s.key in pick(args.servers, [s.key for s in SERVERS],
                                                   'servers')]
@@ -366,9 +373,9 @@ def measure_undisturbed(loadgen: Path, server: ServerProcess, sc: Scenario, sett
 
     Other work on the machine (a test suite, a build) steals time from the
     server or the load generator and makes a figure meaningless. Such a run
-    is repeated, after a pause that doubles, up to ``settings.attempts``
-    times; the least disturbed one is kept, with its ``interference`` and
-    ``attempts`` recorded.
+    is repeated, once the cores are quiet again (or ``settings.quiet_wait``
+    seconds later), up to ``settings.attempts`` times; the least disturbed
+    one is kept, with its ``interference`` and ``attempts`` recorded.
     """
     best: dict[str, Any] | None = None
     for attempt in range(1, settings.attempts + 1):
@@ -379,10 +386,11 @@ def measure_undisturbed(loadgen: Path, server: ServerProcess, sc: Scenario, sett
             best = result
         if disturbed <= settings.max_interference or attempt == settings.attempts:
             break
-        pause = 0.5 * 2 ** (attempt - 1)
         progress.begin(f'{label} {sc.key}: other processes used {disturbed:.0%} of a core; '
-                       f'again in {pause:.1f} s')
-        time.sleep(pause)
+                       'waiting for them to stop')
+        if settings.server_cpu is not None and settings.client_cpu is not None:
+            harness.wait_until_quiet((settings.server_cpu, settings.client_cpu), [server.pid],
+                                     settings.max_interference, settings.quiet_wait)
     assert best is not None
     best['attempts'] = attempt
     return best

@@ -35,9 +35,10 @@ from typing import Any
 
 import gevent
 from gevent import get_hub
+from gevent.event import Event
 from greenlet import getcurrent
 
-__all__ = ("idle_workers", "schedule")
+__all__ = ("idle_workers", "schedule", "wait_quiet")
 
 logger = logging.getLogger("gnet")
 
@@ -46,7 +47,7 @@ MAX_IDLE_WORKERS = 4
 
 
 class _Dispatcher:
-    __slots__ = ("_hub", "_idle", "_ready", "_run_callback", "_scheduled")
+    __slots__ = ("_hub", "_idle", "_quiet", "_ready", "_run_callback", "_scheduled", "_workers")
 
     def __init__(self) -> None:
         hub = get_hub()
@@ -56,6 +57,21 @@ class _Dispatcher:
         self._idle: list[Any] = []
         # Workers woken or spawned that have not started draining yet.
         self._scheduled = 0
+        # Workers alive (parked, running, or blocked in a listener).
+        self._workers = 0
+        # Set when no task is queued and every worker is parked; made on demand.
+        self._quiet: Any = None
+
+    def busy(self) -> bool:
+        return bool(self._ready) or len(self._idle) < self._workers
+
+    def wait_quiet(self, timeout: float | None) -> bool:
+        if not self.busy():
+            return True
+        if self._quiet is None:
+            self._quiet = Event()
+        self._quiet.clear()
+        return bool(self._quiet.wait(timeout)) and not self.busy()
 
     def schedule(self, task: Callable[[], Any]) -> None:
         self._ready.append(task)
@@ -67,6 +83,7 @@ class _Dispatcher:
         if self._idle:
             self._run_callback(self._idle.pop().switch)
         else:
+            self._workers += 1
             gevent.spawn_raw(self._work)
 
     def _work(self) -> None:
@@ -85,7 +102,11 @@ class _Dispatcher:
                     task()
                 except Exception:  # a task handles its own listeners' errors
                     logger.exception("gnet: internal error in %r", task)
+            quiet = self._quiet
+            if quiet is not None and len(idle) + 1 == self._workers:
+                quiet.set()
             if len(idle) >= MAX_IDLE_WORKERS:
+                self._workers -= 1
                 return
             idle.append(getcurrent())
             hub.switch()
@@ -106,3 +127,10 @@ def schedule(task: Callable[[], Any]) -> None:
 def idle_workers() -> list[Any]:
     """The worker greenlets parked for the next burst (kept on purpose, not leaked)."""
     return list(_dispatcher._idle) if _dispatcher is not None else []
+
+
+def wait_quiet(timeout: float | None = None) -> bool:
+    """Block until no task is queued and no listener runs (seconds); False on timeout."""
+    if _dispatcher is None:
+        return True
+    return _dispatcher.wait_quiet(timeout)

@@ -11,12 +11,13 @@ activity change are each one comparison and one addition.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import Any, TypeVar
 
 from gevent import get_hub
 from gevent.event import Event
 
-from gnet.dispatch import schedule
+from gnet.dispatch import schedule, wait_quiet
 from gnet.naming import add_aliases
 from gnet.validate import validate_function, validate_number
 
@@ -126,8 +127,20 @@ def run(timeout: float | None = None) -> bool:
         _keeper.idle = Event()
         if _keeper.count == 0:
             _keeper.idle.set()
-    seconds = None if timeout is None else validate_number(timeout, "timeout", 0) / 1000.0
-    return bool(_keeper.idle.wait(seconds))
+    deadline = None
+    if timeout is not None:
+        deadline = monotonic() + validate_number(timeout, "timeout", 0) / 1000.0
+    # Nothing is left when no handle counts *and* every queued event (a last
+    # 'close') has been emitted: listeners may start new handles.
+    while True:
+        left = None if deadline is None else max(0.0, deadline - monotonic())
+        if not _keeper.idle.wait(left):
+            return False
+        left = None if deadline is None else max(0.0, deadline - monotonic())
+        if not wait_quiet(left):
+            return False
+        if _keeper.count == 0:
+            return True
 
 
 class Timeout(Handle):

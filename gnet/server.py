@@ -52,6 +52,8 @@ V = TypeVar("V", bound="Server")
 
 # Node's default listen backlog.
 DEFAULT_BACKLOG = 511
+# sizeof(sockaddr_un.sun_path) on Linux, terminating NUL included.
+_SUN_PATH_MAX = 108
 
 _SERVER_OPTIONS = (
     "allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay",
@@ -105,6 +107,16 @@ class Server(StreamServer, EventEmitter, Handle):
         connectionListener: added as a 'connection' listener.
     """
 
+    # Node's options and properties, set per instance in __init__; declared
+    # here so each gets its snake_case twin (max_connections, ...).
+    maxConnections: int | None = None
+    allowHalfOpen = False
+    pauseOnConnect = False
+    noDelay = False
+    keepAlive = False
+    keepAliveInitialDelay: float = 0
+    highWaterMark: int | None = None
+
     # Tunables, as gevent documents its own.
     #: Accept-error backoff: first and longest delay, in seconds.
     min_delay = 0.01
@@ -140,7 +152,7 @@ class Server(StreamServer, EventEmitter, Handle):
             "keepAliveInitialDelay": self.keepAliveInitialDelay,
         }
         #: Refuse connections beyond this many open ones (Node 22: 0 refuses all).
-        self.maxConnections: int | None = None
+        self.maxConnections = None
         self._connections: set[Socket] = set()
         self._listening = False
         self._unix_path: str | None = None
@@ -220,8 +232,8 @@ class Server(StreamServer, EventEmitter, Handle):
             opts = merge_options(first, kwargs, _LISTEN_OPTIONS)
             port = opts.get("port")
             if port is None and opts.get("path") is None:
-                if "port" in opts and opts.get("port") is None and "path" not in opts:
-                    opts["port"] = 0
+                if "port" in opts:
+                    opts["port"] = port = 0  # undefined/null: an ephemeral port, as in Node
                 else:
                     raise InvalidArgValueError(
                         "options", first if first is not None else kwargs,
@@ -243,6 +255,9 @@ class Server(StreamServer, EventEmitter, Handle):
             opts["path"] = first
             rest = args[1:]
         else:
+            if isinstance(first, bool) or not isinstance(first, (int, float, str, type(None))):
+                # Node: neither a port nor a path nor an options object.
+                raise InvalidArgValueError("options", first, "is invalid")
             opts["port"] = 0 if first is None else validate_port(first, "port")
             if len(args) > 1 and isinstance(args[1], str):
                 opts["host"] = args[1]
@@ -306,6 +321,8 @@ class Server(StreamServer, EventEmitter, Handle):
     def _listen_unix(self, path: str, backlog: int, opts: dict[str, Any]) -> None:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
+            if len(os.fsencode(path)) >= _SUN_PATH_MAX:
+                raise OSError(errno.ENAMETOOLONG, "path too long for a Unix socket")
             try:
                 sock.bind(path)
             except OSError as exc:
@@ -313,7 +330,7 @@ class Server(StreamServer, EventEmitter, Handle):
                     raise
                 if _unix_answers(path):
                     raise _with_reason(exc, "a server answers on it") from None
-                if not opts.get("removeStale"):
+                if not opts.get("removeStale") or not stat.S_ISSOCK(os.stat(path).st_mode):
                     raise _with_reason(
                         exc, "nothing answers on it: a stale socket file left by a process "
                         "that exited; remove it, or listen with removeStale=True") from None
@@ -348,7 +365,12 @@ class Server(StreamServer, EventEmitter, Handle):
         self._listening = True
         self._accept_delay = self.min_delay
         StreamServer.start(self)
-        self._queue(self.emit, "listening")
+        self._queue(self._emit_listening)
+
+    def _emit_listening(self) -> None:
+        # A close() right after listen() cancels 'listening', as in Node.
+        if self._listening:
+            self.emit("listening")
 
     def _listen_failed(self, err: BaseException) -> None:
         self._set_active(False)
@@ -502,7 +524,8 @@ class Server(StreamServer, EventEmitter, Handle):
         ``timeout`` defaults to ``stop_timeout`` (1 s). Blocks the calling
         greenlet while it waits.
         """
-        self.close()
+        if self._listening or self._pending is not None:
+            self.close()
         if timeout is None:
             timeout = self.stop_timeout
         if self._connections:
@@ -552,17 +575,23 @@ class Server(StreamServer, EventEmitter, Handle):
         doc="Node's ``server.address()``; gevent's address is server_host/server_port.",
     )
 
+    def _gevent_view(self) -> Any:
+        if not self._listening and self._start_address is None:
+            return None
+        value = self.__dict__.get("_gevent_address")
+        return value if isinstance(value, tuple) else None
+
     @property
     def server_host(self) -> Any:
         """gevent's view: the host the server is bound to (a str), or None."""
-        value = self.__dict__.get("_gevent_address")
-        return value[0] if isinstance(value, tuple) else None
+        value = self._gevent_view()
+        return value[0] if value else None
 
     @property
     def server_port(self) -> Any:
         """gevent's view: the port the server is bound to (an int), or None."""
-        value = self.__dict__.get("_gevent_address")
-        return value[1] if isinstance(value, tuple) else None
+        value = self._gevent_view()
+        return value[1] if value else None
 
     @property
     def listening(self) -> bool:

@@ -202,18 +202,10 @@ def test_A12_bad_port_raises_at_once(track: Tracker, form: str, port: Any) -> No
         pytest.param(
             lambda s: s.listen({'port': None}),
             id="{'port': None}",
-            marks=pytest.mark.xfail(
-                reason="gnet bug: listen({'port': None}) raises ERR_INVALID_ARG_VALUE",
-                strict=True,
-            ),
         ),
         pytest.param(
             lambda s: s.listen({'port': None, 'host': '127.0.0.1'}),
             id="{'port': None, 'host'}",
-            marks=pytest.mark.xfail(
-                reason="gnet bug: listen({'port': None}) raises ERR_INVALID_ARG_VALUE",
-                strict=True,
-            ),
         ),
     ],
 )
@@ -247,11 +239,6 @@ def test_A13_options_need_port_or_path(track: Tracker, options: dict[str, Any]) 
         {'path': -1},
         pytest.param(
             True,
-            marks=pytest.mark.xfail(
-                reason='gnet bug: listen(True) raises ERR_INVALID_ARG_TYPE, Node says '
-                'ERR_INVALID_ARG_VALUE "options is invalid"',
-                strict=True,
-            ),
         ),
     ],
     ids=repr,
@@ -723,11 +710,6 @@ def test_B10_without_ipv6only_accepts_ipv4(track: Tracker) -> None:
 # --- B12, B13: close before 'listening' --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="gnet bug: 'listening' (and the listen callback) still fire after an "
-    'immediate close()',
-    strict=True,
-)
 def test_B12_close_right_after_listen(track: Tracker) -> None:
     server = track.server()
     seen: list[str] = []
@@ -880,10 +862,6 @@ def test_remove_stale_never_removes_a_live_socket(track: Tracker, tmp_sock_path:
     assert chunks == [b'live']
 
 
-@pytest.mark.xfail(
-    reason='gnet bug: removeStale unlinks any file nothing answers on, even a regular file',
-    strict=True,
-)
 def test_remove_stale_leaves_regular_files_alone(track: Tracker, tmp_sock_path: str) -> None:
     with open(tmp_sock_path, 'w') as f:
         f.write('not a socket')
@@ -918,11 +896,6 @@ def test_B16_abstract_socket_leaves_no_file(track: Tracker) -> None:
     once(again, 'listening', timeout=WAIT * 1000)
 
 
-@pytest.mark.xfail(
-    reason="gnet bug: a Unix path longer than sun_path fails with code 'UNKNOWN' and "
-    'errno None',
-    strict=True,
-)
 def test_B16_path_too_long(track: Tracker, tmp_sock_path: str) -> None:
     path = os.path.join(os.path.dirname(tmp_sock_path), 'x' * 120)
     server = track.server()
@@ -1218,11 +1191,6 @@ def test_server_host_and_port_follow_the_bound_address(track: Tracker) -> None:
     assert server.server_port == server.address()['port']
 
 
-@pytest.mark.xfail(
-    reason="gnet bug: server_host/server_port are '' and 0 before listening (IServer "
-    'says None)',
-    strict=True,
-)
 def test_server_host_and_port_are_none_before_listening(track: Tracker) -> None:
     server = track.server()
     assert server.server_host is None
@@ -1274,11 +1242,6 @@ def test_serve_forever_in_a_greenlet_stopped_by_stop(track: Tracker) -> None:
         runner.kill()
 
 
-@pytest.mark.xfail(
-    reason="gnet bug: serve_forever() + stop() emits 'close' twice (gevent's "
-    'serve_forever calls stop() again)',
-    strict=True,
-)
 def test_serve_forever_then_stop_emits_close_once(track: Tracker) -> None:
     server = track.add(net.Server(('127.0.0.1', 0)))
     closes: list[bool] = []
@@ -1333,11 +1296,6 @@ def test_camel_methods_and_properties_have_snake_twins(track: Tracker) -> None:
     assert server.has_ref() is True
 
 
-@pytest.mark.xfail(
-    reason='gnet bug: Server data attributes set in __init__ (maxConnections, '
-    'allowHalfOpen, ...) have no snake_case twins',
-    strict=True,
-)
 def test_camel_data_attributes_have_snake_twins(track: Tracker) -> None:
     server = track.server(allow_half_open=True, pause_on_connect=True)
     assert server.allow_half_open is True

@@ -511,11 +511,6 @@ def test_run_in_a_script_returns_when_everything_is_done() -> None:
     assert 'client close' in out['log']
 
 
-@pytest.mark.xfail(
-    reason="gnet bug: run() returns while 'end'/'close' events are still queued, so a "
-    "script never sees its server's 'close'",
-    strict=True,
-)
 def test_run_in_a_script_delivers_every_event_first() -> None:
     log = _run_script()['log']
     assert sorted(log) == sorted(['connection', 'PING', 'conn close', 'client close',
