@@ -59,7 +59,11 @@ from gnet.socket import (
 )
 from gnet.socket import (
     createConnection as createConnection,
+)
+from gnet.socket import (
     getDefaultAutoSelectFamily as getDefaultAutoSelectFamily,
+)
+from gnet.socket import (
     getDefaultAutoSelectFamilyAttemptTimeout as getDefaultAutoSelectFamilyAttemptTimeout,
 )
 from gnet.socket import (
@@ -67,7 +71,11 @@ from gnet.socket import (
 )
 from gnet.socket import (
     setDefaultAutoSelectFamily as setDefaultAutoSelectFamily,
+)
+from gnet.socket import (
     setDefaultAutoSelectFamilyAttemptTimeout as setDefaultAutoSelectFamilyAttemptTimeout,
+)
+from gnet.socket import (
     setDefaultHighWaterMark as setDefaultHighWaterMark,
 )
 from gnet.stream import (

@@ -387,7 +387,8 @@ class Socket(EventEmitter, Handle):
                 host = "localhost"
             elif not isinstance(host, str):
                 raise InvalidArgTypeError("options.host", "str", host)
-            family = {"IPv4": 4, "IPv6": 6}.get(options.get("family"), options.get("family", 0))
+            family = options.get("family", 0)
+            family = {"IPv4": 4, "IPv6": 6}.get(family, family) if isinstance(family, str) else family
             if family not in (0, 4, 6, None):
                 raise InvalidArgValueError("options.family", family, "must be 0, 4 or 6")
             lookup = options.get("lookup")
@@ -1199,7 +1200,8 @@ class Socket(EventEmitter, Handle):
         if sock is None or sock.family == _socket.AF_UNIX:
             return {}  # Node gives {} for a pipe too
         try:
-            return address_info(sock.getsockname(), sock.family)  # type: ignore[no-any-return]
+            info: dict[str, Any] = address_info(sock.getsockname(), sock.family)
+            return info
         except OSError:
             return {}
 
