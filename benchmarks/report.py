@@ -229,6 +229,7 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
                         else f'{entry["cpu_us_per_op"]:.1f}']
             row += [f'±{spread / 2:.0f}%' + (f', {entry["failed"]} failed'
                                               if entry['failed'] else '')
+                    + (f', {entry["disturbed"]} disturbed' if entry.get('disturbed') else '')
                     + (f', {entry["byte_errors"]} BYTE ERRORS' if entry['byte_errors'] else '')]
             rows.append(row)
         out += _table(header, rows, align)
@@ -339,7 +340,8 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     add('- The load generator busy-polls its own core, so it never waits to be woken up; the '
         'servers sleep when idle, as they would in production. A measurement during which '
         'other processes used more than 5% of a core on the two cores is run again (up to '
-        '4 times, keeping the least disturbed).')
+        '4 times, once they have stopped, keeping the least disturbed); "disturbed" in the '
+        'spread column counts rounds that never got a quiet run.')
     add('')
     return '\n'.join(out)
 

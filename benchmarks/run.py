@@ -52,6 +52,9 @@ REPO = harness.HERE.parent
 DEFAULT_MD = REPO / 'docs' / 'benchmarks.md'
 DEFAULT_PNG = REPO / 'docs' / 'benchmarks.png'
 DEFAULT_JSON = harness.BUILD_DIR / 'results.json'
+# A kept measurement during which other processes used more of a core than
+# this is flagged in the report.
+MAX_INTERFERENCE_SHOWN = 0.05
 
 
 class Progress:
@@ -194,6 +197,8 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[Scenario],
                 entry['server_load'] = statistics.median(
                     (r['server_user_s'] + r['server_sys_s']) / r['elapsed'] for r in good)
                 entry['attempts'] = sum(r.get('attempts', 1) for r in good)
+                entry['disturbed'] = sum(
+                    1 for r in good if r.get('interference', 0.0) > MAX_INTERFERENCE_SHOWN)
             per_server[spec.key] = entry
         for ref in ('node', 'gevent'):
             base = per_server.get(ref, {}).get('value')
@@ -330,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
                       f'scenarios x {settings.repeats} rounds; {settings.duration} s each '
                       f'after {settings.warmup} s warm-up; servers on cpu {settings.server_cpu}, '
                       f'load generator on cpu {settings.client_cpu}')
+        if settings.server_cpu is not None and settings.client_cpu is not None:
+            busy = harness.others_busy((settings.server_cpu, settings.client_cpu), [], 0.5)
+            if busy > settings.max_interference:
+                progress.note(f'other processes use {busy:.0%} of a core; waiting up to '
+                              f'{settings.quiet_wait:.0f} s for them to stop')
+                harness.wait_until_quiet((settings.server_cpu, settings.client_cpu), [],
+                                         settings.max_interference, settings.quiet_wait)
         for rnd in range(settings.repeats):
             order = active[rnd % len(active):] + active[:rnd % len(active)] if active else []
             for spec in order:

@@ -388,7 +388,8 @@ class Socket(EventEmitter, Handle):
             elif not isinstance(host, str):
                 raise InvalidArgTypeError("options.host", "str", host)
             family = options.get("family", 0)
-            family = {"IPv4": 4, "IPv6": 6}.get(family, family) if isinstance(family, str) else family
+            if isinstance(family, str):  # server.address()['family'] works too
+                family = {"IPv4": 4, "IPv6": 6}.get(family, family)
             if family not in (0, 4, 6, None):
                 raise InvalidArgValueError("options.family", family, "must be 0, 4 or 6")
             lookup = options.get("lookup")
