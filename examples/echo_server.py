@@ -15,12 +15,20 @@ Stop it with Ctrl-C.
 """
 
 import os
+import signal
 import sys
+
+import gevent
 
 import gnet as net
 from gnet.events import once
 
 HOST = "127.0.0.1"
+
+
+def stop(server: net.Server) -> None:
+    server.close()
+    server.closeAllConnections()
 
 
 def main() -> None:
@@ -31,12 +39,12 @@ def main() -> None:
         once(server, "listening")  # raises the listen error instead, e.g. EADDRINUSE
     except OSError as err:
         sys.exit(f"echo_server: {err.strerror}")
+    # Node's process.on('SIGINT', ...): stop accepting, hang up on everyone,
+    # and net.run() returns once the last socket has closed.
+    gevent.signal_handler(signal.SIGINT, stop, server)
     address = server.address()
     print(f"echo server listening on {address['address']}:{address['port']}", flush=True)
-    try:
-        net.run()
-    except KeyboardInterrupt:
-        pass
+    net.run()
 
 
 if __name__ == "__main__":

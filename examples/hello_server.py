@@ -1,8 +1,9 @@
 """Hello World: the first server in Node's ``net`` docs, written with gnet.
 
 Each client gets one line, then the server hangs up. Shows the Node shape of
-a gnet program: ``createServer`` with a connection listener, ``listen`` with
-a callback, ``net.run()`` as the event loop.
+a gnet program: ``createServer`` with a connection listener, ``listen``,
+``net.run()`` as the event loop; and gnet's synchronous extra,
+``once(server, 'listening')``, which turns a failed listen into an exception.
 
 Try it::
 
@@ -14,7 +15,10 @@ Stop it with Ctrl-C.
 """
 
 import os
+import signal
 import sys
+
+import gevent
 
 import gnet as net
 from gnet.events import once
@@ -29,6 +33,11 @@ def greet(socket: net.Socket) -> None:
     socket.resume()
 
 
+def stop(server: net.Server) -> None:
+    server.close()
+    server.closeAllConnections()
+
+
 def main() -> None:
     port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PORT", 8124))
     server = net.createServer(greet)
@@ -37,12 +46,12 @@ def main() -> None:
         once(server, "listening")  # raises the listen error instead, e.g. EADDRINUSE
     except OSError as err:
         sys.exit(f"hello_server: {err.strerror}")
+    # Node's process.on('SIGINT', ...): stop accepting, hang up on everyone,
+    # and net.run() returns once the last socket has closed.
+    gevent.signal_handler(signal.SIGINT, stop, server)
     address = server.address()
     print(f"hello server listening on {address['address']}:{address['port']}", flush=True)
-    try:
-        net.run()
-    except KeyboardInterrupt:
-        pass
+    net.run()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ WAIT_S = WAIT_MS / 1000
 MIB = 1024 * 1024
 
 
-# -- helpers ----------------------------------------------------------------------
+# -- helpers -----------------------------------------------------------------------------
 
 
 class Watch:
@@ -152,7 +152,7 @@ def echo(sock: net.Socket) -> None:
     sock.pipe(sock)
 
 
-# -- bulk data ------------------------------------------------------------------------
+# -- bulk data ---------------------------------------------------------------------------
 
 
 def test_echo_1mib_sha256(transport: Transport) -> None:
@@ -170,6 +170,9 @@ def test_echo_1mib_sha256(transport: Transport) -> None:
     assert client.bytesWritten == MIB
     assert watch.errors == []
     assert watch.events[-1] == ("close", False)
+
+
+# -- reading styles, encodings (G2) ------------------------------------------------------
 
 
 def test_iteration_serves_a_connection_synchronously(transport: Transport) -> None:
@@ -200,28 +203,7 @@ def test_G2_multibyte_characters_are_never_split(transport: Transport) -> None:
     assert "".join(watch.chunks) == text
 
 
-def test_D4_write_inside_end_listener_still_goes_out(transport: Transport) -> None:
-    # allowHalfOpen False: the automatic end() runs after the 'end' listeners.
-    seen: list[tuple[bool, bool]] = []
-
-    def handler(sock: net.Socket) -> None:
-        def on_end() -> None:
-            seen.append((sock.writable, sock.write(b"last words")))
-
-        sock.on("end", on_end)
-        sock.resume()
-
-    srv = transport.serve(handler)
-    client = transport.connect(srv, allowHalfOpen=True)
-    watch = Watch(client)
-    client.end()
-    watch.wait_closed()
-    assert seen == [(True, True)]
-    assert watch.data == b"last words"
-    assert watch.errors == []
-
-
-# -- C23: ping-pong ---------------------------------------------------------------------
+# -- C23: ping-pong ----------------------------------------------------------------------
 
 
 def test_C23_ping_pong_1001_round_trips(transport: Transport) -> None:
@@ -312,7 +294,7 @@ def test_C23_ping_pong_1001_round_trips(transport: Transport) -> None:
     assert seen["client_close"] == [(False, False, False)]
 
 
-# -- half-close (D2, D3) --------------------------------------------------------------
+# -- half-close (D2, D3, D4) -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("first", ["client", "server"])
@@ -347,7 +329,28 @@ def test_D2_half_close_with_allow_half_open(transport: Transport, first: str) ->
         assert watch.events[-1] == ("close", False)
 
 
-# -- event order (C13) --------------------------------------------------------------------
+def test_D4_write_inside_end_listener_still_goes_out(transport: Transport) -> None:
+    # allowHalfOpen False: the automatic end() runs after the 'end' listeners.
+    seen: list[tuple[bool, bool]] = []
+
+    def handler(sock: net.Socket) -> None:
+        def on_end() -> None:
+            seen.append((sock.writable, sock.write(b"last words")))
+
+        sock.on("end", on_end)
+        sock.resume()
+
+    srv = transport.serve(handler)
+    client = transport.connect(srv, allowHalfOpen=True)
+    watch = Watch(client)
+    client.end()
+    watch.wait_closed()
+    assert seen == [(True, True)]
+    assert watch.data == b"last words"
+    assert watch.errors == []
+
+
+# -- event order (C13) -------------------------------------------------------------------
 
 
 def test_C13_event_order_and_one_close_on_both_sides(transport: Transport) -> None:
@@ -385,7 +388,7 @@ def test_C13_event_order_and_one_close_on_both_sides(transport: Transport) -> No
     assert server_watch.events[-1][0] == "close"
 
 
-# -- backpressure (F2) ---------------------------------------------------------------------
+# -- backpressure (F2) -------------------------------------------------------------------
 
 
 def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport) -> None:
@@ -430,7 +433,7 @@ def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport)
     assert server_sock.bytesRead == total + 1024
 
 
-# -- destroy (C19, J) ------------------------------------------------------------------------
+# -- destroy (C19, J) --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("unread", [False, True], ids=["idle", "unread-data"])
@@ -471,7 +474,7 @@ def test_destroy_gives_peer_end_or_reset(transport: Transport, side: str, unread
         assert peer_watch.events[-1] == ("close", False)
 
 
-# -- pauseOnConnect (E1) --------------------------------------------------------------------
+# -- pauseOnConnect (E1) -----------------------------------------------------------------
 
 
 def test_E1_pause_on_connect(transport: Transport) -> None:
@@ -491,7 +494,7 @@ def test_E1_pause_on_connect(transport: Transport) -> None:
     assert server_sock.bytesRead == len(b"hello while paused")
 
 
-# -- many connections ---------------------------------------------------------------------
+# -- many connections --------------------------------------------------------------------
 
 
 def test_50_concurrent_connections_each_echo_their_own_data(transport: Transport) -> None:
@@ -513,7 +516,63 @@ def test_50_concurrent_connections_each_echo_their_own_data(transport: Transport
     assert transport.accepted.qsize() == 50
 
 
-# -- addresses (C9, C11, C12) ---------------------------------------------------------------
+# -- connecting (C7, C8, C15) ------------------------------------------------------------
+
+
+def test_C8_write_while_connecting_goes_first(transport: Transport) -> None:
+    srv = transport.serve(echo)
+    client = transport.connect(srv)
+    assert client.connecting is True
+    client.write("before")
+    client.on("connect", lambda: client.end(" after"))
+    watch = Watch(client)
+    watch.wait_closed()
+    assert watch.data == b"before after"
+    assert watch.errors == []
+
+
+def test_C15_end_while_connecting_still_closes(transport: Transport) -> None:
+    srv = transport.serve(echo)
+    client = transport.connect(srv)
+    client.end(b"bye")
+    assert client.readyState == "opening"
+    watch = Watch(client)
+    watch.wait_closed()
+    names = watch.names()
+    # 'finish' (our FIN is out) may come before or after the echo arrives.
+    assert [n for n in names if n != "finish"] == ["connect", "ready", "data", "end", "close"]
+    assert names.count("finish") == 1
+    assert names.index("finish") > names.index("ready")
+    assert watch.data == b"bye"
+    assert watch.events[-1] == ("close", False)
+
+
+def test_C7_reconnect_the_same_socket(transport: Transport) -> None:
+    srv = transport.serve(lambda sock: sock.end("hello\r\n"))
+    sock = net.Socket()
+    transport.harness.track(sock)
+    for cycle in range(20):
+        chunks: list[bytes] = []
+        events: list[Any] = []
+        closed = Event()
+
+        def on_close(had_error: bool, events: list[Any] = events, closed: Event = closed) -> None:
+            events.append(("close", had_error))
+            closed.set()
+
+        sock.removeAllListeners()
+        sock.on("data", chunks.append)
+        sock.on("end", lambda events=events: events.append("end"))
+        sock.on("error", events.append)
+        sock.on("close", on_close)
+        assert sock.connect(transport.target(srv)) is sock
+        assert closed.wait(WAIT_S), (cycle, events)
+        assert (b"".join(chunks), events) == (b"hello\r\n", ["end", ("close", False)]), cycle
+        # The counters start afresh on each connection.
+        assert sock.bytesRead == len(b"hello\r\n"), cycle
+
+
+# -- addresses (C9, C11, C12) ------------------------------------------------------------
 
 
 def test_C9_remote_address_shape(transport: Transport) -> None:
@@ -524,6 +583,8 @@ def test_C9_remote_address_shape(transport: Transport) -> None:
     once(client, "connect", timeout=WAIT_MS)
     server_sock = transport.next_accepted()
 
+    expected_client: tuple[Any, Any, Any]
+    expected_server: tuple[Any, Any, Any]
     if transport.kind == "unix":
         # Node: a pipe has no remote address (undefined), on either side.
         assert srv.address() == transport.target(srv)["path"]
@@ -547,12 +608,7 @@ def test_C9_remote_address_shape(transport: Transport) -> None:
     assert (client.remoteAddress, client.remoteFamily, client.remotePort) == expected_client
 
 
-def test_C11_local_address_shape(transport: Transport, request: pytest.FixtureRequest) -> None:
-    if transport.kind == "unix":
-        request.applymarker(pytest.mark.xfail(
-            reason="gnet bug: a Unix socket's address() is {'address': path} and "
-                   "localAddress the path ('' for a client); Node gives {} and None",
-            strict=True))
+def test_C11_local_address_shape(transport: Transport) -> None:
     srv = transport.serve()
     client = transport.connect(srv)
     assert client.address() == {}

@@ -109,14 +109,19 @@ def test_B10_ipv6_only_refuses_ipv4(net_harness: Any) -> None:
     client = net_harness.connect(port, "0.0.0.0")
     events: list[Any] = []
     closed = Event()
+
+    def on_close(had_error: bool) -> None:
+        events.append(("close", had_error))
+        closed.set()
+
     client.on("connect", lambda: events.append("connect"))
-    client.on("error", lambda err: events.append(err))
-    client.on("close", lambda had_error: (events.append(("close", had_error)), closed.set()))
+    client.on("error", events.append)
+    client.on("close", on_close)
     assert closed.wait(WAIT_S)
     assert len(events) == 2, events
-    err = events[0]
-    assert isinstance(err, ConnectionRefusedError)
+    err: Any = events[0]
     assert err.code == "ECONNREFUSED"
+    assert isinstance(err, ConnectionRefusedError)
     assert events[1] == ("close", True)
     # IPv6 clients still get in.
     _, seen = hello_from(net_harness, port, "::1")

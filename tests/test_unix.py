@@ -228,13 +228,13 @@ def test_C24_connect_to_a_missing_path_gives_enoent(net_harness: Any) -> None:
     path = net_harness.path("missing.sock")
     called: list[bool] = []
     err, events = connect_error(net_harness, path, lambda: called.append(True))
-    assert isinstance(err, FileNotFoundError)
     assert err.code == "ENOENT"
     assert err.errno == errno.ENOENT
     assert err.syscall == "connect"
     assert err.address == path
     assert not hasattr(err, "port") or err.port is None
     assert err.message == err.strerror == f"connect ENOENT {path}"
+    assert isinstance(err, FileNotFoundError)
     assert events == ["error", "close(True)"]
     assert called == []
 
