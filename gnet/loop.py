@@ -10,12 +10,17 @@ activity change are each one comparison and one addition.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from time import monotonic
 from typing import Any, TypeVar
 
+import gevent
 from gevent import get_hub
 from gevent.event import Event
+from greenlet import getcurrent
 
 from gnet.dispatch import schedule, wait_quiet
 from gnet.naming import add_aliases
@@ -120,9 +125,38 @@ def run(timeout: float | None = None) -> bool:
     Args:
         timeout: give up after this many milliseconds (``None``: no limit).
 
+    Ctrl-C raises KeyboardInterrupt here, in the caller, rather than in
+    gevent's hub (which would print a traceback first), so
+    ``try: gnet.run() except KeyboardInterrupt: ...`` stops cleanly.
+
     Returns:
         True when nothing keeps the loop alive, False if the timeout ran out.
     """
+    with _interrupt_here():
+        return _run(timeout)
+
+
+@contextmanager
+def _interrupt_here() -> Iterator[None]:
+    # Only when Python's own SIGINT handler is in place (the application has
+    # not chosen another) and we may install handlers (main thread).
+    handler = None
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        caller = getcurrent()
+        handler = gevent.signal_handler(signal.SIGINT, caller.throw, KeyboardInterrupt)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            handler.cancel()
+            # libev leaves SIGINT at its default action; give it back to Python.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _run(timeout: float | None) -> bool:
     if _keeper.idle is None:
         _keeper.idle = Event()
         if _keeper.count == 0:
@@ -159,11 +193,15 @@ class Timeout(Handle):
         self._args = args
         self._ms = ms
         self._repeat = repeat
-        # Node clamps delays below 1 ms to 1 ms.
-        seconds = max(ms, 1.0) / 1000.0
-        self._watcher = get_hub().loop.timer(seconds, seconds if repeat else 0.0)
-        self._watcher.start(schedule, self._fire)
+        self._watcher = self._new_watcher()
         self._set_active(True)
+
+    def _new_watcher(self) -> Any:
+        # Node clamps delays below 1 ms to 1 ms.
+        seconds = max(self._ms, 1.0) / 1000.0
+        watcher = get_hub().loop.timer(seconds, seconds if self._repeat else 0.0)
+        watcher.start(schedule, self._fire)
+        return watcher
 
     def _fire(self) -> None:
         if not self._active:
@@ -174,14 +212,17 @@ class Timeout(Handle):
 
     def close(self: H) -> H:
         """Cancel the timer (Node's ``clearTimeout(t)``). Returns self."""
-        self._watcher.stop()  # type: ignore[attr-defined]
+        self._watcher.stop()
         self._set_active(False)
         return self
 
     def refresh(self) -> Timeout:
         """Restart the timer's countdown from now, keeping its callback."""
+        # A stopped libev timer keeps what was left of its delay, so a
+        # restart needs a new watcher.
         self._watcher.stop()
-        self._watcher.start(schedule, self._fire)
+        self._watcher.close()
+        self._watcher = self._new_watcher()
         self._set_active(True)
         return self
 
