@@ -295,9 +295,14 @@ class ServerProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f'{spec.key}.log'
         self._log = open(self.log_path, 'wb')  # noqa: SIM115 (closed in stop())
+        # The checkout's gnet comes first, as it does for the runner (python -m
+        # benchmarks): what is measured is the code in this tree.
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (str(HERE.parent), env.get('PYTHONPATH')) if p)
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
-            preexec_fn=pinned(cpu), cwd=str(HERE),
+            preexec_fn=pinned(cpu), cwd=str(HERE), env=env,
         )
         self.pid = self.proc.pid
         try:
@@ -307,7 +312,8 @@ class ServerProcess:
             raise BenchError(f'{spec.label} did not start: {self.log_tail()}') from None
         if not line.startswith('PORT '):
             self.stop()
-            raise BenchError(f'{spec.label} printed {line!r} instead of its port')
+            raise BenchError(f'{spec.label} printed {line!r} instead of its port: '
+                             f'{self.log_tail()}')
         self.port = int(line.split()[1])
 
     def alive(self) -> bool:
@@ -319,7 +325,8 @@ class ServerProcess:
                              f'{self.log_tail()}')
 
     def log_tail(self, lines: int = 5) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             text = self.log_path.read_text(errors='replace').strip().splitlines()
         except OSError:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-# The issue's targets for gnet: (scenario, 'ge' or 'le', ratio to Node).
+# gnet's targets: (scenario, 'ge' or 'le', ratio to Node's figure).
 TARGETS: tuple[tuple[str, str, float], ...] = (
     ('pingpong-50', 'ge', 1.0),
     ('pipelined', 'ge', 1.0),
@@ -68,7 +68,7 @@ def _python_keys(data: dict[str, Any]) -> list[str]:
 # Verdicts
 
 def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each of the issue's targets for gnet, with the figures and the verdict."""
+    """Each of gnet's targets, with the figures and the verdict."""
     out = []
     titles = {sc['key']: sc for sc in _scenarios(data)}
     for key, op, want in TARGETS:
@@ -237,10 +237,10 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
 
     add('## The load generator is not the bottleneck')
     add('')
-    add(f'The issue asks the load generator to drive a minimal C or a Node echo server at '
-        f'least {HEADROOM:.0f}x faster than the fastest Python server. The C server here '
-        'busy-polls, so it never pays for being woken up: it is the most any server can do '
-        'on its core. "server core" is the share of its core the fastest Python server used; '
+    add(f'The load generator is required to drive a minimal C or a Node echo server at '
+        f'least {HEADROOM:.0f}x faster than the fastest Python server. The C server here does '
+        'nothing but the system calls and busy-polls, so it never pays for being woken up. '
+        '"server core" is the share of its core the fastest Python server used; '
         '"generator busy" is the share of the measured time the load generator spent on work '
         'rather than on polls that found nothing, while it drove the C server, the fastest '
         'Python server, gnet and Node. Below 100%, the generator was waiting for the server.')

@@ -210,7 +210,7 @@ class Timeout(Handle):
             self._set_active(False)
         self._callback(*self._args)
 
-    def close(self: H) -> H:
+    def close(self) -> Timeout:
         """Cancel the timer (Node's ``clearTimeout(t)``). Returns self."""
         self._watcher.stop()
         self._set_active(False)
