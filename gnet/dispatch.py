@@ -87,6 +87,18 @@ class _Dispatcher:
             gevent.spawn_raw(self._work)
 
     def _work(self) -> None:
+        try:
+            self._drain()
+        except BaseException:
+            # KeyboardInterrupt or SystemExit raised in a listener: this
+            # worker dies with it (the hub hands it to the main greenlet);
+            # the queue must not be left without a worker.
+            self._workers -= 1
+            if self._ready and not self._scheduled:
+                self._wake()
+            raise
+
+    def _drain(self) -> None:
         ready = self._ready
         idle = self._idle
         hub = self._hub

@@ -10,17 +10,13 @@ activity change are each one comparison and one addition.
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import monotonic
 from typing import Any, TypeVar
 
-import gevent
 from gevent import get_hub
 from gevent.event import Event
-from greenlet import getcurrent
 
 from gnet.dispatch import schedule, wait_quiet
 from gnet.naming import add_aliases
@@ -138,22 +134,22 @@ def run(timeout: float | None = None) -> bool:
 
 @contextmanager
 def _interrupt_here() -> Iterator[None]:
-    # Only when Python's own SIGINT handler is in place (the application has
-    # not chosen another) and we may install handlers (main thread).
-    handler = None
-    if (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    ):
-        caller = getcurrent()
-        handler = gevent.signal_handler(signal.SIGINT, caller.throw, KeyboardInterrupt)
+    # Ctrl-C usually lands in the hub (it is the one running while we
+    # wait), which prints the KeyboardInterrupt before passing it on to the
+    # main greenlet. While run() waits, the hub treats it as "not an error"
+    # (no printing); it still ends up raised here, in the caller.
+    hub = get_hub()
+    had_own = "NOT_ERROR" in vars(hub)
+    previous = hub.NOT_ERROR
+    if not issubclass(KeyboardInterrupt, previous):
+        hub.NOT_ERROR = (*previous, KeyboardInterrupt)
     try:
         yield
     finally:
-        if handler is not None:
-            handler.cancel()
-            # libev leaves SIGINT at its default action; give it back to Python.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if had_own:
+            hub.NOT_ERROR = previous
+        else:
+            vars(hub).pop("NOT_ERROR", None)
 
 
 def _run(timeout: float | None) -> bool:

@@ -41,7 +41,7 @@ from gnet.events import EventEmitter
 from gnet.interfaces import IServer
 from gnet.loop import Handle
 from gnet.options import merge_options
-from gnet.socket import Socket
+from gnet.socket import Socket, _socket_setup
 from gnet.validate import validate_function
 
 __all__ = ("Server", "createServer")
@@ -144,13 +144,14 @@ class Server(StreamServer, EventEmitter, Handle):
         self.keepAlive = bool(opts.get("keepAlive", False))
         self.keepAliveInitialDelay = opts.get("keepAliveInitialDelay", 0)
         self.highWaterMark = opts.get("highWaterMark")
-        self._socket_options = {
+        # What every accepted Socket is set up with, checked once here.
+        self._socket_setup = _socket_setup({
             "allowHalfOpen": self.allowHalfOpen,
             "highWaterMark": self.highWaterMark,
             "noDelay": self.noDelay,
             "keepAlive": self.keepAlive,
             "keepAliveInitialDelay": self.keepAliveInitialDelay,
-        }
+        })
         #: Refuse connections beyond this many open ones (Node 22: 0 refuses all).
         self.maxConnections = None
         self._connections: set[Socket] = set()
@@ -414,16 +415,17 @@ class Server(StreamServer, EventEmitter, Handle):
 
     def handle(self, fd: int, address: Any) -> None:
         """Wrap an accepted descriptor in a Socket and schedule 'connection' (hub)."""
-        raw = _socket.socket(fileno=fd)
+        # Giving the family spares the three getsockopt() calls that
+        # socket(fileno=fd) makes to find it out.
+        raw = _socket.socket(self.family, _socket.SOCK_STREAM, 0, fd)
         limit = self.maxConnections
         if limit is not None and len(self._connections) >= limit:
             self._drop(raw)
             return
-        sock = Socket(self._socket_options)
-        sock.server = self
+        sock = Socket._accepted(self, raw, address if self.family != _socket.AF_UNIX else None,
+                                self._socket_setup)
         if self.pauseOnConnect:
             sock._flowing = False
-        sock._adopt(raw)
         sock._sync_active()
         self._connections.add(sock)
         schedule(partial(self._serve, sock))

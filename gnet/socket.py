@@ -57,7 +57,7 @@ from gevent.hub import Waiter
 from greenlet import getcurrent
 from zope.interface import implementer
 
-from gnet.addresses import address_info, family_name, isIP, validate_port
+from gnet.addresses import address_info, isIP, validate_port
 from gnet.dispatch import schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
@@ -220,14 +220,47 @@ class Socket(EventEmitter, Handle):
         "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
         "_attempt", "_reset_on_connect", "autoSelectFamilyAttemptedAddresses",
     )
+    _flowing: bool | None
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        EventEmitter.__init__(self)
-        self._init_handle()
         opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
         for key in ("objectMode", "readableObjectMode", "writableObjectMode"):
             if opts.get(key):
                 raise InvalidArgValueError(f"options.{key}", opts[key], "is not supported")
+        self._setup(*_socket_setup(opts))
+        fd = opts.get("fd")
+        if fd is not None:
+            if isinstance(fd, bool) or not isinstance(fd, int):
+                raise InvalidArgTypeError("options.fd", "int", fd)
+            if fd < 0:
+                from gnet.errors import OutOfRangeError
+
+                raise OutOfRangeError("options.fd", ">= 0", fd)
+            self._adopt(_socket.socket(fileno=fd))
+            if opts.get("pauseOnCreate"):
+                self._flowing = False
+            else:
+                self._start_reading()
+
+    @classmethod
+    def _accepted(cls, server: Server, raw: Any, address: Any, setup: tuple[Any, ...]) -> Socket:
+        # A server's new connection: options were checked once, by the server.
+        self = cls.__new__(cls)
+        self._setup(*setup)
+        self.server = server
+        self._adopt(raw, address)
+        return self
+
+    def _setup(
+        self,
+        allow_half_open: bool,
+        rhwm: int,
+        whwm: int,
+        no_delay: bool | None,
+        keep_alive: tuple[bool, float, float | None, int | None] | None,
+    ) -> None:
+        EventEmitter.__init__(self)
+        self._init_handle()
         self._sock: Any = None
         self._rw: Any = None
         self._ww: Any = None
@@ -238,7 +271,7 @@ class Socket(EventEmitter, Handle):
         self._rlen = 0
         self._eq: list[tuple[Any, ...]] | None = None
         self._queued = False
-        self._flowing: bool | None = None
+        self._flowing = None
         self._pull = False
         self._waiter: Waiter | None = None
         self._wq: deque[list[Any]] | None = None
@@ -257,36 +290,21 @@ class Socket(EventEmitter, Handle):
         self._timeout_ms: float | None = None
         self._last_io = 0.0
         self._timed_out_at: float | None = None
-        hwm = opts.get("highWaterMark")
-        self._rhwm = _hwm(opts.get("readableHighWaterMark", hwm), "readableHighWaterMark")
-        self._whwm = _hwm(opts.get("writableHighWaterMark", hwm), "writableHighWaterMark")
-        self.allowHalfOpen = bool(opts.get("allowHalfOpen", False))
+        self._rhwm = rhwm
+        self._whwm = whwm
+        self.allowHalfOpen = allow_half_open
         self.bytesRead = 0
         self._bytes_written = 0
-        self._remote: tuple[str, int, str] | None = None
+        # The peer's sockaddr tuple as accept()/getpeername() gave it.
+        self._remote: tuple[Any, ...] | None = None
         self._local_family: str | None = None
-        self._no_delay: bool | None = True if opts.get("noDelay") else None
-        self._keep_alive: tuple[bool, float, float | None, int | None] | None = None
-        if opts.get("keepAlive"):
-            self._keep_alive = (True, _delay_ms(opts.get("keepAliveInitialDelay")), None, None)
+        self._no_delay = no_delay
+        self._keep_alive = keep_alive
         self.server: Server | None = None
         self._attempt: _Connector | None = None
         self._reset_on_connect = False
         #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
         self.autoSelectFamilyAttemptedAddresses: list[str] | None = None
-        fd = opts.get("fd")
-        if fd is not None:
-            if isinstance(fd, bool) or not isinstance(fd, int):
-                raise InvalidArgTypeError("options.fd", "int", fd)
-            if fd < 0:
-                from gnet.errors import OutOfRangeError
-
-                raise OutOfRangeError("options.fd", ">= 0", fd)
-            self._adopt(_socket.socket(fileno=fd))
-            if opts.get("pauseOnCreate"):
-                self._flowing = False
-            else:
-                self._start_reading()
 
     # ------------------------------------------------------------------
     # Event queue: everything a listener sees is emitted from _run().
@@ -320,7 +338,11 @@ class Socket(EventEmitter, Handle):
                         self._listener_failed(exc)
                     continue
                 rq = self._rq
-                if rq and not self._pull:
+                if not rq:
+                    # An idle connection keeps no queues.
+                    self._rq = self._eq = None
+                    break
+                if not self._pull:
                     item = rq[0]
                     if item is _END:
                         if self._flowing is False or self._close_emitted:
@@ -444,22 +466,21 @@ class Socket(EventEmitter, Handle):
         self._bytes_written = 0
         self._remote = None
 
-    def _adopt(self, sock: Any) -> None:
+    def _adopt(self, sock: Any, peer: Any = None) -> None:
         # The connection is up: wire the OS socket to the loop.
         sock.setblocking(False)
         self._sock = sock
         self._state = OPEN
-        loop = _get_loop()
-        fd = sock.fileno()
-        self._rw = loop.io(fd, 1)
+        self._rw = _get_loop().io(sock.fileno(), 1)
         family = sock.family
-        if family in (_socket.AF_INET, _socket.AF_INET6):
-            self._local_family = family_name(family)
-            try:
-                peer = sock.getpeername()
-                self._remote = (peer[0], peer[1], family_name(family))
-            except OSError:
-                self._remote = None
+        if family == _socket.AF_INET or family == _socket.AF_INET6:
+            self._local_family = "IPv6" if family == _socket.AF_INET6 else "IPv4"
+            if peer is None:
+                try:
+                    peer = sock.getpeername()
+                except OSError:
+                    peer = None
+            self._remote = peer
             if self._no_delay:
                 self._apply_no_delay(True)
             keep_alive = self._keep_alive
@@ -1221,8 +1242,7 @@ class Socket(EventEmitter, Handle):
     @property
     def remoteFamily(self) -> str | None:
         """'IPv4' or 'IPv6'; kept after close, None before connecting."""
-        remote = self._remote
-        return remote[2] if remote is not None else None
+        return self._local_family if self._remote is not None else None
 
     @property
     def localAddress(self) -> str | None:
@@ -1362,6 +1382,22 @@ def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
         if i == WRITEV_MAX:
             return
         yield item
+
+
+def _socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
+    # Checked options -> the arguments of Socket._setup(), computed once per
+    # server for accepted sockets.
+    hwm = opts.get("highWaterMark")
+    keep_alive = None
+    if opts.get("keepAlive"):
+        keep_alive = (True, _delay_ms(opts.get("keepAliveInitialDelay")), None, None)
+    return (
+        bool(opts.get("allowHalfOpen", False)),
+        _hwm(opts.get("readableHighWaterMark", hwm), "readableHighWaterMark"),
+        _hwm(opts.get("writableHighWaterMark", hwm), "writableHighWaterMark"),
+        True if opts.get("noDelay") else None,
+        keep_alive,
+    )
 
 
 def _hwm(value: Any, name: str) -> int:
