@@ -5,11 +5,14 @@ Theory of operation
 Every 'data' event of every socket goes through :meth:`EventEmitter.emit`,
 so the emitter is built around a cheap emit:
 
-* ``_events`` maps an event name to an immutable tuple of listeners. Adding
-  or removing a listener builds a new tuple (copy-on-write), so ``emit`` can
-  iterate the tuple it looked up without copying it, and a listener that
-  adds or removes listeners during an emit cannot change that emit's
-  dispatch (Node's snapshot rule comes for free).
+* ``_events`` maps an event name to its one listener, or to an immutable
+  tuple of two or more (as Node keeps a lone listener without an array: most
+  events of most sockets have exactly one, and a 1-tuple per event is memory
+  every idle connection would pay for). Adding or removing a listener builds
+  a new tuple (copy-on-write), so ``emit`` can iterate the tuple it looked up
+  without copying it, and a listener that adds or removes listeners during an
+  emit cannot change that emit's dispatch (Node's snapshot rule comes for
+  free).
 * A name with no listeners has no key at all, so ``eventNames()`` is the
   dict's keys and ``emit`` needs one dict lookup to know there is nothing
   to do.
@@ -181,7 +184,7 @@ class EventEmitter:
 
     __slots__ = ('_events', '_maxListeners', '_warned')
 
-    _events: dict[Hashable, tuple[Listener, ...]]
+    _events: dict[Hashable, Listener | tuple[Listener, ...]]
     _maxListeners: float | None
     _warned: set[Hashable] | None
 
@@ -210,10 +213,10 @@ class EventEmitter:
         if 'newListener' in events:
             self.emit('newListener', name, listener)
         entry: Listener = _OnceWrapper(self, name, listener) if once else listener
-        existing = events.get(name)
-        if existing is None:
-            events[name] = (entry,)
+        if name not in events:
+            events[name] = entry
             return
+        existing = self._entries(name)
         current = (entry, *existing) if prepend else (*existing, entry)
         events[name] = current
         limit = self._maxListeners
@@ -391,8 +394,8 @@ class EventEmitter:
         """
         validate_function(listener, 'listener')
         events = self._events
-        current = events.get(name)
-        if current is None:
+        current = self._entries(name)
+        if not current:
             return self
         for index in range(len(current) - 1, -1, -1):
             entry = current[index]
@@ -402,6 +405,8 @@ class EventEmitter:
             return self
         if len(current) == 1:
             del events[name]
+        elif len(current) == 2:
+            events[name] = current[1 - index]
         else:
             events[name] = current[:index] + current[index + 1:]
         if 'removeListener' in events:
@@ -440,7 +445,7 @@ class EventEmitter:
             self.removeAllListeners('removeListener')
             events.clear()
             return self
-        for entry in reversed(events.get(name, ())):
+        for entry in reversed(self._entries(name)):
             self.removeListener(name, entry)
         return self
 
@@ -482,19 +487,19 @@ class EventEmitter:
             return self._emit_error(args)
         if listeners is None:
             return False
-        for listener in listeners:
-            listener(*args)
+        if listeners.__class__ is tuple:
+            for listener in listeners:
+                listener(*args)
+        else:
+            listeners(*args)  # type: ignore[operator]
         return True
 
     def _emit_error(self, args: tuple[Any, ...]) -> bool:
-        events = self._events
-        monitors = events.get(errorMonitor)
-        if monitors is not None:
-            for listener in monitors:
-                listener(*args)
+        for listener in self._entries(errorMonitor):
+            listener(*args)
         # Looked up after the monitors ran, as Node does.
-        listeners = events.get('error')
-        if listeners is None:
+        listeners = self._entries('error')
+        if not listeners:
             raise _unhandled(args)
         for listener in listeners:
             listener(*args)
@@ -513,7 +518,7 @@ class EventEmitter:
         Returns:
             A new list of the registered functions, in call order.
         """
-        return [_unwrap(entry) for entry in self._events.get(name, ())]
+        return [_unwrap(entry) for entry in self._entries(name)]
 
     def rawListeners(self, name: Hashable) -> list[Listener]:
         """Return a copy of the listeners of ``name`` with ``once`` wrappers.
@@ -528,7 +533,7 @@ class EventEmitter:
         Returns:
             A new list of the registered callables, in call order.
         """
-        return list(self._events.get(name, ()))
+        return list(self._entries(name))
 
     def listenerCount(self, name: Hashable, listener: Listener | None = None) -> int:
         """Return how many listeners ``name`` has.
@@ -543,10 +548,19 @@ class EventEmitter:
         Returns:
             The number of registrations.
         """
-        current = self._events.get(name, ())
+        current = self._entries(name)
         if listener is None:
             return len(current)
         return sum(1 for entry in current if _matches(entry, listener))
+
+    def _entries(self, name: Hashable) -> tuple[Listener, ...]:
+        # The registrations of ``name`` as a tuple, whichever way they are kept.
+        entries = self._events.get(name)
+        if entries is None:
+            return ()
+        if isinstance(entries, tuple):
+            return entries
+        return (entries,)
 
     def eventNames(self) -> list[Hashable]:
         """Return the names of the events that have listeners.
