@@ -922,9 +922,13 @@ class Socket(EventEmitter, Handle):
         EventEmitter.on(self, "close", on_close)
 
     def _shutdown(self) -> None:
-        # Everything queued is in the kernel: send FIN.
+        # Everything queued is in the kernel: send FIN. When the peer's FIN
+        # was read already, the close() that follows 'finish' sends ours (the
+        # receive buffer is empty, so it is a FIN, not a RST): one system
+        # call less for every connection a client closes first.
         try:
-            self._sock.shutdown(_socket.SHUT_WR)
+            if not self._eof or self._end_emitted is False:
+                self._sock.shutdown(_socket.SHUT_WR)
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
