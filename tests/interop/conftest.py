@@ -8,7 +8,7 @@ this suite silently skipped.
 
 A Node script prints at most one ``{"ready": port-or-path}`` line once it
 listens, then one JSON line of results, and exits 0; on failure it prints
-``{"error": ...}`` and exits non-zero. :class:`NodeScript` runs one through
+``{"failed": ...}`` and exits non-zero. :class:`NodeScript` runs one through
 ``gevent.subprocess``, so the test process's hub keeps serving gnet sockets
 while the test waits for the script (with or without monkey patching).
 
@@ -124,7 +124,7 @@ class NodeScript:
             result: dict[str, Any] = json.loads(lines[-1])
         except (IndexError, ValueError):
             result = {}
-        if self.proc.returncode != 0 or not result or "error" in result:
+        if self.proc.returncode != 0 or not result or "failed" in result:
             pytest.fail(f"{self} failed (exit {self.proc.returncode}): "
                         f"{json.dumps(result) if result else text!s}\n"
                         f"stderr:\n{err.decode(errors='replace')}", pytrace=False)

@@ -4,7 +4,7 @@
 //
 // Protocol with the Python tests: a script prints at most one line
 // '{"ready": <port or path>}' once it listens, then exactly one JSON line of
-// results, and exits 0. On any failure it prints '{"error": ...}' and exits 1.
+// results, and exits 0. On any failure it prints '{"failed": ...}' and exits 1.
 
 const crypto = require('crypto');
 
@@ -84,7 +84,7 @@ function report(result) {
 }
 
 function fail(message, extra = {}) {
-  process.stdout.write(JSON.stringify({ error: String(message), ...extra }) + '\n');
+  process.stdout.write(JSON.stringify({ failed: String(message), ...extra }) + '\n');
   process.exitCode = 1;
   process.exit(1);
 }
