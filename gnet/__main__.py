@@ -1,0 +1,694 @@
+"""The ``gnet`` command: the chat server and netcat-style tools, built on gnet.
+
+::
+
+    gnet chat    [--host H] [--port P]                 the chat room of gnet.chat
+    gnet echo    [--host H] [--port P] | --unix PATH   an echo server
+    gnet connect HOST PORT | --unix PATH               stdin to a connection, it to stdout
+    gnet listen  [--host H] PORT | --unix PATH         the same, for one accepted connection
+
+``python -m gnet`` is the same command. Servers bind 127.0.0.1 unless told
+otherwise (``--host 0.0.0.0`` or ``--host ::`` is explicit). docs/cli.md is
+the user's page; the exit status is in :data:`EXIT_STATUS`.
+
+Theory of operation
+-------------------
+The servers (chat, echo) are gnet servers plus process concerns: one line
+on stdout once listening, one line on stderr and status 1 when listening
+fails (EADDRINUSE), and SIGINT/SIGTERM handled through
+``gevent.signal_handler``, so Ctrl-C runs a clean stop in a greenlet instead
+of raising KeyboardInterrupt wherever the hub happens to be (which would
+print a traceback).
+
+connect and listen run one :class:`_Pipe` between a socket and this
+process's stdin and stdout. Both directions are cooperative, so neither a
+silent stdin nor a slow stdout reader blocks the other direction or the
+signal handlers:
+
+- stdin -> socket: a greenlet reads stdin with ``gevent.os.nb_read`` (the
+  descriptor made non-blocking, waited on with an io watcher; a regular
+  file simply reads) and ``write()``s each chunk, waiting for 'drain'
+  whenever ``write()`` returns False, as Node's ``pipe()`` does. End of
+  input half-closes with ``end()``: the peer sees EOF and may still answer.
+- socket -> stdout: the 'data' listener writes each chunk whole with
+  ``gevent.os.nb_write``. While stdout is full the listener waits, which
+  stalls only this socket's events; its read queue fills, reading from the
+  kernel stops, and TCP pushes back on the peer.
+- The peer's FIN ('end') stops reading stdin; gnet then ends our side
+  (allowHalfOpen is off), the socket closes, and the command exits once
+  every byte received is on stdout.
+
+Bytes are never decoded: what arrives is what is written.
+
+stdin, stdout and stderr of a terminal share one open file description, so
+making stdin non-blocking makes the others non-blocking too. The original
+modes are restored before the command prints its final error line and
+exits, and nothing is printed to stderr while the modes are changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gevent
+from gevent.event import AsyncResult, Event
+from gevent.os import nb_read, nb_write
+
+import gnet as net
+from gnet.chat import ChatRoom
+from gnet.errors import system_error
+from gnet.events import EventEmitter, once
+
+__all__ = (
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_STATUS",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+    "run_chat",
+    "run_connect",
+    "run_echo",
+    "run_listen",
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2  # argparse's own status for bad usage
+# A signal that cut connect or listen short gives 128 + its number (130 for
+# SIGINT, 143 for SIGTERM): what a shell reports for a command it killed.
+_SIGNAL_BASE = 128
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8124  # the README's and the examples' port
+# One read from stdin asks for this much, as one recv() does in gnet.
+READ_SIZE = 64 * 1024
+# After Ctrl-C, connect and listen wait this long (ms) for the peer to
+# answer our FIN before hanging up: enough for a polite close, short
+# enough that an unresponsive peer cannot keep the command alive.
+GRACE_MS = 1000
+
+EXIT_STATUS = """\
+exit status:
+  0    done: the connection ended (both sides closed), the port answered
+       (connect --check), or a server was stopped with Ctrl-C or SIGTERM
+  1    a network or I/O error: connection refused or reset, name not found,
+       timed out connecting, address in use, stdin or stdout failed
+  2    bad usage (unknown option, missing or invalid argument)
+  130  connect or listen interrupted by Ctrl-C (SIGINT); 143 by SIGTERM
+Errors are one line on stderr, as Node words them:
+  gnet: connect ECONNREFUSED 127.0.0.1:9"""
+
+
+# -- output ----------------------------------------------------------------------
+
+
+def _message(err: BaseException) -> str:
+    """Node's text for an error: its ``message`` (set on gnet's errors), else str()."""
+    text = getattr(err, "message", None)
+    return text if isinstance(text, str) and text else str(err)
+
+
+def _say(prog: str, text: str) -> None:
+    print(f"{prog}: {text}", file=sys.stderr, flush=True)
+
+
+def _where(address: Any) -> str:
+    """``127.0.0.1:8124``, ``[::1]:8124``, or a Unix socket's path."""
+    if isinstance(address, str):
+        return address
+    host = address["address"]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{address['port']}"
+
+
+def _remote(sock: net.Socket, path: str | None = None) -> str:
+    if path is not None:
+        return path
+    if sock.remoteAddress is None:  # a Unix client of a listen --unix server
+        return "a local client"
+    return _where({"address": sock.remoteAddress, "port": sock.remotePort})
+
+
+def _wait_first(emitter: EventEmitter, *names: str) -> str:
+    """Block until one of ``names`` is emitted and return which; 'error' raises it."""
+    result: AsyncResult = AsyncResult()
+    listeners: list[tuple[str, Callable[..., None]]] = []
+
+    def fire(name: str) -> Callable[..., None]:
+        def listener(*args: Any) -> None:
+            if not result.ready():
+                if name == "error":
+                    result.set_exception(args[0])
+                else:
+                    result.set(name)
+        return listener
+
+    for name in (*names, "error"):
+        listener = fire(name)
+        listeners.append((name, listener))
+        emitter.once(name, listener)
+    try:
+        value: str = result.get()
+        return value
+    finally:
+        for name, listener in listeners:
+            emitter.removeListener(name, listener)
+
+
+def _on_signals(handler: Callable[[int], None]) -> list[Any]:
+    """Run ``handler(signum)`` in a greenlet on SIGINT and SIGTERM."""
+    return [gevent.signal_handler(signum, handler, signum)
+            for signum in (signal.SIGINT, signal.SIGTERM)]
+
+
+# -- servers: chat, echo --------------------------------------------------------------
+
+
+def _serve(server: net.Server, listen: dict[str, Any], what: str, prog: str,
+           stop: Callable[[], None]) -> int:
+    """Listen, announce it on stdout, and serve until ``stop()`` runs on a signal."""
+    handlers = _on_signals(lambda _signum: stop())
+    try:
+        try:
+            server.listen(listen)
+        except (TypeError, ValueError) as err:  # an address argparse could not check
+            _say(prog, _message(err))
+            return EXIT_USAGE
+        try:
+            # 'close' instead: stopped before it was listening.
+            if _wait_first(server, "listening", "close") == "listening":
+                print(f"{what} listening on {_where(server.address())} (Ctrl-C to stop)",
+                      flush=True)
+        except OSError as err:  # EADDRINUSE, EACCES, ENOTFOUND for --host
+            _say(prog, _message(err))
+            return EXIT_ERROR
+        net.run()
+        return EXIT_OK
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+def _listen_options(host: str, port: int | None, path: str | None) -> dict[str, Any]:
+    if path is not None:
+        # A socket file left by a crashed server is replaced; a live one is not.
+        return {"path": path, "removeStale": True}
+    return {"port": port, "host": host}
+
+
+def run_chat(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, prog: str = "gnet") -> int:
+    """Serve the chat room of :mod:`gnet.chat` until SIGINT or SIGTERM.
+
+    Prints ``chat server listening on HOST:PORT (Ctrl-C to stop)`` and then
+    the room's log (joins, leaves, errors) on stdout. The first signal tells
+    every member the server is going away and exits once they have hung up
+    (at most a second later); a second one hangs up at once.
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on; 0 picks a free one.
+        prog: Name that prefixes error lines on stderr.
+
+    Returns:
+        The exit status: 0 once stopped, 1 if listening failed.
+    """
+    room = ChatRoom()
+    return _serve(room.server, {"port": port, "host": host}, "chat server", prog, room.close)
+
+
+def run_echo(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, path: str | None = None, *,
+             prog: str = "gnet") -> int:
+    """Serve an echo server (``socket.pipe(socket)``) until SIGINT or SIGTERM.
+
+    Every byte a client sends comes back, with backpressure; a client's FIN
+    ends its echo. On a signal the server stops accepting and hangs up on
+    every client at once.
+
+    Args:
+        host: Address to listen on (ignored with ``path``).
+        port: Port to listen on; 0 picks a free one.
+        path: Listen on this Unix socket path instead of TCP.
+        prog: Name that prefixes error lines on stderr.
+
+    Returns:
+        The exit status: 0 once stopped, 1 if listening failed.
+    """
+    server = net.createServer(lambda sock: sock.pipe(sock))
+
+    def stop() -> None:
+        server.close()
+        server.closeAllConnections()
+
+    return _serve(server, _listen_options(host, port, path), "echo server", prog, stop)
+
+
+# -- connect, listen: one connection piped to stdin and stdout ---------------------------
+
+
+class _Pipe:
+    """One socket piped to this process's stdin and stdout, and the exit status.
+
+    The first thing that goes wrong decides the status and the one line
+    printed on exit; later failures (a reset after an interrupt...) do not
+    overwrite it.
+    """
+
+    def __init__(self, prog: str, timeout: float) -> None:
+        self.prog = prog
+        self.timeout = timeout
+        self.status = EXIT_OK
+        self.error: str | None = None
+        self.socket: net.Socket | None = None
+        self.server: net.Server | None = None
+        self._reader: gevent.Greenlet | None = None
+        self._stdout_failed = False
+        self._signals = 0
+        self._made_nonblocking: list[int] = []
+        # Set when the connection has closed (or listen ended without one).
+        self.done = Event()
+
+    def fail(self, text: str | None, status: int = EXIT_ERROR) -> None:
+        if self.status == EXIT_OK:
+            self.status = status
+            self.error = text
+
+    def on_error(self, err: BaseException) -> None:
+        self.fail(_message(err))
+
+    def watch(self, sock: net.Socket, connect_target: tuple[str, int | None] | None) -> None:
+        """Listen to ``sock``'s errors and idle timeout; ``connect_target`` while it connects."""
+        self.socket = sock
+        sock.on("error", self.on_error)
+        sock.on("close", lambda _had_error: self.done.set())
+        if self.timeout:
+            sock.setTimeout(self.timeout, lambda: self._on_timeout(connect_target))
+
+    def _on_timeout(self, target: tuple[str, int | None] | None) -> None:
+        sock = self.socket
+        assert sock is not None
+        if sock.connecting and target is not None:
+            sock.destroy(system_error(errno.ETIMEDOUT, "connect", *target))
+        else:
+            # Idle for the whole timeout: hang up quietly, as netcat's -w does.
+            sock.destroy()
+
+    def attach(self, sock: net.Socket) -> None:
+        """Start piping: stdin to ``sock``, ``sock`` to stdout."""
+        sock.on("data", self._on_data)
+        sock.on("end", self._stop_reading)
+        sock.on("close", lambda _had_error: self._stop_reading())
+        # A descriptor that was closed when the process started (`<&-`,
+        # `>&-`; Python then sets sys.stdin or sys.stdout to None) may have
+        # been reused since, by gevent's loop or by this very socket: never
+        # touch it. No stdin is an empty one; no stdout drops what arrives.
+        if sys.stdout is None:
+            self._stdout_failed = True
+        else:
+            self._nonblocking(1)
+        if sys.stdin is None:
+            sock.end()
+        else:
+            self._nonblocking(0)
+            self._reader = gevent.spawn(self._pump_stdin, sock)
+
+    def _nonblocking(self, fd: int) -> None:
+        try:
+            if os.get_blocking(fd):
+                os.set_blocking(fd, False)
+                self._made_nonblocking.append(fd)
+        except OSError:
+            pass  # closed (<&-) or not a descriptor that has a mode: used as it is
+
+    def _pump_stdin(self, sock: net.Socket) -> None:
+        while True:
+            try:
+                chunk = nb_read(0, READ_SIZE)
+            except OSError as err:
+                if err.errno != errno.EBADF:  # a closed stdin is an empty one
+                    self.fail(f"stdin: {_message(system_error(err, 'read'))}")
+                    sock.destroy()
+                    return
+                chunk = b""
+            # Not writable: the peer ended (allowHalfOpen is off) or it failed.
+            if not sock.writable:
+                return
+            if not chunk:
+                sock.end()
+                return
+            if not sock.write(chunk):
+                try:
+                    once(sock, "drain")
+                except OSError:
+                    return  # the 'error' listener has it
+
+    def _stop_reading(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            reader.kill(block=False)
+
+    def _on_data(self, chunk: bytes) -> None:
+        if self._stdout_failed:
+            return
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[nb_write(1, view):]
+        except OSError as err:
+            self._stdout_failed = True
+            # EPIPE: the reader of our stdout has had enough (`| head`); not an error.
+            if err.errno != errno.EPIPE:
+                self.fail(f"stdout: {_message(system_error(err, 'write'))}")
+            if self.socket is not None:
+                self.socket.destroy()
+
+    def interrupt(self, signum: int) -> None:
+        """SIGINT/SIGTERM: end our side politely; a second one, or while connecting, hangs up."""
+        self._signals += 1
+        self.fail(None, _SIGNAL_BASE + signum)
+        if self.server is not None:
+            self.server.close()  # listen: still waiting for its connection
+        sock = self.socket
+        if sock is None:
+            return
+        if self._signals > 1 or sock.connecting:
+            sock.destroy()
+            return
+        self._stop_reading()
+        sock.end()
+        net.setTimeout(sock.destroy, GRACE_MS).unref()
+
+    def run(self) -> int:
+        """Run until the connection (or the listening server) is gone; print the error line."""
+        handlers = _on_signals(self.interrupt)
+        try:
+            # Not net.run(): that returns as soon as no handle is active, and
+            # a socket whose reading waits for a slow stdout is not active.
+            self.done.wait()
+        finally:
+            for handler in handlers:
+                handler.cancel()
+            if self._reader is not None:
+                self._reader.kill()
+            for fd in self._made_nonblocking:
+                try:
+                    os.set_blocking(fd, True)
+                except OSError:
+                    pass
+        if self.error:
+            _say(self.prog, self.error)
+        return self.status
+
+
+def run_connect(host: str | None, port: int | None, path: str | None = None, *,
+                prog: str = "gnet", timeout: float = 0, check: bool = False,
+                verbose: bool = False) -> int:
+    """Connect, then pipe stdin to the connection and the connection to stdout.
+
+    netcat's client mode: binary-safe; end of stdin half-closes (the peer
+    sees EOF and may still answer); the command exits once the peer has
+    ended too and stdout has every byte.
+
+    Args:
+        host: Host name or IP address (with ``port``).
+        port: TCP port.
+        path: Unix socket path, instead of host and port.
+        prog: Name that prefixes the lines printed on stderr.
+        timeout: Milliseconds allowed for connecting, and then without
+            traffic before hanging up; 0 waits for ever.
+        check: Only check that a connection can be made, then hang up
+            (netcat's ``-z``); stdin is not read.
+        verbose: Say on stderr when connected.
+
+    Returns:
+        The exit status (see :data:`EXIT_STATUS`).
+    """
+    pipe = _Pipe(prog, timeout)
+    options: dict[str, Any] = {"path": path} if path is not None else {"host": host, "port": port}
+    try:
+        sock = net.createConnection(options)
+    except (TypeError, ValueError) as err:  # an argument argparse could not check
+        _say(prog, _message(err))
+        return EXIT_USAGE
+    target: tuple[str, int | None] = (path, None) if path is not None else (str(host), port)
+    pipe.watch(sock, target)
+
+    def on_connect() -> None:
+        if verbose:
+            _say(prog, f"connected to {_remote(sock, path)}")
+        if check:
+            sock.destroy()
+        else:
+            pipe.attach(sock)
+
+    sock.on("connect", on_connect)
+    return pipe.run()
+
+
+def run_listen(host: str, port: int | None, path: str | None = None, *, prog: str = "gnet",
+               timeout: float = 0, verbose: bool = False) -> int:
+    """Accept one connection, then pipe it to stdin and stdout as :func:`run_connect` does.
+
+    netcat's ``-l``: the server stops listening once the first client is
+    in; the command exits when that connection has ended.
+
+    Args:
+        host: Address to listen on (ignored with ``path``).
+        port: Port to listen on; 0 picks a free one (see ``verbose``). None
+            with ``path``.
+        path: Listen on this Unix socket path instead of TCP.
+        prog: Name that prefixes the lines printed on stderr.
+        timeout: Milliseconds without traffic on the connection before
+            hanging up; 0 waits for ever. Waiting for the client has no limit.
+        verbose: Say on stderr where it listens and who connected.
+
+    Returns:
+        The exit status (see :data:`EXIT_STATUS`).
+    """
+    pipe = _Pipe(prog, timeout)
+    server = net.createServer()
+    pipe.server = server
+
+    def on_connection(sock: net.Socket) -> None:
+        if pipe.socket is not None:  # a second client, queued before close()
+            sock.destroy()
+            return
+        server.close()
+        pipe.server = None
+        pipe.watch(sock, None)
+        if verbose:
+            _say(prog, f"connection from {_remote(sock)}")
+        pipe.attach(sock)
+
+    def on_error(err: BaseException) -> None:
+        pipe.on_error(err)
+        pipe.done.set()
+
+    def on_close() -> None:
+        if pipe.socket is None:  # stopped before anyone connected
+            pipe.done.set()
+
+    server.on("connection", on_connection)
+    server.on("error", on_error)
+    server.on("close", on_close)
+    if verbose:
+        server.on("listening", lambda: _say(prog, f"listening on {_where(server.address())}"))
+    try:
+        server.listen(_listen_options(host, port, path))
+    except (TypeError, ValueError) as err:
+        _say(prog, _message(err))
+        return EXIT_USAGE
+    return pipe.run()
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (a number from 0 to 65535)")
+    return value
+
+
+def _ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid time {text!r} (milliseconds, 0 or more)")
+    return value
+
+
+def _add_host(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 or :: "
+                             "for every interface)")
+
+
+def _add_unix(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--unix", metavar="PATH", help=f"{what} a Unix domain socket instead")
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    return run_chat(args.host, args.port)
+
+
+def _cmd_echo(args: argparse.Namespace) -> int:
+    return run_echo(args.host, args.port, args.unix)
+
+
+def _cmd_connect(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.parser
+    if args.unix is not None:
+        if args.host is not None:
+            parser.error("give HOST PORT or --unix PATH, not both")
+    elif args.port is None:
+        parser.error("give HOST PORT, or --unix PATH")
+    elif args.port == 0:
+        parser.error("argument PORT: cannot connect to port 0")
+    return run_connect(args.host, args.port, args.unix, timeout=args.timeout, check=args.check,
+                       verbose=args.verbose)
+
+
+def _cmd_listen(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.parser
+    if args.unix is not None:
+        if args.port is not None:
+            parser.error("give PORT or --unix PATH, not both")
+    elif args.port is None:
+        parser.error("give PORT, or --unix PATH")
+    return run_listen(args.host, args.port, args.unix, timeout=args.timeout,
+                      verbose=args.verbose)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gnet`` argument parser, subcommands included."""
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="gnet", formatter_class=raw,
+        description=textwrap.fill(
+            "Servers and a netcat-style client built on gnet, Node's net for Python. "
+            "Every server binds 127.0.0.1 unless --host says otherwise.", 79),
+        epilog=EXIT_STATUS + "\n\n'gnet COMMAND --help' describes each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"gnet {net.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command",
+                                     required=True)
+
+    def command(name: str, summary: str, description: str, examples: str,
+                run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=textwrap.fill(description, 79),
+                                  formatter_class=raw,
+                                  epilog=f"examples:\n{examples}\n\n{EXIT_STATUS}")
+        sub.set_defaults(run=run, parser=sub)
+        return sub
+
+    chat = command(
+        "chat", "run the chat server",
+        "A line-based chat room: the first line a client sends is its name, every later "
+        "line goes to everyone else. Ctrl-C tells everyone the server is going away, then "
+        "exits once they have hung up (a second Ctrl-C hangs up at once).",
+        "  gnet chat                      # 127.0.0.1:8124\n"
+        "  gnet chat --host :: --port 9000\n"
+        "  gnet connect 127.0.0.1 8124    # in two or three other terminals",
+        _cmd_chat,
+    )
+    _add_host(chat)
+    chat.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                      help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+
+    echo = command(
+        "echo", "run an echo server",
+        "Every byte a client sends comes back; a client's end of input ends its echo. "
+        "Ctrl-C hangs up on every client and exits.",
+        "  gnet echo --port 9000\n"
+        "  gnet echo --unix /tmp/echo.sock\n"
+        "  printf 'ping\\n' | gnet connect 127.0.0.1 9000   # prints ping",
+        _cmd_echo,
+    )
+    _add_host(echo)
+    echo.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                      help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    _add_unix(echo, "listen on")
+
+    connect = command(
+        "connect", "pipe stdin to a connection and the connection to stdout (nc HOST PORT)",
+        "Connect, then copy stdin to the connection and the connection to stdout, byte for "
+        "byte. End of input (Ctrl-D, or the end of a piped file) half-closes: the peer sees "
+        "EOF and may still answer; gnet exits once the peer has ended too. Ctrl-C ends our "
+        "side the same way and hangs up a second later (a second Ctrl-C: at once).",
+        "  gnet connect 127.0.0.1 8124               # talk to gnet chat\n"
+        "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | gnet connect example.com 80\n"
+        "  gnet connect --unix /run/app.sock < request > reply\n"
+        "  gnet connect --check --timeout 500 db 5432 && echo up",
+        _cmd_connect,
+    )
+    connect.add_argument("host", metavar="HOST", nargs="?", help="host name or IP address")
+    connect.add_argument("port", metavar="PORT", nargs="?", type=_port, help="TCP port")
+    _add_unix(connect, "connect to")
+    connect.add_argument("--timeout", metavar="MS", type=_ms, default=0,
+                         help="give up connecting after MS milliseconds (exit 1), and hang up "
+                              "after MS milliseconds without traffic (exit 0); default 0: never")
+    connect.add_argument("-z", "--check", action="store_true",
+                         help="only check that a connection can be made, then hang up "
+                              "(netcat's -z); stdin is not read")
+    connect.add_argument("-v", "--verbose", action="store_true",
+                         help="say on stderr when connected")
+
+    listen = command(
+        "listen", "accept one connection and pipe it like connect (nc -l PORT)",
+        "Listen, accept one client, stop listening, then copy stdin to the connection and "
+        "the connection to stdout as 'gnet connect' does, exiting when the connection has "
+        "ended. Binds 127.0.0.1 unless --host says otherwise.",
+        "  gnet listen 9000 > received                # then: gnet connect HOST 9000 < file\n"
+        "  gnet listen --host 0.0.0.0 9000 < file     # serve one file to one client\n"
+        "  gnet listen -v 0                           # a free port, shown on stderr",
+        _cmd_listen,
+    )
+    _add_host(listen)
+    listen.add_argument("port", metavar="PORT", nargs="?", type=_port,
+                        help="port (0 picks a free one; see --verbose)")
+    _add_unix(listen, "listen on")
+    listen.add_argument("--timeout", metavar="MS", type=_ms, default=0,
+                        help="hang up after MS milliseconds without traffic (exit 0); "
+                             "default 0: never")
+    listen.add_argument("-v", "--verbose", action="store_true",
+                        help="say on stderr where it listens and who connected")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``gnet`` command (the console script and ``python -m gnet``).
+
+    Args:
+        argv: The arguments, without the program name; ``sys.argv[1:]`` by default.
+
+    Returns:
+        The exit status (see :data:`EXIT_STATUS`). Bad usage and ``--help``
+        exit from inside argparse (status 2 and 0).
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except KeyboardInterrupt:
+        # Only before the signal handlers are in place (a Ctrl-C at start-up).
+        return _SIGNAL_BASE + signal.SIGINT
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
