@@ -186,91 +186,29 @@ def tmp_sock_path() -> Iterator[str]:
 
 # --- gnet servers and sockets made by a test (net-core test writers' block) -------
 #
-# Used by test_conformance.py, test_unix.py, test_ipv6.py. Everything made
-# through the `net_harness` fixture is torn down after the test, even when the
-# test fails halfway, so no socket or server leaks into the next test.
+# The harness classes, waits and recorders live in tests/helpers.py; these
+# fixtures hand the harnesses out. Everything made through one is torn down
+# after the test, even when the test fails halfway, so no socket or server
+# leaks into the next test.
 
 # Imported here rather than at the top, which belongs to the sections above.
-from typing import Any  # noqa: E402
-
-import gnet  # noqa: E402
-from gnet.events import once  # noqa: E402
-
-# The bound on the harness's waits (ms): far above what loopback needs.
-_NET_WAIT_MS = 5000
-
-
-def _has_ipv6_loopback() -> bool:
-    import socket
-
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
+from helpers import Harness, NetHarness, Tracker, has_ipv6_loopback  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def ipv6_loopback() -> str:
     """``'::1'``; skips the test when this machine cannot bind a TCP socket there."""
-    if not _has_ipv6_loopback():
+    if not has_ipv6_loopback():
         pytest.skip("no IPv6 loopback on this machine (cannot bind a TCP socket to ::1)")
     return "::1"
 
 
-class NetHarness:
-    """Makes gnet servers and client sockets for one test, and tears them down.
-
-    ``server(listener, **options)`` is ``net.createServer``; ``listen(server,
-    *args)`` is ``server.listen(*args)`` plus a bounded wait for 'listening'
-    (raising the listen error if that comes instead); ``connect(*args)`` is
-    ``net.createConnection``; ``path(name)`` is a Unix socket path in a short
-    temporary directory.
-    """
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.servers: list[Any] = []
-        self.sockets: list[Any] = []
-
-    def path(self, name: str = "s.sock") -> str:
-        return os.path.join(self.directory, name)
-
-    def server(self, listener: Any = None, **options: Any) -> Any:
-        srv = gnet.createServer(options, listener)
-        self.servers.append(srv)
-        return srv
-
-    def listen(self, srv: Any, *args: Any, **kwargs: Any) -> Any:
-        srv.listen(*args, **kwargs)
-        once(srv, "listening", timeout=_NET_WAIT_MS)
-        return srv
-
-    def connect(self, *args: Any, **kwargs: Any) -> Any:
-        return self.track(gnet.createConnection(*args, **kwargs))
-
-    def track(self, sock: Any) -> Any:
-        """Have a socket made some other way destroyed at teardown too."""
-        self.sockets.append(sock)
-        return sock
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for srv in self.servers:
-            srv.closeAllConnections()
-            if srv.listening:
-                srv.close()
-        # Let every 'close' run now, so nothing of this test runs in the next.
-        gnet.run(timeout=_NET_WAIT_MS)
-
-
 @pytest.fixture
 def net_harness() -> Iterator[NetHarness]:
-    """A :class:`NetHarness` whose servers and sockets are closed after the test."""
+    """A :class:`helpers.NetHarness` whose servers and sockets are closed after the test.
+
+    Used by test_conformance.py, test_unix.py, test_ipv6.py.
+    """
     directory = tempfile.mkdtemp(prefix="gnet-", dir="/tmp")
     harness = NetHarness(directory)
     try:
@@ -280,3 +218,30 @@ def net_harness() -> Iterator[NetHarness]:
             harness.close()
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def env(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The harness class the test module names as ``HARNESS``, closed after the test.
+
+    ``helpers.Env`` (test_lifecycle.py, test_net_errors.py) also fails a test
+    whose ``env.finish()`` finds an ERROR logged by gnet; ``helpers.Net`` (the
+    loopback modules: half-open, timeouts, encodings, flow control) keeps the
+    accepted sockets. A module can set a subclass of either.
+    """
+    harness_class: type[Harness] = request.module.HARNESS
+    harness = harness_class.for_test(request)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture
+def track() -> Iterator[Tracker]:
+    """A :class:`helpers.Tracker` (test_listen.py, test_server_close.py), closed after the test."""
+    tracker = Tracker()
+    try:
+        yield tracker
+    finally:
+        tracker.close()

@@ -23,77 +23,8 @@ import gnet as net
 from gnet.errors import StreamPrematureCloseError
 from gnet.events import once
 
-HOST = "127.0.0.1"
-KIB = 1024
-MIB = 1024 * KIB
 # gnet reads at most this much per recv(), so one 'data' chunk is never larger.
 READ_CHUNK = 64 * KIB
-
-
-def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str = "condition") -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        gevent.sleep(0.005)
-
-
-class Net:
-    """Servers and sockets made by one test, all closed when it ends."""
-
-    def __init__(self) -> None:
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-        self.raw: list[stdsocket.socket] = []
-        self.accepted: list[net.Socket] = []
-
-    def server(self, listener: Callable[[net.Socket], Any] | None = None,
-               **options: Any) -> tuple[net.Server, int]:
-        srv = net.createServer(options or None, listener)
-        # Recorded before the test's own listener runs, even if that one blocks.
-        srv.prependListener("connection", self.accepted.append)
-        srv.listen(0, HOST)
-        self.servers.append(srv)
-        return srv, srv.address()["port"]
-
-    def connect(self, port: int, **options: Any) -> net.Socket:
-        sock = net.createConnection({"port": port, "host": HOST, **options})
-        self.sockets.append(sock)
-        return sock
-
-    def track(self, sock: net.Socket) -> net.Socket:
-        self.sockets.append(sock)
-        return sock
-
-    def raw_client(self, port: int) -> stdsocket.socket:
-        raw = stdsocket.create_connection((HOST, port), timeout=2)
-        self.raw.append(raw)
-        return raw
-
-    def accepted_socket(self, index: int = 0) -> net.Socket:
-        until(lambda: len(self.accepted) > index, what="the server to accept")
-        return self.accepted[index]
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for raw in self.raw:
-            raw.close()
-        for srv in self.servers:
-            closed = Event()
-            srv.close(lambda *_args, done=closed: done.set())
-            srv.closeAllConnections()
-            closed.wait(2)
-
-
-@pytest.fixture
-def env() -> Iterator[Net]:
-    world = Net()
-    try:
-        yield world
-    finally:
-        world.close()
 
 
 def collect(sock: net.Socket) -> list[Any]:

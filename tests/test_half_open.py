@@ -19,66 +19,6 @@ from gevent.event import Event
 import gnet as net
 from gnet.events import once
 
-HOST = "127.0.0.1"
-KIB = 1024
-MIB = 1024 * KIB
-
-
-def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str = "condition") -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        gevent.sleep(0.005)
-
-
-class Net:
-    """Servers and sockets made by one test, all closed when it ends."""
-
-    def __init__(self) -> None:
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-        self.accepted: list[net.Socket] = []
-
-    def server(self, listener: Callable[[net.Socket], Any] | None = None,
-               host: str = HOST, **options: Any) -> tuple[net.Server, int]:
-        srv = net.createServer(options or None, listener)
-        srv.prependListener("connection", self.accepted.append)
-        srv.listen(0, host)
-        self.servers.append(srv)
-        return srv, srv.address()["port"]
-
-    def connect(self, port: int, **options: Any) -> net.Socket:
-        return self.track(net.createConnection({"port": port, "host": HOST, **options}))
-
-    def track(self, sock: net.Socket) -> net.Socket:
-        self.sockets.append(sock)
-        return sock
-
-    def accepted_socket(self, index: int = 0) -> net.Socket:
-        until(lambda: len(self.accepted) > index, what="the server to accept")
-        return self.accepted[index]
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for srv in self.servers:
-            closed = Event()
-            srv.close(lambda *_args, done=closed: done.set())
-            srv.closeAllConnections()
-            closed.wait(2)
-
-
-@pytest.fixture
-def env() -> Iterator[Net]:
-    world = Net()
-    try:
-        yield world
-    finally:
-        world.close()
-
-
 def record(sock: net.Socket, log: list[Any], tag: str = "") -> list[bytes]:
     """Log 'data', 'end', 'finish', 'error', 'close' of ``sock``; return its chunks."""
     chunks: list[bytes] = []
@@ -98,15 +38,6 @@ def record(sock: net.Socket, log: list[Any], tag: str = "") -> list[bytes]:
 
 def state(sock: net.Socket) -> tuple[bool, bool, str]:
     return sock.readable, sock.writable, sock.readyState
-
-
-def has_ipv6() -> bool:
-    try:
-        with stdsocket.socket(stdsocket.AF_INET6, stdsocket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 # -- allowHalfOpen False (the default) ----------------------------------------------------

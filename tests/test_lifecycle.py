@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import math
 import socket as stdsocket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -40,12 +39,11 @@ from gnet.errors import (
 from gnet.events import once
 from gnet.interfaces import ISocket
 from gnet.naming import snake_case
+from helpers import WAIT_MS as WAIT
+from helpers import Env, Recorder, accepted, closed_port, port_of, wait_until
 
-# The bound on any one wait, in ms; loopback answers in far less.
-WAIT = 5000
-
-EVENTS = ("lookup", "connect", "ready", "data", "end", "finish", "drain", "timeout", "error",
-          "close")
+# conftest's `env` fixture: an Env, torn down after each test.
+HARNESS = Env
 
 LINUX_KEEPALIVE = all(hasattr(stdsocket, name)
                       for name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT"))
@@ -54,143 +52,12 @@ LINUX_KEEPALIVE = all(hasattr(stdsocket, name)
 # --- helpers -------------------------------------------------------------------
 
 
-class Recorder:
-    """Every event of one socket, in order, as ``(name, args)``."""
-
-    def __init__(self, sock: net.Socket, names: tuple[str, ...] = EVENTS) -> None:
-        self.sock = sock
-        self.log: list[tuple[str, tuple[Any, ...]]] = []
-        for name in names:
-            sock.on(name, functools.partial(self._record, name))
-
-    def _record(self, name: str, *args: Any) -> None:
-        self.log.append((name, args))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _args in self.log]
-
-    def squeezed(self) -> list[str]:
-        """The event names with runs of 'data' folded into one."""
-        out: list[str] = []
-        for name in self.names:
-            if not (name == "data" and out and out[-1] == "data"):
-                out.append(name)
-        return out
-
-    def args(self, name: str) -> list[tuple[Any, ...]]:
-        return [args for event, args in self.log if event == name]
-
-    def data(self) -> bytes:
-        return b"".join(args[0] for args in self.args("data"))
-
-    def wait(self, name: str, ms: float = WAIT) -> tuple[Any, ...]:
-        """Wait until ``name`` was recorded; return its first arguments."""
-        wait_until(lambda: name in self.names, ms, f"{name!r} (saw {self.names})")
-        return self.args(name)[0]
-
-
-def wait_until(predicate: Callable[[], Any], ms: float = WAIT, what: str = "a condition") -> None:
-    deadline = time.monotonic() + ms / 1000
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {ms} ms waiting for {what}")
-        gevent.sleep(0.001)
-
-
-def closed_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on (bound once, then released)."""
-    family = stdsocket.AF_INET6 if ":" in host else stdsocket.AF_INET
-    with stdsocket.socket(family, stdsocket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def localhost_resolves(family: int) -> bool:
     """Whether the system resolver gives 'localhost' an address of ``family``."""
     try:
         return bool(stdsocket.getaddrinfo("localhost", 80, family, stdsocket.SOCK_STREAM))
     except OSError:
         return False
-
-
-class Env:
-    """The servers and sockets of one test, torn down whatever happens."""
-
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        self.caplog = caplog
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-
-    def server(
-        self,
-        listener: Callable[[net.Socket], Any] | None = None,
-        *,
-        host: str | None = "127.0.0.1",
-        path: str | None = None,
-        **options: Any,
-    ) -> net.Server:
-        """A listening server; ``host=None`` listens on every address (dual-stack)."""
-        srv = net.createServer(options or None, listener)
-        self.servers.append(srv)
-        if path is not None:
-            srv.listen(path)
-        elif host is None:
-            srv.listen(0)
-        else:
-            srv.listen(0, host)
-        once(srv, "listening", timeout=WAIT)
-        return srv
-
-    def connect(self, *args: Any, **kwargs: Any) -> net.Socket:
-        return self.track(net.createConnection(*args, **kwargs))
-
-    def socket(self, *args: Any, **kwargs: Any) -> net.Socket:
-        return self.track(net.Socket(*args, **kwargs))
-
-    def track(self, sock: net.Socket) -> net.Socket:
-        self.sockets.append(sock)
-        return sock
-
-    def teardown(self) -> bool:
-        for sock in self.sockets:
-            sock.destroy()
-        for srv in self.servers:
-            srv.close()
-            srv.closeAllConnections()
-        return net.run(timeout=WAIT)
-
-    def finish(self) -> None:
-        """End of a test body: tear down, then check that gnet logged no error."""
-        assert self.teardown(), "something still keeps gnet.run() alive after teardown"
-        gevent.sleep(0.005)  # let the servers' 'close' events run
-        logged = [r for r in self.caplog.records
-                  if r.name == "gnet" and r.levelno >= logging.ERROR]
-        assert not logged, "gnet logged errors:\n" + "\n".join(
-            f"{r.getMessage()}\n{r.exc_text or ''}" for r in logged)
-
-
-@pytest.fixture
-def env(caplog: pytest.LogCaptureFixture) -> Iterator[Env]:
-    caplog.set_level(logging.WARNING, logger="gnet")
-    e = Env(caplog)
-    try:
-        yield e
-    finally:
-        e.teardown()
-
-
-def port_of(srv: net.Server) -> int:
-    port: int = srv.address()["port"]
-    return port
-
-
-def accepted(srv: net.Server) -> AsyncResult:
-    """An AsyncResult that gets the server's first accepted socket."""
-    result: AsyncResult = AsyncResult()
-    srv.once("connection", result.set)
-    return result
 
 
 def tcp_keepalive_defaults() -> tuple[int, int, int]:

@@ -19,64 +19,6 @@ from gevent.event import Event
 import gnet as net
 from gnet.errors import InvalidArgTypeError, OutOfRangeError
 
-HOST = "127.0.0.1"
-
-
-def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str = "condition") -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        gevent.sleep(0.005)
-
-
-class Net:
-    """Servers and sockets made by one test, all closed when it ends."""
-
-    def __init__(self) -> None:
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-        self.accepted: list[net.Socket] = []
-
-    def server(self, listener: Callable[[net.Socket], Any] | None = None,
-               **options: Any) -> tuple[net.Server, int]:
-        srv = net.createServer(options or None, listener)
-        srv.prependListener("connection", self.accepted.append)
-        srv.listen(0, HOST)
-        self.servers.append(srv)
-        return srv, srv.address()["port"]
-
-    def connect(self, port: int, **options: Any) -> net.Socket:
-        return self.track(net.createConnection({"port": port, "host": HOST, **options}))
-
-    def track(self, sock: net.Socket) -> net.Socket:
-        self.sockets.append(sock)
-        return sock
-
-    def accepted_socket(self, index: int = 0) -> net.Socket:
-        until(lambda: len(self.accepted) > index, what="the server to accept")
-        return self.accepted[index]
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for srv in self.servers:
-            closed = Event()
-            srv.close(lambda *_args, done=closed: done.set())
-            srv.closeAllConnections()
-            closed.wait(2)
-
-
-@pytest.fixture
-def env() -> Iterator[Net]:
-    world = Net()
-    try:
-        yield world
-    finally:
-        world.close()
-
-
 def count_timeouts(sock: net.Socket) -> list[float]:
     """Record the time of every 'timeout' of ``sock``."""
     fired: list[float] = []
