@@ -10,17 +10,32 @@ bytesWritten. Expected bytes come from Node 20 (``Buffer.from(str, enc)``).
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import gevent
 import pytest
 from gevent.event import Event
 
 import gnet as net
+import helpers
 from gnet.errors import UnknownEncodingError
+from helpers import KIB
+
+# One byte per read means one wait per byte: look every millisecond, not every 5 ms.
+POLL = 0.001
+until = functools.partial(helpers.until, interval=POLL)
+
+
+class Net(helpers.Net):
+    """helpers.Net with this module's faster look for an accepted socket."""
+
+    poll = POLL
+
+
+# conftest's `env` fixture: a Net, closed after each test.
+HARNESS = Net
+
 
 def receiver(env: Net, encoding: str | None) -> tuple[int, list[Any], Event]:
     """A server whose sockets setEncoding(encoding): (port, chunks, ended)."""

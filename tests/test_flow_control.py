@@ -12,16 +12,19 @@ from __future__ import annotations
 import math
 import socket as stdsocket
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
 import pytest
-from gevent.event import AsyncResult, Event
+from gevent.event import AsyncResult
 
 import gnet as net
 from gnet.errors import StreamPrematureCloseError
 from gnet.events import once
+from helpers import HOST, KIB, MIB, Net, until
+
+# conftest's `env` fixture: a Net, closed after each test.
+HARNESS = Net
 
 # gnet reads at most this much per recv(), so one 'data' chunk is never larger.
 READ_CHUNK = 64 * KIB

@@ -7,9 +7,7 @@ Real loopback sockets throughout.
 
 from __future__ import annotations
 
-import socket as stdsocket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -18,6 +16,11 @@ from gevent.event import Event
 
 import gnet as net
 from gnet.events import once
+from helpers import HOST, KIB, Net, has_ipv6_loopback, until
+
+# conftest's `env` fixture: a Net, closed after each test.
+HARNESS = Net
+
 
 def record(sock: net.Socket, log: list[Any], tag: str = "") -> list[bytes]:
     """Log 'data', 'end', 'finish', 'error', 'close' of ``sock``; return its chunks."""
@@ -484,7 +487,7 @@ def test_C16_end_callback_on_a_never_connected_socket() -> None:
 # -- D8: family 6 with a custom lookup ------------------------------------------------------
 
 
-@pytest.mark.skipif(not has_ipv6(), reason="no IPv6 loopback")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
 def test_D8_family_6_with_custom_lookup_and_half_open(env: Net) -> None:
     _srv, port = env.server(lambda s: s.end(b"v6"), host="::1")
     lookups: list[Any] = []

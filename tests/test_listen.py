@@ -20,7 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -37,75 +37,14 @@ from gnet.errors import (
 from gnet.events import once
 from gnet.interfaces import IServer
 from gnet.naming import snake_case
+from helpers import Tracker, has_ipv6_loopback, settle, until
 
-# The longest any single wait in this file may take, in seconds.
+# The longest any single wait in this file may take, in seconds (as until()'s default).
 WAIT = 3.0
 
-
-def _can_bind(family: int, host: str) -> bool:
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.bind((host, 0))
-    except OSError:
-        return False
-    return True
-
-
-HAS_IPV6 = socket.has_ipv6 and _can_bind(socket.AF_INET6, '::1')
+HAS_IPV6 = has_ipv6_loopback()
 needs_ipv6 = pytest.mark.skipif(not HAS_IPV6, reason='no IPv6 on this machine')
 linux_only = pytest.mark.skipif(not sys.platform.startswith('linux'), reason='Linux only')
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = WAIT) -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout} s waiting for {predicate}')
-        gevent.sleep(0.005)
-
-
-def settle() -> None:
-    """Give queued events a chance to run (used before asserting that one never came)."""
-    gevent.sleep(0.05)
-
-
-class Tracker:
-    """Creates servers and client sockets, and tears them all down afterwards."""
-
-    def __init__(self) -> None:
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-
-    def server(self, *args: Any, **kwargs: Any) -> net.Server:
-        return self.add(net.createServer(*args, **kwargs))
-
-    def add(self, server: net.Server) -> net.Server:
-        self.servers.append(server)
-        return server
-
-    def connect(self, *args: Any, **kwargs: Any) -> net.Socket:
-        sock = net.createConnection(*args, **kwargs)
-        self.sockets.append(sock)
-        return sock
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for server in self.servers:
-            server.closeAllConnections()
-            if server.listening:
-                server.close()
-
-
-@pytest.fixture
-def track() -> Iterator[Tracker]:
-    tracker = Tracker()
-    try:
-        yield tracker
-    finally:
-        tracker.close()
-        settle()
 
 
 def record(emitter: Any, *names: str) -> list[tuple[Any, ...]]:
@@ -127,7 +66,7 @@ def listen_error(server: net.Server, *args: Any, **kwargs: Any) -> tuple[Any, li
     errors: list[BaseException] = []
     server.on('error', errors.append)
     server.listen(*args, lambda: seen.append('callback'), **kwargs)
-    wait_until(lambda: errors)
+    until(lambda: errors)
     settle()
     assert len(errors) == 1
     return errors[0], seen
@@ -318,7 +257,7 @@ def test_B1_every_overload_reaches_listening(
     server = track.server(lambda sock: sock.end(b'hi'))
     done: list[bool] = []
     assert call(server, lambda: done.append(True)) is server
-    wait_until(lambda: done)
+    until(lambda: done)
     settle()
     assert done == [True]
     assert server.listening
@@ -356,7 +295,7 @@ def test_listen_returns_server_and_listening_is_deferred(track: Tracker) -> None
     assert seen == []
     # ...so a listener added right after listen() returns still hears it.
     server.on('listening', lambda: seen.append('after'))
-    wait_until(lambda: len(seen) == 3)
+    until(lambda: len(seen) == 3)
     settle()
     assert seen == ['before', 'callback', 'after']
 
@@ -376,7 +315,7 @@ def test_listening_comes_before_connection(track: Tracker) -> None:
     log = record(server, 'listening', 'connection')
     server.listen(0, '127.0.0.1')
     track.connect(server.address()['port'], '127.0.0.1')
-    wait_until(lambda: len(log) == 2)
+    until(lambda: len(log) == 2)
     assert names(log) == ['listening', 'connection']
 
 
@@ -393,7 +332,7 @@ def test_B2_listening_flag(track: Tracker) -> None:
         server.close(lambda *args: seen.append(('close callback', server.listening)))
 
     server.listen(0, '127.0.0.1', on_listening)
-    wait_until(lambda: len(seen) == 2)
+    until(lambda: len(seen) == 2)
     assert seen == [('listen callback', True), ('close callback', False)]
     assert server.listening is False
 
@@ -504,7 +443,7 @@ def test_B5_error_is_not_raised_from_listen(track: Tracker) -> None:
     second.on('error', errors.append)
     second.listen(first.address()['port'], '127.0.0.1')  # does not raise
     assert errors == []
-    wait_until(lambda: errors)
+    until(lambda: errors)
 
 
 def test_B5_error_without_listener_does_not_raise_or_kill(track: Tracker) -> None:
@@ -526,10 +465,10 @@ def test_B6_relisten_after_error(track: Tracker) -> None:
     errors: list[BaseException] = []
     server.on('error', errors.append)
     server.listen(first.address()['port'], '127.0.0.1')
-    wait_until(lambda: errors)
+    until(lambda: errors)
     done: list[bool] = []
     assert server.listen(0, '127.0.0.1', lambda: done.append(True)) is server
-    wait_until(lambda: done)
+    until(lambda: done)
     assert server.listening
     assert server.address()['port'] != first.address()['port']
     client = track.connect(server.address()['port'], '127.0.0.1')
@@ -646,7 +585,7 @@ def test_B7_close_then_listen_inside_listening_callback(track: Tracker) -> None:
         ports.append(server.address()['port'])
 
     server.listen(0, '127.0.0.1', first)
-    wait_until(lambda: len(ports) == 2)
+    until(lambda: len(ports) == 2)
     assert server.listening
     client = track.connect(ports[1], '127.0.0.1')
     chunks: list[bytes] = []
@@ -670,7 +609,7 @@ def test_B8_listen_callback_is_a_once_listener(track: Tracker) -> None:
         server.close()
 
     server.listen(0, first)
-    wait_until(lambda: len(seen) == 3)
+    until(lambda: len(seen) == 3)
     settle()
     assert seen == ['first', 'second', ('close', 0)]
 
@@ -692,7 +631,7 @@ def test_B10_ipv6only_refuses_ipv4(track: Tracker, spelling: str) -> None:
     client = track.connect(port, '127.0.0.1')
     log = record(client, 'connect', 'close')
     client.on('error', lambda err: None)
-    wait_until(lambda: 'close' in names(log))
+    until(lambda: 'close' in names(log))
     assert log == [('close', True)]
     # IPv6 still works.
     ok = track.connect(port, '::1')
@@ -718,7 +657,7 @@ def test_B12_close_right_after_listen(track: Tracker) -> None:
     server.on('close', lambda: seen.append('close'))
     server.listen(0, lambda: seen.append('callback'))
     server.close()
-    wait_until(lambda: 'close' in seen)
+    until(lambda: 'close' in seen)
     settle()
     assert seen == ['close']
 
@@ -731,7 +670,7 @@ def test_B13_close_before_lookup_completes(track: Tracker) -> None:
     assert net.refCount() == before + 1
     server.close()
     assert net.refCount() == before
-    wait_until(lambda: log)
+    until(lambda: log)
     gevent.sleep(0.2)
     assert log == [('close',)]
     assert server.address() is None
@@ -868,7 +807,7 @@ def test_remove_stale_leaves_regular_files_alone(track: Tracker, tmp_sock_path: 
     server = track.server()
     log = record(server, 'listening', 'error')
     server.listen({'path': tmp_sock_path, 'removeStale': True})
-    wait_until(lambda: log)
+    until(lambda: log)
     settle()
     assert names(log) == ['error']
     assert log[0][1].code == 'EADDRINUSE'
@@ -963,7 +902,7 @@ def test_L1_getConnections_inside_connection(track: Tracker) -> None:
     server = track.server(on_connection)
     server.listen(0, '127.0.0.1')
     track.connect(server.address()['port'], '127.0.0.1')
-    wait_until(lambda: counts)
+    until(lambda: counts)
     assert returned == [server, []]
     assert counts == [(None, 1)]
 
@@ -973,7 +912,7 @@ def test_L2_getConnections_on_never_listening_server(track: Tracker) -> None:
     counts: list[tuple[Any, Any]] = []
     assert server.getConnections(lambda err, n: counts.append((err, n))) is server
     assert counts == []
-    wait_until(lambda: counts)
+    until(lambda: counts)
     assert counts == [(None, 0)]
     assert server.getConnections() == 0
 
@@ -988,7 +927,7 @@ def _connect_and_wait(track: Tracker, server: net.Server, port: int, seen: list[
     client.on('end', lambda: log.append('end'))
     client.on('error', lambda err: log.append(('error', getattr(err, 'code', None))))
     client.on('close', lambda had_error: log.append('close'))
-    wait_until(lambda: len(seen) > before)
+    until(lambda: len(seen) > before)
     return client, log
 
 
@@ -1010,17 +949,17 @@ def test_L3_max_connections_ten_of_twenty(track: Tracker) -> None:
     assert seen == ['connection'] * 10 + ['drop'] * 10
     assert len(accepted) == 10
     for _, log in clients[:10]:
-        wait_until(lambda log=log: log)
+        until(lambda log=log: log)
         assert log == [b'hello']
     for _, log in clients[10:]:
-        wait_until(lambda log=log: 'close' in log)
+        until(lambda log=log: 'close' in log)
         assert b'hello' not in log
         assert log[-1] == 'close'
         assert [e for e in log if isinstance(e, tuple)] in ([], [('error', 'ECONNRESET')])
     for client, _ in clients[:10]:
         client.destroy()
     for _, log in clients[:10]:
-        wait_until(lambda log=log: 'close' in log)
+        until(lambda log=log: 'close' in log)
     assert all(log.count('close') == 1 for _, log in clients)
 
 
@@ -1044,9 +983,9 @@ def test_L4_max_connections_frees_up_when_one_closes(track: Tracker) -> None:
     c0.write(b'0')
     c1, log1 = _connect_and_wait(track, server, port, seen)
     c1.write(b'1')
-    wait_until(lambda: 'close' in log1)
+    until(lambda: 'close' in log1)
     assert [e for e in log1 if isinstance(e, tuple)] in ([], [('error', 'ECONNRESET')])
-    wait_until(lambda: received == [b'0'])
+    until(lambda: received == [b'0'])
     # Client 0 ends; once the server's side has closed, there is room again.
     c0.end()
     once(accepted[0], 'close', timeout=WAIT * 1000)
@@ -1054,8 +993,8 @@ def test_L4_max_connections_frees_up_when_one_closes(track: Tracker) -> None:
     c2.write(b'2')
     c3, log3 = _connect_and_wait(track, server, port, seen)
     c3.write(b'3')
-    wait_until(lambda: 'close' in log3)
-    wait_until(lambda: len(received) == 2)
+    until(lambda: 'close' in log3)
+    until(lambda: len(received) == 2)
     settle()
     assert received == [b'0', b'2']
     assert seen == ['connection', 'drop', 'connection', 'drop']
@@ -1075,8 +1014,8 @@ def test_L5_drop_info(track: Tracker) -> None:
         client.on('error', lambda err: None)
         client.on('close', closed.append)
         client.resume()
-        wait_until(lambda n=n: len(infos) == n)
-    wait_until(lambda: len(closed) == 3)
+        until(lambda n=n: len(infos) == n)
+    until(lambda: len(closed) == 3)
     assert connections == []
     for info in infos:
         assert info['localAddress'] == '127.0.0.1'
@@ -1101,14 +1040,14 @@ def test_L5_max_connections_zero_refuses_all(track: Tracker) -> None:
         client.on('error', lambda err: None)
         client.resume()
         once(client, 'close', timeout=WAIT * 1000)
-    wait_until(lambda: len(drops) == 3)
+    until(lambda: len(drops) == 3)
     assert connections == []
     assert server.getConnections() == 0
     # None means no limit again.
     server.maxConnections = None
     client = track.connect(port, '127.0.0.1')
     once(client, 'connect', timeout=WAIT * 1000)
-    wait_until(lambda: connections)
+    until(lambda: connections)
 
 
 def test_L5_drop_info_is_none_for_unix(track: Tracker, tmp_sock_path: str) -> None:
@@ -1119,7 +1058,7 @@ def test_L5_drop_info_is_none_for_unix(track: Tracker, tmp_sock_path: str) -> No
     server.listen(tmp_sock_path)
     client = track.connect(tmp_sock_path)
     client.on('error', lambda err: None)
-    wait_until(lambda: infos)
+    until(lambda: infos)
     assert infos == [None]
 
 
@@ -1207,10 +1146,10 @@ def test_start_listens_on_the_constructor_address(track: Tracker) -> None:
     assert server.address()['address'] == '127.0.0.1'
     assert server.server_host == '127.0.0.1'
     assert server.server_port == server.address()['port'] > 0
-    wait_until(lambda: seen)
+    until(lambda: seen)
     client = track.connect(server.server_port, '127.0.0.1')
     once(client, 'connect', timeout=WAIT * 1000)
-    wait_until(lambda: connections)
+    until(lambda: connections)
     # start() on a started server changes nothing.
     port = server.server_port
     server.start()
@@ -1223,7 +1162,7 @@ def test_serve_forever_in_a_greenlet_stopped_by_stop(track: Tracker) -> None:
     server.on('close', lambda: closes.append(True))
     runner = gevent.spawn(server.serve_forever)
     try:
-        wait_until(lambda: server.listening)
+        until(lambda: server.listening)
         client = track.connect(server.server_port, '127.0.0.1')
         chunks: list[bytes] = []
         client.on('data', chunks.append)
@@ -1237,7 +1176,7 @@ def test_serve_forever_in_a_greenlet_stopped_by_stop(track: Tracker) -> None:
         assert runner.successful()
         assert not server.listening
         assert server.address() is None
-        wait_until(lambda: closes)
+        until(lambda: closes)
     finally:
         runner.kill()
 
@@ -1248,11 +1187,11 @@ def test_serve_forever_then_stop_emits_close_once(track: Tracker) -> None:
     server.on('close', lambda: closes.append(True))
     runner = gevent.spawn(server.serve_forever)
     try:
-        wait_until(lambda: server.listening)
+        until(lambda: server.listening)
         server.stop()
         runner.join(timeout=WAIT)
         assert runner.dead
-        wait_until(lambda: closes)
+        until(lambda: closes)
         settle()
         assert closes == [True]
     finally:

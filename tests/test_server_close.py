@@ -14,7 +14,7 @@ import socket
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -24,59 +24,10 @@ import pytest
 import gnet as net
 from gnet.errors import ServerNotRunningError
 from gnet.events import once
+from helpers import Tracker, settle, until
 
-# The longest any single wait in this file may take, in seconds.
+# The longest any single wait in this file may take, in seconds (as until()'s default).
 WAIT = 3.0
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = WAIT) -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout} s waiting for {predicate}')
-        gevent.sleep(0.005)
-
-
-def settle() -> None:
-    """Give queued events a chance to run (used before asserting that one never came)."""
-    gevent.sleep(0.05)
-
-
-class Tracker:
-    """Creates servers and client sockets, and tears them all down afterwards."""
-
-    def __init__(self) -> None:
-        self.servers: list[net.Server] = []
-        self.sockets: list[net.Socket] = []
-
-    def server(self, *args: Any, **kwargs: Any) -> net.Server:
-        server = net.createServer(*args, **kwargs)
-        self.servers.append(server)
-        return server
-
-    def connect(self, *args: Any, **kwargs: Any) -> net.Socket:
-        sock = net.createConnection(*args, **kwargs)
-        self.sockets.append(sock)
-        return sock
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.destroy()
-        for server in self.servers:
-            server.closeAllConnections()
-            if server.listening:
-                server.close()
-
-
-@pytest.fixture
-def track() -> Iterator[Tracker]:
-    tracker = Tracker()
-    try:
-        yield tracker
-    finally:
-        tracker.close()
-        settle()
 
 
 def serve(track: Tracker, n: int, on_connection: Callable[[net.Socket], Any] | None = None,
@@ -99,7 +50,7 @@ def serve(track: Tracker, n: int, on_connection: Callable[[net.Socket], Any] | N
     server.listen(0, '127.0.0.1')
     port = server.address()['port']
     clients = [track.connect(port, '127.0.0.1') for _ in range(n)]
-    wait_until(lambda: len(accepted) == n)
+    until(lambda: len(accepted) == n)
     return server, accepted, clients
 
 
@@ -128,11 +79,11 @@ def test_K1_close_returns_server_and_waits_for_connections(track: Tracker) -> No
     settle()
     assert order == []  # connections are still open
     accepted[0].destroy()
-    wait_until(lambda: order)
+    until(lambda: order)
     settle()
     assert order == ['conn0']
     accepted[1].destroy()
-    wait_until(lambda: 'server' in order)
+    until(lambda: 'server' in order)
     assert order == ['conn0', 'conn1', 'server']
 
 
@@ -141,12 +92,12 @@ def test_K1_open_connections_keep_working_after_close(track: Tracker) -> None:
     server.close()
     log = client_log(clients[0])
     clients[0].write(b'still here')
-    wait_until(lambda: log)
+    until(lambda: log)
     assert log == [b'still here']
     closed: list[bool] = []
     server.on('close', lambda: closed.append(True))
     clients[0].end()
-    wait_until(lambda: closed)
+    until(lambda: closed)
     assert ('close', False) in log
 
 
@@ -157,7 +108,7 @@ def test_K1_close_callback_runs_on_close_without_error(track: Tracker) -> None:
     settle()
     assert calls == []
     accepted[0].destroy()
-    wait_until(lambda: calls)
+    until(lambda: calls)
     assert calls == [()]
 
 
@@ -181,7 +132,7 @@ def test_K1_connecting_after_close_fails_with_econnrefused(track: Tracker) -> No
     connects: list[bool] = []
     client.on('connect', lambda: connects.append(True))
     log = client_log(client)
-    wait_until(lambda: ('close', True) in log)
+    until(lambda: ('close', True) in log)
     assert connects == []
     assert log == [('error', 'ECONNREFUSED'), ('close', True)]
 
@@ -195,7 +146,7 @@ def test_K2_close_on_never_listening_server(track: Tracker) -> None:
     server.on('close', lambda: order.append('close event'))
     assert server.close(lambda *args: order.append(args)) is server
     assert order == []  # later, never inside the call
-    wait_until(lambda: len(order) == 2)
+    until(lambda: len(order) == 2)
     settle()
     assert order[0] == 'close event'
     (err,) = order[1]
@@ -209,11 +160,11 @@ def test_K2_close_on_closed_server_reports_not_running(track: Tracker) -> None:
     server.listen(0, '127.0.0.1')
     first: list[tuple[Any, ...]] = []
     server.close(lambda *args: first.append(args))
-    wait_until(lambda: first)
+    until(lambda: first)
     assert first == [()]
     second: list[tuple[Any, ...]] = []
     server.close(lambda *args: second.append(args))
-    wait_until(lambda: second)
+    until(lambda: second)
     assert len(second[0]) == 1
     assert second[0][0].code == 'ERR_SERVER_NOT_RUNNING'
 
@@ -227,7 +178,7 @@ def test_close_with_non_callable_argument(track: Tracker, listening: bool, argum
     closes: list[bool] = []
     server.on('close', lambda: closes.append(True))
     assert server.close(argument) is server
-    wait_until(lambda: closes)
+    until(lambda: closes)
     assert not server.listening
 
 
@@ -245,11 +196,11 @@ def test_close_all_connections_then_close(track: Tracker) -> None:
     settle()
     assert order == []
     assert server.closeAllConnections() is None
-    wait_until(lambda: 'server' in order)
+    until(lambda: 'server' in order)
     assert order == ['conn', 'conn', 'conn', 'server']
     assert all(sock.destroyed for sock in accepted)
     for log in logs:
-        wait_until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
+        until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
         assert log in (
             ['end', ('close', False)],
             [('error', 'ECONNRESET'), ('close', True)],
@@ -262,11 +213,11 @@ def test_close_all_connections_keeps_listening(track: Tracker) -> None:
     logs = [client_log(c) for c in clients]
     server.closeAllConnections()
     for log in logs:
-        wait_until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
+        until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
     assert server.listening
     late = track.connect(server.address()['port'], '127.0.0.1')
     once(late, 'connect', timeout=WAIT * 1000)
-    wait_until(lambda: len(accepted) == 3)
+    until(lambda: len(accepted) == 3)
     assert server.getConnections() == 1
 
 
@@ -301,7 +252,7 @@ def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> No
     server.stop(0.5)
     elapsed = time.monotonic() - started
     assert 0.45 <= elapsed < 1.5
-    wait_until(lambda: server_closed)
+    until(lambda: server_closed)
     # The polite connection ended by itself, long before the timeout...
     assert [what for what, _ in events['polite']] == ['end', 'close']
     assert events['polite'][-1][1] < 0.4
@@ -310,7 +261,7 @@ def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> No
     assert events['stubborn'][0][1] >= 0.45
     assert stubborn.destroyed
     assert server_closed[0] >= events['stubborn'][0][1]
-    wait_until(lambda: stubborn_client)
+    until(lambda: stubborn_client)
     settle()
     assert stubborn_client in (
         ['end', ('close', False)],
@@ -332,7 +283,7 @@ def test_stop_returns_early_when_connections_end_by_themselves(track: Tracker) -
     elapsed = time.monotonic() - started
     assert elapsed < 1.0
     assert ends == [True, True]
-    wait_until(lambda: closes)
+    until(lambda: closes)
 
 
 def test_stop_without_connections_returns_at_once(track: Tracker) -> None:
@@ -344,7 +295,7 @@ def test_stop_without_connections_returns_at_once(track: Tracker) -> None:
     assert server.stop(5) is None
     assert time.monotonic() - started < 0.2
     assert not server.listening
-    wait_until(lambda: closes)
+    until(lambda: closes)
 
 
 # --- getConnections ------------------------------------------------------------------------------
@@ -355,14 +306,14 @@ def test_getConnections_callback_is_later_and_returns_server(track: Tracker) -> 
     counts: list[tuple[Any, Any]] = []
     assert server.getConnections(lambda err, n: counts.append((err, n))) is server
     assert counts == []
-    wait_until(lambda: counts)
+    until(lambda: counts)
     assert counts == [(None, 3)]
     accepted[0].destroy()
     closed: list[bool] = []
     accepted[0].on('close', lambda had_error: closed.append(True))
-    wait_until(lambda: closed)
+    until(lambda: closed)
     server.get_connections(lambda err, n: counts.append((err, n)))
-    wait_until(lambda: len(counts) == 2)
+    until(lambda: len(counts) == 2)
     assert counts[1] == (None, 2)
 
 
@@ -372,7 +323,7 @@ def test_getConnections_without_callback_returns_count(track: Tracker) -> None:
     closed: list[bool] = []
     accepted[1].on('close', lambda had_error: closed.append(True))
     clients[1].end()
-    wait_until(lambda: closed)
+    until(lambda: closed)
     assert server.getConnections() == 1
     server.close()
     assert server.getConnections() == 1  # close() leaves open connections alone
@@ -383,7 +334,7 @@ def test_getConnections_on_never_listening_server(track: Tracker) -> None:
     assert server.getConnections() == 0
     counts: list[tuple[Any, Any]] = []
     assert server.getConnections(lambda err, n: counts.append((err, n))) is server
-    wait_until(lambda: counts)
+    until(lambda: counts)
     assert counts == [(None, 0)]
 
 
@@ -423,10 +374,10 @@ def test_J10_reset_accepted_sockets_after_close(track: Tracker) -> None:
         client = track.connect(port, '127.0.0.1')
         client.resume()
         logs.append(client_log(client))
-    wait_until(lambda: 'server close' in order)
+    until(lambda: 'server close' in order)
     assert order == ['conn close', 'conn close', 'server close']
     for log in logs:
-        wait_until(lambda log=log: ('close', True) in log)
+        until(lambda log=log: ('close', True) in log)
         assert log == [('error', 'ECONNRESET'), ('close', True)]
 
 
@@ -435,7 +386,7 @@ def test_J10_reset_after_close_seen_by_raw_clients(track: Tracker) -> None:
     port = server.address()['port']
     raw = [socket.create_connection(('127.0.0.1', port), timeout=WAIT) for _ in range(2)]
     try:
-        wait_until(lambda: 'server close' in order)
+        until(lambda: 'server close' in order)
         assert order == ['conn close', 'conn close', 'server close']
         for sock in raw:
             with pytest.raises(ConnectionResetError):
@@ -462,7 +413,7 @@ def test_run_returns_once_server_closed_and_last_connection_gone(track: Tracker)
     assert time.monotonic() - started < 1.0
     assert net.refCount() == 0
     assert accepted[0].destroyed
-    wait_until(lambda: closed)
+    until(lambda: closed)
 
 
 RUN_SCRIPT = textwrap.dedent(

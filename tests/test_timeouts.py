@@ -9,15 +9,18 @@ generous waits, so that a loaded machine only makes the tests slower.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
 import pytest
-from gevent.event import Event
 
 import gnet as net
 from gnet.errors import InvalidArgTypeError, OutOfRangeError
+from helpers import HOST, Net, until
+
+# conftest's `env` fixture: a Net, closed after each test.
+HARNESS = Net
+
 
 def count_timeouts(sock: net.Socket) -> list[float]:
     """Record the time of every 'timeout' of ``sock``."""
