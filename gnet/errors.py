@@ -41,6 +41,7 @@ __all__ = (
     'InvalidAddressFamilyError',
     'InvalidArgTypeError',
     'InvalidArgValueError',
+    'InvalidFdTypeError',
     'InvalidHandleTypeError',
     'InvalidIPAddressError',
     'MissingArgsError',
@@ -268,6 +269,19 @@ class InvalidHandleTypeError(NodeError, TypeError):
 
 
 _MISSING: Any = object()
+
+
+class InvalidFdTypeError(NodeError, TypeError):
+    """``ERR_INVALID_FD_TYPE``: a descriptor that is not a stream socket.
+
+    Raised by ``Socket({'fd': fd})`` for a regular file, a pipe or a datagram
+    socket, as Node does.
+    """
+
+    code = 'ERR_INVALID_FD_TYPE'
+
+    def __init__(self, kind: str = 'UNKNOWN') -> None:
+        super().__init__(f'Unsupported fd type: {kind}')
 
 
 class UnhandledErrorError(NodeError):

@@ -41,7 +41,7 @@ from gevent.exceptions import BlockingSwitchOutError
 from gevent.hub import get_hub
 from zope.interface import implementer
 
-from gnet.errors import UnhandledErrorError
+from gnet.errors import InvalidArgTypeError, UnhandledErrorError
 from gnet.interfaces import IEventEmitter
 from gnet.naming import add_aliases, module_aliases
 from gnet.validate import validate_function, validate_number
@@ -642,6 +642,8 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) ->
         InvalidArgTypeError: ``timeout`` is not a number.
         OutOfRangeError: ``timeout`` is negative or NaN.
     """
+    if not isinstance(emitter, EventEmitter):
+        raise InvalidArgTypeError('emitter', 'EventEmitter', emitter)
     if timeout == math.inf:
         timeout = None
     elif timeout is not None:

@@ -179,7 +179,8 @@ class Timeout(Handle):
     The callback runs in a gnet worker greenlet, so it may block cooperatively.
     """
 
-    __slots__ = ("_active", "_args", "_callback", "_ms", "_refed", "_repeat", "_watcher")
+    __slots__ = ("_active", "_args", "_callback", "_cleared", "_ms", "_refed", "_repeat",
+                 "_watcher")
 
     def __init__(
         self, callback: Callable[..., Any], ms: float, args: tuple[Any, ...], repeat: bool
@@ -189,6 +190,7 @@ class Timeout(Handle):
         self._args = args
         self._ms = ms
         self._repeat = repeat
+        self._cleared = False
         self._watcher = self._new_watcher()
         self._set_active(True)
 
@@ -208,12 +210,19 @@ class Timeout(Handle):
 
     def close(self) -> Timeout:
         """Cancel the timer (Node's ``clearTimeout(t)``). Returns self."""
+        self._cleared = True
         self._watcher.stop()
         self._set_active(False)
         return self
 
     def refresh(self) -> Timeout:
-        """Restart the timer's countdown from now, keeping its callback."""
+        """Restart the timer's countdown from now, keeping its callback.
+
+        As in Node, a timer that already fired runs again; a cleared one stays
+        cleared.
+        """
+        if self._cleared:
+            return self
         # A stopped libev timer keeps what was left of its delay, so a
         # restart needs a new watcher.
         self._watcher.stop()
@@ -246,8 +255,8 @@ def setImmediate(callback: Callable[..., Any], *args: Any) -> None:
 
 
 def clearTimeout(timer: Timeout | None) -> None:
-    """Cancel a timer made by :func:`setTimeout`; ``None`` is ignored, as in Node."""
-    if timer is not None:
+    """Cancel a timer made by :func:`setTimeout`; anything else is ignored, as in Node."""
+    if isinstance(timer, Timeout):
         timer.close()
 
 

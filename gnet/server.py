@@ -212,7 +212,8 @@ class Server(StreamServer, EventEmitter, Handle):
             validate_function(callback, "callback")
             self.once("listening", callback)
         backlog = opts.get("backlog")
-        backlog = DEFAULT_BACKLOG if backlog is None else int(backlog)
+        # listen(2) takes a C int and the kernel caps it at somaxconn anyway.
+        backlog = DEFAULT_BACKLOG if backlog is None else max(0, min(int(backlog), 65535))
         self._set_active(True)
         self._listening = False
         path = opts.get("path")

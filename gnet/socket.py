@@ -64,8 +64,10 @@ from gnet.errors import (
     AggregateError,
     InvalidArgTypeError,
     InvalidArgValueError,
+    InvalidFdTypeError,
     InvalidHandleTypeError,
     MissingArgsError,
+    OutOfRangeError,
     SocketClosedBeforeConnectionError,
     SocketClosedError,
     StreamDestroyedError,
@@ -110,6 +112,13 @@ ATTEMPT_TIMEOUT_MS = 250.0
 WRITEV_MAX = 64
 
 NEW, CONNECTING, OPEN, CLOSED = range(4)
+
+# A file descriptor is a C int.
+_FD_MAX = 2**31 - 1
+# TCP_KEEPIDLE/KEEPINTVL take at most 32767 s on Linux; TCP_USER_TIMEOUT an
+# unsigned int of ms (kept within a C int).
+_KEEPALIVE_MAX_S = 32767
+_USER_TIMEOUT_MAX_MS = 2**31 - 1
 
 # The getaddrinfo() flags Node accepts as connect's ``hints``.
 _VALID_HINTS = _socket.AI_ADDRCONFIG | _socket.AI_V4MAPPED | _socket.AI_ALL
@@ -232,11 +241,18 @@ class Socket(EventEmitter, Handle):
         if fd is not None:
             if isinstance(fd, bool) or not isinstance(fd, int):
                 raise InvalidArgTypeError("options.fd", "int", fd)
-            if fd < 0:
-                from gnet.errors import OutOfRangeError
-
-                raise OutOfRangeError("options.fd", ">= 0", fd)
-            self._adopt(_socket.socket(fileno=fd))
+            if not 0 <= fd <= _FD_MAX:
+                raise OutOfRangeError("options.fd", f">= 0 and <= {_FD_MAX}", fd)
+            try:
+                raw = _socket.socket(fileno=fd)
+            except OSError as exc:
+                if exc.errno == errno.ENOTSOCK:
+                    raise InvalidFdTypeError("FILE") from None
+                raise system_error(exc, "open") from None
+            if raw.type != _socket.SOCK_STREAM:
+                raw.detach()
+                raise InvalidFdTypeError("UDP" if raw.type == _socket.SOCK_DGRAM else "UNKNOWN")
+            self._adopt(raw)
             if opts.get("pauseOnCreate"):
                 self._flowing = False
             else:
@@ -771,7 +787,7 @@ class Socket(EventEmitter, Handle):
         return ok
 
     def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
-        if self._destroyed:
+        if self._destroyed and not (self._eof and self._ending):
             # Node reports this through the callback only.
             if callback is not None:
                 self._queue(callback, StreamDestroyedError("write"))
@@ -786,7 +802,7 @@ class Socket(EventEmitter, Handle):
             err = StreamWriteAfterEndError()
         if callback is not None:
             self._queue(callback, err)
-        self._destroy(err, True)
+        self._destroy(err, True)  # no 'error' when the socket was closed already
         return False
 
     def _flush(self) -> None:
@@ -843,7 +859,8 @@ class Socket(EventEmitter, Handle):
             self._shutdown()
 
     def _emit_drain(self) -> None:
-        if self._need_drain and not self._wlen and not self._destroyed:
+        # Node: 'drain' answers a write() that returned False, never an end().
+        if self._need_drain and not self._wlen and not self._destroyed and not self._ending:
             self._need_drain = False
             self.emit("drain")
 
@@ -1131,7 +1148,8 @@ class Socket(EventEmitter, Handle):
         self.emit("lookup", err, address, family, host)
 
     def _emit_timeout(self) -> None:
-        if not self._destroyed:
+        # A setTimeout(0) made after the timer ran out still wins.
+        if not self._destroyed and self._timeout_ms:
             self.emit("timeout")
 
     @property
@@ -1192,13 +1210,15 @@ class Socket(EventEmitter, Handle):
             if not enable:
                 return
             if delay_ms >= 1000 and hasattr(_socket, "TCP_KEEPIDLE"):
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE, int(delay_ms // 1000))
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE,
+                                min(int(delay_ms // 1000), _KEEPALIVE_MAX_S))
             if hasattr(_socket, "TCP_KEEPINTVL"):
                 # Node's defaults since 13.12: a probe a second, ten probes.
                 secs = 1 if interval is None else max(1, int(interval // 1000))
+                secs = min(secs, _KEEPALIVE_MAX_S)
                 sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL, secs)
                 sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
-                                10 if count is None else count)
+                                10 if count is None else min(count, 127))
         except OSError:
             pass
 
@@ -1209,6 +1229,8 @@ class Socket(EventEmitter, Handle):
         even while writing. 0 restores the system default. Returns self.
         """
         ms = validate_timeout(timeout, "timeout")
+        if ms > _USER_TIMEOUT_MAX_MS:
+            raise OutOfRangeError("timeout", f"<= {_USER_TIMEOUT_MAX_MS}", timeout)
         option = getattr(_socket, "TCP_USER_TIMEOUT", None)
         if option is not None and self._sock is not None:
             try:
@@ -1407,7 +1429,10 @@ def _socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
 def _hwm(value: Any, name: str) -> int:
     if value is None:
         return _default_hwm
-    return int(validate_number(value, f"options.{name}", 0))
+    number = validate_number(value, f"options.{name}")
+    if number < 0:
+        raise InvalidArgValueError(f"options.{name}", value, "must be a non-negative number")
+    return int(number)
 
 
 def _delay_ms(value: Any) -> float:

@@ -13,7 +13,12 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from gnet.errors import InvalidArgValueError, MissingArgsError, StreamPrematureCloseError
+from gnet.errors import (
+    InvalidArgTypeError,
+    InvalidArgValueError,
+    MissingArgsError,
+    StreamPrematureCloseError,
+)
 from gnet.validate import validate_function
 
 __all__ = ("pipe", "pipeline", "unpipe")
@@ -72,7 +77,14 @@ def _pipes(source: Any) -> list[_Pipe]:
 
 
 def pipe(source: Any, dest: Any, end: bool = True) -> Any:
-    """Pipe ``source`` into ``dest`` (Node's ``source.pipe(dest, {end})``); returns dest."""
+    """Pipe ``source`` into ``dest`` (Node's ``source.pipe(dest, {end})``); returns dest.
+
+    Raises:
+        InvalidArgTypeError: ``dest`` is not a writable stream.
+    """
+    for method in ("write", "end", "on", "removeListener", "emit"):
+        if not callable(getattr(dest, method, None)):
+            raise InvalidArgTypeError("destination", "a writable stream", dest)
     link = _Pipe(source, dest, end)
     pipes = _pipes(source)
     pipes.append(link)

@@ -10,6 +10,7 @@ Python counts it as an ``int``, because Node's ``typeof true`` is not
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,6 +57,10 @@ def _range_text(minimum: float | None, maximum: float | None) -> str:
     return 'a finite number'
 
 
+# An int beyond this has no float: it is Node's Infinity, spelt in Python.
+_FLOAT_MAX = int(sys.float_info.max)
+
+
 def validate_number(value: object, name: str, minimum: float | None = None,
                     maximum: float | None = None) -> int | float:
     """Check that ``value`` is a finite number in range (``validateNumber``).
@@ -79,7 +84,7 @@ def validate_number(value: object, name: str, minimum: float | None = None,
     """
     if value.__class__ is bool or not isinstance(value, (int, float)):
         raise InvalidArgTypeError(name, 'int or float', value)
-    if ((isinstance(value, float) and not math.isfinite(value))
+    if ((not math.isfinite(value) if isinstance(value, float) else abs(value) > _FLOAT_MAX)
             or (minimum is not None and value < minimum)
             or (maximum is not None and value > maximum)):
         raise OutOfRangeError(name, _range_text(minimum, maximum), value)
@@ -105,7 +110,7 @@ def validate_timeout(value: object, name: str = 'msecs') -> float:
     """
     if value.__class__ is bool or not isinstance(value, (int, float)):
         raise InvalidArgTypeError(name, 'int or float', value)
-    if not value >= 0 or value == math.inf:
+    if not value >= 0 or value == math.inf or (isinstance(value, int) and value > _FLOAT_MAX):
         raise OutOfRangeError(name, 'a non-negative finite number', value)
     return float(value)
 
