@@ -1148,8 +1148,9 @@ class Socket(EventEmitter, Handle):
         self.emit("lookup", err, address, family, host)
 
     def _emit_timeout(self) -> None:
-        # A setTimeout(0) made after the timer ran out still wins.
-        if not self._destroyed and self._timeout_ms:
+        # A setTimeout() made after the timer ran out (0, or a new delay,
+        # which clears _timed_out_at) still wins.
+        if not self._destroyed and self._timeout_ms and self._timed_out_at is not None:
             self.emit("timeout")
 
     @property
@@ -1465,8 +1466,6 @@ def _normalize_connect_args(
                 options["port"] = first
                 if len(args) > 1 and args[1] is not None:
                     options["host"] = args[1]
-    if "callback" in kwargs:
-        callback = kwargs["callback"]
     return options, callback
 
 

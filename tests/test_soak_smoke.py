@@ -46,6 +46,7 @@ LINE = re.compile(
     r" errors_by_code=(?P<errors_by_code>[\w:,-]+)"
     r" badcall_codes=(?P<badcall_codes>[\w:,-]+)"
     r" unexpected_by_kind=(?P<unexpected_by_kind>[\w:,.-]+)"
+    r" max_loop_lag_ms=(?P<max_loop_lag_ms>\d+)"
     r" fds_start=(?P<fds_start>\d+)"
     r" fds_end=(?P<fds_end>\d+)"
     r" rss_start_kb=(?P<rss_start_kb>\d+)"
