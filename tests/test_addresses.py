@@ -9,8 +9,7 @@ import socket
 from typing import Any
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from gnet.addresses import (
     address_info,

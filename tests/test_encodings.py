@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import UnknownEncodingError

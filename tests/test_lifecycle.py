@@ -39,8 +39,7 @@ from gnet.errors import (
 from gnet.events import once
 from gnet.interfaces import ISocket
 from gnet.naming import snake_case
-from helpers import WAIT_MS as WAIT
-from helpers import Env, Recorder, accepted, closed_port, port_of, wait_until
+from helpers import WAIT_MS as WAIT, Env, Recorder, accepted, closed_port, port_of, wait_until
 
 # conftest's `env` fixture: an Env, torn down after each test.
 HARNESS = Env

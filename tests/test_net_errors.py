@@ -37,8 +37,7 @@ from gnet.errors import (
     UnknownEncodingError,
 )
 from gnet.events import once
-from helpers import WAIT_MS as WAIT
-from helpers import Env, Recorder, closed_port, gnet_errors, port_of, wait_until
+from helpers import WAIT_MS as WAIT, Env, Recorder, closed_port, gnet_errors, port_of, wait_until
 
 # conftest's `env` fixture: an Env, torn down after each test.
 HARNESS = Env

@@ -1,0 +1,285 @@
+"""One ``connect()``: the name lookup, then connection attempts in Node's order.
+
+A host name resolves through gevent's cooperative resolver (in a greenlet of
+its own, since getaddrinfo() may block) or a custom ``lookup`` function;
+'lookup' is queued on the socket. Then the attempts run from the hub: a
+non-blocking connect() and a write watcher per attempt, never blocking.
+
+Happy eyeballs (Node's ``autoSelectFamily``, on by default since Node 20):
+with several addresses, the families alternate (RFC 8305 section 4: v6, v4,
+v6, ... starting with the first result's family), and each attempt but the
+last gets ``autoSelectFamilyAttemptTimeout`` ms (250) before the next one
+starts; if every attempt fails, the errors come as one AggregateError. Node
+does the same, sequentially rather than racing, and so does gnet.
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent import get_hub, socket as gsocket
+from gevent.event import AsyncResult
+
+from gnet.addresses import isIP
+from gnet.errors import (
+    AggregateError,
+    InvalidAddressFamilyError,
+    InvalidIPAddressError,
+    dns_error,
+    system_error,
+)
+from gnet.validate import validate_bool, validate_number
+
+if TYPE_CHECKING:
+    from gnet.socket import Socket
+
+__all__ = (
+    "Connector",
+    "getDefaultAutoSelectFamily",
+    "getDefaultAutoSelectFamilyAttemptTimeout",
+    "setDefaultAutoSelectFamily",
+    "setDefaultAutoSelectFamilyAttemptTimeout",
+)
+
+# Node's default delay between happy-eyeballs attempts.
+ATTEMPT_TIMEOUT_MS = 250.0
+
+_auto_select_family = True  # Node 20+: on by default
+_attempt_timeout_ms = ATTEMPT_TIMEOUT_MS
+
+
+def getDefaultAutoSelectFamily() -> bool:
+    """Whether connects try every resolved address (Node's autoSelectFamily default)."""
+    return _auto_select_family
+
+
+def setDefaultAutoSelectFamily(value: bool) -> None:
+    """Change the ``autoSelectFamily`` default of connects made from now on."""
+    global _auto_select_family
+    _auto_select_family = validate_bool(value, "value")
+
+
+def getDefaultAutoSelectFamilyAttemptTimeout() -> float:
+    """How long (ms) each happy-eyeballs attempt but the last may take (250)."""
+    return _attempt_timeout_ms
+
+
+def setDefaultAutoSelectFamilyAttemptTimeout(value: float) -> None:
+    """Change the attempt timeout (ms); values below 10 become 10, as in Node."""
+    global _attempt_timeout_ms
+    _attempt_timeout_ms = max(10.0, float(validate_number(value, "value", 1)))
+
+
+class Connector:
+    """One ``connect()``: name lookup, then attempts in Node's order.
+
+    With several addresses (a name with both IPv6 and IPv4 results), Node's
+    ``autoSelectFamily`` interleaves the families (v6, v4, v6, ...) and gives
+    each attempt but the last ``autoSelectFamilyAttemptTimeout`` ms before
+    moving on; if all fail, the errors come as one AggregateError.
+    """
+
+    __slots__ = ("addresses", "attempt_ms", "auto", "errors", "options", "sock", "socket",
+                 "timer", "watcher", "greenlet", "cancelled")
+
+    def __init__(self, socket: Socket, options: dict[str, Any]) -> None:
+        self.socket = socket
+        self.options = options
+        self.addresses: list[tuple[int, Any]] = []
+        self.errors: list[BaseException] = []
+        self.sock: Any = None
+        self.timer: Any = None
+        self.watcher: Any = None
+        self.greenlet: Any = None
+        self.cancelled = False
+        auto = options.get("autoSelectFamily")
+        self.auto = _auto_select_family if auto is None else bool(auto)
+        self.attempt_ms = max(10.0, float(options.get("autoSelectFamilyAttemptTimeout")
+                                          or _attempt_timeout_ms))
+
+    def start_unix(self, path: str) -> None:
+        self.addresses = [(_socket.AF_UNIX, path)]
+        self.next()
+
+    def start_tcp(self, host: str, port: int, family: int, lookup: Any) -> None:
+        kind = isIP(host)
+        if kind:
+            af = _socket.AF_INET6 if kind == 6 else _socket.AF_INET
+            self.addresses = [(af, (host, port))]
+            self.next()
+            return
+        self.greenlet = gevent.spawn(self.resolve, host, port, family, lookup)
+
+    def resolve(self, host: str, port: int, family: int, lookup: Any) -> None:
+        sock = self.socket
+        af = {4: _socket.AF_INET, 6: _socket.AF_INET6}.get(family, _socket.AF_UNSPEC)
+        try:
+            if lookup is not None:
+                results = self.custom_lookup(lookup, host, family)
+            else:
+                infos = gsocket.getaddrinfo(host, port, af, _socket.SOCK_STREAM, 0,
+                                            self.options.get("hints") or 0)
+                results = [(info[0], info[4][0]) for info in infos]
+        except (OSError, UnicodeError) as exc:
+            # A name the IDNA codec refuses (a label over 63 characters)
+            # cannot exist: Node reports it as not found.
+            if isinstance(exc, UnicodeError):
+                exc = _socket.gaierror(_socket.EAI_NONAME, str(exc))
+            err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
+            if self.cancelled:
+                return
+            sock._queue(sock._emit_lookup, err, None, None, host)
+            sock._connect_failed(err)
+            return
+        except Exception as exc:
+            if not self.cancelled:
+                sock._connect_failed(exc)
+            return
+        if self.cancelled:
+            return
+        seen: list[tuple[int, str]] = []
+        for item in results:
+            if item not in seen:
+                seen.append(item)
+        if not seen:
+            err = dns_error(_socket.gaierror(_socket.EAI_NONAME, "no address"), host)
+            sock._queue(sock._emit_lookup, err, None, None, host)
+            sock._connect_failed(err)
+            return
+        if not self.auto or family:
+            seen = seen[:1]
+        if self.auto and not family:
+            sock.autoSelectFamilyAttemptedAddresses = []
+        first_af, first_ip = seen[0]
+        sock._queue(sock._emit_lookup, None, first_ip,
+                    6 if first_af == _socket.AF_INET6 else 4, host)
+        self.addresses = [(af_, (ip, port)) for af_, ip in _interleave(seen)]
+        self.next()
+
+    def custom_lookup(self, lookup: Any, host: str, family: int) -> list[tuple[int, str]]:
+        result: AsyncResult = AsyncResult()
+
+        def callback(err: Any, address: Any = None, fam: Any = None) -> None:
+            if err:
+                result.set_exception(err)
+            else:
+                result.set((address, fam))
+
+        lookup(host, {"family": family, "all": self.auto and not family}, callback)
+        address, fam = result.get()
+        pairs = address if isinstance(address, list) else [{"address": address, "family": fam}]
+        out = []
+        for pair in pairs:
+            ip, fam = pair.get("address"), pair.get("family")
+            if fam not in (4, 6, "IPv4", "IPv6"):
+                raise InvalidAddressFamilyError(fam, host, self.options.get("port"))
+            if not isinstance(ip, str) or not isIP(ip):
+                raise InvalidIPAddressError(ip)
+            out.append((_socket.AF_INET6 if fam in (6, "IPv6") else _socket.AF_INET, ip))
+        return out
+
+    def next(self) -> None:
+        # Hub or resolver greenlet: start the next attempt, never blocking.
+        while self.addresses and not self.cancelled:
+            af, sockaddr = self.addresses.pop(0)
+            attempted = self.socket.autoSelectFamilyAttemptedAddresses
+            if attempted is not None:
+                attempted.append(f"{sockaddr[0]}:{sockaddr[1]}")
+            try:
+                sock = _socket.socket(af, _socket.SOCK_STREAM)
+            except OSError as exc:
+                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                continue
+            try:
+                sock.setblocking(False)
+                local_address = self.options.get("localAddress")
+                local_port = self.options.get("localPort")
+                if af != _socket.AF_UNIX and (local_address or local_port):
+                    sock.bind((local_address or ("::" if af == _socket.AF_INET6 else "0.0.0.0"),
+                               local_port or 0))
+                code = sock.connect_ex(sockaddr)
+            except OSError as exc:
+                sock.close()
+                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                continue
+            # Even an immediate success (Unix sockets) is reported from the
+            # write watcher, so 'connect' never comes inside connect().
+            if code not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+                sock.close()
+                self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+                continue
+            self.sock = sock
+            loop = get_hub().loop
+            self.watcher = loop.io(sock.fileno(), 2)
+            self.watcher.start(self.on_writable, sockaddr)
+            if self.addresses and self.auto:
+                self.timer = loop.timer(self.attempt_ms / 1000.0)
+                self.timer.start(self.on_attempt_timeout, sockaddr)
+            return
+        if not self.cancelled:
+            self.fail()
+
+    def fail(self) -> None:
+        errors = self.errors
+        if len(errors) == 1:
+            err: BaseException = errors[0]
+        else:
+            err = AggregateError(errors, "; ".join(str(getattr(e, "message", e)) for e in errors))
+        self.socket._connect_failed(err)
+
+    def stop_attempt(self) -> Any:
+        for w in (self.watcher, self.timer):
+            if w is not None:
+                w.stop()
+                w.close()
+        self.watcher = self.timer = None
+        sock, self.sock = self.sock, None
+        return sock
+
+    def on_writable(self, sockaddr: Any) -> None:
+        sock = self.stop_attempt()
+        code = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        if code:
+            sock.close()
+            self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+            self.next()
+            return
+        self.socket._connected(sock)
+
+    def on_attempt_timeout(self, sockaddr: Any) -> None:
+        sock = self.stop_attempt()
+        sock.close()
+        self.errors.append(system_error(errno.ETIMEDOUT, "connect", *_where(sockaddr)))
+        self.next()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        sock = self.stop_attempt()
+        if sock is not None:
+            sock.close()
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+
+
+def _where(sockaddr: Any) -> tuple[Any, ...]:
+    if isinstance(sockaddr, tuple):
+        return sockaddr[0], sockaddr[1]
+    return (sockaddr,)
+
+
+def _interleave(results: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    # Happy eyeballs order (RFC 8305 section 4): alternate families,
+    # starting with the family of the first result.
+    first = results[0][0]
+    same = [r for r in results if r[0] == first]
+    other = [r for r in results if r[0] != first]
+    out: list[tuple[int, str]] = []
+    for i in range(max(len(same), len(other))):
+        if i < len(same):
+            out.append(same[i])
+        if i < len(other):
+            out.append(other[i])
+    return out
