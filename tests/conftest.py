@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Iterator
 from importlib.metadata import version
+from typing import Any
 
 import gevent
 import gevent.monkey
@@ -192,7 +194,13 @@ def tmp_sock_path() -> Iterator[str]:
 # leaks into the next test.
 
 # Imported here rather than at the top, which belongs to the sections above.
-from helpers import Harness, NetHarness, Tracker, has_ipv6_loopback  # noqa: E402
+from helpers import (  # noqa: E402
+    Harness,
+    LinePeer,
+    NetHarness,
+    Tracker,
+    has_ipv6_loopback,
+)
 
 
 @pytest.fixture(scope="session")
@@ -245,3 +253,18 @@ def track() -> Iterator[Tracker]:
         yield tracker
     finally:
         tracker.close()
+
+
+@pytest.fixture
+def peers() -> Iterator[Any]:
+    """Make :class:`helpers.LinePeer` clients (a port or an address); closed at teardown."""
+    made: list[LinePeer] = []
+
+    def connect(address: Any, family: int = socket.AF_INET) -> LinePeer:
+        peer = LinePeer(address, family)
+        made.append(peer)
+        return peer
+
+    yield connect
+    for peer in made:
+        peer.close()

@@ -353,3 +353,44 @@ class NetHarness(Harness):
     def drain(self) -> bool:
         # Let every 'close' run now, so nothing of this test runs in the next.
         return net.run(timeout=WAIT_MS)
+
+
+class LinePeer:
+    """A stdlib TCP client that reads whole lines, with a timeout on every read.
+
+    Used against the example and command-line servers, which run in other
+    processes (hence the generous timeout: a fresh interpreter importing
+    gevent can take a moment on a busy machine).
+    """
+
+    TIMEOUT_S = 10.0
+
+    def __init__(self, address: Any, family: int = stdsocket.AF_INET) -> None:
+        if isinstance(address, int):
+            address = ("127.0.0.1", address)
+        self.sock = stdsocket.socket(family, stdsocket.SOCK_STREAM)
+        self.sock.settimeout(self.TIMEOUT_S)
+        self.sock.connect(address)
+        self._buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def line(self) -> str:
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                pytest.fail(f"connection closed; unfinished line {self._buffer!r}")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def rest(self) -> bytes:
+        """Everything until the other side hangs up."""
+        data, self._buffer = self._buffer, b""
+        while chunk := self.sock.recv(65536):
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()

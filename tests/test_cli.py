@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from helpers import LinePeer
+
 GNET = [sys.executable, "-X", "dev", "-m", "gnet"]
 NODE_DIR = Path(__file__).resolve().parent / "interop" / "node"
 WAIT_S = 10.0  # a fresh interpreter importing gevent can take a moment on a busy box
@@ -184,55 +186,6 @@ def gnet() -> Iterator[Callable[..., Gnet]]:
     yield start
     for proc in started:
         proc.kill()
-
-
-class Peer:
-    """A stdlib client that reads whole lines, with a timeout on every read."""
-
-    def __init__(self, address: Any, family: int = socket.AF_INET) -> None:
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.settimeout(WAIT_S)
-        self.sock.connect(address)
-        self._buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> str:
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                pytest.fail(f"connection closed; unfinished line {self._buffer!r}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode()
-
-    def rest(self) -> bytes:
-        """Everything until the other side hangs up."""
-        data, self._buffer = self._buffer, b""
-        while chunk := self.sock.recv(65536):
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def peers() -> Iterator[Callable[..., Peer]]:
-    """Make :class:`Peer` clients; all are closed at teardown."""
-    made: list[Peer] = []
-
-    def connect(address: Any, family: int = socket.AF_INET) -> Peer:
-        if isinstance(address, int):
-            address = ("127.0.0.1", address)
-        peer = Peer(address, family)
-        made.append(peer)
-        return peer
-
-    yield connect
-    for peer in made:
-        peer.close()
 
 
 class StdlibServer:
@@ -790,7 +743,7 @@ def test_port_in_use_is_one_line_exit_1(command: list[str]) -> None:
 WELCOME = "Welcome to the chat! What is your name?"
 
 
-def join(peers: Any, port: int, name: str, here: str) -> Peer:
+def join(peers: Any, port: int, name: str, here: str) -> LinePeer:
     peer = peers(port)
     assert peer.line() == WELCOME
     peer.send(name.encode() + b"\n")

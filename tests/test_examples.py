@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from helpers import LinePeer
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WAIT_S = 10.0  # a fresh interpreter importing gevent can take a moment on a busy box
 
@@ -131,51 +133,6 @@ def assert_clean_exit(result: tuple[int, str, str]) -> None:
     assert code == 0, err
 
 
-class Peer:
-    """A stdlib TCP client that reads whole lines, with a timeout on every read."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
-        self._buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> str:
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                pytest.fail(f"connection closed; unfinished line {self._buffer!r}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode()
-
-    def rest(self) -> bytes:
-        """Everything until the server hangs up."""
-        data, self._buffer = self._buffer, b""
-        while chunk := self.sock.recv(65536):
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def peers() -> Iterator[Any]:
-    """Make :class:`Peer` clients; all are closed at teardown."""
-    made: list[Peer] = []
-
-    def connect(port: int) -> Peer:
-        peer = Peer(port)
-        made.append(peer)
-        return peer
-
-    yield connect
-    for peer in made:
-        peer.close()
-
-
 # -- hello_server.py ------------------------------------------------------------------
 
 
@@ -246,7 +203,7 @@ def test_echo_server_ctrl_c_with_a_client_still_connected(run_example: Any, peer
 WELCOME = "Welcome to the chat! What is your name?"
 
 
-def join(peers: Any, port: int, name: str, here: str) -> Peer:
+def join(peers: Any, port: int, name: str, here: str) -> LinePeer:
     peer = peers(port)
     assert peer.line() == WELCOME
     peer.send(name.encode() + b"\n")
