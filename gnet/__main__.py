@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import signal
 import sys
@@ -62,7 +63,14 @@ from gevent.event import AsyncResult, Event
 from gevent.os import nb_read, nb_write
 
 import gnet as net
-from gnet.chat import ChatRoom
+from gnet.chat import (
+    IDLE_TIMEOUT_MS,
+    NAME_TIMEOUT_MS,
+    RATE_LIMIT,
+    ChatRoom,
+    default_max_connections,
+    log_to_stdio,
+)
 from gnet.errors import system_error
 from gnet.events import EventEmitter, once
 
@@ -205,24 +213,57 @@ def _listen_options(host: str, port: int | None, path: str | None) -> dict[str, 
     return {"port": port, "host": host}
 
 
-def run_chat(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, prog: str = "gnet") -> int:
+def run_chat(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, prog: str = "gnet",
+             name_timeout: float = NAME_TIMEOUT_MS, idle_timeout: float = IDLE_TIMEOUT_MS,
+             max_connections: int | None = None, rate_limit: float = RATE_LIMIT) -> int:
     """Serve the chat room of :mod:`gnet.chat` until SIGINT or SIGTERM.
 
     Prints ``chat server listening on HOST:PORT (Ctrl-C to stop)`` and then
-    the room's log (joins, leaves, errors) on stdout. The first signal tells
-    every member the server is going away and exits once they have hung up
-    (at most a second later); a second one hangs up at once.
+    the room's log (joins, leaves, drops, errors) on stdout, through a
+    handler that never blocks: a stdout nobody reads loses log lines (they
+    are counted), never the room. The first signal tells every member the
+    server is going away and exits once they have hung up (at most a second
+    later); a second one hangs up at once. Neither depends on stdout or
+    stderr working.
 
     Args:
         host: Address to listen on.
         port: Port to listen on; 0 picks a free one.
         prog: Name that prefixes error lines on stderr.
+        name_timeout, idle_timeout, max_connections, rate_limit: the
+            room's limits (see :class:`gnet.chat.ChatRoom`).
 
     Returns:
         The exit status: 0 once stopped, 1 if listening failed.
     """
-    room = ChatRoom()
-    return _serve(room.server, {"port": port, "host": host}, "chat server", prog, room.close)
+    out, err = log_to_stdio()
+    room = ChatRoom(name_timeout=name_timeout, idle_timeout=idle_timeout,
+                    max_connections=max_connections, rate_limit=rate_limit)
+    server = room.server
+    # room.close() never raises and never waits for output: a signal always stops.
+    handlers = _on_signals(lambda _signum: room.close())
+    try:
+        try:
+            server.listen({"port": port, "host": host})
+        except (TypeError, ValueError) as exc:  # an address argparse could not check
+            err.write_line(f"{prog}: {_message(exc)}")
+            return EXIT_USAGE
+        try:
+            # 'close' instead: stopped before it was listening.
+            if _wait_first(server, "listening", "close") == "listening":
+                out.write_line(f"chat server listening on {_where(server.address())} "
+                               "(Ctrl-C to stop)")
+        except OSError as exc:  # EADDRINUSE, EACCES, ENOTFOUND for --host
+            err.write_line(f"{prog}: {_message(exc)}")
+            return EXIT_ERROR
+        net.run()
+        return EXIT_OK
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        for name, log_handler in (("gnet.chat", out), ("gnet", err)):
+            logging.getLogger(name).removeHandler(log_handler)
+            log_handler.close()
 
 
 def run_echo(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, path: str | None = None, *,
@@ -544,7 +585,29 @@ def _add_unix(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    return run_chat(args.host, args.port)
+    return run_chat(args.host, args.port, name_timeout=args.name_timeout,
+                    idle_timeout=args.idle_timeout, max_connections=args.max_connections,
+                    rate_limit=args.rate_limit)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r} (a whole number, 1 or more)")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid rate {text!r} (lines a second, 0 or more)")
+    return value
 
 
 def _cmd_echo(args: argparse.Namespace) -> int:
@@ -610,6 +673,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_host(chat)
     chat.add_argument("--port", type=_port, default=DEFAULT_PORT,
                       help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    chat.add_argument("--name-timeout", metavar="MS", type=_ms, default=NAME_TIMEOUT_MS,
+                      help="hang up on a client that has not picked a name after MS "
+                           f"milliseconds (default {NAME_TIMEOUT_MS:g}; 0: never)")
+    chat.add_argument("--idle-timeout", metavar="MS", type=_ms, default=IDLE_TIMEOUT_MS,
+                      help="say goodbye to a connection without traffic either way for MS "
+                           f"milliseconds (default {IDLE_TIMEOUT_MS:g}, an hour; 0: never)")
+    chat.add_argument("--max-connections", metavar="N", type=_count, default=None,
+                      help="clients in the room at once, named or not; the next is told the "
+                           f"room is full (default {default_max_connections()}: 1000, or "
+                           "fewer under a low descriptor limit)")
+    chat.add_argument("--rate-limit", metavar="LINES", type=_rate, default=RATE_LIMIT,
+                      help="lines a second one member may say on average, with a burst of "
+                           "four seconds' worth; a faster member is slowed down, not cut "
+                           f"off (default {RATE_LIMIT:g}; 0: no limit)")
 
     echo = command(
         "echo", "run an echo server",
