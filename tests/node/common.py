@@ -1,0 +1,297 @@
+"""Node's ``test/common`` for the ported ``net`` tests: call counts and the loop.
+
+A port keeps every ``common.mustCall`` of its source. The wrappers here
+record how often they were called; the checks run when the test body
+returns (``tests/node/conftest.py`` calls :func:`verify` in the test's call
+phase, so a wrong count is a test failure that ``xfail`` can see). Any ERROR
+that gnet logs (an assertion failing inside a listener, an unhandled
+'error') is a failure too: in Node it would have crashed the process.
+
+    must_call(fn=None, exact=1)     common.mustCall(fn, exact)
+    must_call_atleast(fn=None, minimum=1)  common.mustCallAtLeast(fn, minimum)
+    must_not_call(msg=None)         common.mustNotCall(msg)
+    expects_error(**fields)         common.expectsError({...})
+    run(timeout=5000)               the end of a Node script: the loop drains
+
+:func:`run` fails the test when the loop still has ref'd handles after
+``timeout`` ms (a Node test that hangs fails on its runner's timeout).
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+
+import gnet as net
+
+__all__ = (
+    "Checker",
+    "expects_error",
+    "must_call",
+    "must_call_atleast",
+    "must_not_call",
+    "run",
+    "verify",
+)
+
+
+def _where() -> str:
+    frame = inspect.stack()[2]
+    return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+
+
+class _Counted:
+    """A wrapper that counts its calls; checked by :meth:`Checker.verify`."""
+
+    def __init__(self, fn: Callable[..., Any] | None, low: int, high: int | None,
+                 where: str) -> None:
+        self.fn = fn
+        self.low = low
+        self.high = high
+        self.where = where
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.high is not None and self.calls > self.high:
+            # Also raise here, so the failure points at the extra call.
+            raise AssertionError(
+                f"function at {self.where} called {self.calls} times, expected "
+                f"{self._expected()}")
+        if self.fn is None:
+            return None
+        return self.fn(*args, **kwargs)
+
+    def _expected(self) -> str:
+        if self.high is None:
+            return f"at least {self.low}"
+        return f"exactly {self.low}"
+
+    def problem(self) -> str | None:
+        ok = self.calls >= self.low and (self.high is None or self.calls <= self.high)
+        if ok:
+            return None
+        return f"function at {self.where} called {self.calls} times, expected {self._expected()}"
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class Checker:
+    """The counted functions and gnet's logged errors of one test."""
+
+    def __init__(self) -> None:
+        self.counted: list[_Counted] = []
+        self.recorder = _Recorder()
+        self.logger = logging.getLogger("gnet")
+        self.logger.addHandler(self.recorder)
+        self.verified = False
+        self._tmpdir: str | None = None
+
+    def tmpdir(self) -> str:
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="gnet-node-", dir="/tmp")
+        return self._tmpdir
+
+    def add(self, counted: _Counted) -> _Counted:
+        self.counted.append(counted)
+        return counted
+
+    def logged(self) -> list[str]:
+        out = []
+        for r in self.recorder.records:
+            text = r.getMessage()
+            if r.exc_info and r.exc_info[1] is not None:
+                exc = r.exc_info[1]
+                text += f": {type(exc).__name__}: {exc}"
+            out.append(text)
+        return out
+
+    def check_logged(self) -> None:
+        logged = self.logged()
+        if logged:
+            raise AssertionError("gnet logged errors:\n" + "\n".join(logged))
+
+    def verify(self) -> None:
+        """Fail when gnet logged an error or a counted function's count is wrong."""
+        self.verified = True
+        self.check_logged()
+        problems = [p for c in self.counted if (p := c.problem()) is not None]
+        if problems:
+            raise AssertionError("mustCall checks failed:\n" + "\n".join(problems))
+
+    def close(self) -> None:
+        self.logger.removeHandler(self.recorder)
+        cleanup()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+_current: Checker | None = None
+
+
+def _checker() -> Checker:
+    if _current is None:
+        raise RuntimeError("tests/node/common.py used outside a test (no checker)")
+    return _current
+
+
+def start() -> Checker:
+    global _current
+    _current = Checker()
+    return _current
+
+
+def stop() -> None:
+    global _current
+    if _current is not None:
+        _current.close()
+    _current = None
+
+
+def verify() -> None:
+    if _current is not None and not _current.verified:
+        _current.verify()
+
+
+def must_call(fn: Callable[..., Any] | None = None, exact: int = 1) -> Callable[..., Any]:
+    """``common.mustCall(fn, exact)``: fn must be called exactly ``exact`` times."""
+    if isinstance(fn, int):  # must_call(2)
+        fn, exact = None, fn
+    return _checker().add(_Counted(fn, exact, exact, _where()))
+
+
+def must_call_atleast(fn: Callable[..., Any] | None = None,
+                      minimum: int = 1) -> Callable[..., Any]:
+    """``common.mustCallAtLeast(fn, minimum)``."""
+    if isinstance(fn, int):
+        fn, minimum = None, fn
+    return _checker().add(_Counted(fn, minimum, None, _where()))
+
+
+def must_not_call(msg: str | None = None) -> Callable[..., Any]:
+    """``common.mustNotCall(msg)``: any call fails the test."""
+    where = _where()
+
+    def never(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"{msg or 'mustNotCall'} at {where} called with {args!r}")
+
+    return _checker().add(_Counted(never, 0, 0, where))
+
+
+def check_error(err: BaseException, **fields: Any) -> None:
+    """``assert.throws``-style check of an error's fields (``name`` is its class name)."""
+    for key, want in fields.items():
+        got = type(err).__name__ if key == "name" else getattr(err, key, "<missing>")
+        if key == "message" and got == "<missing>":
+            got = str(err)
+        if isinstance(want, type):
+            assert isinstance(got, want) or isinstance(err, want), (key, got, want)
+        else:
+            assert got == want, f"{key}: got {got!r}, expected {want!r} ({err!r})"
+
+
+def expects_error(exact: int = 1, **fields: Any) -> Callable[..., Any]:
+    """``common.expectsError({...})``: a callback whose first argument is such an error."""
+    where = _where()
+
+    def check(err: BaseException, *_rest: Any) -> None:
+        assert isinstance(err, BaseException), f"expected an error, got {err!r}"
+        check_error(err, **fields)
+
+    return _checker().add(_Counted(check, exact, exact, where))
+
+
+class MockedLookupError(Exception):
+    """The error of common/dns.js's ``errorLookupMock`` (a plain Error with fields)."""
+
+
+def error_lookup_mock(code: str = "ENOTFOUND", syscall: str = "getaddrinfo") -> Callable[..., Any]:
+    """common/dns.js ``errorLookupMock``: a lookup that fails with ``code``."""
+
+    def lookup_with_error(hostname: str, dnsopts: Any, cb: Callable[..., Any]) -> None:
+        err = MockedLookupError(f"{syscall} {code} {hostname}")
+        err.code = code  # type: ignore[attr-defined]
+        err.errno = code  # type: ignore[attr-defined]
+        err.syscall = syscall  # type: ignore[attr-defined]
+        err.hostname = hostname  # type: ignore[attr-defined]
+        err.message = str(err)  # type: ignore[attr-defined]
+        cb(err)
+
+    return lookup_with_error
+
+
+def create_mocked_lookup(*addresses: str) -> Callable[..., Any]:
+    """common/dns.js ``createMockedLookup``: answers these addresses, on the next tick."""
+    pairs = [{"address": a, "family": net.isIP(a)} for a in addresses]
+
+    def lookup(hostname: str, options: dict[str, Any], cb: Callable[..., Any]) -> None:
+        if options.get("all") is True:
+            net.setImmediate(lambda: cb(None, pairs))
+            return
+        net.setImmediate(lambda: cb(None, pairs[0]["address"], pairs[0]["family"]))
+
+    return lookup
+
+
+def pipe_path(name: str = "pipe") -> str:
+    """``common.PIPE``: a Unix socket path in a fresh directory removed after the test."""
+    return os.path.join(_checker().tmpdir(), name)
+
+
+def run(timeout: float = 5000) -> None:
+    """Run gnet's loop until nothing keeps it alive; fail after ``timeout`` ms.
+
+    Fails early, with what was logged, as soon as gnet logs an error: in Node
+    that error would have ended the process.
+    """
+    checker = _current
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        left = max(0.0, deadline - time.monotonic()) * 1000
+        done = net.run(timeout=min(left, 100))
+        if checker is not None:
+            checker.check_logged()
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"the loop still had {net.refCount()} ref'd handle(s) after {timeout} ms")
+
+
+def wait(ms: float) -> None:
+    """Let the loop run for ``ms`` ms (for ports whose source waits on a timer)."""
+    gevent.sleep(ms / 1000)
+
+
+def cleanup() -> None:
+    """Close every gnet server and destroy every socket still active after a test."""
+    if net.refCount() == 0:
+        return
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, net.Socket) and not obj.destroyed:
+                obj.destroy()
+            elif isinstance(obj, net.Server) and obj.listening:
+                obj.close()
+        except Exception:
+            pass
+    net.run(timeout=1000)
+    # What the failed test dropped is collected here, so that an unclosed
+    # socket's ResourceWarning is reported against this test, not a later one.
+    gc.collect()
