@@ -83,7 +83,7 @@ class Connector:
     """
 
     __slots__ = ("addresses", "attempt_ms", "auto", "errors", "options", "sock", "socket",
-                 "timer", "watcher", "greenlet", "cancelled")
+                 "timer", "watcher", "greenlet", "cancelled", "waiting")
 
     def __init__(self, socket: Socket, options: dict[str, Any]) -> None:
         self.socket = socket
@@ -95,6 +95,9 @@ class Connector:
         self.watcher: Any = None
         self.greenlet: Any = None
         self.cancelled = False
+        # True while a custom lookup has not called back: like Node, whose
+        # process does not wait for a lookup function that holds no handle.
+        self.waiting = False
         auto = options.get("autoSelectFamily")
         self.auto = _auto_select_family if auto is None else bool(auto)
         self.attempt_ms = max(10.0, float(options.get("autoSelectFamilyAttemptTimeout")
@@ -169,10 +172,20 @@ class Connector:
                 result.set((address, fam))
 
         lookup(host, {"family": family, "all": self.auto and not family}, callback)
+        if not result.ready():
+            self.waiting = True
+            self.socket._sync_active()
+            try:
+                result.get()
+            finally:
+                self.waiting = False
+                self.socket._sync_active()
         address, fam = result.get()
         pairs = address if isinstance(address, list) else [{"address": address, "family": fam}]
         out = []
         for pair in pairs:
+            if not isinstance(pair, dict):
+                raise InvalidIPAddressError(pair)
             ip, fam = pair.get("address"), pair.get("family")
             if fam not in (4, 6, "IPv4", "IPv6"):
                 raise InvalidAddressFamilyError(fam, host, self.options.get("port"))

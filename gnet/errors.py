@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 __all__ = (
     'AggregateError',
+    'ForeignThreadError',
     'InvalidAddressFamilyError',
     'InvalidArgTypeError',
     'InvalidArgValueError',
@@ -45,6 +46,7 @@ __all__ = (
     'InvalidHandleTypeError',
     'InvalidIPAddressError',
     'MissingArgsError',
+    'NestedRunError',
     'NodeError',
     'OutOfRangeError',
     'ServerAlreadyListenError',
@@ -53,6 +55,7 @@ __all__ = (
     'SocketClosedBeforeConnectionError',
     'SocketClosedError',
     'StreamDestroyedError',
+    'StreamAlreadyFinishedError',
     'StreamNullValuesError',
     'StreamPrematureCloseError',
     'StreamWriteAfterEndError',
@@ -320,11 +323,64 @@ class ServerAlreadyListenError(NodeError):
                        'without closing.')
 
 
+class ForeignThreadError(NodeError, RuntimeError):
+    """A gnet object used from an OS thread that does not run gnet's loop.
+
+    gnet, like gevent, is not thread-safe: its sockets and servers belong to
+    the hub of the thread that made them, and a call from another thread
+    could corrupt the loop and stall every connection. ``write``, ``end``,
+    ``destroy``, ``connect`` and ``listen`` check and raise this instead.
+    From another thread, hand work over with
+    ``hub.loop.run_callback_threadsafe(fn)`` (gevent) and call gnet in
+    ``fn``. No Node counterpart (Node has one thread per loop).
+
+    Args:
+        operation: The method called.
+    """
+
+    code = 'ERR_GNET_FOREIGN_THREAD'
+
+    def __init__(self, operation: str = 'this method') -> None:
+        super().__init__(
+            f'{operation}() was called from a thread that does not run gnet\'s loop; '
+            f'gnet objects may be used only from the thread that runs their gevent hub '
+            f'(use hub.loop.run_callback_threadsafe() to hand work over)')
+
+
+class NestedRunError(NodeError, RuntimeError):
+    """``gnet.run()`` called where it would wait for itself.
+
+    Raised when ``run()`` is called inside a listener, a timer's callback or
+    anything else gnet's worker greenlets run: ``run()`` waits until every
+    listener has returned, the calling one included, so it would never
+    return. Call ``run()`` once, from the main program (or a greenlet of
+    your own). No Node counterpart (Node's loop is implicit).
+    """
+
+    code = 'ERR_GNET_NESTED_RUN'
+    default_message = ('gnet.run() was called inside a listener or a timer callback, '
+                       'where it would wait for itself forever; call it from the main '
+                       'program (or a greenlet of your own) instead')
+
+
 class StreamWriteAfterEndError(NodeError):
     """``write()`` after the local ``end()`` (write callback and 'error')."""
 
     code = 'ERR_STREAM_WRITE_AFTER_END'
     default_message = 'write after end'
+
+
+class StreamAlreadyFinishedError(NodeError):
+    """``end(cb)`` on a stream that has finished already (to ``cb``).
+
+    Args:
+        method: The method called, named in the message.
+    """
+
+    code = 'ERR_STREAM_ALREADY_FINISHED'
+
+    def __init__(self, method: str = 'end') -> None:
+        super().__init__(f'Cannot call {method} after a stream was finished')
 
 
 class SocketClosedError(NodeError):

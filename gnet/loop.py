@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from gevent import get_hub
 from gevent.event import Event
 
-from gnet.dispatch import schedule, wait_quiet
+from gnet.dispatch import in_worker, schedule, wait_quiet
+from gnet.errors import NestedRunError
 from gnet.naming import add_aliases
 from gnet.validate import validate_function, validate_number
 
@@ -127,7 +128,13 @@ def run(timeout: float | None = None) -> bool:
 
     Returns:
         True when nothing keeps the loop alive, False if the timeout ran out.
+
+    Raises:
+        NestedRunError: called inside a listener or a timer callback (a gnet
+            worker greenlet), where it would wait for itself forever.
     """
+    if in_worker():
+        raise NestedRunError()
     with _interrupt_here():
         return _run(timeout)
 
@@ -162,15 +169,18 @@ def _run(timeout: float | None) -> bool:
         deadline = monotonic() + validate_number(timeout, "timeout", 0) / 1000.0
     # Nothing is left when no handle counts *and* every queued event (a last
     # 'close') has been emitted: listeners may start new handles.
+    # A listener that runs while we wait may start a handle or schedule more
+    # events (wait_quiet() then says False early): look again until the
+    # deadline.
     while True:
         left = None if deadline is None else max(0.0, deadline - monotonic())
         if not _keeper.idle.wait(left):
             return False
         left = None if deadline is None else max(0.0, deadline - monotonic())
-        if not wait_quiet(left):
-            return False
-        if _keeper.count == 0:
+        if wait_quiet(left) and _keeper.count == 0:
             return True
+        if deadline is not None and monotonic() >= deadline:
+            return False
 
 
 class Timeout(Handle):

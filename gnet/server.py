@@ -27,8 +27,15 @@ from gevent.event import Event
 from gevent.server import StreamServer
 from zope.interface import implementer
 
-from gnet.addresses import address_info, isIP, validate_port
-from gnet.dispatch import schedule
+from gnet.addresses import (
+    address_info,
+    host_name_error,
+    is_port_string,
+    isIP,
+    validate_pipe_path,
+    validate_port,
+)
+from gnet.dispatch import abandon, check_thread, schedule
 from gnet.errors import (
     InvalidArgTypeError,
     InvalidArgValueError,
@@ -154,7 +161,11 @@ class Server(StreamServer, EventEmitter, Handle):
         })
         #: Refuse connections beyond this many open ones (Node 22: 0 refuses all).
         self.maxConnections = None
+        # Accepted sockets whose 'close' has not been emitted yet; of them,
+        # _open are not destroyed (what Node counts: getConnections(),
+        # maxConnections).
         self._connections: set[Socket] = set()
+        self._open = 0
         self._listening = False
         self._unix_path: str | None = None
         self._pending: Any = None  # the greenlet resolving a host name for listen()
@@ -201,6 +212,7 @@ class Server(StreamServer, EventEmitter, Handle):
             SocketBadPortError / InvalidArgTypeError / InvalidArgValueError:
                 bad arguments.
         """
+        check_thread("listen")
         callback = None
         if args and callable(args[-1]):
             callback = args[-1]
@@ -224,6 +236,13 @@ class Server(StreamServer, EventEmitter, Handle):
         port = opts.get("port", 0)
         if host is None or isIP(host):
             self._listen_tcp(host, port, backlog, opts)
+            return self
+        # A name no resolver can take (an empty or 64-character label, a
+        # lone surrogate) fails here, as the lookup would, without a
+        # traceback from gevent's resolver thread.
+        err = host_name_error(host)
+        if err is not None:
+            self._listen_failed(err)
         else:
             self._pending = gevent.spawn(self._resolve_and_listen, host, port, backlog, opts)
         return self
@@ -246,6 +265,8 @@ class Server(StreamServer, EventEmitter, Handle):
                 opts["port"] = validate_port(port, "options.port")
             elif not isinstance(opts.get("path"), str):
                 raise InvalidArgValueError("options", first, "is invalid")
+            else:
+                validate_pipe_path(opts["path"], "options.path")
             if "host" in opts and opts["host"] is not None and not isinstance(opts["host"], str):
                 raise InvalidArgValueError("options.host", opts["host"], "must be a string")
             return opts
@@ -253,8 +274,8 @@ class Server(StreamServer, EventEmitter, Handle):
             raise InvalidArgValueError("listen", kwargs,
                                        "takes keyword options only without positional ones")
         opts = {}
-        if isinstance(first, str) and not _port_like(first):
-            opts["path"] = first
+        if isinstance(first, str) and not is_port_string(first):
+            opts["path"] = validate_pipe_path(first, "path")
             rest = args[1:]
         else:
             if isinstance(first, bool) or not isinstance(first, (int, float, str, type(None))):
@@ -312,8 +333,12 @@ class Server(StreamServer, EventEmitter, Handle):
 
         try:
             infos = gsocket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)
-        except OSError as exc:
+        except Exception as exc:
+            # Whatever the resolver raises ends in 'error': a listen() that
+            # never answers would keep run() waiting forever.
             self._pending = None
+            if isinstance(exc, UnicodeError):
+                exc = _socket.gaierror(_socket.EAI_NONAME, str(exc))
             err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
             self._listen_failed(err)
             return
@@ -330,7 +355,7 @@ class Server(StreamServer, EventEmitter, Handle):
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or path.startswith("\0"):
                     raise
-                if _unix_answers(path):
+                if not _unix_stale(path):
                     raise _with_reason(exc, "a server answers on it") from None
                 if not opts.get("removeStale") or not stat.S_ISSOCK(os.stat(path).st_mode):
                     raise _with_reason(
@@ -420,7 +445,7 @@ class Server(StreamServer, EventEmitter, Handle):
         # socket(fileno=fd) makes to find it out.
         raw = _socket.socket(self.family, _socket.SOCK_STREAM, 0, fd)
         limit = self.maxConnections
-        if limit is not None and len(self._connections) >= limit:
+        if limit is not None and self._open >= limit:
             self._drop(raw)
             return
         sock = Socket._accepted(self, raw, address if self.family != _socket.AF_UNIX else None,
@@ -429,6 +454,7 @@ class Server(StreamServer, EventEmitter, Handle):
             sock._flowing = False
         sock._sync_active()
         self._connections.add(sock)
+        self._open += 1
         schedule(partial(self._serve, sock))
 
     def _serve(self, sock: Socket) -> None:
@@ -459,7 +485,14 @@ class Server(StreamServer, EventEmitter, Handle):
         raw.close()
         self._queue(self.emit, "drop", info)
 
+    def _connection_destroyed(self, sock: Socket) -> None:
+        # The socket was destroyed: Node stops counting it now, before its
+        # 'close' listeners run.
+        self._open -= 1
+
     def _connection_closed(self, sock: Socket) -> None:
+        if sock not in self._connections:
+            return  # given up on by stop(): the server's 'close' came already
         self._connections.discard(sock)
         if not self._connections:
             drained = self._drained
@@ -526,6 +559,14 @@ class Server(StreamServer, EventEmitter, Handle):
 
         ``timeout`` defaults to ``stop_timeout`` (1 s). Blocks the calling
         greenlet while it waits.
+
+        A connection whose listener is still running when the timeout has
+        passed (one that blocks forever, say) is destroyed and given up on:
+        the server's 'close' and ``gnet.run()`` no longer wait for it, so
+        'close' comes even though that listener may never return. The
+        listener's greenlet is left as it is (nothing can safely interrupt
+        it); if it returns, that socket's own 'close' follows then, after
+        the server's.
         """
         if self._listening or self._pending is not None:
             self.close()
@@ -536,6 +577,13 @@ class Server(StreamServer, EventEmitter, Handle):
             self._drained.wait(timeout)
             self._drained = None
         self.closeAllConnections()
+        # Destroyed sockets whose 'close' waits behind a listener that is
+        # still running (in another worker greenlet) would hold the server's
+        # 'close' and run() for as long as it runs: stop waiting for them.
+        stuck = abandon(self._connections) if self._connections else ()
+        for sock in stuck:
+            sock.unref()
+            self._connection_closed(sock)
 
     def start(self) -> None:
         """gevent's start: listen on the address given to the constructor (port 0 if none)."""
@@ -552,9 +600,9 @@ class Server(StreamServer, EventEmitter, Handle):
         the count.
         """
         if callback is None:
-            return len(self._connections)
+            return self._open
         validate_function(callback, "callback")
-        self._queue(callback, None, len(self._connections))
+        self._queue(callback, None, self._open)
         return self
 
     def _node_address(self) -> Any:
@@ -608,27 +656,23 @@ class Server(StreamServer, EventEmitter, Handle):
     __str__ = __repr__
 
 
-def _port_like(text: str) -> bool:
-    stripped = text.strip()
-    if not stripped:
-        return False
-    try:
-        int(stripped, 16 if stripped.lower().startswith("0x") else 10)
-    except ValueError:
-        return False
-    return True
+# What a connect() to a Unix socket file says when no process listens on it
+# any more. Anything else (success, EAGAIN for a live server whose accept
+# queue is full, EACCES...) means the file may belong to a live server and
+# must not be removed.
+_STALE_ERRNOS = frozenset((errno.ECONNREFUSED, errno.ENOENT))
 
 
-def _unix_answers(path: str) -> bool:
+def _unix_stale(path: str) -> bool:
+    # Non-blocking, so a live server's full backlog answers EAGAIN at once
+    # instead of stalling the loop.
     probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        probe.settimeout(0.5)
-        probe.connect(path)
-    except OSError:
-        return False
+        probe.setblocking(False)
+        code = probe.connect_ex(path)
     finally:
         probe.close()
-    return True
+    return code in _STALE_ERRNOS
 
 
 def _with_reason(exc: OSError, reason: str) -> OSError:

@@ -56,9 +56,15 @@ from gevent.hub import Waiter
 from greenlet import getcurrent
 from zope.interface import implementer
 
-from gnet.addresses import address_info, isIP, validate_port
+from gnet.addresses import (
+    address_info,
+    is_port_string,
+    isIP,
+    validate_pipe_path,
+    validate_port,
+)
 from gnet.connector import Connector
-from gnet.dispatch import schedule
+from gnet.dispatch import check_thread, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
     InvalidArgTypeError,
@@ -69,6 +75,7 @@ from gnet.errors import (
     OutOfRangeError,
     SocketClosedBeforeConnectionError,
     SocketClosedError,
+    StreamAlreadyFinishedError,
     StreamDestroyedError,
     StreamNullValuesError,
     StreamWriteAfterEndError,
@@ -104,6 +111,8 @@ READ_SIZE = 64 * 1024
 WRITEV_MAX = 64
 
 NEW, CONNECTING, OPEN, CLOSED = range(4)
+# Socket._finished: FIN sent, then 'finish' emitted.
+FIN_SENT, FINISHED = 1, 2
 
 # A file descriptor is a C int.
 _FD_MAX = 2**31 - 1
@@ -191,11 +200,15 @@ class Socket(EventEmitter, Handle):
         "_sock", "_rw", "_ww", "_reading", "_writing", "_state",
         "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
         "_wq", "_wlen", "_corked", "_need_drain",
-        "_eof", "_end_emitted", "_ending", "_finished", "_destroyed", "_close_emitted",
+        "_eof", "_end_emitted", "_ending", "_finished", "_onfinished", "_destroyed",
+        "_close_emitted",
         "_error", "_decoder", "_timer", "_timeout_ms", "_last_io", "_timed_out_at",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
         "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
         "_attempt", "_reset_on_connect", "autoSelectFamilyAttemptedAddresses",
+        # Node code keeps its own state on sockets (socket.name = 'alice'):
+        # the slot costs one pointer until used.
+        "__dict__",
     )
     _flowing: bool | None
 
@@ -265,7 +278,11 @@ class Socket(EventEmitter, Handle):
         self._eof = False
         self._end_emitted = False
         self._ending = False
-        self._finished = False
+        # 0, then FIN_SENT once shutdown() ran, then FINISHED once 'finish'
+        # was emitted (Node's writableFinished).
+        self._finished = 0
+        # end() callbacks waiting for 'finish' (Node's kOnFinished).
+        self._onfinished: list[Callable[..., Any]] | None = None
         self._destroyed = False
         self._close_emitted = False
         self._error: BaseException | None = None
@@ -378,6 +395,7 @@ class Socket(EventEmitter, Handle):
             MissingArgsError: no port and no path.
             InvalidArgTypeError / SocketBadPortError: a bad port.
         """
+        check_thread("connect")
         options, callback = _normalize_connect_args(args, kwargs)
         if self._state in (CONNECTING, OPEN) and not self._destroyed:
             raise InvalidArgValueError("socket", self, "is already connecting or connected")
@@ -417,6 +435,9 @@ class Socket(EventEmitter, Handle):
                                            "must be an IP address")
         elif not isinstance(path, str):
             raise InvalidArgTypeError("options.path", "str", path)
+        else:
+            validate_pipe_path(path, "options.path" if args and isinstance(args[0], dict)
+                               else "path")
         if callback is not None:
             validate_function(callback, "connectListener")
         if options.get("noDelay"):
@@ -441,7 +462,9 @@ class Socket(EventEmitter, Handle):
     def _reset_for_reconnect(self) -> None:
         # Node lets a closed Socket connect again; counters start afresh.
         self._destroyed = self._close_emitted = False
-        self._eof = self._end_emitted = self._ending = self._finished = False
+        self._eof = self._end_emitted = self._ending = False
+        self._finished = 0
+        self._onfinished = None
         self._error = None
         self._need_drain = False
         self._rq = None
@@ -530,7 +553,7 @@ class Socket(EventEmitter, Handle):
             self._destroy(system_error(exc, "read"), True)
             return
         if self._timer is not None:
-            self._last_io = _loop.now()
+            self._touch()
         rq = self._rq
         if rq is None:
             rq = self._rq = []
@@ -553,8 +576,13 @@ class Socket(EventEmitter, Handle):
 
     def _consumed(self, n: int) -> None:
         self._rlen -= n
-        if not self._reading and self._rlen < self._rhwm and self._flowing is not False:
+        if not self._reading and self._flowing is not False and self._has_room():
             self._start_reading()
+
+    def _has_room(self) -> bool:
+        # Node reads while less than readableHighWaterMark is buffered, and
+        # always when nothing is (so highWaterMark 0 still reads).
+        return self._rlen < self._rhwm or not self._rlen
 
     def _wake(self) -> None:
         # Wake an iterating reader. Only the hub may switch into a waiting
@@ -582,7 +610,9 @@ class Socket(EventEmitter, Handle):
             # Node ends our side after the user's 'end' listeners ran, so
             # they may still write a last reply.
             self.end()
-        elif self._finished:
+        elif self._finished == FINISHED:
+            # Both directions are done (autoDestroy). With 'finish' still
+            # queued, _emit_finish closes instead.
             self._destroy(None, False)
 
     # ------------------------------------------------------------------
@@ -602,7 +632,7 @@ class Socket(EventEmitter, Handle):
     def resume(self: S) -> S:
         """Start or restart emitting 'data' and reading (Node's resume). Returns self."""
         self._flowing = True
-        if self._rlen < self._rhwm:
+        if self._has_room():
             self._start_reading()
         if self._rq and not self._queued:
             self._schedule()
@@ -714,7 +744,7 @@ class Socket(EventEmitter, Handle):
         wlen = self._wlen
         ok = wlen + n < self._whwm
         if self._timer is not None:
-            self._last_io = _get_loop().now()
+            self._touch()
         if not wlen and self._state == OPEN and not self._corked:
             # The fast path: nothing queued, so the kernel may take it all now.
             try:
@@ -729,16 +759,24 @@ class Socket(EventEmitter, Handle):
                 self._destroy(err, True)
                 return False
             if sent == n:
+                # Node compares what is still buffered after the write: a
+                # chunk the kernel took whole leaves nothing, so True and no
+                # 'drain', however large the chunk.
                 if callback is not None:
+                    check_thread("write")
                     self._queue(callback, None)
-                if not ok:
-                    self._need_drain = True
-                    self._queue(self._emit_drain)
-                return ok
-            chunk = memoryview(chunk)[sent:]
+                return True
+            # The rest waits in the queue: a slice of immutable bytes, but a
+            # copy of a bytearray (or a view of one), which the caller may
+            # reuse or resize as soon as write() returns.
+            if chunk.__class__ is bytes:
+                chunk = memoryview(chunk)[sent:]
+            else:
+                chunk = bytes(memoryview(chunk)[sent:])
             n -= sent
         elif chunk.__class__ is not bytes:
             chunk = bytes(chunk)  # the caller may reuse its buffer
+        check_thread("write")
         wq = self._wq
         if wq is None:
             wq = self._wq = deque()
@@ -754,31 +792,39 @@ class Socket(EventEmitter, Handle):
             self._sync_active()
         return ok
 
-    def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
-        if self._destroyed and not (self._eof and self._ending):
-            # Node reports this through the callback only.
-            if callback is not None:
-                self._queue(callback, StreamDestroyedError("write"))
-            return False
-        if self._eof:
-            # Both sides have ended: Node calls this EPIPE.
+    def _write_refused(self, callback: Callable[..., Any] | None, fin: bool = True) -> bool:
+        # write() after end() or destroy(), as Node's Writable decides: once
+        # 'end' was emitted and the socket ended its side in reply (not
+        # allowHalfOpen), EPIPE (net's writeAfterFIN); after end(), write
+        # after end; else destroyed. The error goes to the callback, then
+        # destroys the socket ('error'), unless it was destroyed already.
+        err = self._refusal(fin)
+        if callback is not None:
+            self._queue(callback, err)
+        self._destroy(err, True)
+        return False
+
+    def _refusal(self, fin: bool) -> BaseException:
+        if not self._ending:
+            return StreamDestroyedError("write")
+        if fin and self._end_emitted and not self.allowHalfOpen:
             epipe = system_error(errno.EPIPE, "write")
             epipe.strerror = "This socket has been ended by the other party"
             epipe.message = epipe.strerror  # type: ignore[attr-defined]
-            err: BaseException = epipe
-        else:
-            err = StreamWriteAfterEndError()
-        if callback is not None:
-            self._queue(callback, err)
-        self._destroy(err, True)  # no 'error' when the socket was closed already
-        return False
+            return epipe
+        return StreamWriteAfterEndError()
 
     def _flush(self) -> None:
         # Hub (write watcher), or right after connecting: hand the kernel as
         # much of the queue as it takes, in one sendmsg() when there are
         # several chunks.
+        # Loop exits: the queue is empty; the kernel refused (EAGAIN); the
+        # kernel took less than the next chunk (the watcher calls again when
+        # it has room). Empty chunks complete as soon as everything before them
+        # did, so a write(b'') never stays queued (send(b'') returns 0).
         wq = self._wq
         sock = self._sock
+        done: list[Callable[..., Any]] | None = None
         while wq:
             try:
                 if len(wq) > 1:
@@ -786,28 +832,37 @@ class Socket(EventEmitter, Handle):
                 else:
                     sent = sock.send(wq[0][0])
             except (BlockingIOError, InterruptedError):
-                sent = -1
+                break
             except OSError as exc:
+                if done:
+                    for callback in done:
+                        self._queue(callback, None)
                 self._destroy(system_error(exc, "write"), True)
                 return
-            if sent < 0:
-                break
             self._wlen -= sent
-            while sent and wq:
+            full = False
+            while wq:
                 item = wq[0]
                 size = len(item[0])
                 if sent < size:
-                    item[0] = memoryview(item[0])[sent:]
-                    sent = 0
+                    # Not all of this chunk went out: wait for the watcher.
+                    if sent:
+                        item[0] = memoryview(item[0])[sent:]
+                    full = True
                     break
                 sent -= size
                 wq.popleft()
                 if item[1] is not None:
-                    self._queue(item[1], None)
-            else:
-                continue
-            break
+                    if done is None:
+                        done = [item[1]]
+                    else:
+                        done.append(item[1])
+            if full:
+                break
         if wq:
+            if done:
+                for callback in done:
+                    self._queue(callback, None)
             if not self._writing:
                 self._writing = True
                 if self._ww is None:
@@ -820,9 +875,14 @@ class Socket(EventEmitter, Handle):
             self._ww.stop()
             self._sync_active()
         if self._timer is not None:
-            self._last_io = _loop.now()
+            self._touch()
+        # Node emits 'drain' before the callbacks of the writes that emptied
+        # the buffer.
         if self._need_drain:
             self._queue(self._emit_drain)
+        if done:
+            for callback in done:
+                self._queue(callback, None)
         if self._ending and not self._finished:
             self._shutdown()
 
@@ -857,21 +917,36 @@ class Socket(EventEmitter, Handle):
         before is lost. ``callback(err)`` runs on 'finish' (err None) or
         when the socket fails first. Returns self.
         """
+        check_thread("end")
         if callable(data) and callback is None and encoding is None:
             data, callback = None, data
         elif encoding is not None and not isinstance(encoding, str):
             callback, encoding = encoding, None
         if callback is not None:
             validate_function(callback, "callback")
+        err: BaseException | None = None
         if data is not None:
-            self.write(data, encoding)
-        if callback is not None:
-            if self._finished:
-                self._queue(callback, None)
-            elif self._destroyed:
-                self._queue(callback, self._error or StreamDestroyedError("end"))
+            if self._ending or self._destroyed:
+                # Node's end() writes through the stream, not net's
+                # writeAfterFIN: never EPIPE here.
+                err = self._refusal(False)
+                self._destroy(err, True)
             else:
-                self._on_finish(callback)
+                self.write(data, encoding)
+        if err is None and (self._ending or self._destroyed):
+            if self._finished == FINISHED:
+                err = StreamAlreadyFinishedError("end")
+            elif self._destroyed:
+                err = StreamDestroyedError("end")
+        if callback is not None:
+            if err is not None:
+                self._queue(callback, err)
+            elif self._finished == FINISHED:
+                self._queue(callback, None)
+            elif self._onfinished is None:
+                self._onfinished = [callback]
+            else:
+                self._onfinished.append(callback)
         if self._ending or self._destroyed:
             return self
         self._ending = True
@@ -879,8 +954,8 @@ class Socket(EventEmitter, Handle):
         # Node's end() uncorks: what was held goes out before FIN.
         self._corked = 0
         if self._state == NEW:
-            # Never connected: nothing to flush; finish, then close, as Node.
-            self._finished = True
+            # Never connected: nothing to flush; finish, then close.
+            self._finished = FIN_SENT
             self._queue(self._emit_finish)
             self._destroy(None, False)
         elif self._state == OPEN:
@@ -889,22 +964,6 @@ class Socket(EventEmitter, Handle):
             elif corked:
                 self._flush()
         return self
-
-    def _on_finish(self, callback: Callable[..., Any]) -> None:
-        def done(*_args: Any) -> None:
-            self.removeListener("finish", on_finish)
-            self.removeListener("close", on_close)
-
-        def on_finish() -> None:
-            done()
-            callback(None)
-
-        def on_close(_had_error: bool) -> None:
-            done()
-            callback(self._error or StreamDestroyedError("end"))
-
-        EventEmitter.on(self, "finish", on_finish)
-        EventEmitter.on(self, "close", on_close)
 
     def _shutdown(self) -> None:
         # Everything queued is in the kernel: send FIN. When the peer's FIN
@@ -918,10 +977,22 @@ class Socket(EventEmitter, Handle):
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
                 return
-        self._finished = True
+        self._finished = FIN_SENT
         self._queue(self._emit_finish)
 
     def _emit_finish(self) -> None:
+        # Node never emits 'finish' once the socket was destroyed (its FIN
+        # completes asynchronously; gnet's shutdown() returns at once, so the
+        # check is made here). A never-connected socket is the exception.
+        if self._destroyed and self._state != NEW:
+            return
+        self._finished = FINISHED
+        # end() callbacks run before the 'finish' listeners, as in Node.
+        callbacks = self._onfinished
+        if callbacks is not None:
+            self._onfinished = None
+            for callback in callbacks:
+                callback(None)
         self.emit("finish")
         if self._end_emitted and not self._destroyed:
             self._destroy(None, False)
@@ -943,6 +1014,7 @@ class Socket(EventEmitter, Handle):
         With ``error``, 'error'(error) is emitted before 'close'(True).
         A second call does nothing. Returns self.
         """
+        check_thread("destroy")
         if error is not None and not isinstance(error, BaseException):
             raise InvalidArgTypeError("error", "Exception", error)
         self._destroy(error, error is not None)
@@ -973,11 +1045,25 @@ class Socket(EventEmitter, Handle):
             for _chunk, callback in wq:
                 if callback is not None:
                     self._queue(callback, reason)
+        # So do end() callbacks still waiting for 'finish' (a never-connected
+        # socket's 'finish' still comes).
+        callbacks = self._onfinished
+        if callbacks is not None and self._state != NEW:
+            self._onfinished = None
+            ended = error or StreamDestroyedError("end")
+            for callback in callbacks:
+                self._queue(callback, ended)
         self._rq = None
         self._rlen = 0
+        server = self.server
+        if server is not None:
+            server._connection_destroyed(self)
         if error is not None:
             self._queue(self._emit_error_event, error)
-        self._queue(self._emit_close, had_error)
+        # 'close' comes on a later loop turn, as libuv's close callback does
+        # in Node: callbacks of calls made in the same turn as destroy()
+        # (a write refused right after it) run before it.
+        _get_loop().run_callback(self._queue, self._emit_close, had_error)
         if self._pull:
             self._wake()
 
@@ -1044,7 +1130,8 @@ class Socket(EventEmitter, Handle):
         active = (
             self._reading
             or self._writing
-            or self._state == CONNECTING
+            or (self._state == CONNECTING
+                and not (self._attempt is not None and self._attempt.waiting))
             or (self._destroyed and not self._close_emitted)
         )
         self._set_active(active)
@@ -1087,30 +1174,48 @@ class Socket(EventEmitter, Handle):
         if timer is not None:
             timer.stop()
             timer.close()
-        timer = self._timer = loop.timer(ms / 1000.0)
-        timer.start(self._on_timer)
+        self._timer = None
+        self._arm(ms)
         return self
+
+    def _arm(self, ms: float) -> None:
+        # Node's timers run at least 1 ms after they are set: a smaller
+        # delay (1e-300) would wake the loop at once, over and over.
+        timer = self._timer = _get_loop().timer(max(ms, 1.0) / 1000.0)
+        timer.start(self._on_timer)
+
+    def _touch(self) -> None:
+        # Activity (a read, a write, a flush) while a timeout is set. Mostly
+        # a time stamp that the timer reads when it runs out; after a
+        # 'timeout', the timer is stopped, and activity starts a new idle
+        # period.
+        self._last_io = _loop.now()
+        timer = self._timer
+        if not timer.active and self._timeout_ms:
+            timer.close()
+            self._arm(self._timeout_ms)
 
     def _on_timer(self) -> None:
         # Hub. Activity only stamps _last_io; the timer checks it here and
-        # re-arms for what is left, so reads and writes never touch it.
+        # re-arms for what is left, so reads and writes rarely touch it.
         ms = self._timeout_ms
         timer = self._timer
         if not ms or timer is None:
             return
         loop = _loop
         idle = (loop.now() - self._last_io) * 1000.0
-        left = ms - idle
-        fire = left <= 0.5
+        left = max(ms, 1.0) - idle
         timer.stop()
-        timer.close()
-        self._timer = timer = loop.timer((ms if fire else left) / 1000.0)
-        timer.start(self._on_timer)
-        if fire and self._timed_out_at != self._last_io:
-            # One 'timeout' per idle period, as in Node: only new activity
-            # (a new _last_io) starts another.
-            self._timed_out_at = self._last_io
-            self._queue(self._emit_timeout)
+        if left > 0.5:
+            timer.close()
+            self._timer = timer = loop.timer(left / 1000.0)
+            timer.start(self._on_timer)
+            return
+        # Idle for the whole delay: one 'timeout', as in Node, and the timer
+        # stays stopped (no wake-ups while the socket stays idle) until
+        # activity re-arms it in _touch().
+        self._timed_out_at = self._last_io
+        self._queue(self._emit_timeout)
 
     def _emit_lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
         self.emit("lookup", err, address, family, host)
@@ -1303,8 +1408,8 @@ class Socket(EventEmitter, Handle):
 
     @property
     def writableFinished(self) -> bool:
-        """True once everything was flushed and FIN sent ('finish')."""
-        return self._finished
+        """True once everything was flushed, FIN sent and 'finish' emitted."""
+        return self._finished == FINISHED
 
     @property
     def connecting(self) -> bool:
@@ -1428,26 +1533,13 @@ def _normalize_connect_args(
     else:
         options = merge_options(None, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
         if first is not None or args:
-            if isinstance(first, str) and not _numeric(first):
+            if isinstance(first, str) and not is_port_string(first):
                 options["path"] = first
             else:
                 options["port"] = first
                 if len(args) > 1 and args[1] is not None:
                     options["host"] = args[1]
     return options, callback
-
-
-def _numeric(text: str) -> bool:
-    # Node's rule: a string is a port (not a pipe path) when Number(s) >= 0;
-    # a blank string is Number 0, so a (bad) port too.
-    stripped = text.strip()
-    if not stripped:
-        return True
-    try:
-        value = int(stripped, 16) if stripped.lower().startswith("0x") else float(stripped)
-    except ValueError:
-        return False
-    return value >= 0
 
 
 def createConnection(*args: Any, **kwargs: Any) -> Socket:

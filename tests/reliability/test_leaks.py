@@ -212,7 +212,10 @@ class Load:
         until(lambda: in_flight == 0, WAIT_S, f"the last {in_flight} connections to close")
 
     def settle(self) -> None:
-        until(lambda: self.server.getConnections() == 0, WAIT_S, "every server socket closed")
+        # getConnections() stops counting a socket when it is destroyed; its
+        # 'close' comes a loop turn later. Only the listening server is left.
+        until(lambda: self.server.getConnections() == 0 and net.refCount() == 1, WAIT_S,
+              "every server socket closed")
         wait_quiet(WAIT_S)
         gevent.sleep(0.05)
         wait_quiet(WAIT_S)

@@ -1,0 +1,334 @@
+"""Behaviours where gnet once differed from Node, each observed in Node 20/22 first.
+
+Every test here failed before its fix. The Node side of each was checked
+with a few lines of JavaScript on a loopback pair; the expected orders and
+codes below are what Node printed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gevent
+import pytest
+
+import gnet as net
+from helpers import HOST, Env, Recorder, settle, wait_until
+
+HARNESS = Env
+
+
+def pair(env: Env, **server_options: Any) -> tuple[net.Socket, net.Socket]:
+    """A connected loopback pair: (client, accepted server socket)."""
+    accepted: list[net.Socket] = []
+    srv = env.server(accepted.append, **server_options)
+    client = env.connect(srv.address()["port"], HOST)
+    wait_until(lambda: accepted and client.remotePort, what="the connection")
+    env.track(accepted[0])
+    return client, accepted[0]
+
+
+def log_events(sock: net.Socket, log: list[Any], *names: str) -> None:
+    for name in names:
+        sock.on(name, lambda *args, _n=name: log.append((_n, *[getattr(a, "code", a)
+                                                               for a in args])))
+
+
+# --- empty writes ------------------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("empty", [b"", "", bytearray(), memoryview(b"")])
+def test_an_empty_write_queued_while_corked_completes(env: Env, empty: Any) -> None:
+    client, server = pair(env)
+    got = bytearray()
+    client.on("data", got.extend)
+    done: list[Any] = []
+    server.cork()
+    server.write(b"a")
+    server.write(empty, lambda err: done.append(err))
+    server.uncork()
+    server.end()
+    wait_until(lambda: done and client.readableEnded, what="the empty write's callback")
+    assert done == [None]
+    assert bytes(got) == b"a"
+    env.finish()
+
+
+@pytest.mark.timeout(20)
+def test_an_empty_write_while_connecting_completes(env: Env) -> None:
+    srv = env.server(lambda sock: sock.resume())
+    client = env.connect(srv.address()["port"], HOST)
+    done: list[Any] = []
+    client.write("", lambda err: done.append(err))
+    client.end()
+    wait_until(lambda: done, what="the empty write's callback")
+    assert done == [None]
+    env.finish()
+
+
+@pytest.mark.timeout(30)
+def test_end_with_an_empty_string_behind_a_large_write(env: Env) -> None:
+    client, server = pair(env)
+    got = bytearray()
+    client.on("data", got.extend)
+    cpu = time.process_time()
+    server.write(bytes(10_000_000))
+    server.end("")
+    wait_until(lambda: client.readableEnded, ms=20_000, what="all the data")
+    assert len(got) == 10_000_000
+    assert time.process_time() - cpu < 10  # no spinning while the kernel drains
+    env.finish()
+
+
+# --- write() and 'drain' -----------------------------------------------------------
+
+
+def test_a_chunk_over_the_high_water_mark_taken_whole_returns_true(env: Env) -> None:
+    # Node 20/22: write(Buffer.alloc(70000)) on an idle socket returns true
+    # and no 'drain' follows (what is left buffered decides).
+    client, server = pair(env)
+    server.resume()
+    drains: list[Any] = []
+    client.on("drain", lambda: drains.append(1))
+    assert client.write(bytes(70_000)) is True
+    settle()
+    assert drains == []
+    assert client.writableNeedDrain is False
+    env.finish()
+
+
+def test_drain_comes_before_the_callbacks_of_the_writes_that_emptied_the_buffer(
+        env: Env) -> None:
+    client, server = pair(env)
+    log: list[str] = []
+    client.on("drain", lambda: log.append("drain"))
+    server.pause()
+    chunks = 0
+    while client.write(bytes(65536), lambda err: log.append("cb")):
+        chunks += 1
+        assert chunks < 10_000
+    server.resume()
+    wait_until(lambda: "drain" in log, what="'drain'")
+    settle()
+    assert log[-1] == "cb"
+    # the last write's callback came after 'drain'
+    assert "drain" in log[: len(log) - 1]
+    assert log.index("drain") < len(log) - 1
+    env.finish()
+
+
+def test_high_water_mark_zero_still_reads_everything(env: Env) -> None:
+    client, server = pair(env, highWaterMark=0)
+    got = bytearray()
+    server.on("data", got.extend)
+    client.end(bytes(100_000))
+    wait_until(lambda: server.readableEnded, what="all 100,000 bytes")
+    assert len(got) == 100_000
+    env.finish()
+
+
+# --- end() -------------------------------------------------------------------------
+
+
+def test_end_callback_runs_before_earlier_finish_listeners(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    client.on("finish", lambda: log.append("finish listener"))
+    client.end(lambda err: log.append(("end cb", err)))
+    wait_until(lambda: len(log) == 2, what="finish")
+    assert log == [("end cb", None), "finish listener"]
+    env.finish()
+
+
+def test_end_callback_while_ending_waits_for_finish(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    client.end()
+    client.end(lambda err: log.append(err))
+    wait_until(lambda: client.destroyed or log, what="the callback")
+    wait_until(lambda: log, what="the callback")
+    assert log == [None]
+    env.finish()
+
+
+def test_end_callback_after_finish_gets_already_finished(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    client.end()
+    client.on("finish", lambda: net.setImmediate(
+        lambda: client.end(lambda err: log.append(getattr(err, "code", err)))))
+    wait_until(lambda: log, what="the callback")
+    assert log == ["ERR_STREAM_ALREADY_FINISHED"]
+    env.finish()
+
+
+def test_end_callback_after_destroy_with_error(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "error", "close")
+    boom = OSError("boom")
+    boom.code = "EX"  # type: ignore[attr-defined]
+    client.destroy(boom)
+    client.end(lambda err: log.append(("cb", getattr(err, "code", err))))
+    wait_until(lambda: log and log[-1][0] == "close", what="'close'")
+    # Node: error EX, then the callback with ERR_STREAM_DESTROYED, then close.
+    assert log == [("error", "EX"), ("cb", "ERR_STREAM_DESTROYED"), ("close", True)]
+    env.caplog.clear()
+    env.finish()
+
+
+def test_end_then_write_in_one_tick_is_write_after_end_without_finish(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "error", "finish", "close")
+    client.end()
+    client.write("x", lambda err: log.append(("write cb", getattr(err, "code", err))))
+    wait_until(lambda: log and log[-1][0] == "close", what="'close'")
+    assert log == [("write cb", "ERR_STREAM_WRITE_AFTER_END"),
+                   ("error", "ERR_STREAM_WRITE_AFTER_END"), ("close", True)]
+    env.finish()
+
+
+def test_end_then_destroy_in_one_tick_emits_no_finish(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "finish", "close")
+    client.end()
+    client.destroy()
+    wait_until(lambda: log, what="'close'")
+    settle()
+    assert log == [("close", False)]
+    env.finish()
+
+
+def test_write_after_destroy_soon_is_write_after_end(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "error", "finish", "close")
+    client.destroySoon()
+    client.write("x", lambda err: log.append(("write cb", getattr(err, "code", err))))
+    wait_until(lambda: log and log[-1][0] == "close", what="'close'")
+    assert log == [("write cb", "ERR_STREAM_WRITE_AFTER_END"),
+                   ("error", "ERR_STREAM_WRITE_AFTER_END"), ("close", True)]
+    env.finish()
+
+
+def test_write_after_end_with_allow_half_open_is_write_after_end_not_epipe(env: Env) -> None:
+    client, server = pair(env, allowHalfOpen=True)
+    log: list[Any] = []
+    server.on("end", lambda: None)
+    log_events(server, log, "error", "close")
+    client.end()
+    wait_until(lambda: server.readableEnded, what="the client's FIN")
+    server.end()
+    server.write("late", lambda err: log.append(("cb", getattr(err, "code", err))))
+    wait_until(lambda: log and log[-1][0] == "close", what="'close'")
+    assert log[:2] == [("cb", "ERR_STREAM_WRITE_AFTER_END"),
+                       ("error", "ERR_STREAM_WRITE_AFTER_END")]
+    env.finish()
+
+
+def test_a_write_refused_right_after_destroy_reports_before_close(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "close")
+    client.destroy()
+    client.write("x", lambda err: log.append(("cb", getattr(err, "code", err))))
+    wait_until(lambda: ("close", False) in log, what="'close'")
+    assert log == [("cb", "ERR_STREAM_DESTROYED"), ("close", False)]
+    env.finish()
+
+
+# --- the server's count ------------------------------------------------------------
+
+
+def test_get_connections_in_a_close_listener_no_longer_counts_that_socket(env: Env) -> None:
+    counts: list[int] = []
+    srv = env.server(lambda sock: (sock.resume(), sock.on(
+        "close", lambda _h: counts.append(srv.getConnections()))))
+    clients = [env.connect(srv.address()["port"], HOST) for _ in range(2)]
+    wait_until(lambda: srv.getConnections() == 2, what="two connections")
+    clients[0].end()
+    wait_until(lambda: counts, what="the first 'close'")
+    clients[1].end()
+    wait_until(lambda: len(counts) == 2, what="the second 'close'")
+    assert counts == [1, 0]
+    env.finish()
+
+
+def test_get_connections_in_the_same_tick_as_destroy(env: Env) -> None:
+    accepted: list[net.Socket] = []
+    srv = env.server(accepted.append)
+    env.connect(srv.address()["port"], HOST)
+    wait_until(lambda: accepted, what="the connection")
+    accepted[0].destroy()
+    assert srv.getConnections() == 0
+    env.finish()
+
+
+def test_close_the_server_when_the_last_client_leaves(env: Env) -> None:
+    # The common Node idiom: it never ran when the count still held the
+    # closing socket.
+    closed: list[bool] = []
+
+    def on_connection(sock: net.Socket) -> None:
+        sock.resume()
+
+        def on_close(_had_error: bool) -> None:
+            if srv.getConnections() == 0:
+                srv.close(lambda *_: closed.append(True))
+
+        sock.on("close", on_close)
+
+    srv = env.server(on_connection)
+    env.connect(srv.address()["port"], HOST).end()
+    wait_until(lambda: closed, what="the server's close")
+    env.finish()
+
+
+# --- the loop ----------------------------------------------------------------------
+
+
+def test_run_returns_while_a_custom_lookup_never_answers(env: Env) -> None:
+    sock = env.connect({"host": "localhost", "port": 80, "lookup": lambda h, o, cb: None})
+    started = time.monotonic()
+    assert net.run(timeout=3000) is True
+    assert time.monotonic() - started < 2
+    assert sock.connecting
+    env.finish()
+
+
+def test_a_custom_lookup_answering_a_list_of_strings(env: Env) -> None:
+    def lookup(host: str, options: Any, cb: Any) -> None:
+        cb(None, ["127.0.0.1"])
+
+    sock = env.connect({"host": "localhost", "port": 80, "lookup": lookup})
+    rec = Recorder(sock)
+    err = rec.wait("error")[0]
+    assert err.code == "ERR_INVALID_IP_ADDRESS"
+    env.finish()
+
+
+# --- attributes ---------------------------------------------------------------------
+
+
+def test_user_attributes_on_a_socket(env: Env) -> None:
+    client, server = pair(env)
+    server.name = "alice"
+    client.nickname = "bob"
+    assert (server.name, client.nickname) == ("alice", "bob")
+    env.finish()
+
+
+def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(env: Env) -> None:
+    client, server = pair(env)
+    log: list[str] = []
+    server.on("close", lambda _h: log.append("closed"))
+    server.destroy()
+    assert net.run(timeout=3000) is False  # the client keeps it alive
+    assert log == ["closed"]
+    client.destroy()
+    gevent.sleep(0)
+    env.finish()
