@@ -42,10 +42,10 @@ Names. A name is 1 to :data:`MAX_NAME` printable characters
 ``:`` and not starting with ``*`` (so ``name: line`` and ``* notices``
 cannot be forged), and in one script. Names are unique up to look-alikes
 (:func:`name_key`): case, compatibility forms and widths (NFKC + casefold),
-Cyrillic and Greek letters that look Latin, and ``0``/``O``, ``1``/``l``/``I``,
-``rn``/``m``, ``vv``/``w``. Taken names are found in a dict, in O(1). A
-client gets :data:`MAX_NAME_TRIES` tries, and ``name_timeout`` ms, to pick
-one.
+Cyrillic and Greek letters that look Latin, and ``0``/``O``,
+``1``/``l``/``I``/``i``, ``rn``/``m``, ``vv``/``w``, ``cl``/``d``. Taken
+names are found in a dict, in O(1). A client gets :data:`MAX_NAME_TRIES`
+tries, and ``name_timeout`` ms, to pick one.
 
 Text. Lines are decoded as UTF-8 (bad bytes become U+FFFD) and every C0
 and C1 control character (ESC, BEL, ``\\r``, NUL...), DEL, the bidi
@@ -203,15 +203,11 @@ _LOOKALIKES = str.maketrans(
     "\u03b1\u03b2\u03b5\u03b6\u03b7\u03b9\u03ba\u03bc"
     "\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03f2\u03f3"
     # digits and symbols
-    "01|!5$",
-    "abee3ijkmhopctyxsdqwlhyg"
-    "abezhikmnoptyxcj"
-    "olllss",
+    "01|!5$i",
+    "abee3ljkmhopctyxsdqwlhyg"
+    "abezhlkmnoptyxcj"
+    "olllssl",
 )
-# Upper-case letters that look like another letter before casefold erases
-# the difference: capital I (Latin, Greek, Cyrillic) is a lowercase l in
-# most fonts.
-_UPPER_LOOKALIKES = str.maketrans("I\u0399\u0406\u04c0", "llll")
 _SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
@@ -219,13 +215,14 @@ _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 def name_key(name: str) -> str:
     """The form two names are compared in: equal keys look alike.
 
-    NFKC (fullwidth and compatibility forms), upper-case look-alikes, then
-    casefold, Cyrillic and Greek letters that look Latin, look-alike digits
-    and symbols (``0``/``o``, ``1``/``l``), and the pairs ``rn``/``m``,
-    ``vv``/``w``, ``cl``/``d``; spaces are ignored.
+    NFKC (fullwidth and compatibility forms), casefold, Cyrillic and Greek
+    letters that look Latin, look-alike digits and symbols (``0``/``o``;
+    ``1``, ``|``, ``!``, ``i`` and ``l`` are one letter, since a capital I
+    looks like an l), and the pairs ``rn``/``m``, ``vv``/``w``, ``cl``/``d``;
+    spaces are ignored.
     """
-    key = unicodedata.normalize("NFKC", name).translate(_UPPER_LOOKALIKES)
-    key = key.casefold().translate(_LOOKALIKES).replace(" ", "")
+    key = unicodedata.normalize("NFKC", name).casefold()
+    key = key.translate(_LOOKALIKES).replace(" ", "")
     for pair, letter in _SEQUENCES:
         key = key.replace(pair, letter)
     return key
@@ -533,10 +530,15 @@ class ChatRoom:
 
         A member whose unread backlog passes ``max_backlog`` is dropped.
         """
+        self._broadcast(message, sender)
+        self._flush()
+
+    def _broadcast(self, message: bytes, sender: Member | None = None) -> None:
+        # Into the outboxes only: the handler that said it flushes them once
+        # it is done, so a chunk of many lines costs one write per member.
         for member in self.names.values():
             if member is not sender and not member.leaving:
                 self._send(member, message)
-        self._flush()
 
     def _send(self, member: Member, message: bytes) -> None:
         """Append to ``member``'s outbox (flushed by _flush); drop it if it lags too far."""
@@ -760,8 +762,8 @@ class ChatRoom:
         if line.endswith(b"\r"):
             line = line[:-1]  # CRLF: nc -C, telnet
         if member.name is not None:
-            self.broadcast(member.name.encode() + b": " + clean_text(line).encode() + b"\n",
-                           member)
+            self._broadcast(member.name.encode() + b": " + clean_text(line).encode() + b"\n",
+                            member)
             return
         self._pick_name(member, line)
 
@@ -790,7 +792,7 @@ class ChatRoom:
         if len(others) > len(shown):
             here += f" and {len(others) - len(shown)} more"
         self._send(member, f"Hello {name}! Here now: {here}.\n".encode())
-        self.broadcast(f"* {name} joined\n".encode(), member)
+        self._broadcast(f"* {name} joined\n".encode(), member)
         self._log(f"{name} joined")
 
     def _on_end(self, member: Member) -> None:
