@@ -9,6 +9,8 @@ and ``:`` (``'fe80::1%eth0.0'`` is one, ``'fe80::1%eth0@1'`` is not).
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import re
 import socket
@@ -18,14 +20,19 @@ from gnet.errors import (
     InvalidArgTypeError,
     InvalidArgValueError,
     SocketBadPortError,
+    dns_error,
 )
 
 __all__ = (
     'isIP',
     'isIPv4',
     'isIPv6',
+    'is_port_string',
+    'js_number',
+    'validate_pipe_path',
     'validate_port',
     'family_name',
+    'host_name_error',
     'family_number',
     'address_info',
 )
@@ -126,24 +133,94 @@ def isIP(value: object) -> int:
     return 0
 
 
-# The spellings of a number that JavaScript's Number(string) accepts and a
-# port can use: decimal with optional sign, fraction and exponent (integral
-# values only survive the range check), or 0x / 0o / 0b with no sign.
+# Is this string a port or a pipe path? Node decides it in one place
+# (``isPipeName``: a string is a port when ``Number(s) >= 0``), and so does
+# gnet: listen(), connect() and the options' ``port`` all go through
+# is_port_string() and validate_port() below, so '1e3' is port 1000 for
+# every one of them and '-1' is a path for every one of them.
+#
+# The spellings JavaScript's Number(string) accepts: decimal with optional
+# sign, fraction and exponent, Infinity with optional sign, or 0x / 0o / 0b
+# with no sign; anything else (Python extras such as '1_000', 'inf', 'nan',
+# or non-ASCII digits) is NaN.
 _DECIMAL = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?')
 _PREFIXED = re.compile(r'0(?:[xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)')
-# JavaScript's String.prototype.trim also strips the byte-order mark, which
-# Python's str.strip keeps.
+_INFINITY = {'Infinity': math.inf, '+Infinity': math.inf, '-Infinity': -math.inf}
+# JavaScript's whitespace and line terminators, which Number() and
+# String.prototype.trim strip; Python's str.strip would keep the byte-order
+# mark and strip some characters JavaScript keeps (U+001C-U+001F, U+0085).
 _JS_SPACE = ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005' \
     '\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'
 
 
-def _port_number(text: str) -> float | None:
+def js_number(text: str) -> float:
+    """Read ``text`` as JavaScript's ``Number(string)`` does.
+
+    Surrounding JavaScript whitespace is ignored, a blank string is 0, and
+    anything that is not a number is NaN: ``'1e3'`` is 1000.0, ``'0x10'``
+    16.0, ``'0b101'`` 5.0, ``'0o17'`` 15.0, ``' 80 '`` 80.0, ``''`` 0.0,
+    ``'-1'`` -1.0, ``'0x'``, ``'1_000'`` and ``'inf'`` NaN.
+
+    Args:
+        text: The string.
+
+    Returns:
+        The number, as a float (NaN when it is not one).
+    """
     text = text.strip(_JS_SPACE)
+    if not text:
+        return 0.0
     if _PREFIXED.fullmatch(text):
-        return int(text, 0)
+        try:
+            return float(int(text, 0))
+        except OverflowError:  # more than a double holds: Infinity, as in JavaScript
+            return math.inf
     if _DECIMAL.fullmatch(text):
         return float(text)
-    return None
+    return _INFINITY.get(text, math.nan)
+
+
+def is_port_string(text: str) -> bool:
+    """Tell whether a string argument names a port rather than a pipe path.
+
+    Node's rule (``isPipeName`` in ``net.normalizeArgs``): a string is a port
+    when ``Number(s) >= 0``, so ``'80'``, ``'1e3'``, ``'0x50'``, ``' 80 '``,
+    ``'80.5'`` and ``''`` are ports (the last two then fail
+    :func:`validate_port`), while ``'-1'``, ``'abc'`` and ``'/tmp/s.sock'``
+    are paths. ``listen()``, ``connect()`` and ``createConnection()`` all
+    decide with this one function.
+
+    Args:
+        text: The first positional argument.
+
+    Returns:
+        True for a port, False for a pipe path.
+    """
+    return js_number(text) >= 0
+
+
+def validate_pipe_path(path: str, name: str = 'path') -> str:
+    """Refuse a Unix socket path the kernel would silently cut short.
+
+    A NUL byte ends a filesystem path for the kernel, so ``'/tmp/a\\0b'``
+    would bind or connect ``/tmp/a``. An abstract-namespace name (one that
+    starts with NUL, Linux) is a byte string of its own length and may hold
+    NULs anywhere.
+
+    Args:
+        path: The path given.
+        name: The argument's name, for the message (``'options.path'``).
+
+    Returns:
+        ``path`` unchanged.
+
+    Raises:
+        InvalidArgValueError: a NUL byte after the first character of a
+            filesystem path.
+    """
+    if '\0' in path and not path.startswith('\0'):
+        raise InvalidArgValueError(name, path, 'must be a string without null bytes')
+    return path
 
 
 def validate_port(value: object, name: str = 'port',
@@ -173,12 +250,47 @@ def validate_port(value: object, name: str = 'port',
     number: Any
     if value.__class__ is bool or not isinstance(value, (int, float, str)):
         raise InvalidArgTypeError(name, 'int or str', value)
-    number = _port_number(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        # Node's validatePort refuses a blank string, which Number() reads as 0.
+        number = js_number(value) if value.strip(_JS_SPACE) else math.nan
+    else:
+        number = value
     # `not 0 <= number` also catches NaN.
-    if (number is None or not 0 <= number <= 0xFFFF or number != int(number)
+    if (not 0 <= number <= 0xFFFF or number != int(number)
             or (number == 0 and not allow_zero)):
         raise SocketBadPortError(name, value, allow_zero)
     return int(number)
+
+
+def host_name_error(host: str, syscall: str = 'getaddrinfo') -> OSError | None:
+    """The lookup error for a host name no resolver can take, or None.
+
+    Python's resolver encodes a name with the IDNA codec first, which
+    refuses an empty label (``'example..com'``), a label over 63
+    characters and a lone surrogate; it raises ``UnicodeError`` from a
+    resolver thread (with a traceback printed there). Node looks such names
+    up and reports ``ENOTFOUND`` (``EINVAL`` for a lone surrogate, which
+    it turns into U+FFFD first): this gives the same error, before any
+    lookup.
+
+    Args:
+        host: The name to look up.
+        syscall: The operation named in the error.
+
+    Returns:
+        Node's error for the name, or None when the name can be looked up.
+    """
+    try:
+        host.encode('utf-8')
+    except UnicodeEncodeError as exc:
+        shown = ''.join('\ufffd' if '\ud800' <= c <= '\udfff' else c for c in host)
+        err = dns_error(OSError(errno.EINVAL, str(exc)), shown, syscall)
+        return err
+    try:
+        host.encode('idna')
+    except UnicodeError as exc:
+        return dns_error(socket.gaierror(socket.EAI_NONAME, str(exc)), host, syscall)
+    return None
 
 
 def family_name(af: int) -> str:

@@ -24,21 +24,41 @@ exit, so a burst of blocking listeners does not leave greenlets behind.
 
 Per-socket ordering is the socket's business: a socket puts itself in the
 queue at most once and runs its events one after another (see socket.py).
+
+A listener that never returns keeps its worker forever, and "every worker
+parked" (what ``gnet.run()`` waits for) would never come. ``Server.stop()``
+gives up on such listeners once its timeout has passed: :func:`abandon`
+writes off the workers running tasks of the given sockets, so that
+:func:`wait_quiet` no longer waits for them. A written-off worker that
+returns after all is counted again.
+
+Workers run in the thread of the hub they were started from. gnet's loop
+objects are not thread-safe (neither are gevent's), so calls that touch them
+check the thread first (:func:`check_thread`), and ``gnet.run()`` refuses
+to run inside a worker, where it would wait for itself (:func:`in_worker`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import gevent
 from gevent import get_hub
 from gevent.event import Event
+from gevent.monkey import get_original
 from greenlet import getcurrent
 
-__all__ = ("idle_workers", "schedule", "wait_quiet")
+from gnet.errors import ForeignThreadError
+
+__all__ = ("abandon", "check_thread", "idle_workers", "in_worker", "schedule", "wait_quiet")
+
+# The OS thread's id even under monkey.patch_all(), where threading's is a
+# greenlet's.
+_thread_ident: Callable[[], int] = get_original("_thread", "get_ident")
 
 logger = logging.getLogger("gnet")
 
@@ -47,7 +67,8 @@ MAX_IDLE_WORKERS = 4
 
 
 class _Dispatcher:
-    __slots__ = ("_hub", "_idle", "_quiet", "_ready", "_run_callback", "_scheduled", "_workers")
+    __slots__ = ("_all", "_hub", "_idle", "_quiet", "_ready", "_run_callback", "_scheduled",
+                 "_workers", "_written_off")
 
     def __init__(self) -> None:
         hub = get_hub()
@@ -61,9 +82,12 @@ class _Dispatcher:
         self._workers = 0
         # Set when no task is queued and every worker is parked; made on demand.
         self._quiet: Any = None
+        # Every worker alive, and those blocked in a task that abandon() gave up on.
+        self._all: set[Any] = set()
+        self._written_off: set[Any] = set()
 
     def busy(self) -> bool:
-        return bool(self._ready) or len(self._idle) < self._workers
+        return bool(self._ready) or len(self._idle) + len(self._written_off) < self._workers
 
     def wait_quiet(self, timeout: float | None) -> bool:
         if not self.busy():
@@ -84,24 +108,29 @@ class _Dispatcher:
             self._run_callback(self._idle.pop().switch)
         else:
             self._workers += 1
-            gevent.spawn_raw(self._work)
+            self._all.add(gevent.spawn_raw(self._work))
 
     def _work(self) -> None:
+        me = getcurrent()
         try:
-            self._drain()
+            self._drain(me)
         except BaseException:
             # KeyboardInterrupt or SystemExit raised in a listener: this
             # worker dies with it (the hub hands it to the main greenlet);
             # the queue must not be left without a worker.
             self._workers -= 1
+            self._written_off.discard(me)
             if self._ready and not self._scheduled:
                 self._wake()
             raise
+        finally:
+            self._all.discard(me)
 
-    def _drain(self) -> None:
+    def _drain(self, me: Any) -> None:
         ready = self._ready
         idle = self._idle
         hub = self._hub
+        written_off = self._written_off
         while True:
             self._scheduled -= 1
             while ready:
@@ -114,14 +143,53 @@ class _Dispatcher:
                     task()
                 except Exception:  # a task handles its own listeners' errors
                     logger.exception("gnet: internal error in %r", task)
+                if written_off:
+                    written_off.discard(me)  # it came back after all
             quiet = self._quiet
-            if quiet is not None and len(idle) + 1 == self._workers:
+            if quiet is not None and len(idle) + len(written_off) + 1 >= self._workers:
                 quiet.set()
             if len(idle) >= MAX_IDLE_WORKERS:
                 self._workers -= 1
                 return
-            idle.append(getcurrent())
+            idle.append(me)
             hub.switch()
+
+    def abandon(self, owners: Iterable[Any]) -> set[Any]:
+        # Slow path (Server.stop()): find the workers blocked in a task of
+        # one of ``owners`` by looking at the task their _drain() frame runs.
+        owners = set(owners)
+        found: set[Any] = set()
+        current = getcurrent()
+        idle = self._idle
+        for worker in self._all:
+            if worker is current or worker in idle:
+                continue
+            owner = _owner(_running_task(worker))
+            if owner is not None and owner in owners:
+                found.add(owner)
+                self._written_off.add(worker)
+        quiet = self._quiet
+        if found and quiet is not None and not self.busy():
+            quiet.set()
+        return found
+
+
+def _running_task(worker: Any) -> Any:
+    frame = worker.gr_frame
+    code = _Dispatcher._drain.__code__
+    while frame is not None:
+        if frame.f_code is code:
+            return frame.f_locals.get("task")
+        frame = frame.f_back
+    return None
+
+
+def _owner(task: Any) -> Any:
+    # The object a task belongs to: a socket's bound _run, or a
+    # partial(server._serve, sock).
+    if isinstance(task, partial):
+        return task.args[0] if task.args else None
+    return getattr(task, "__self__", None)
 
 
 _dispatcher: _Dispatcher | None = None
@@ -134,6 +202,48 @@ def schedule(task: Callable[[], Any]) -> None:
     if d is None:
         d = _dispatcher = _Dispatcher()
     d.schedule(task)
+
+
+def abandon(owners: Iterable[Any]) -> set[Any]:
+    """Stop waiting for listeners of ``owners`` that are running now.
+
+    Used by ``Server.stop()`` once its timeout has passed: a worker running
+    a task of one of ``owners`` (a socket's events, its 'connection'
+    listeners) no longer keeps :func:`wait_quiet`, hence ``gnet.run()``,
+    waiting. The greenlet itself stays where it is (nothing can safely
+    interrupt a listener); if it returns, it is counted again.
+
+    Args:
+        owners: The objects (sockets) whose running listeners to give up on.
+
+    Returns:
+        Those of ``owners`` that had a listener running.
+    """
+    if _dispatcher is None:
+        return set()
+    return _dispatcher.abandon(owners)
+
+
+def in_worker() -> bool:
+    """Whether the calling greenlet is one of gnet's workers (runs listeners)."""
+    return _dispatcher is not None and getcurrent() in _dispatcher._all
+
+
+def check_thread(operation: str) -> None:
+    """Raise if called from an OS thread other than the one gnet's loop runs in.
+
+    A few nanoseconds; called on the paths that touch the loop (queueing a
+    write, end, destroy, connect, listen).
+
+    Args:
+        operation: The method called, for the message (``'write'``).
+
+    Raises:
+        ForeignThreadError: the calling thread does not run gnet's hub.
+    """
+    d = _dispatcher
+    if d is not None and _thread_ident() != d._hub.thread_ident:
+        raise ForeignThreadError(operation)
 
 
 def idle_workers() -> list[Any]:
