@@ -718,6 +718,13 @@ class Socket(EventEmitter, Handle):
         did not take. ``callback(err)`` runs once the chunk is handed to the
         kernel (err is None) or the write failed.
 
+        The caller may reuse ``data`` as soon as this returns: what has to
+        wait in the queue is kept as a slice of ``bytes`` (no copy) but as a
+        copy of a ``bytearray`` or a ``memoryview`` (so the caller's
+        buffer is never aliased, and may be changed or resized). Node's
+        Buffer has no such distinction: Node keeps a reference to the
+        Buffer written.
+
         Args:
             data: bytes, bytearray, memoryview, or str (encoded with
                 ``encoding``, default utf8).
@@ -731,6 +738,9 @@ class Socket(EventEmitter, Handle):
         Raises:
             StreamNullValuesError: data is None.
             InvalidArgTypeError: data of another type, or a bad callback.
+            ForeignThreadError: called from an OS thread that does not run
+                gnet's loop, when the chunk has to be queued or has a
+                callback (gnet is not thread-safe).
         """
         if encoding is not None and not isinstance(encoding, str):
             callback, encoding = encoding, None
