@@ -271,17 +271,9 @@ def _empties(writes: Writes, ex: dict[str, Any], prefix: bytes) -> None:
         writes.write(ex["suffix"], with_cb=ex["with_cb"][0])
 
 
-# The states in which an empty chunk gets queued spun in Socket._flush
-# (send(b'') returns 0 and the chunk was never dropped): the hub never
-# returned, so those cases are not run until the fix is in.
-_SPINS = pytest.mark.xfail(strict=True, run=False, reason="bug: empty write spins")
-_SPINNING = ("connecting", "corked", "queued", "ending")
-_PARAMS = [pytest.param(state, marks=_SPINS) if state in _SPINNING else state for state in STATES]
-
-
 @pytest.mark.once
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("state", _PARAMS)
+@pytest.mark.parametrize("state", STATES)
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ex=examples())
@@ -291,7 +283,7 @@ def test_empty_write_completes(pairs: Pairs, state: str, ex: dict[str, Any]) -> 
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("suffix", [b"", b"z"], ids=["empty-last", "data-last"])
-@pytest.mark.parametrize("state", _PARAMS)
+@pytest.mark.parametrize("state", STATES)
 def test_empty_write_each_kind(pairs: Pairs, state: str, suffix: bytes) -> None:
     """Every empty kind, one after the other, with a callback each (fast, every tox env)."""
     ex = {
