@@ -232,8 +232,9 @@ def in_worker() -> bool:
 def check_thread(operation: str) -> None:
     """Raise if called from an OS thread other than the one gnet's loop runs in.
 
-    A few nanoseconds; called on the paths that touch the loop (queueing a
-    write, end, destroy, connect, listen).
+    About 0.1 µs; called on the paths that touch the loop (queueing a
+    write, end, destroy, connect, listen), not on a write the kernel takes
+    whole.
 
     Args:
         operation: The method called, for the message (``'write'``).

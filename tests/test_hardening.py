@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import _socket
 import errno
+import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -240,6 +243,32 @@ def test_port_strings_as_node_reads_them(text: str, kind: str, port: Any) -> Non
     elif kind == "port":
         with pytest.raises(SocketBadPortError):
             validate_port(text)
+
+
+# Reads each string as server.listen(s) does: ['path'] or ['port', +s or the error code].
+_NODE_TABLE_SCRIPT = r"""
+const net = require('net');
+const rows = [];
+for (const s of JSON.parse(process.argv[1])) {
+  if (net._normalizeArgs([s])[0].path !== undefined) { rows.push([s, 'path', null]); continue; }
+  const srv = net.createServer();
+  srv.on('error', () => {});
+  try { srv.listen(s, '127.0.0.1'); rows.push([s, 'port', +s]); }
+  catch (e) { rows.push([s, 'port', e.code]); }
+  srv.close();
+}
+console.log(JSON.stringify(rows));
+"""
+
+
+@pytest.mark.node
+@pytest.mark.once
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_port_table_is_what_node_does(tmp_path: Any) -> None:
+    texts = [row[0] for row in NODE_PORT_TABLE]
+    done = subprocess.run(["node", "-e", _NODE_TABLE_SCRIPT, json.dumps(texts)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30, check=True)
+    assert [tuple(row) for row in json.loads(done.stdout)] == NODE_PORT_TABLE
 
 
 @unix_only
