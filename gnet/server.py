@@ -355,8 +355,11 @@ class Server(StreamServer, EventEmitter, Handle):
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or path.startswith("\0"):
                     raise
-                if not _unix_stale(path):
-                    raise _with_reason(exc, "a server answers on it") from None
+                answer = _unix_probe(path)
+                if answer not in _STALE_ERRNOS:
+                    raise _with_reason(exc, _PROBE_REASONS.get(
+                        answer, f"cannot tell whether a server answers on it "
+                        f"({os.strerror(answer)})")) from None
                 if not opts.get("removeStale") or not stat.S_ISSOCK(os.stat(path).st_mode):
                     raise _with_reason(
                         exc, "nothing answers on it: a stale socket file left by a process "
@@ -661,18 +664,21 @@ class Server(StreamServer, EventEmitter, Handle):
 # queue is full, EACCES...) means the file may belong to a live server and
 # must not be removed.
 _STALE_ERRNOS = frozenset((errno.ECONNREFUSED, errno.ENOENT))
+_PROBE_REASONS = {
+    0: "a server answers on it",
+    errno.EAGAIN: "a server answers on it (its accept queue is full)",
+}
 
 
-def _unix_stale(path: str) -> bool:
-    # Non-blocking, so a live server's full backlog answers EAGAIN at once
-    # instead of stalling the loop.
+def _unix_probe(path: str) -> int:
+    # What connect() to the path says (0: accepted). Non-blocking, so a live
+    # server's full backlog answers EAGAIN at once instead of stalling the loop.
     probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         probe.setblocking(False)
-        code = probe.connect_ex(path)
+        return probe.connect_ex(path)
     finally:
         probe.close()
-    return code in _STALE_ERRNOS
 
 
 def _with_reason(exc: OSError, reason: str) -> OSError:
