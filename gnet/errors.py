@@ -51,15 +51,23 @@ __all__ = (
     'OutOfRangeError',
     'ServerAlreadyListenError',
     'ServerNotRunningError',
+    'SocketAlreadyBoundError',
+    'SocketBadBufferSizeError',
     'SocketBadPortError',
+    'SocketBadTypeError',
+    'SocketBufferSizeError',
     'SocketClosedBeforeConnectionError',
     'SocketClosedError',
+    'SocketDgramIsConnectedError',
+    'SocketDgramNotConnectedError',
+    'SocketDgramNotRunningError',
     'StreamDestroyedError',
     'StreamAlreadyFinishedError',
     'StreamNullValuesError',
     'StreamPrematureCloseError',
     'StreamWriteAfterEndError',
     'UnhandledErrorError',
+    'UnsupportedError',
     'UnknownEncodingError',
     'dns_error',
     'system_error',
@@ -474,6 +482,108 @@ class AggregateError(NodeError):
         self.code = getattr(self.errors[0], 'code', None) if self.errors else None
 
 
+# --- dgram (UDP) ---------------------------------------------------------------
+
+
+class SocketBadTypeError(NodeError, TypeError):
+    """``dgram.createSocket()`` with a type other than 'udp4' / 'udp6'."""
+
+    code = 'ERR_SOCKET_BAD_TYPE'
+    default_message = 'Bad socket type specified. Valid types are: udp4, udp6'
+
+
+class SocketAlreadyBoundError(NodeError):
+    """``bind()`` on a UDP socket that is bound or binding (raised)."""
+
+    code = 'ERR_SOCKET_ALREADY_BOUND'
+    default_message = 'Socket is already bound'
+
+
+class SocketDgramNotRunningError(NodeError):
+    """A call on a UDP socket after ``close()`` (raised)."""
+
+    code = 'ERR_SOCKET_DGRAM_NOT_RUNNING'
+    default_message = 'Not running'
+
+
+class SocketDgramIsConnectedError(NodeError):
+    """``connect()`` twice, or a destination given to a connected UDP socket."""
+
+    code = 'ERR_SOCKET_DGRAM_IS_CONNECTED'
+    default_message = 'Already connected'
+
+
+class SocketDgramNotConnectedError(NodeError):
+    """``disconnect()`` or ``remoteAddress()`` on an unconnected UDP socket."""
+
+    code = 'ERR_SOCKET_DGRAM_NOT_CONNECTED'
+    default_message = 'Not connected'
+
+
+class SocketBadBufferSizeError(NodeError, TypeError):
+    """A buffer size that is not an integer in 0..2**32-1."""
+
+    code = 'ERR_SOCKET_BAD_BUFFER_SIZE'
+    default_message = 'Buffer size must be a positive integer'
+
+
+class SocketBufferSizeError(NodeError):
+    """The kernel refused to get or set a UDP buffer size (Node's SystemError).
+
+    Args:
+        err: The errno (Python's positive number) or the ``OSError`` caught.
+        syscall: ``'uv_recv_buffer_size'`` or ``'uv_send_buffer_size'``.
+
+    ``info`` holds ``{'errno', 'code', 'message', 'syscall'}`` as in Node;
+    ``errno`` and ``syscall`` are also attributes.
+    """
+
+    code = 'ERR_SOCKET_BUFFER_SIZE'
+
+    def __init__(self, err: OSError | int, syscall: str) -> None:
+        number = err if isinstance(err, int) else (err.errno or _errno.EINVAL)
+        name = _errno.errorcode.get(number, 'UNKNOWN')
+        text = _description(name, number)
+        self.info = {'errno': number, 'code': name, 'message': text, 'syscall': syscall}
+        self.errno = number
+        self.syscall = syscall
+        super().__init__(f'Could not get or set buffer size: {syscall} returned '
+                         f'{name} ({text})')
+
+
+class BufferOutOfBoundsError(NodeError, ValueError):
+    """An offset or length beyond a buffer (``ERR_BUFFER_OUT_OF_BOUNDS``).
+
+    Node raises it as a RangeError; here it is a ``ValueError``.
+
+    Args:
+        name: ``'offset'`` or ``'length'``.
+    """
+
+    code = 'ERR_BUFFER_OUT_OF_BOUNDS'
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f'"{name}" is outside of buffer bounds')
+
+
+class UnsupportedError(NodeError, NotImplementedError):
+    """A Node option or feature gnet does not implement (``ERR_GNET_UNSUPPORTED``).
+
+    Raised where the option is used, never ignored (the contract's
+    "nothing silently ignored").
+
+    Args:
+        what: The option or feature, e.g. ``'options.signal'``.
+        instead: What to use instead, completing the message.
+    """
+
+    code = 'ERR_GNET_UNSUPPORTED'
+
+    def __init__(self, what: str, instead: str = '') -> None:
+        message = f'{what} is not supported by gnet'
+        super().__init__(f'{message}; {instead}' if instead else message)
+
+
 # libuv's descriptions, which Node appends for listen and bind failures
 # ("listen EADDRINUSE: address already in use ..."); os.strerror's wording
 # differs for several of them.
@@ -525,7 +635,7 @@ def _description(code: str, number: int | None) -> str:
 
 
 def system_error(err: OSError | int, syscall: str, address: str | None = None,
-                 port: int | None = None) -> OSError:
+                 port: int | None = None, describe: bool | None = None) -> OSError:
     """Turn a kernel error into Node's system error (the one choke point).
 
     Node's ``exceptionWithHostPort`` / ``uvExceptionWithHostPort``. Returns a
@@ -550,6 +660,9 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
         syscall: The operation: ``'connect'``, ``'listen'``, ``'read'``, ...
         address: The IP or Unix path involved, if any.
         port: The port involved, if any (0 is not shown in the message).
+        describe: Whether libuv's description follows the code (None: for
+            'listen' and 'bind', as Node's stream servers do; ``dgram`` says
+            False, as Node's UDP errors carry none).
 
     Returns:
         The new error; the caller raises or emits it.
@@ -565,7 +678,7 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
     gai = isinstance(cause, _socket.gaierror)
     code = (_GAI_CODES if gai else _errno.errorcode).get(number, 'UNKNOWN')  # type: ignore[arg-type]
     message = f'{syscall} {code}'
-    if syscall in _DESCRIBED_SYSCALLS:
+    if describe or (describe is None and syscall in _DESCRIBED_SYSCALLS):
         message = f'{message}: {_description(code, number)}'
     if port:
         message = f'{message} {address}:{port}'

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
-__all__ = ('IEventEmitter', 'IServer', 'ISocket')
+__all__ = ('IDatagramSocket', 'IEventEmitter', 'IServer', 'ISocket')
 
 
 class IEventEmitter(Interface):
@@ -679,3 +679,112 @@ class ISocket(IEventEmitter):
         iterating starts the flow of data, and an 'error' is raised from the
         loop.
         """
+
+
+class IDatagramSocket(IEventEmitter):
+    """Node's ``dgram.Socket``: a UDP socket, an emitter, not a stream.
+
+    Made by ``gnet.dgram.createSocket('udp4' | 'udp6' | options)``. No
+    descriptor exists until ``bind()`` (or the implicit bind of the first
+    ``send()`` / ``connect()``), so calls that need one fail with ``EBADF``
+    before it, as in Node. No event fires inside the call that caused it.
+
+    Events:
+        'listening': the socket is bound; receiving has started.
+        'message' (msg, rinfo): one whole datagram (``bytes``) and
+            ``{'address', 'family', 'port', 'size'}`` of its sender.
+        'connect': ``connect()`` succeeded.
+        'error' (err): a bind, lookup or receive failure (an ICMP
+            port-unreachable on a connected socket is ``ECONNREFUSED``).
+        'close': after ``close()``; nothing follows it.
+    """
+
+    type = Attribute("'udp4' or 'udp6'.")
+
+    def bind(*args, **kwargs):
+        """Bind to ``[port][, address][, callback]`` or ``options[, callback]``.
+
+        Node's ``socket.bind``: 'listening' follows, then ``callback``.
+        Raises ``ERR_SOCKET_ALREADY_BOUND`` when bound or binding.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def send(buffer, offset=None, length=None, port=None, address=None, callback=None):
+        """Send one datagram: ``send(msg[, offset, length], port[, address][, callback])``.
+
+        Node's ``socket.send``: ``msg`` is bytes-like, str or a list of them;
+        a falsy address means loopback; ``callback(err, bytes)``. On a
+        connected socket no port or address is given.
+        """
+
+    def connect(port, address=None, callback=None):
+        """Associate with one peer; 'connect' follows (Node's ``socket.connect``)."""
+
+    def disconnect():
+        """End the association made by ``connect()`` (synchronous)."""
+
+    def remoteAddress():
+        """The connected peer's ``{'address', 'family', 'port'}``."""
+
+    def address():
+        """The bound ``{'address', 'family', 'port'}``; ``getsockname EBADF`` before bind."""
+
+    def close(callback=None):
+        """Close the socket; 'close' follows, then ``callback``.
+
+        Returns:
+            The socket, for chaining.
+        """
+
+    def setBroadcast(flag):
+        """Allow sending to broadcast addresses (``SO_BROADCAST``)."""
+
+    def setTTL(ttl):
+        """Set the unicast hop limit (1-255); returns ``ttl``."""
+
+    def setMulticastTTL(ttl):
+        """Set the multicast hop limit (0-255); returns ``ttl``."""
+
+    def setMulticastLoopback(flag):
+        """Whether own multicast datagrams loop back; returns ``flag``."""
+
+    def setMulticastInterface(interfaceAddress):
+        """Choose the outgoing multicast interface by its address."""
+
+    def addMembership(multicastAddress, interfaceAddress=None):
+        """Join a multicast group."""
+
+    def dropMembership(multicastAddress, interfaceAddress=None):
+        """Leave a multicast group."""
+
+    def addSourceSpecificMembership(sourceAddress, groupAddress, interfaceAddress=None):
+        """Join a source-specific multicast group."""
+
+    def dropSourceSpecificMembership(sourceAddress, groupAddress, interfaceAddress=None):
+        """Leave a source-specific multicast group."""
+
+    def setRecvBufferSize(size):
+        """Set ``SO_RCVBUF`` in bytes (Linux doubles it)."""
+
+    def setSendBufferSize(size):
+        """Set ``SO_SNDBUF`` in bytes (Linux doubles it)."""
+
+    def getRecvBufferSize():
+        """The receive buffer size in bytes."""
+
+    def getSendBufferSize():
+        """The send buffer size in bytes."""
+
+    def getSendQueueSize():
+        """Bytes of datagrams waiting for room in the kernel."""
+
+    def getSendQueueCount():
+        """Datagrams waiting for room in the kernel."""
+
+    def ref():
+        """Let this socket keep ``gnet.run()`` alive while bound (the default); returns it."""
+
+    def unref():
+        """Let ``gnet.run()`` return even while this socket is bound; returns it."""
