@@ -5,7 +5,12 @@
 Every camelCase name also answers to its PEP 8 spelling.
 """
 
-from gnet import errors as errors, events as events, interfaces as interfaces
+from gnet import (
+    dgram as dgram,
+    errors as errors,
+    events as events,
+    interfaces as interfaces,
+)
 from gnet.addresses import isIP as isIP, isIPv4 as isIPv4, isIPv6 as isIPv6
 from gnet.connector import (
     getDefaultAutoSelectFamily as getDefaultAutoSelectFamily,
@@ -70,6 +75,7 @@ fix_module("gnet", globals(), _public)
 __all__ = (
     *_public,
     *module_aliases(globals(), _public),
+    "dgram",
     "errors",
     "events",
     "interfaces",
