@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 __all__ = (
     'AggregateError',
+    'BufferOutOfBoundsError',
     'ForeignThreadError',
     'InvalidAddressFamilyError',
     'InvalidArgTypeError',
