@@ -27,6 +27,26 @@ badcall    wrong arguments and wrong states on the live server and on a live
            connection (which must still echo correctly afterwards)
 ========== ================================================================
 
+With chat (on by default; off with ``--smoke`` unless ``--chat`` is given),
+a gnet.chat room listens beside the echo server, and the workers also pick:
+
+============== ============================================================
+chat           two members join; one says 1-20 lines (Unicode, cut into
+               random pieces); the other must hear each, in order
+chat-inject    ANSI/OSC escapes, '\r', NUL and bidi controls in a line: the
+               listener must hear it with every control made harmless
+chat-halfclose ``name\nlast line`` then end(): the listener hears the
+               unterminated last line, then the leave
+chat-nameless  100,000 empty lines and never a name: hung up on after the
+               room's tries
+chat-longline  ``x`` then 5 KB - 500 KB of '\r' (the old bypass of the line
+               limit): a goodbye and a hang-up
+chat-staller   a member stops reading while 800 KB is said (in a room of its
+               own, 64 KiB backlog): it must be dropped
+chat-lurker    connect and never say a word: the name timeout ends it
+chat-reset     join, send half a line, resetAndDestroy()
+============== ============================================================
+
 Only loopback addresses are used, every loop is bounded by the deadline
 and every wait by a timeout. When the time is up the workers finish what
 they are doing, every connection is closed, and one line is printed::
@@ -35,7 +55,9 @@ they are doing, every connection is closed, and one line is printed::
     unexpected=0 faults=... faults_by_kind=abort:..,badcall:..,... errors_by_code=ECONNRESET:..
     ... max_loop_lag_ms=.. fds_start=.. fds_end=.. rss_start_kb=.. rss_end_kb=.. result=ok
 
-(all on one line). ``verify_errors`` counts echoed bytes that differ,
+(all on one line; with chat, ``chat_lines_verified=.. chat_attacks=..
+chat_attacks_by_kind=..`` come before ``max_loop_lag_ms``). ``verify_errors``
+counts echoed bytes that differ,
 ``lost`` transfers that closed short, ``unexpected`` errors on connections
 that no fault touched, scenarios that overran their bound, and errors gnet
 logged; ``errors_by_code`` counts every 'error' event by its code.
@@ -75,6 +97,7 @@ import gevent.subprocess
 from gevent.event import Event
 
 import gnet as net
+from gnet.chat import MAX_LINE, MAX_NAME_TRIES, ChatRoom, clean_text
 from gnet.events import once
 
 HOST = "127.0.0.1"
@@ -106,6 +129,17 @@ SCENARIO_WEIGHTS = {
 }
 FAULT_KINDS = ("abort", "badcall", "drop", "kill", "pause", "reset", "timeout")
 
+# The chat scenarios, picked by the workers beside the echo ones.
+CHAT_WEIGHTS = {
+    "chat": 12, "chat-inject": 3, "chat-halfclose": 3, "chat-nameless": 2, "chat-longline": 2,
+    "chat-staller": 2, "chat-lurker": 1, "chat-reset": 2,
+}
+CHAT_ATTACKS = tuple(name for name in CHAT_WEIGHTS if name != "chat")
+WELCOME = "Welcome to the chat! What is your name?"
+# What a chat-inject line carries: screen clear, window title, a return to
+# column 0 faking another member, NUL, a bidi override, a C1 CSI, DEL.
+INJECTION = b"\x1b[2J\x1b]0;pwned\x07\rroot: trust me\x00 \xe2\x80\xaeevil\xc2\x9b1m\x7f"
+
 
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
@@ -132,6 +166,8 @@ class Profile:
         self.drop_every_s = 2.0 if smoke else 6.0
         self.idle_every_s = 0.25 if smoke else 0.5
         self.bound_s = 20.0  # no scenario may take longer: that is a hang
+        # The chat room's name timeout: a lurker waits it out, so keep it short.
+        self.chat_name_timeout_ms = 1000 if smoke else 3000
 
 
 class Stats:
@@ -148,6 +184,8 @@ class Stats:
         self.errors: Counter[str] = Counter()
         self.badcall_codes: Counter[str] = Counter()
         self.max_lag_ms = 0.0
+        self.chat_lines_verified = 0
+        self.chat_attacks: Counter[str] = Counter()
 
     def error(self, err: BaseException) -> None:
         self.errors[str(getattr(err, "code", None) or type(err).__name__)] += 1
@@ -165,6 +203,79 @@ class CountingHandler(logging.Handler):
         self.count += 1
         if self.first is None:
             self.first = self.format(record)
+
+
+class ChatFailure(Exception):
+    """A chat scenario found the room not answering as it must."""
+
+
+class ChatPeer:
+    """A chat client that keeps every line it hears, with waits that time out."""
+
+    def __init__(self, soak: Soak, port: int) -> None:
+        self.sock = net.createConnection(port, HOST)
+        self.buffer = b""
+        self.lines: list[str] = []
+        self.seen = 0  # lines already looked at by line() / lines_from()
+        self.changed = Event()
+        self.closed = Event()
+        self.sock.on("data", self._on_data)
+        self.sock.on("error", soak.stats.error)
+        self.sock.on("close", self._on_close)
+
+    def _on_data(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        if b"\n" in chunk:
+            *lines, self.buffer = self.buffer.split(b"\n")
+            self.lines.extend(line.decode("utf-8", "replace") for line in lines)
+            self.changed.set()
+
+    def _on_close(self, _had_error: bool) -> None:
+        self.closed.set()
+        self.changed.set()
+
+    def send(self, data: bytes) -> None:
+        self.sock.write(data)
+
+    def _wait(self, deadline: float) -> bool:
+        left = deadline - time.monotonic()
+        if left <= 0 or self.closed.is_set():
+            return False
+        self.changed.clear()
+        return bool(self.changed.wait(left))
+
+    def line(self, timeout: float) -> str | None:
+        """The next line not looked at yet, or None (closed, or timed out)."""
+        deadline = time.monotonic() + timeout
+        while self.seen >= len(self.lines):
+            if not self._wait(deadline) and self.seen >= len(self.lines):
+                return None
+        self.seen += 1
+        return self.lines[self.seen - 1]
+
+    def lines_from(self, name: str, count: int, timeout: float) -> list[str]:
+        """The next ``count`` lines member ``name`` said (fewer if it takes too long)."""
+        prefix = f"{name}: "
+        got: list[str] = []
+        deadline = time.monotonic() + timeout
+        finished = False
+        while True:
+            while self.seen < len(self.lines) and len(got) < count:
+                line = self.lines[self.seen]
+                self.seen += 1
+                if line.startswith(prefix):
+                    got.append(line[len(prefix):])
+            if len(got) >= count or finished:
+                return got
+            finished = not self._wait(deadline)
+
+    def count_prefix(self, prefix: str) -> int:
+        return sum(line.startswith(prefix) for line in self.lines)
+
+    def leave(self) -> None:
+        self.sock.end()
+        if not self.closed.wait(5):
+            self.sock.destroy()
 
 
 class Gate:
@@ -198,8 +309,9 @@ class Gate:
 
 
 class Soak:
-    def __init__(self, profile: Profile, seed: int) -> None:
+    def __init__(self, profile: Profile, seed: int, chat: bool = False) -> None:
         self.profile = profile
+        self.chat_enabled = chat
         self.rng = random.Random(seed)
         self.stats = Stats()
         self.gate = Gate()
@@ -215,6 +327,14 @@ class Soak:
         once(self.server, "listening", timeout=5000)
         self.port: int = self.server.address()["port"]
         self.drops = 0
+        self.chat_serial = 0
+        self.chat_dropped: set[str] = set()
+        self.chat_rooms: list[ChatRoom] = []
+        self.chat_room: ChatRoom | None = None
+        self.chat_port = 0
+        if chat:
+            self.chat_room = self.open_chat_room(name_timeout=profile.chat_name_timeout_ms)
+            self.chat_port = self.chat_room.server.address()["port"]
 
     # --- the server -------------------------------------------------------------------
 
@@ -473,6 +593,169 @@ class Soak:
             self.server.maxConnections = None
             self.gate.open.set()
 
+    # --- chat scenarios ------------------------------------------------------------------------
+
+    def open_chat_room(self, **limits: Any) -> ChatRoom:
+        room = ChatRoom(self.on_chat_log, **limits)
+        room.server.on("error", self.stats.error)
+        room.server.listen(0, HOST, 1024)
+        once(room.server, "listening", timeout=5000)
+        self.chat_rooms.append(room)
+        return room
+
+    def close_chat_room(self, room: ChatRoom) -> None:
+        room.server.close()
+        room.server.closeAllConnections()
+        self.chat_rooms.remove(room)
+
+    def on_chat_log(self, line: str) -> None:
+        name, sep, _ = line.partition(" dropped: ")
+        if sep:
+            self.chat_dropped.add(name)
+
+    def chat_name(self) -> str:
+        self.chat_serial += 1
+        return f"p{self.chat_serial}x"
+
+    def chat_join(self, name: str, port: int | None = None) -> ChatPeer:
+        peer = ChatPeer(self, port or self.chat_port)
+        if peer.line(5) != WELCOME:
+            raise ChatFailure("no welcome")
+        peer.send(name.encode() + b"\n")
+        hello = peer.line(5)
+        if hello is None or not hello.startswith(f"Hello {name}! Here now: "):
+            raise ChatFailure(f"no hello: {hello!r}")
+        return peer
+
+    def chat_text(self) -> str:
+        size = self.rng.randint(1, 200)
+        start = self.rng.randrange(len(self.text_block) - size)
+        return self.text_block[start:start + size]
+
+    def chat_send(self, peer: ChatPeer, data: bytes) -> None:
+        """Send in random pieces, as a network would cut it."""
+        off = 0
+        while off < len(data):
+            n = self.rng.choice([1, 3, 50, 4096, len(data)])
+            peer.send(data[off:off + n])
+            off += n
+
+    def chat(self) -> None:
+        said, heard = self.chat_name(), self.chat_name()
+        listener = self.chat_join(heard)
+        speaker = self.chat_join(said)
+        try:
+            texts = [self.chat_text() for _ in range(self.rng.randint(1, 20))]
+            self.chat_send(speaker, b"".join(t.encode() + b"\n" for t in texts))
+            got = listener.lines_from(said, len(texts), self.profile.bound_s / 2)
+            if got != texts:
+                if len(got) < len(texts):
+                    self.stats.lost += 1
+                else:
+                    self.stats.verify_errors += 1
+                return
+            self.stats.chat_lines_verified += len(texts)
+        finally:
+            speaker.leave()
+            listener.leave()
+
+    def chat_inject(self) -> None:
+        said, heard = self.chat_name(), self.chat_name()
+        listener = self.chat_join(heard)
+        attacker = self.chat_join(said)
+        try:
+            self.chat_send(attacker, INJECTION + b"\r\n")
+            self.stats.chat_attacks["chat-inject"] += 1
+            got = listener.lines_from(said, 1, 5)
+            want = clean_text(INJECTION)
+            if got != [want] or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in want):
+                self.stats.unexpected["chat-inject-not-neutralised"] += 1
+            else:
+                self.stats.chat_lines_verified += 1
+        finally:
+            attacker.leave()
+            listener.leave()
+
+    def chat_halfclose(self) -> None:
+        said, heard = self.chat_name(), self.chat_name()
+        listener = self.chat_join(heard)
+        leaver = ChatPeer(self, self.chat_port)
+        text = self.chat_text()
+        leaver.send(f"{said}\n{text}".encode())
+        leaver.sock.end()
+        self.stats.chat_attacks["chat-halfclose"] += 1
+        try:
+            got = listener.lines_from(said, 1, 5)
+            if got != [text]:
+                self.stats.lost += 1
+            else:
+                self.stats.chat_lines_verified += 1
+            if not leaver.closed.wait(5):
+                self.stats.unexpected["chat-halfclose-not-closed"] += 1
+        finally:
+            leaver.sock.destroy()
+            listener.leave()
+
+    def chat_nameless(self) -> None:
+        peer = ChatPeer(self, self.chat_port)
+        peer.send(b"\n" * 100_000)
+        self.stats.chat_attacks["chat-nameless"] += 1
+        if not peer.closed.wait(5):
+            self.stats.unexpected["chat-nameless-not-hung-up"] += 1
+        elif peer.count_prefix("Please pick another name") != MAX_NAME_TRIES - 1:
+            self.stats.unexpected["chat-nameless-replies"] += 1
+        peer.sock.destroy()
+
+    def chat_longline(self) -> None:
+        peer = self.chat_join(self.chat_name())
+        peer.send(b"x" + b"\r" * self.rng.randint(MAX_LINE + 1, 500_000))
+        self.stats.chat_attacks["chat-longline"] += 1
+        if not peer.closed.wait(5):
+            self.stats.unexpected["chat-longline-not-hung-up"] += 1
+        elif peer.count_prefix("* line too long") != 1:
+            self.stats.unexpected["chat-longline-no-goodbye"] += 1
+        peer.sock.destroy()
+
+    def chat_staller(self) -> None:
+        # A room of its own: 800 KB said to everyone must not drop bystanders.
+        room = self.open_chat_room(max_backlog=64 * KIB)
+        port = room.server.address()["port"]
+        staller_name = self.chat_name()
+        try:
+            staller = self.chat_join(staller_name, port)
+            staller.sock.pause()
+            talker = self.chat_join(self.chat_name(), port)
+            self.stats.chat_attacks["chat-staller"] += 1
+            line = b"s" * 3999 + b"\n"
+            for _ in range(4):
+                talker.send(line * 50)  # 200 lines: the rate limit's burst
+            deadline = time.monotonic() + 10
+            while staller_name not in self.chat_dropped and time.monotonic() < deadline:
+                gevent.sleep(0.01)
+            if staller_name not in self.chat_dropped:
+                self.stats.unexpected["chat-staller-not-dropped"] += 1
+            staller.sock.destroy()
+            talker.leave()
+        finally:
+            self.close_chat_room(room)
+
+    def chat_lurker(self) -> None:
+        peer = ChatPeer(self, self.chat_port)
+        self.stats.chat_attacks["chat-lurker"] += 1
+        if not peer.closed.wait(2 * self.profile.chat_name_timeout_ms / 1000 + 1):
+            self.stats.unexpected["chat-lurker-not-timed-out"] += 1
+        elif peer.count_prefix("* no name given in ") != 1:
+            self.stats.unexpected["chat-lurker-no-goodbye"] += 1
+        peer.sock.destroy()
+
+    def chat_reset(self) -> None:
+        peer = self.chat_join(self.chat_name())
+        peer.send(b"half a li")
+        gevent.sleep(self.rng.uniform(0, 0.01))
+        peer.sock.resetAndDestroy()
+        self.stats.chat_attacks["chat-reset"] += 1
+        peer.closed.wait(5)
+
     # --- running -------------------------------------------------------------------------------
 
     def run_scenario(self, name: str) -> None:
@@ -485,18 +768,29 @@ class Soak:
             "abort": lambda: self.cut("abort"),
             "kill": self.kill,
             "badcall": self.badcall,
+            "chat": self.chat,
+            "chat-inject": self.chat_inject,
+            "chat-halfclose": self.chat_halfclose,
+            "chat-nameless": self.chat_nameless,
+            "chat-longline": self.chat_longline,
+            "chat-staller": self.chat_staller,
+            "chat-lurker": self.chat_lurker,
+            "chat-reset": self.chat_reset,
         }
         try:
             with gevent.Timeout(self.profile.bound_s, TimeoutError(f"{name} overran")):
                 scenarios[name]()
         except TimeoutError as exc:
             self.stats.unexpected[str(exc).replace(" ", "-")] += 1
+        except ChatFailure as exc:
+            self.stats.unexpected[f"{name}-{exc}".replace(" ", "-")[:60]] += 1
         except Exception as exc:  # a scenario must never take the soak down
             self.stats.unexpected[f"{name}-{type(exc).__name__}"] += 1
 
     def worker(self) -> None:
-        names = list(SCENARIO_WEIGHTS)
-        weights = list(SCENARIO_WEIGHTS.values())
+        table = {**SCENARIO_WEIGHTS, **(CHAT_WEIGHTS if self.chat_enabled else {})}
+        names = list(table)
+        weights = list(table.values())
         while time.monotonic() < self.deadline:
             self.run_scenario(self.rng.choices(names, weights)[0])
 
@@ -527,14 +821,21 @@ class Soak:
         """One of each scenario, so the start figures include what they set up once."""
         for name in SCENARIO_WEIGHTS:
             self.run_scenario(name)
+        if self.chat_enabled:
+            for name in CHAT_WEIGHTS:
+                self.run_scenario(name)
         self.drop_window()
+
+    def open_connections(self) -> int:
+        chat = sum(len(room.members) for room in self.chat_rooms)
+        return int(self.server.getConnections()) + chat
 
     def wait_idle(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
-        while self.server.getConnections() and time.monotonic() < deadline:
+        while self.open_connections() and time.monotonic() < deadline:
             gevent.sleep(0.01)
         gevent.sleep(0.05)  # the last closes' descriptors
-        return not self.server.getConnections()
+        return not self.open_connections()
 
     def run(self) -> int:
         log = CountingHandler()
@@ -558,9 +859,11 @@ class Soak:
                 g.kill(block=False)
         elapsed = time.monotonic() - started
         if not self.wait_idle(10):
-            self.stats.unexpected["connections-left-open"] += self.server.getConnections()
+            self.stats.unexpected["connections-left-open"] += self.open_connections()
         fds_end, rss_end = fd_count(), rss_kb()
         self.server.close()
+        for room in list(self.chat_rooms):
+            self.close_chat_room(room)
         net.run(timeout=5000)
         if log.count:
             self.stats.unexpected["gnet-logged-errors"] += log.count
@@ -593,6 +896,11 @@ class Soak:
             f"errors_by_code={pairs(s.errors)}",
             f"badcall_codes={pairs(s.badcall_codes)}",
             f"unexpected_by_kind={pairs(s.unexpected)}",
+            *([
+                f"chat_lines_verified={s.chat_lines_verified}",
+                f"chat_attacks={sum(s.chat_attacks.values())}",
+                f"chat_attacks_by_kind={pairs(s.chat_attacks)}",
+            ] if self.chat_enabled else []),
             f"max_loop_lag_ms={s.max_lag_ms:.0f}",
             f"fds_start={fds_start}",
             f"fds_end={fds_end}",
@@ -609,6 +917,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--smoke", action="store_true", help="a short run (about 10 s)")
     parser.add_argument("--seconds", type=float, help="how long to run, in seconds")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--chat", action=argparse.BooleanOptionalAction, default=None,
+                        help="also run the chat scenarios (default: yes, but not with --smoke)")
     parser.add_argument("--monkey", action="store_true",
                         help="run under gevent.monkey.patch_all()")
     args = parser.parse_args(argv)
@@ -618,7 +928,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = 8.0
     else:
         seconds = args.minutes * 60
-    return Soak(Profile(seconds, smoke=args.smoke), args.seed).run()
+    chat = not args.smoke if args.chat is None else args.chat
+    return Soak(Profile(seconds, smoke=args.smoke), args.seed, chat=chat).run()
 
 
 if __name__ == "__main__":
