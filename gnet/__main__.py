@@ -34,9 +34,15 @@ signal handlers:
   ``gevent.os.nb_write``. While stdout is full the listener waits, which
   stalls only this socket's events; its read queue fills, reading from the
   kernel stops, and TCP pushes back on the peer.
-- The peer's FIN ('end') stops reading stdin; gnet then ends our side
-  (allowHalfOpen is off), the socket closes, and the command exits once
-  every byte received is on stdout.
+- The peer's FIN ('end') says the peer sends no more, not that it reads
+  no more. The socket is half-open (allowHalfOpen), so stdin keeps going
+  to the peer until stdin's own end, then our FIN closes the connection:
+  a file or a pipe is sent whole whichever side ends first (the receiver
+  of ``gnet listen PORT < file`` may well have an empty stdin). Only a
+  terminal stops there: a person typing has nothing pending, and the peer
+  has hung up on them, so the command ends our side at once.
+- The command exits once the socket has closed and every byte received
+  is on stdout.
 
 Bytes are never decoded: what arrives is what is written.
 
@@ -303,9 +309,12 @@ class _Pipe:
     overwrite it.
     """
 
-    def __init__(self, prog: str, timeout: float) -> None:
+    def __init__(self, prog: str, timeout: float, interactive: bool | None = None) -> None:
         self.prog = prog
         self.timeout = timeout
+        # Whether the peer's end also ends the reading of stdin (None: when
+        # stdin is a terminal); see the module's theory of operation.
+        self.interactive = interactive
         self.status = EXIT_OK
         self.error: str | None = None
         self.socket: net.Socket | None = None
@@ -345,7 +354,7 @@ class _Pipe:
     def attach(self, sock: net.Socket) -> None:
         """Start piping: stdin to ``sock``, ``sock`` to stdout."""
         sock.on("data", self._on_data)
-        sock.on("end", self._stop_reading)
+        sock.on("end", self._on_peer_end)
         sock.on("close", lambda _had_error: self._stop_reading())
         # A descriptor that was closed when the process started (`<&-`,
         # `>&-`; Python then sets sys.stdin or sys.stdout to None) may have
@@ -358,6 +367,8 @@ class _Pipe:
         if sys.stdin is None:
             sock.end()
         else:
+            if self.interactive is None:
+                self.interactive = os.isatty(0)
             self._nonblocking(0)
             self._reader = gevent.spawn(self._pump_stdin, sock)
 
@@ -379,7 +390,8 @@ class _Pipe:
                     sock.destroy()
                     return
                 chunk = b""
-            # Not writable: the peer ended (allowHalfOpen is off) or it failed.
+            # Not writable: our side was ended (Ctrl-C, a terminal whose peer
+            # ended) or the socket failed; the chunk has nowhere to go.
             if not sock.writable:
                 return
             if not chunk:
@@ -390,6 +402,16 @@ class _Pipe:
                     once(sock, "drain")
                 except OSError:
                     return  # the 'error' listener has it
+
+    def _on_peer_end(self) -> None:
+        # The peer sends no more. A file or a pipe still goes to it to the
+        # end (the peer may well be reading: a half-close); a terminal's
+        # user has nothing pending, so our side ends now. What was read
+        # from stdin is already queued on the socket, and end() sends it.
+        reader, sock = self._reader, self.socket
+        if reader is not None and not reader.dead and self.interactive and sock is not None:
+            self._stop_reading()
+            sock.end()
 
     def _stop_reading(self) -> None:
         reader = self._reader
@@ -452,12 +474,13 @@ class _Pipe:
 
 def run_connect(host: str | None, port: int | None, path: str | None = None, *,
                 prog: str = "gnet", timeout: float = 0, check: bool = False,
-                verbose: bool = False) -> int:
+                verbose: bool = False, interactive: bool | None = None) -> int:
     """Connect, then pipe stdin to the connection and the connection to stdout.
 
     netcat's client mode: binary-safe; end of stdin half-closes (the peer
     sees EOF and may still answer); the command exits once the peer has
-    ended too and stdout has every byte.
+    ended too and stdout has every byte. A peer that ends first still gets
+    the rest of stdin, unless stdin is interactive.
 
     Args:
         host: Host name or IP address (with ``port``).
@@ -469,12 +492,18 @@ def run_connect(host: str | None, port: int | None, path: str | None = None, *,
         check: Only check that a connection can be made, then hang up
             (netcat's ``-z``); stdin is not read.
         verbose: Say on stderr when connected.
+        interactive: Whether the peer's end also ends our side at once
+            instead of sending the rest of stdin first: right for a person
+            typing, who has nothing pending when the peer hangs up. None
+            (the default): when stdin is a terminal.
 
     Returns:
         The exit status (see :data:`EXIT_STATUS`).
     """
-    pipe = _Pipe(prog, timeout)
+    pipe = _Pipe(prog, timeout, interactive)
     options: dict[str, Any] = {"path": path} if path is not None else {"host": host, "port": port}
+    # Half-open: the peer's end does not end ours (see the theory of operation).
+    options["allowHalfOpen"] = True
     try:
         sock = net.createConnection(options)
     except (TypeError, ValueError) as err:  # an argument argparse could not check
@@ -516,7 +545,7 @@ def run_listen(host: str, port: int | None, path: str | None = None, *, prog: st
         The exit status (see :data:`EXIT_STATUS`).
     """
     pipe = _Pipe(prog, timeout)
-    server = net.createServer()
+    server = net.createServer({"allowHalfOpen": True})
     pipe.server = server
 
     def on_connection(sock: net.Socket) -> None:

@@ -392,16 +392,38 @@ def test_connect_empty_stdin_half_closes_at_once(stdlib_server: Any) -> None:
     assert server.join() == b""
 
 
-def test_connect_exits_when_the_peer_ends_first(stdlib_server: Any, gnet: Any) -> None:
-    def speak_and_end(conn: socket.socket) -> bytes:
-        conn.sendall(b"hello, and goodbye\n")
-        conn.shutdown(socket.SHUT_WR)
-        return recv_all(conn)  # our FIN answered by theirs: allowHalfOpen is off
+def speak_and_end(conn: socket.socket) -> bytes:
+    """Say hello, end our side at once, and read the client to its end."""
+    conn.sendall(b"hello, and goodbye\n")
+    conn.shutdown(socket.SHUT_WR)
+    return recv_all(conn)
 
+
+def test_connect_peer_that_ends_first_still_gets_the_rest_of_stdin(
+        stdlib_server: Any, gnet: Any) -> None:
     server = stdlib_server(speak_and_end)
-    # stdin stays open: the peer's end alone ends the session.
     client = gnet("connect", "127.0.0.1", str(server.port))
+    assert client.line() == "hello, and goodbye"
+    # The peer has ended; a pipe's data is still delivered, to stdin's end.
+    client.write(b"written after the peer's end\n")
+    time.sleep(0.2)
+    client.write(b"and more")
+    client.close_stdin()
     code, out, err = client.wait()
+    assert (code, out, err) == (0, b"", "")
+    assert server.join() == b"written after the peer's end\nand more"
+
+
+def test_connect_terminal_stdin_ends_when_the_peer_does(stdlib_server: Any, gnet: Any) -> None:
+    server = stdlib_server(speak_and_end)
+    controller, terminal = os.openpty()
+    try:
+        # A person typing has nothing pending: the peer's end alone ends the session.
+        client = gnet("connect", "127.0.0.1", str(server.port), stdin=terminal)
+        code, out, err = client.wait()
+    finally:
+        os.close(terminal)
+        os.close(controller)
     assert (code, out, err) == (0, b"hello, and goodbye\n", "")
     assert server.join() == b""
 
@@ -609,7 +631,8 @@ def test_listen_one_connection_both_ways(gnet: Any, peers: Any) -> None:
 
 
 def test_listen_unix_receives_a_file(gnet: Any, peers: Any, tmp_sock_path: str) -> None:
-    server = gnet("listen", "-v", "--unix", tmp_sock_path)
+    # An empty stdin, as a receiver's should be: it sends nothing, the file comes whole.
+    server = gnet("listen", "-v", "--unix", tmp_sock_path, stdin=subprocess.DEVNULL)
     assert server.err_line() == f"gnet: listening on {tmp_sock_path}"
     payload = random.Random(3).randbytes(MIB)
     with tempfile.TemporaryFile() as file:
