@@ -74,6 +74,7 @@ from gnet.chat import (
     NAME_TIMEOUT_MS,
     RATE_LIMIT,
     ChatRoom,
+    LineHandler,
     default_max_connections,
     log_to_stdio,
 )
@@ -277,8 +278,10 @@ def run_echo(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, path: str | Non
     """Serve an echo server (``socket.pipe(socket)``) until SIGINT or SIGTERM.
 
     Every byte a client sends comes back, with backpressure; a client's FIN
-    ends its echo. On a signal the server stops accepting and hangs up on
-    every client at once.
+    ends its echo. A client's error (a reset, a broken pipe) is one line on
+    stderr, written without ever blocking the server, and ends only that
+    client. On a signal the server stops accepting and hangs up on every
+    client at once.
 
     Args:
         host: Address to listen on (ignored with ``path``).
@@ -289,13 +292,24 @@ def run_echo(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, path: str | Non
     Returns:
         The exit status: 0 once stopped, 1 if listening failed.
     """
-    server = net.createServer(lambda sock: sock.pipe(sock))
+    # Never blocks: a stderr nobody reads loses lines, never the echo.
+    errors = LineHandler(None if sys.stderr is None else 2)
+
+    def on_connection(sock: net.Socket) -> None:
+        client = _remote(sock)
+        sock.on("error", lambda err: errors.write_line(f"{prog}: {client}: {_message(err)}"))
+        sock.pipe(sock)
+
+    server = net.createServer(on_connection)
 
     def stop() -> None:
         server.close()
         server.closeAllConnections()
 
-    return _serve(server, _listen_options(host, port, path), "echo server", prog, stop)
+    try:
+        return _serve(server, _listen_options(host, port, path), "echo server", prog, stop)
+    finally:
+        errors.close()
 
 
 # -- connect, listen: one connection piped to stdin and stdout ---------------------------

@@ -697,6 +697,38 @@ def test_echo_serves_stdlib_clients(gnet: Any, peers: Any) -> None:
     assert second.rest() == b""  # Ctrl-C hung up on the client still connected
 
 
+def reset(peer: LinePeer) -> None:
+    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()
+
+
+def test_echo_client_reset_is_one_line_and_the_server_goes_on(gnet: Any, peers: Any) -> None:
+    server = gnet("echo", "--port", "0")
+    port = server.listening_port()
+    reading = peers(port)
+    reading.send(b"one\n")
+    assert reading.line() == "one"
+    where = f"gnet: 127.0.0.1:{reading.sock.getsockname()[1]}: read ECONNRESET"
+    reset(reading)  # the server is waiting to read
+    assert server.err_line() == where
+
+    flooding = peers(port)
+    flooding.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    flooding.send(b"x" * (2 * MIB))  # never read: the echo's writes back are stuck
+    where = f"gnet: 127.0.0.1:{flooding.sock.getsockname()[1]}: "
+    reset(flooding)
+    line = server.err_line()
+    assert line.startswith(where), line
+    assert line[len(where):] in ("read ECONNRESET", "write ECONNRESET", "write EPIPE"), line
+
+    later = peers(port)
+    later.send(b"still here\n")
+    assert later.line() == "still here"
+    code, out, err = server.signal(signal.SIGINT)
+    assert (code, out, err) == (0, b"", "")  # no traceback, no other line
+
+
 @pytest.mark.parametrize("command", [["chat"], ["echo"], ["listen", "9000"]],
                          ids=["chat", "echo", "listen"])
 def test_servers_bind_loopback_by_default(command: list[str]) -> None:
