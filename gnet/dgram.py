@@ -668,7 +668,8 @@ class Socket(EventEmitter, Handle):
         (with ``offset=`` and ``length=`` too), a gnet convenience.
 
         ``callback(err, bytes_sent)`` runs once the datagram was handed to
-        the kernel (err None) or failed (``EMSGSIZE``, a lookup error...).
+        the kernel (``err`` None) or failed (``EMSGSIZE``, a lookup error...;
+        then ``bytes_sent`` is None). It always gets both arguments.
 
         Raises:
             InvalidArgTypeError: ``msg`` or ``address`` of the wrong type.
@@ -771,7 +772,7 @@ class Socket(EventEmitter, Handle):
         # Hub, worker, caller or resolver greenlet: never blocks.
         if err is not None:
             if callback is not None:
-                self._queue(callback, err)
+                self._queue(callback, err, None)
             else:
                 self._queue(self._error_event, err)
             return
@@ -784,7 +785,7 @@ class Socket(EventEmitter, Handle):
             elif kind != (6 if self._af == _socket.AF_INET6 else 4):
                 if callback is not None:
                     self._queue(callback, system_error(errno.EINVAL, "send", address or ip,
-                                                       port, describe=False))
+                                                       port, describe=False), None)
                 return
         entry = [chunks, ip, port, address, callback]
         if self._sq:
@@ -798,7 +799,7 @@ class Socket(EventEmitter, Handle):
         except OSError as exc:
             if callback is not None:
                 self._queue(callback, system_error(exc, "send", address or ip, port,
-                                                   describe=False))
+                                                   describe=False), None)
             return
         if callback is not None:
             self._queue(callback, None, sent)
@@ -835,7 +836,7 @@ class Socket(EventEmitter, Handle):
                 self._sq_bytes -= size
                 if callback is not None:
                     self._queue(callback, system_error(exc, "send", address or ip, port,
-                                                       describe=False))
+                                                       describe=False), None)
                 continue
             sq.popleft()
             self._sq_bytes -= size
@@ -999,7 +1000,7 @@ class Socket(EventEmitter, Handle):
             _chunks, ip, port, address, cb, _size = sq.popleft()
             if cb is not None:
                 self._queue(cb, system_error(errno.ECANCELED, "send", address or ip, port,
-                                             describe=False))
+                                             describe=False), None)
         self._sq_bytes = 0
         sock = self._sock
         if sock is not None:

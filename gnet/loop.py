@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import monotonic
+from types import TracebackType
 from typing import Any, TypeVar
 
 from gevent import get_hub
@@ -124,7 +125,10 @@ def run(timeout: float | None = None) -> bool:
 
     Ctrl-C raises KeyboardInterrupt here, in the caller, rather than in
     gevent's hub (which would print a traceback first), so
-    ``try: gnet.run() except KeyboardInterrupt: ...`` stops cleanly.
+    ``try: gnet.run() except KeyboardInterrupt: ...`` stops cleanly, and a
+    script that does not catch it ends as any Python script does on Ctrl-C:
+    a short traceback from its own ``run()`` line, then the exit status of
+    SIGINT. (Node prints nothing; see docs/differences.md.)
 
     Returns:
         True when nothing keeps the loop alive, False if the timeout ran out.
@@ -135,8 +139,34 @@ def run(timeout: float | None = None) -> bool:
     """
     if in_worker():
         raise NestedRunError()
-    with _interrupt_here():
-        return _run(timeout)
+    try:
+        with _interrupt_here():
+            return _run(timeout)
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    # Raised afresh, outside the handler, with only the user's frames: the
+    # traceback it came with runs through gevent's hub switch and gnet's
+    # dispatch (a dozen frames nobody can act on). A listener it cut short
+    # keeps its lines: they say where the program was stuck.
+    interrupted.__traceback__ = _user_frames(interrupted.__traceback__)
+    raise interrupted from None
+
+
+_INTERNAL = frozenset({"gnet", "gevent", "greenlet"})
+
+
+def _user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` without the frames of gnet, gevent and greenlet (by module name)."""
+    kept = []
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__") or ""
+        if module.partition(".")[0] not in _INTERNAL:
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for entry in reversed(kept):
+        chain = TracebackType(chain, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return chain
 
 
 @contextmanager

@@ -1,0 +1,127 @@
+"""Ctrl-C in a script blocked in ``gnet.run()``: the README's own example, run as a user would.
+
+Node prints nothing on Ctrl-C and dies of SIGINT. A Python script dies of
+SIGINT too, after the interpreter's short KeyboardInterrupt traceback; gnet
+keeps that (docs/differences.md) but makes the traceback the user's: their
+``run()`` line (and a listener it cut short), never a page of gevent's hub.
+A script that catches the KeyboardInterrupt around ``run()`` goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+WAIT_S = 10.0
+
+
+def readme_echo_server() -> str:
+    """The first Python snippet under "What it is" in README.md, on a free port."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## What it is"):]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "no Python snippet under 'What it is'"
+    code = match.group(1)
+    assert "net.run()" in code and "createServer" in code, code
+    return code.replace("listen(1337,", "listen(0,")
+
+
+def interrupt(tmp_path: Path, code: str, send: bytes | None = None) -> tuple[int, str, str, str]:
+    """Run ``code`` as a script; once it listens, maybe send ``send``; then SIGINT.
+
+    Returns the status, stdout, stderr and the script's path.
+    """
+    script = tmp_path / "script.py"
+    script.write_text(code, encoding="utf-8")
+    with subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert select.select([proc.stdout], [], [], WAIT_S)[0], "the script never listened"
+            first = proc.stdout.readline()
+            match = re.search(r"'port': (\d+)", first)
+            assert match, f"not listening: {first!r}"
+            with socket.create_connection(("127.0.0.1", int(match.group(1))),
+                                          timeout=WAIT_S) as client:
+                greeting = client.recv(100)
+                if send is not None:
+                    client.sendall(send)
+                    # Wait until the listener runs (and blocks): it answers first.
+                    assert client.recv(100) == b"sleeping\n"
+                proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=WAIT_S)
+        finally:
+            if proc.poll() is None:  # failed, or still running long after Ctrl-C
+                proc.kill()
+    return proc.returncode, first + greeting.decode() + out, err, str(script)
+
+
+def frames(err: str) -> list[tuple[str, str]]:
+    return re.findall(r'^  File "([^"]+)", line \d+, in (\S+)$', err, re.M)
+
+
+def test_readme_example_ctrl_c_is_a_short_traceback_from_the_users_run_line(
+        tmp_path: Path) -> None:
+    code, out, err, script = interrupt(tmp_path, readme_echo_server())
+    assert "Echo server" in out
+    assert code == -signal.SIGINT, err  # died of SIGINT, as Node does (a shell says 130)
+    assert "gevent" not in err, err
+    assert err.splitlines()[0] == "Traceback (most recent call last):"
+    assert err.splitlines()[-1] == "KeyboardInterrupt"
+    assert "    net.run()" in err.splitlines()[2], err
+    (user, _), (gnet_run, function) = frames(err)
+    assert user == script
+    assert (Path(gnet_run).name, function) == ("loop.py", "run")
+
+
+BLOCKED_LISTENER = """\
+import time
+import gnet as net
+
+def on_data(socket, data):
+    socket.write('sleeping\\n')
+    time.sleep(60)  # not monkey-patched: the whole process waits here
+
+def on_connection(socket):
+    socket.write('hello\\n')
+    socket.on('data', lambda data: on_data(socket, data))
+
+server = net.createServer(on_connection)
+server.listen(0, '127.0.0.1', lambda: print('listening on', server.address()))
+{run}
+"""
+
+
+def test_ctrl_c_in_a_blocked_listener_shows_where_it_was_stuck(tmp_path: Path) -> None:
+    code, _, err, script = interrupt(tmp_path, BLOCKED_LISTENER.format(run="net.run()"), b"x")
+    assert code == -signal.SIGINT, err
+    assert "gevent" not in err, err
+    assert err.splitlines()[-1] == "KeyboardInterrupt"
+    # The user's run() line, gnet's re-raise, then the listener: nothing of the dispatch.
+    assert [(Path(path).name, function) for path, function in frames(err)] == [
+        ("script.py", "<module>"), ("loop.py", "run"), ("script.py", "<lambda>"),
+        ("script.py", "on_data")]
+    assert script in err
+
+
+@pytest.mark.parametrize("send", [None, b"x"], ids=["idle", "in-a-listener"])
+def test_ctrl_c_caught_around_run_goes_on_quietly(tmp_path: Path, send: bytes | None) -> None:
+    body = BLOCKED_LISTENER.format(run=(
+        "try:\n"
+        "    net.run()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "server.close()\n"
+        "server.closeAllConnections()\n"
+        "print('finished', net.run(timeout=5000))\n"))
+    code, out, err, _ = interrupt(tmp_path, body, send)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-2:] == ["interrupted", "finished True"]
