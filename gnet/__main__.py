@@ -749,8 +749,10 @@ def build_parser() -> argparse.ArgumentParser:
         "connect", "pipe stdin to a connection and the connection to stdout (nc HOST PORT)",
         "Connect, then copy stdin to the connection and the connection to stdout, byte for "
         "byte. End of input (Ctrl-D, or the end of a piped file) half-closes: the peer sees "
-        "EOF and may still answer; gnet exits once the peer has ended too. Ctrl-C ends our "
-        "side the same way and hangs up a second later (a second Ctrl-C: at once).",
+        "EOF and may still answer; gnet exits once the peer has ended too. A peer that ends "
+        "first still gets all of a piped stdin (at a terminal, its end ends the session). "
+        "Ctrl-C ends our side the same way and hangs up a second later (a second Ctrl-C: at "
+        "once).",
         "  gnet connect 127.0.0.1 8124               # talk to gnet chat\n"
         "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | gnet connect example.com 80\n"
         "  gnet connect --unix /run/app.sock < request > reply\n"
@@ -774,7 +776,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Listen, accept one client, stop listening, then copy stdin to the connection and "
         "the connection to stdout as 'gnet connect' does, exiting when the connection has "
         "ended. Binds 127.0.0.1 unless --host says otherwise.",
-        "  gnet listen 9000 > received                # then: gnet connect HOST 9000 < file\n"
+        "  gnet listen 9000 < /dev/null > received    # then: gnet connect HOST 9000 < file\n"
         "  gnet listen --host 0.0.0.0 9000 < file     # serve one file to one client\n"
         "  gnet listen -v 0                           # a free port, shown on stderr",
         _cmd_listen,
