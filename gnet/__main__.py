@@ -2,7 +2,7 @@
 
 ::
 
-    gnet chat    [--host H] [--port P]                 the chat room of gnet.chat
+    gnet chat    [--host H] [--port P] [limits]        the chat room of gnet.chat
     gnet echo    [--host H] [--port P] | --unix PATH   an echo server
     gnet connect HOST PORT | --unix PATH               stdin to a connection, it to stdout
     gnet listen  [--host H] PORT | --unix PATH         the same, for one accepted connection
@@ -270,6 +270,7 @@ def run_chat(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, prog: str = 
             handler.cancel()
         for name, log_handler in (("gnet.chat", out), ("gnet", err)):
             logging.getLogger(name).removeHandler(log_handler)
+            logging.getLogger(name).propagate = True
             log_handler.close()
 
 
@@ -718,14 +719,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     chat.add_argument("--name-timeout", metavar="MS", type=_ms, default=NAME_TIMEOUT_MS,
                       help="hang up on a client that has not picked a name after MS "
-                           f"milliseconds (default {NAME_TIMEOUT_MS:g}; 0: never)")
+                           f"milliseconds (default {NAME_TIMEOUT_MS}; 0: never)")
     chat.add_argument("--idle-timeout", metavar="MS", type=_ms, default=IDLE_TIMEOUT_MS,
                       help="say goodbye to a connection without traffic either way for MS "
-                           f"milliseconds (default {IDLE_TIMEOUT_MS:g}, an hour; 0: never)")
+                           f"milliseconds (default {IDLE_TIMEOUT_MS}, an hour; 0: never)")
     chat.add_argument("--max-connections", metavar="N", type=_count, default=None,
                       help="clients in the room at once, named or not; the next is told the "
-                           f"room is full (default {default_max_connections()}: 1000, or "
-                           "fewer under a low descriptor limit)")
+                           "room is full (default 1000, or the descriptor limit less 32 if "
+                           f"that is lower: {default_max_connections()} here)")
     chat.add_argument("--rate-limit", metavar="LINES", type=_rate, default=RATE_LIMIT,
                       help="lines a second one member may say on average, with a burst of "
                            "four seconds' worth; a faster member is slowed down, not cut "

@@ -112,6 +112,7 @@ __all__ = (
     "LineHandler",
     "Member",
     "clean_text",
+    "default_max_connections",
     "log_to_stdio",
     "name_key",
     "name_problem",

@@ -435,3 +435,32 @@ def test_a_log_that_raises_does_not_hurt_members(chat: Any) -> None:
         room.server.close()
         room.server.closeAllConnections()
         assert net.run(timeout=5000)
+
+
+# -- the command line's limits --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["--rate-limit", "-1"], ["--rate-limit", "x"], ["--max-connections", "0"],
+    ["--max-connections", "1.5"], ["--name-timeout", "-5"], ["--idle-timeout", "soon"],
+])
+def test_gnet_chat_refuses_bad_limits(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from gnet.__main__ import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["chat", *args])
+    assert exit_info.value.code == 2
+    assert f"argument {args[0]}: invalid" in capsys.readouterr().err
+
+
+def test_gnet_chat_limit_flags() -> None:
+    from gnet.__main__ import build_parser
+
+    args = build_parser().parse_args(["chat", "--name-timeout", "500", "--idle-timeout", "0",
+                                      "--max-connections", "7", "--rate-limit", "2.5"])
+    assert (args.name_timeout, args.idle_timeout, args.max_connections, args.rate_limit) == (
+        500, 0, 7, 2.5)
+    defaults = build_parser().parse_args(["chat"])
+    assert (defaults.name_timeout, defaults.idle_timeout, defaults.rate_limit) == (
+        30_000, 3_600_000, 50)
+    assert defaults.max_connections is None  # gnet.chat.default_max_connections()
