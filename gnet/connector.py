@@ -23,7 +23,7 @@ import gevent
 from gevent import get_hub, socket as gsocket
 from gevent.event import AsyncResult
 
-from gnet.addresses import isIP
+from gnet.addresses import host_name_error, isIP
 from gnet.errors import (
     AggregateError,
     InvalidAddressFamilyError,
@@ -119,6 +119,12 @@ class Connector:
     def resolve(self, host: str, port: int, family: int, lookup: Any) -> None:
         sock = self.socket
         af = {4: _socket.AF_INET, 6: _socket.AF_INET6}.get(family, _socket.AF_UNSPEC)
+        refused = host_name_error(host) if lookup is None else None
+        if refused is not None:
+            if not self.cancelled:
+                sock._queue(sock._emit_lookup, refused, None, None, host)
+                sock._connect_failed(refused)
+            return
         try:
             if lookup is not None:
                 results = self.custom_lookup(lookup, host, family)
@@ -204,25 +210,31 @@ class Connector:
             try:
                 sock = _socket.socket(af, _socket.SOCK_STREAM)
             except OSError as exc:
-                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                self.errors.append(self.error(exc, sockaddr))
                 continue
+            sock.setblocking(False)
+            local_address = self.options.get("localAddress")
+            local_port = self.options.get("localPort")
+            if af != _socket.AF_UNIX and (local_address or local_port):
+                local_address = local_address or ("::" if af == _socket.AF_INET6 else "0.0.0.0")
+                try:
+                    sock.bind((local_address, local_port or 0))
+                except OSError as exc:
+                    # Node: bind EADDRINUSE 127.0.0.1:12347
+                    sock.close()
+                    self.errors.append(system_error(exc, "bind", local_address, local_port))
+                    continue
             try:
-                sock.setblocking(False)
-                local_address = self.options.get("localAddress")
-                local_port = self.options.get("localPort")
-                if af != _socket.AF_UNIX and (local_address or local_port):
-                    sock.bind((local_address or ("::" if af == _socket.AF_INET6 else "0.0.0.0"),
-                               local_port or 0))
                 code = sock.connect_ex(sockaddr)
             except OSError as exc:
                 sock.close()
-                self.errors.append(system_error(exc, "connect", *_where(sockaddr)))
+                self.errors.append(self.error(exc, sockaddr))
                 continue
             # Even an immediate success (Unix sockets) is reported from the
             # write watcher, so 'connect' never comes inside connect().
             if code not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
                 sock.close()
-                self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+                self.errors.append(self.error(code, sockaddr))
                 continue
             self.sock = sock
             loop = get_hub().loop
@@ -243,6 +255,20 @@ class Connector:
             err = AggregateError(errors, "; ".join(str(getattr(e, "message", e)) for e in errors))
         self.socket._connect_failed(err)
 
+    def error(self, err: OSError | int, sockaddr: Any) -> OSError:
+        # A failed attempt as Node words it. A Unix path too long for
+        # sun_path is EINVAL (Node 22+); Python gives ENAMETOOLONG or no
+        # errno at all. A connect that bound both localAddress and
+        # localPort names them (Node's " - Local (a:p)").
+        if not isinstance(sockaddr, tuple):
+            if not isinstance(err, int) and err.errno in (None, errno.ENAMETOOLONG):
+                err = errno.EINVAL
+            return system_error(err, "connect", sockaddr)
+        options = self.options
+        local_address, local_port = options.get("localAddress"), options.get("localPort")
+        local = (local_address, local_port) if local_address and local_port else None
+        return system_error(err, "connect", sockaddr[0], sockaddr[1], local=local)
+
     def stop_attempt(self) -> Any:
         for w in (self.watcher, self.timer):
             if w is not None:
@@ -257,7 +283,7 @@ class Connector:
         code = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
         if code:
             sock.close()
-            self.errors.append(system_error(code, "connect", *_where(sockaddr)))
+            self.errors.append(self.error(code, sockaddr))
             self.next()
             return
         self.socket._connected(sock)
@@ -265,7 +291,7 @@ class Connector:
     def on_attempt_timeout(self, sockaddr: Any) -> None:
         sock = self.stop_attempt()
         sock.close()
-        self.errors.append(system_error(errno.ETIMEDOUT, "connect", *_where(sockaddr)))
+        self.errors.append(self.error(errno.ETIMEDOUT, sockaddr))
         self.next()
 
     def cancel(self) -> None:
@@ -275,12 +301,6 @@ class Connector:
             sock.close()
         if self.greenlet is not None:
             self.greenlet.kill(block=False)
-
-
-def _where(sockaddr: Any) -> tuple[Any, ...]:
-    if isinstance(sockaddr, tuple):
-        return sockaddr[0], sockaddr[1]
-    return (sockaddr,)
 
 
 def _interleave(results: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -636,7 +636,8 @@ def _description(code: str, number: int | None) -> str:
 
 
 def system_error(err: OSError | int, syscall: str, address: str | None = None,
-                 port: int | None = None, describe: bool | None = None) -> OSError:
+                 port: int | None = None, describe: bool | None = None,
+                 local: tuple[str, int] | None = None) -> OSError:
     """Turn a kernel error into Node's system error (the one choke point).
 
     Node's ``exceptionWithHostPort`` / ``uvExceptionWithHostPort``. Returns a
@@ -664,6 +665,9 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
         describe: Whether libuv's description follows the code (None: for
             'listen' and 'bind', as Node's stream servers do; ``dgram`` says
             False, as Node's UDP errors carry none).
+        local: ``(localAddress, localPort)`` of a connect that bound both:
+            the message ends with `` - Local (address:port)`` and the error
+            carries ``localAddress`` and ``localPort``, as in Node.
 
     Returns:
         The new error; the caller raises or emits it.
@@ -685,6 +689,8 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
         message = f'{message} {address}:{port}'
     elif address:
         message = f'{message} {address}'
+    if local is not None:
+        message = f'{message} - Local ({local[0]}:{local[1]})'
     exc: Any
     exc = _socket.gaierror(number, message) if gai else OSError(number, message)
     exc.code = code
@@ -694,6 +700,8 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
         exc.address = address
     if port is not None:
         exc.port = port
+    if local is not None:
+        exc.localAddress, exc.localPort = local
     exc.__cause__ = cause
     return exc
 

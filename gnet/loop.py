@@ -10,6 +10,7 @@ activity change are each one comparison and one addition.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import monotonic
@@ -38,14 +39,20 @@ __all__ = (
 
 H = TypeVar("H", bound="Handle")
 
+logger = logging.getLogger("gnet")
+
 
 class _Keeper:
-    __slots__ = ("count", "idle")
+    __slots__ = ("count", "fatal", "idle", "running")
 
     def __init__(self) -> None:
         self.count = 0
         # Set while nothing keeps the loop alive; created by the first run().
         self.idle: Event | None = None
+        # An error nobody handled that ends run() (Node: an uncaught exception).
+        self.fatal: BaseException | None = None
+        # How many run() calls are waiting.
+        self.running = 0
 
     def add(self, delta: int) -> None:
         self.count += delta
@@ -106,6 +113,29 @@ class Handle:
 
 
 add_aliases(Handle)
+
+
+def fail_run(error: BaseException) -> None:
+    """Make ``run()`` raise ``error``: an 'error' that Node would let crash the process.
+
+    Raised by the ``run()`` waiting now, or by the next one; logged too when
+    no ``run()`` is waiting (a ``serve_forever()`` program).
+    """
+    if not _keeper.running:
+        logger.error("gnet: unhandled 'error': %s", error)
+    _keeper.fatal = error
+    if _keeper.idle is not None:
+        _keeper.idle.set()
+
+
+def _raise_fatal() -> None:
+    error = _keeper.fatal
+    if error is not None:
+        _keeper.fatal = None
+        if _keeper.idle is not None and _keeper.count:
+            _keeper.idle.clear()
+        # The OS-level cause adds nothing to Node's message: one clear error.
+        raise error from None
 
 
 def refCount() -> int:
@@ -190,6 +220,14 @@ def _interrupt_here() -> Iterator[None]:
 
 
 def _run(timeout: float | None) -> bool:
+    _keeper.running += 1
+    try:
+        return _wait(timeout)
+    finally:
+        _keeper.running -= 1
+
+
+def _wait(timeout: float | None) -> bool:
     if _keeper.idle is None:
         _keeper.idle = Event()
         if _keeper.count == 0:
@@ -203,11 +241,14 @@ def _run(timeout: float | None) -> bool:
     # events (wait_quiet() then says False early): look again until the
     # deadline.
     while True:
+        _raise_fatal()
         left = None if deadline is None else max(0.0, deadline - monotonic())
         if not _keeper.idle.wait(left):
             return False
+        _raise_fatal()
         left = None if deadline is None else max(0.0, deadline - monotonic())
         if wait_quiet(left) and _keeper.count == 0:
+            _raise_fatal()
             return True
         if deadline is not None and monotonic() >= deadline:
             return False

@@ -46,7 +46,7 @@ from gnet.errors import (
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import IServer
-from gnet.loop import Handle
+from gnet.loop import Handle, fail_run
 from gnet.options import merge_options
 from gnet.socket import Socket, _socket_setup
 from gnet.validate import validate_function
@@ -349,7 +349,8 @@ class Server(StreamServer, EventEmitter, Handle):
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             if len(os.fsencode(path)) >= _SUN_PATH_MAX:
-                raise OSError(errno.ENAMETOOLONG, "path too long for a Unix socket")
+                # Node 22+ (libuv) refuses an over-long path with EINVAL.
+                raise OSError(errno.EINVAL, "path too long for a Unix socket")
             try:
                 sock.bind(path)
             except OSError as exc:
@@ -397,6 +398,15 @@ class Server(StreamServer, EventEmitter, Handle):
         StreamServer.start(self)
         self._queue(self._emit_listening)
 
+    def _report_error(self, err: BaseException) -> None:
+        # Node: a server 'error' nobody listens for crashes the process. Here
+        # it ends gnet.run() with that error (status 1 for a script);
+        # sockets keep their contained behaviour.
+        if self.listenerCount("error"):
+            self.emit("error", err)
+        else:
+            fail_run(err)
+
     def _emit_listening(self) -> None:
         # A close() right after listen() cancels 'listening', as in Node.
         if self._listening:
@@ -404,7 +414,7 @@ class Server(StreamServer, EventEmitter, Handle):
 
     def _listen_failed(self, err: BaseException) -> None:
         self._set_active(False)
-        self._queue(self.emit, "error", err)
+        self._queue(self._report_error, err)
 
     # ------------------------------------------------------------------
     # Accepting (hub)
@@ -431,12 +441,12 @@ class Server(StreamServer, EventEmitter, Handle):
             self._timer.start(self._start_accepting_if_started)
             self._accept_delay = min(self.max_delay, self._accept_delay * 2)
             if self.listenerCount("error"):
-                self._queue(self.emit, "error", err)
+                self._queue(self._report_error, err)
             else:
                 logger.warning("gnet: %r cannot accept (%s); retrying in %.2f s",
                                self, err.strerror, self._accept_delay)
             return
-        self._queue(self.emit, "error", err)
+        self._queue(self._report_error, err)
         self.close()
 
     def do_close(self, *args: Any) -> None:

@@ -71,6 +71,7 @@ from gnet.errors import (
     InvalidArgValueError,
     InvalidFdTypeError,
     InvalidHandleTypeError,
+    InvalidIPAddressError,
     MissingArgsError,
     OutOfRangeError,
     SocketClosedBeforeConnectionError,
@@ -85,7 +86,13 @@ from gnet.events import EventEmitter
 from gnet.interfaces import ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
-from gnet.validate import validate_function, validate_number, validate_timeout
+from gnet.validate import (
+    validate_bool,
+    validate_function,
+    validate_int,
+    validate_number,
+    validate_timeout,
+)
 
 if TYPE_CHECKING:
     from gnet.server import Server
@@ -114,8 +121,8 @@ NEW, CONNECTING, OPEN, CLOSED = range(4)
 # Socket._finished: FIN sent, then 'finish' emitted.
 FIN_SENT, FINISHED = 1, 2
 
-# A file descriptor is a C int.
-_FD_MAX = 2**31 - 1
+# A file descriptor is a C int, as are Node's int32 options.
+_FD_MAX = _INT32_MAX = 2**31 - 1
 # TCP_KEEPIDLE/KEEPINTVL take at most 32767 s on Linux; TCP_USER_TIMEOUT an
 # unsigned int of ms (kept within a C int).
 _KEEPALIVE_MAX_S = 32767
@@ -402,7 +409,7 @@ class Socket(EventEmitter, Handle):
         path = options.get("path")
         port = options.get("port")
         if path is None and port is None:
-            raise MissingArgsError("options", "port", "path")
+            raise MissingArgsError(("options", "port", "path"))
         if path is None:
             port = validate_port(port, "options.port" if args and isinstance(args[0], dict)
                                  else "port")
@@ -420,19 +427,26 @@ class Socket(EventEmitter, Handle):
             if lookup is not None:
                 validate_function(lookup, "options.lookup")
             hints = options.get("hints")
-            if hints is not None and (
-                isinstance(hints, bool) or not isinstance(hints, int) or hints & ~_VALID_HINTS
-            ):
-                raise InvalidArgValueError("options.hints", hints,
-                                           "must be 0 or a mix of AI_ADDRCONFIG, AI_V4MAPPED, "
-                                           "AI_ALL")
+            if hints is not None:
+                if isinstance(hints, bool) or not isinstance(hints, int):
+                    raise InvalidArgTypeError("options.hints", "number", hints)
+                if hints & ~_VALID_HINTS:
+                    raise InvalidArgValueError("hints", hints)
             local_port = options.get("localPort")
             if local_port is not None:
+                if isinstance(local_port, bool) or not isinstance(local_port, (int, float)):
+                    raise InvalidArgTypeError("options.localPort", "number", local_port)
                 local_port = validate_port(local_port, "options.localPort")
             local_address = options.get("localAddress")
             if local_address is not None and not isIP(local_address):
-                raise InvalidArgValueError("options.localAddress", local_address,
-                                           "must be an IP address")
+                raise InvalidIPAddressError(local_address)
+            auto = options.get("autoSelectFamily")
+            if auto is not None:
+                validate_bool(auto, "options.autoSelectFamily")
+            attempt_ms = options.get("autoSelectFamilyAttemptTimeout")
+            if attempt_ms is not None:
+                validate_int(attempt_ms, "options.autoSelectFamilyAttemptTimeout", 1,
+                             _INT32_MAX)
         elif not isinstance(path, str):
             raise InvalidArgTypeError("options.path", "str", path)
         else:
@@ -1167,7 +1181,7 @@ class Socket(EventEmitter, Handle):
             return self
         timer = self._timer
         if ms == 0:
-            self._timeout_ms = 0.0
+            self._timeout_ms = 0
             if timer is not None:
                 self._timer = None
                 timer.stop()
@@ -1175,7 +1189,8 @@ class Socket(EventEmitter, Handle):
             if callback is not None:
                 self.removeListener("timeout", callback)
             return self
-        self._timeout_ms = ms
+        # Kept as given: Node shows 1500, not 1500.0.
+        self._timeout_ms = timeout if isinstance(timeout, int) else ms
         if callback is not None:
             self.once("timeout", callback)
         loop = _get_loop()
@@ -1238,8 +1253,16 @@ class Socket(EventEmitter, Handle):
 
     @property
     def timeout(self) -> float | None:
-        """The idle timeout in ms set by ``setTimeout`` (0 once disabled), or None if never set."""
+        """The idle timeout in ms set by ``setTimeout`` (0 once disabled), or None if never set.
+
+        Assigning to it calls ``setTimeout(value)`` (in Node it is a plain
+        property that leaves the timer alone).
+        """
         return self._timeout_ms
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.setTimeout(value)
 
     def setNoDelay(self: S, noDelay: Any = True) -> S:
         """Turn Nagle's algorithm off (True) or on (TCP_NODELAY). Returns self.
@@ -1276,6 +1299,10 @@ class Socket(EventEmitter, Handle):
             interval: ms between probes (Node 24.19+/26.4+); default 1000.
             count: probes before the connection is dropped; default 10.
         """
+        if isinstance(enable, dict):
+            # Node would take any object as true; a dict here means the
+            # caller expected an options form that setKeepAlive() lacks.
+            raise InvalidArgTypeError("enable", "bool", enable)
         state = (bool(enable), _delay_ms(initialDelay),
                  None if interval is None else float(validate_number(interval, "interval", 0)),
                  None if count is None else int(validate_number(count, "count", 1)))
@@ -1461,15 +1488,23 @@ class Socket(EventEmitter, Handle):
             return "writeOnly"
         return "closed"
 
-    def pipe(self, destination: Any, end: bool = True) -> Any:
+    def pipe(self, destination: Any, options: dict[str, Any] | bool = True) -> Any:
         """Send everything read to ``destination``, honouring its backpressure.
 
-        Node's ``readable.pipe(dest, {end})``; returns ``destination``. Errors
-        are not forwarded (use :func:`gnet.pipeline` for that).
+        Node's ``readable.pipe(dest[, {end}])``; returns ``destination``.
+        ``options`` is Node's dict (``{'end': False}`` leaves ``destination``
+        open when this socket ends) or, as a Python shorthand, the ``end``
+        bool. Errors are not forwarded (use :func:`gnet.pipeline` for that).
         """
         from gnet.stream import pipe
 
-        return pipe(self, destination, end)
+        if isinstance(options, dict):
+            end = options.get("end", True)
+        elif isinstance(options, bool):
+            end = options
+        else:
+            raise InvalidArgTypeError("options", "dict or bool", options)
+        return pipe(self, destination, bool(end))
 
     def unpipe(self: S, destination: Any = None) -> S:
         """Undo ``pipe()`` for ``destination`` (or every destination). Returns self."""
@@ -1563,7 +1598,7 @@ def createConnection(*args: Any, **kwargs: Any) -> Socket:
     call, as in Node.
     """
     if not args and not kwargs:
-        raise MissingArgsError("options", "port", "path")
+        raise MissingArgsError(("options", "port", "path"))
     options, _callback = _normalize_connect_args(args, kwargs)
     sock_options = {k: v for k, v in options.items() if k in _SOCKET_OPTIONS}
     sock = Socket(sock_options)

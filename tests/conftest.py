@@ -26,6 +26,7 @@ import pytest
 from gevent.hub import Hub
 from hypothesis import settings
 
+import gnet.loop
 from gnet.dispatch import idle_workers
 
 # --- session -----------------------------------------------------------------
@@ -166,6 +167,17 @@ def _no_leaked_greenlets() -> Iterator[None]:
         names = ", ".join(sorted(repr(g) for g in leaked))
         _kill(leaked)
         pytest.fail(f"test left {len(leaked)} greenlet(s) running: {names}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_fatal_error() -> Iterator[None]:
+    """Forget a server 'error' nobody handled: it would end the next test's gnet.run().
+
+    In a script such an error ends ``run()`` (Node crashes); tests that
+    provoke one on purpose check the log or ``run()`` themselves.
+    """
+    yield
+    gnet.loop._keeper.fatal = None
 
 
 # --- transports ------------------------------------------------------------------

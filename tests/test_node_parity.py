@@ -332,3 +332,151 @@ def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(env: Env) -> None:
     client.destroy()
     gevent.sleep(0)
     env.finish()
+
+
+# --- connect options, checked as Node checks them -----------------------------------
+
+
+@pytest.mark.parametrize(("options", "code", "message"), [
+    ({"autoSelectFamily": "INVALID"}, "ERR_INVALID_ARG_TYPE",
+     'The "options.autoSelectFamily" property must be of type bool'),
+    ({"autoSelectFamilyAttemptTimeout": 0}, "ERR_OUT_OF_RANGE",
+     'The value of "options.autoSelectFamilyAttemptTimeout" is out of range. '
+     "It must be >= 1 && <= 2147483647. Received 0"),
+    ({"autoSelectFamilyAttemptTimeout": -10}, "ERR_OUT_OF_RANGE", "Received -10"),
+    ({"localAddress": "foobar"}, "ERR_INVALID_IP_ADDRESS", "Invalid IP address: foobar"),
+    ({"localPort": "80"}, "ERR_INVALID_ARG_TYPE",
+     'The "options.localPort" property must be of type number'),
+    ({"hints": 12345}, "ERR_INVALID_ARG_VALUE", "The argument 'hints' is invalid. Received 12345"),
+    ({"hints": "x"}, "ERR_INVALID_ARG_TYPE", 'The "options.hints" property must be of type number'),
+])
+def test_connect_option_checks(env: Env, options: dict[str, Any], code: str,
+                               message: str) -> None:
+    with pytest.raises(Exception) as info:
+        env.connect({"port": 80, **options})
+    assert info.value.code == code  # type: ignore[attr-defined]
+    assert message in str(info.value)
+    env.finish()
+
+
+@pytest.mark.parametrize("args", [(), ({},)])
+def test_connect_without_port_or_path(env: Env, args: tuple[Any, ...]) -> None:
+    with pytest.raises(TypeError) as info:
+        net.connect(*args)
+    assert str(info.value) == 'The "options" or "port" or "path" argument must be specified'
+    env.finish()
+
+
+def test_connect_error_names_the_local_address_and_port(env: Env) -> None:
+    srv = env.server()
+    port = srv.address()["port"]
+    srv.close()
+    net.run(timeout=1000)
+    local_port = closed_local_port()
+    sock = env.connect({"port": port, "host": HOST, "localAddress": HOST,
+                        "localPort": local_port})
+    err = Recorder(sock).wait("error")[0]
+    assert err.code == "ECONNREFUSED"
+    assert err.message == f"connect ECONNREFUSED {HOST}:{port} - Local ({HOST}:{local_port})"
+    assert (err.localAddress, err.localPort) == (HOST, local_port)
+    # Only localAddress: no suffix, no fields, as Node.
+    sock = env.connect({"port": port, "host": HOST, "localAddress": HOST})
+    err = Recorder(sock).wait("error")[0]
+    assert err.message == f"connect ECONNREFUSED {HOST}:{port}"
+    assert not hasattr(err, "localPort")
+    env.finish()
+
+
+def closed_local_port() -> int:
+    import socket
+
+    probe = socket.socket()
+    probe.bind((HOST, 0))
+    port: int = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+@pytest.mark.parametrize("side", ["listen", "connect"])
+def test_an_over_long_unix_path_is_einval(env: Env, tmp_path: Any, side: str) -> None:
+    path = str(tmp_path / ("x" * 10_000))
+    if side == "listen":
+        srv = env.add(net.createServer())
+        errors: list[Any] = []
+        srv.on("error", errors.append)
+        srv.listen(path)
+        wait_until(lambda: errors, what="'error'")
+        err = errors[0]
+    else:
+        err = Recorder(env.connect(path)).wait("error")[0]
+    assert err.code == "EINVAL"
+    assert err.syscall == side
+    env.finish()
+
+
+# --- streams and options --------------------------------------------------------------
+
+
+def test_pipe_with_end_false_leaves_the_destination_open(env: Env) -> None:
+    client, server = pair(env)
+    sink_client, sink = pair(env)
+    got = bytearray()
+    sink.on("data", got.extend)
+    assert server.pipe(sink_client, {"end": False}) is sink_client
+    client.end(b"hello")
+    wait_until(lambda: server.readableEnded and got == b"hello", what="the piped data")
+    settle()
+    assert sink_client.writable
+    assert not sink.readableEnded
+    env.finish()
+
+
+def test_set_keep_alive_refuses_an_options_dict(env: Env) -> None:
+    sock = env.socket()
+    with pytest.raises(TypeError) as info:
+        sock.setKeepAlive({"enable": False})
+    assert info.value.code == "ERR_INVALID_ARG_TYPE"  # type: ignore[attr-defined]
+    env.finish()
+
+
+def test_timeout_property_reads_as_set_and_is_writable(env: Env) -> None:
+    client, _server = pair(env)
+    client.setTimeout(1500)
+    assert client.timeout == 1500
+    assert isinstance(client.timeout, int)
+    client.timeout = 0
+    assert client.timeout == 0
+    client.timeout = 40
+    Recorder(client).wait("timeout")
+    env.finish()
+
+
+# --- a server error nobody handles ------------------------------------------------------
+
+
+def test_an_unhandled_server_error_ends_run_with_it(env: Env) -> None:
+    first = env.server()
+    second = env.add(net.createServer())
+    second.listen(first.address()["port"], HOST)
+    with pytest.raises(OSError) as info:
+        net.run(timeout=3000)
+    assert info.value.code == "EADDRINUSE"  # type: ignore[attr-defined]
+    env.finish()
+
+
+def test_a_script_whose_listen_fails_exits_non_zero(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "clash.py"
+    script.write_text(
+        "import gnet as net\n"
+        "a = net.createServer().listen(0, '127.0.0.1')\n"
+        "net.run(timeout=100)\n"
+        "net.createServer().listen(a.address()['port'], '127.0.0.1')\n"
+        "net.run()\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "OSError: [Errno 98] listen EADDRINUSE: address already in use 127.0.0.1:")
