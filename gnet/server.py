@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import _socket
 import errno
+import inspect
 import logging
 import os
 import stat
@@ -23,6 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import gevent
+from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.server import StreamServer
 from zope.interface import implementer
@@ -111,7 +113,12 @@ class Server(StreamServer, EventEmitter, Handle):
             ``keepAlive``, ``keepAliveInitialDelay`` (ms), ``highWaterMark``.
             gevent style, an address tuple ``(host, port)`` is accepted here
             too and used by ``start()``.
-        connectionListener: added as a 'connection' listener.
+        connectionListener: added as a 'connection' listener. A gevent
+            handler instead (two required parameters, ``handle(socket,
+            address)``) is served gevent's way: each connection gets a
+            greenlet running the handler with a cooperative gevent socket,
+            closed when the handler returns, and no 'connection' event.
+            The migration path for a gevent ``StreamServer`` app.
     """
 
     # Node's options and properties, set per instance in __init__; declared
@@ -171,8 +178,13 @@ class Server(StreamServer, EventEmitter, Handle):
         self._pending: Any = None  # the greenlet resolving a host name for listen()
         self._drained: Event | None = None
         self._accept_delay = self.min_delay
+        # A gevent-style handle(socket, address), served gevent's way.
+        self._gevent_handler: Callable[..., Any] | None = None
         if connectionListener is not None:
-            self.on("connection", connectionListener)
+            if _is_gevent_handler(connectionListener):
+                self._gevent_handler = connectionListener
+            else:
+                self.on("connection", connectionListener)
 
     # ------------------------------------------------------------------
     # Events are emitted in worker greenlets, FIFO.
@@ -461,6 +473,9 @@ class Server(StreamServer, EventEmitter, Handle):
         if limit is not None and self._open >= limit:
             self._drop(raw)
             return
+        if self._gevent_handler is not None:
+            self._serve_gevent(raw, address)
+            return
         sock = Socket._accepted(self, raw, address if self.family != _socket.AF_UNIX else None,
                                 self._socket_setup)
         if self.pauseOnConnect:
@@ -469,6 +484,26 @@ class Server(StreamServer, EventEmitter, Handle):
         self._connections.add(sock)
         self._open += 1
         schedule(partial(self._serve, sock))
+
+    def _serve_gevent(self, raw: Any, address: Any) -> None:
+        # Hub: gevent's StreamServer would wrap the descriptor in a
+        # cooperative socket and spawn the handler; so does this.
+        conn = _HandlerConnection(gsocket.socket(raw.family, raw.type, 0, raw.detach()))
+        self._connections.add(conn)  # type: ignore[arg-type]
+        self._open += 1
+        conn.greenlet = gevent.spawn(self._run_gevent_handler, conn, address)
+
+    def _run_gevent_handler(self, conn: _HandlerConnection, address: Any) -> None:
+        handler = self._gevent_handler
+        try:
+            if handler is not None:
+                handler(conn.socket, address)
+        except Exception as exc:
+            logger.error("gnet: error in the handler of %r", self, exc_info=exc)
+        finally:
+            conn.socket.close()
+            self._open -= 1
+            self._connection_closed(conn)  # type: ignore[arg-type]
 
     def _serve(self, sock: Socket) -> None:
         # Worker greenlet. 'connection' listeners may block; only this
@@ -717,3 +752,32 @@ def createServer(
     if connectionListener is not None:
         validate_function(connectionListener, "connectionListener")
     return Server(options, connectionListener, **kwargs)
+
+
+class _HandlerConnection:
+    """A connection served by a gevent-style handler (see ``Server``)."""
+
+    __slots__ = ("greenlet", "socket")
+
+    def __init__(self, sock: Any) -> None:
+        self.socket = sock
+        self.greenlet: Any = None
+
+    def destroy(self) -> None:
+        # closeAllConnections() / stop(): as gevent's stop() kills handlers.
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+        self.socket.close()
+
+
+def _is_gevent_handler(listener: Callable[..., Any]) -> bool:
+    # gevent's handle(socket, address) takes two arguments; Node's
+    # 'connection' listener one.
+    try:
+        parameters = inspect.signature(listener).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in parameters
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty]
+    return len(required) == 2

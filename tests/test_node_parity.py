@@ -480,3 +480,40 @@ def test_a_script_whose_listen_fails_exits_non_zero(tmp_path: Any) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith(
         "OSError: [Errno 98] listen EADDRINUSE: address already in use 127.0.0.1:")
+
+
+# --- a gevent StreamServer handler keeps working --------------------------------------
+
+
+def test_a_gevent_style_handler_is_served_gevents_way(env: Env) -> None:
+    from gevent import socket
+
+    seen: list[Any] = []
+
+    def handle(sock: Any, address: Any) -> None:
+        seen.append(address[0])
+        data = sock.recv(100)
+        sock.sendall(data.upper())
+        # returning closes the connection, as in gevent
+
+    srv = env.add(net.Server((HOST, 0), handle))
+    srv.start()
+    port = srv.address()["port"]
+
+    def client() -> bytes:
+        with socket.create_connection((HOST, port), timeout=5) as conn:
+            conn.sendall(b"hello")
+            chunks = []
+            while chunk := conn.recv(100):
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    jobs = [gevent.spawn(client) for _ in range(5)]
+    gevent.joinall(jobs, timeout=10, raise_error=True)
+    assert [job.value for job in jobs] == [b"HELLO"] * 5
+    assert seen == [HOST] * 5
+    wait_until(lambda: srv.getConnections() == 0, what="the handlers to return")
+    closed: list[bool] = []
+    srv.close(lambda *_: closed.append(True))
+    wait_until(lambda: closed, what="the server's close")
+    env.finish()
