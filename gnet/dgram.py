@@ -109,8 +109,12 @@ S = TypeVar("S", bound="Socket")
 
 # One receive buffer holds any UDP payload (65,507 B over IPv4, 65,527 over IPv6).
 RECV_SIZE = 64 * 1024
-# Datagrams read per loop turn before other watchers get their turn.
+# Datagrams (and bytes) read per loop turn before other watchers get their
+# turn. The byte budget also keeps the datagrams alive at once few, so that
+# freeing them never leaves a large free block at the top of the C heap,
+# which malloc would give back to the kernel and fault in again next turn.
 READ_BATCH = 64
+READ_BUDGET = 128 * 1024
 # Datagrams (and bytes) read but not yet emitted before reading pauses and the
 # kernel's receive buffer takes over.
 MAX_PENDING = 1024
@@ -216,6 +220,20 @@ def _dgram_port(value: Any) -> int:
         raise SocketBadPortError("Port", value, allow_zero=False) from None
 
 
+# isIP() of the destinations seen lately: a send to an address already seen
+# costs one dict lookup. Bounded; cleared when full.
+_kinds: dict[str, int] = {}
+
+
+def _ip_kind(address: str) -> int:
+    kind = _kinds.get(address)
+    if kind is None:
+        if len(_kinds) >= 4096:
+            _kinds.clear()
+        kind = _kinds[address] = isIP(address)
+    return kind
+
+
 def _ip_bytes(address: str) -> tuple[int, bytes, int] | None:
     """(family, packed address, scope id) of an IP literal, or None."""
     kind = isIP(address)
@@ -271,7 +289,7 @@ class Socket(EventEmitter, Handle):
         "_bind_state", "_connect_state", "_closed", "_pending",
         "_eq", "_queued", "_in_flight", "_in_flight_bytes", "_throttled",
         "_sq", "_sq_bytes", "_reuse_addr", "_reuse_port", "_ipv6_only",
-        "_rbs", "_sbs", "_lookup", "_loopback", "_buf", "_view", "_family_name",
+        "_rbs", "_sbs", "_lookup", "_loopback", "_buf", "_view", "_family_name", "_kind",
     )
 
     def __init__(self, type: Any = _MISSING, listener: Callable[..., Any] | None = None,
@@ -313,6 +331,7 @@ class Socket(EventEmitter, Handle):
         self.type: str = type
         self._af = af
         self._family_name = "IPv6" if af == _socket.AF_INET6 else "IPv4"
+        self._kind = 6 if af == _socket.AF_INET6 else 4
         self._loopback = "::1" if af == _socket.AF_INET6 else "127.0.0.1"
         self._sock: Any = None
         self._rw: Any = None
@@ -322,7 +341,7 @@ class Socket(EventEmitter, Handle):
         self._closed = False
         # Node's state.queue: work waiting for 'listening' (None when none).
         self._pending: list[Callable[[], Any]] | None = None
-        self._eq: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._eq: deque[tuple[Any, Any]] = deque()
         self._queued = False
         self._in_flight = 0
         self._in_flight_bytes = 0
@@ -357,12 +376,32 @@ class Socket(EventEmitter, Handle):
             schedule(self._run)
 
     def _run(self) -> None:
+        # Worker: events and callbacks are (fn, args); a datagram is (bytes, rinfo).
         eq = self._eq
+        popleft = eq.popleft
         try:
             while eq:
-                fn, args = eq.popleft()
+                item = popleft()
                 try:
-                    fn(*args)
+                    data = item[0]
+                    if data.__class__ is not bytes:
+                        data(*item[1])
+                        continue
+                    self._in_flight -= 1
+                    self._in_flight_bytes -= len(data)
+                    if self._throttled:
+                        self._unthrottle()
+                    if self._closed:
+                        continue
+                    # emit('message', ...) inlined: this is the per-datagram path.
+                    listeners: Any = self._events.get("message")
+                    if listeners is None:
+                        continue
+                    if listeners.__class__ is tuple:
+                        for listener in listeners:
+                            listener(data, item[1])
+                    else:
+                        listeners(data, item[1])
                 except Exception as exc:
                     self._listener_failed(exc)
         finally:
@@ -492,6 +531,7 @@ class Socket(EventEmitter, Handle):
         raw.setblocking(False)
         self._af = raw.family
         self._family_name = "IPv6" if raw.family == _socket.AF_INET6 else "IPv4"
+        self._kind = 6 if raw.family == _socket.AF_INET6 else 4
         return raw
 
     def _listen_once(self, callback: Callable[..., Any] | None) -> None:
@@ -608,22 +648,21 @@ class Socket(EventEmitter, Handle):
         sock = self._sock
         buf = self._buf
         view: Any = self._view
-        eq = self._eq
-        emit_message = self._emit_message
+        append = self._eq.append
         family = self._family_name
         got = 0
+        budget = READ_BUDGET
         for _ in range(READ_BATCH):
             try:
                 n, addr = sock.recvfrom_into(buf)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
-                eq.append((self._error_event, (system_error(exc, "recvmsg", describe=False),)))
+                append((self._error_event, (system_error(exc, "recvmsg", describe=False),)))
                 got += 1
                 break
-            eq.append((emit_message, (view[:n].tobytes(),
-                                      {"address": addr[0], "family": family,
-                                       "port": addr[1], "size": n})))
+            append((view[:n].tobytes(),
+                    {"address": addr[0], "family": family, "port": addr[1], "size": n}))
             got += 1
             self._in_flight += 1
             self._in_flight_bytes += n
@@ -632,20 +671,19 @@ class Socket(EventEmitter, Handle):
                 self._throttled = True
                 self._rw.stop()
                 break
+            budget -= n
+            if budget <= 0:
+                break
         if got and not self._queued:
             self._queued = True
             schedule(self._run)
 
-    def _emit_message(self, data: bytes, rinfo: dict[str, Any]) -> None:
-        self._in_flight -= 1
-        self._in_flight_bytes -= len(data)
-        if self._throttled and self._in_flight <= MAX_PENDING // 2 \
-                and self._in_flight_bytes <= MAX_PENDING_BYTES // 2:
+    def _unthrottle(self) -> None:
+        # Worker: the listeners caught up with half the backlog; read again.
+        if self._in_flight <= MAX_PENDING // 2 and self._in_flight_bytes <= MAX_PENDING_BYTES // 2:
             self._throttled = False
             if not self._closed and self._rw is not None:
                 self._rw.start(self._on_readable)
-        if not self._closed:
-            self.emit("message", data, rinfo)
 
     # ------------------------------------------------------------------
     # Send path
@@ -678,6 +716,30 @@ class Socket(EventEmitter, Handle):
             SocketDgramIsConnectedError: a destination on a connected socket.
             SocketDgramNotRunningError: the socket was closed.
         """
+        # The common case first: send(bytes, port, ip[, callback]) on a bound,
+        # unconnected socket with the default lookup. Everything else (and any
+        # argument this does not like) takes Node's full path below.
+        if (buffer.__class__ is bytes and offset.__class__ is int and 0 < offset < 65536
+                and length.__class__ is str and address is None and callback is None
+                and not kwargs and self._bind_state == BOUND and self._lookup is None
+                and self._connect_state == DISCONNECTED and not self._closed
+                and _ip_kind(length) == self._kind and (port is None or callable(port))):
+            if self._sq:
+                self._queue_send([[buffer], length, offset, length, port])
+                return
+            try:
+                sent = self._sock.sendto(buffer, (length, offset))
+            except (BlockingIOError, InterruptedError):
+                self._queue_send([[buffer], length, offset, length, port])
+                return
+            except OSError as exc:
+                if port is not None:
+                    self._queue(port, system_error(exc, "send", length, offset,
+                                                   describe=False), None)
+                return
+            if port is not None:
+                self._queue(port, None, sent)
+            return
         if kwargs:
             unknown = set(kwargs) - {"offset", "length"}
             if unknown:
@@ -752,8 +814,7 @@ class Socket(EventEmitter, Handle):
             if not address:
                 self._do_send(None, self._loopback, chunks, address, port, callback)
                 return
-            kind = isIP(address)
-            if kind:
+            if _ip_kind(address):
                 self._do_send(None, address, chunks, address, port, callback)
                 return
         self._resolve(address, lambda err, ip=None, family=None:
@@ -779,10 +840,10 @@ class Socket(EventEmitter, Handle):
         if self._closed:
             return
         if ip is not None:
-            kind = isIP(ip)
-            if kind == 4 and self._af == _socket.AF_INET6:
+            kind = _ip_kind(ip)
+            if kind == 4 and self._kind == 6:
                 ip = "::ffff:" + ip
-            elif kind != (6 if self._af == _socket.AF_INET6 else 4):
+            elif kind != self._kind:
                 if callback is not None:
                     self._queue(callback, system_error(errno.EINVAL, "send", address or ip,
                                                        port, describe=False), None)
