@@ -298,13 +298,18 @@ class LineHandler(logging.Handler):
         self._retry: Timeout | None = None
         self.setFormatter(logging.Formatter("%(message)s"))
 
+    # A record of more lines than this (a long traceback) is cut short.
+    MAX_LINES = 100
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = self.format(record)
         except Exception:
             self.dropped += 1
             return
-        self.write_line(text)
+        # A traceback keeps its lines; each one is made harmless on its own.
+        for line in text.split("\n")[:self.MAX_LINES]:
+            self.write_line(line)
 
     def write_line(self, text: str) -> None:
         """Queue one line (made harmless and cut to ``max_line``) and write what fits."""

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -405,6 +406,26 @@ def test_line_handler_gives_up_on_a_pipe_nobody_reads_any_more() -> None:
         assert handler.dropped == 2
         handler.close()
     finally:
+        os.close(write_end)
+
+
+def test_line_handler_keeps_a_tracebacks_lines() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        handler = LineHandler(write_end)
+        try:
+            raise ValueError("bad\x1b[2J")
+        except ValueError:
+            record = logging.LogRecord("gnet", logging.ERROR, __file__, 0, "listener failed",
+                                       None, sys.exc_info())
+        handler.emit(record)
+        handler.close()
+        lines = os.read(read_end, 65536).decode().splitlines()
+        assert lines[0] == "listener failed"
+        assert lines[1] == "Traceback (most recent call last):"
+        assert lines[-1] == "ValueError: bad\ufffd[2J"
+    finally:
+        os.close(read_end)
         os.close(write_end)
 
 
