@@ -688,9 +688,8 @@ class Socket(EventEmitter, Handle):
     # ------------------------------------------------------------------
     # Send path
 
-    def send(self, buffer: Any = _MISSING, offset: Any = None, length: Any = None,
-             port: Any = None, address: Any = None, callback: Any = None,
-             **kwargs: Any) -> None:
+    def send(self, buffer: Any = _MISSING, offset: Any = _MISSING, length: Any = None,
+             port: Any = None, address: Any = None, callback: Any = None) -> None:
         """Send one datagram (Node's ``socket.send``).
 
         Overloads, as in Node: ``send(msg, offset, length, port[, address]
@@ -702,8 +701,9 @@ class Socket(EventEmitter, Handle):
         through ``lookup``. The first send on an unbound socket binds it to
         every interface and an ephemeral port ('listening' follows).
 
-        Keyword form: ``send(msg, port=..., address=..., callback=...)``
-        (with ``offset=`` and ``length=`` too), a gnet convenience.
+        Keyword form, a gnet convenience: ``send(msg, port=..., address=...,
+        callback=...)`` means ``send(msg, port, address, callback)``; with
+        ``offset=`` it means the positional call with the same arguments.
 
         ``callback(err, bytes_sent)`` runs once the datagram was handed to
         the kernel (``err`` None) or failed (``EMSGSIZE``, a lookup error...;
@@ -721,7 +721,7 @@ class Socket(EventEmitter, Handle):
         # argument this does not like) takes Node's full path below.
         if (buffer.__class__ is bytes and offset.__class__ is int and 0 < offset < 65536
                 and length.__class__ is str and address is None and callback is None
-                and not kwargs and self._bind_state == BOUND and self._lookup is None
+                and self._bind_state == BOUND and self._lookup is None
                 and self._connect_state == DISCONNECTED and not self._closed
                 and _ip_kind(length) == self._kind and (port is None or callable(port))):
             if self._sq:
@@ -740,27 +740,22 @@ class Socket(EventEmitter, Handle):
             if port is not None:
                 self._queue(port, None, sent)
             return
-        if kwargs:
-            unknown = set(kwargs) - {"offset", "length"}
-            if unknown:
-                name = sorted(unknown)[0]
-                raise InvalidArgTypeError(name, "a known send() argument", kwargs[name])
+        if offset is _MISSING:
+            offset = None
+            if length is None and (port is not None or address is not None):
+                # Keywords without an offset: send(msg, port=p, address=a, callback=c).
+                offset, length, port, address = port, address, None, None
+            elif length is not None:
+                offset = 0
         if buffer is _MISSING:
             buffer = None
         connected = self._connect_state == CONNECTED
-        if kwargs:
-            offset, length = kwargs.get("offset", 0), kwargs.get("length")
-            if length is None:
-                data = _as_bytes(buffer, "buffer")
-                length = len(data) if data is not None and not isinstance(data, memoryview) \
-                    else (data.nbytes if data is not None else 0)
-            if not isinstance(buffer, list):
-                buffer = _slice(buffer, offset, length)
-        elif not connected:
+        if not connected:
             if address or (port and not callable(port)):
                 buffer = _slice(buffer, offset, length)
             else:
-                callback = port
+                if port is not None or callback is None:
+                    callback = port
                 port = offset
                 address = length
         else:
@@ -769,7 +764,7 @@ class Socket(EventEmitter, Handle):
                 if callable(port):
                     callback = port
                     port = None
-            else:
+            elif offset is not None or callback is None:
                 callback = offset
             if port or address:
                 raise SocketDgramIsConnectedError()

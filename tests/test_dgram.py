@@ -1029,3 +1029,24 @@ def test_flood_against_slow_listener_keeps_memory_bounded(
     target.on("message", lambda msg, _r: late.append(msg))
     bound(make).send(b"late", port_of(target), "127.0.0.1")
     wait_until(lambda: b"late" in late, W, "a datagram after the flood")
+
+
+def test_send_keyword_form(make: Callable[..., dgram.Socket]) -> None:
+    target = bound(make)
+    inbox = Inbox(target)
+    port = port_of(target)
+    sender = make("udp4")
+    done: list[Any] = []
+    sender.send(b"kw1", port=port)
+    sender.send(b"kw2", port=port, address="127.0.0.1", callback=lambda e, n: done.append(n))
+    sender.send(b"kw3", port, "127.0.0.1", callback=lambda e, n: done.append(n))
+    sender.send(b"xxkw4", offset=2, length=3, port=port, address="127.0.0.1")
+    sender.send(b"kw5", length=2, port=port)
+    assert [m for m, _ in inbox.wait(5)] == [b"kw1", b"kw2", b"kw3", b"kw4", b"kw"]
+    wait_until(lambda: len(done) == 2, W, "callbacks")
+    assert done == [3, 3]
+    sender.connect(port)
+    once(sender, "connect", W)
+    sender.send(b"kw6", callback=lambda e, n: done.append(n))
+    assert inbox.wait(6)[5][0] == b"kw6"
+    wait_until(lambda: len(done) == 3, W, "callback")
