@@ -22,6 +22,8 @@ else:  # pytest itself requires tomli before 3.11
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_DEPS = {"gevent", "zope-interface"}
+# The index name: "gnet" on PyPI is an unrelated project; the import name stays gnet.
+DISTRIBUTION = "gnet-node"
 
 
 def _base_requirements(lines: list[str]) -> list[Requirement]:
@@ -39,6 +41,13 @@ def _pyproject() -> dict[str, Any]:
         return tomllib.load(f)
 
 
+def test_distribution_name_is_ours_and_imports_as_gnet() -> None:
+    assert _pyproject()["project"]["name"] == DISTRIBUTION
+    dist = importlib.metadata.distribution(DISTRIBUTION)
+    assert "gnet/__init__.py" in {str(f) for f in dist.files or ()} or \
+        dist.read_text("direct_url.json") is not None
+
+
 def test_imports() -> None:
     gnet = importlib.import_module("gnet")
     assert gnet.__name__ == "gnet"
@@ -49,7 +58,7 @@ def test_py_typed_is_installed() -> None:
 
 
 def test_installed_runtime_deps_are_gevent_and_zope_interface() -> None:
-    reqs = _base_requirements(importlib.metadata.requires("gnet") or [])
+    reqs = _base_requirements(importlib.metadata.requires(DISTRIBUTION) or [])
     assert {canonicalize_name(r.name) for r in reqs} == RUNTIME_DEPS
     for r in reqs:
         assert any(s.operator == ">=" for s in r.specifier), f"{r} has no lower bound"
@@ -57,7 +66,7 @@ def test_installed_runtime_deps_are_gevent_and_zope_interface() -> None:
 
 def test_pyproject_runtime_deps_match_installed_metadata() -> None:
     declared = _pyproject()["project"]["dependencies"]
-    installed = _base_requirements(importlib.metadata.requires("gnet") or [])
+    installed = _base_requirements(importlib.metadata.requires(DISTRIBUTION) or [])
     assert sorted(_key(Requirement(d)) for d in declared) == sorted(_key(r) for r in installed)
 
 
@@ -73,7 +82,7 @@ def test_floor_env_pins_the_lower_bounds() -> None:
         assert spec.operator == "=="
         pins[canonicalize_name(req.name)] = spec.version
     bounds = {}
-    for req in _base_requirements(importlib.metadata.requires("gnet") or []):
+    for req in _base_requirements(importlib.metadata.requires(DISTRIBUTION) or []):
         (spec,) = (s for s in req.specifier if s.operator == ">=")
         bounds[canonicalize_name(req.name)] = spec.version
     assert pins == bounds
@@ -85,7 +94,7 @@ def test_wheel_ships_py_typed_and_declares_only_runtime_deps(tmp_path: Path) -> 
         check=True,
         stdin=subprocess.DEVNULL,
     )
-    (wheel,) = tmp_path.glob("gnet-*.whl")
+    (wheel,) = tmp_path.glob("gnet_node-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         (metadata_name,) = (n for n in names if n.endswith(".dist-info/METADATA"))
