@@ -57,11 +57,28 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# Set to "skip" by most tox envs: the slow `once` tests run in one env only.
+_SKIP_ONCE = os.environ.get("GNET_ONCE") == "skip"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _SKIP_ONCE:
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (dropped if item.get_closest_marker("once") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"gnet: gevent {version('gevent')}, greenlet {version('greenlet')}, "
         f"zope.interface {version('zope.interface')}, "
-        f"monkey-patched: {'yes' if _is_monkey_patched() else 'no'}"
+        f"monkey-patched: {'yes' if _is_monkey_patched() else 'no'}, "
+        f"'once' tests: {'deselected (GNET_ONCE=skip)' if _SKIP_ONCE else 'run'}"
     )
 
 

@@ -29,7 +29,7 @@ from gevent.event import AsyncResult
 
 import gnet as net
 
-pytestmark = pytest.mark.node
+pytestmark = [pytest.mark.node, pytest.mark.once]
 
 HOST = "127.0.0.1"
 KIB = 1024
