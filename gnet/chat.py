@@ -745,7 +745,10 @@ class ChatRoom:
         member._held = data
         member._held_at = pos
         member.socket.pause()
-        wait_ms = (1.0 - member._tokens) / self.rate_limit * 1000
+        # Wait for a tenth of a second's worth of lines rather than one: a
+        # flooder then costs ten timers a second, not one per line.
+        wanted = min(self._burst(), max(1.0, self.rate_limit / 10))
+        wait_ms = (wanted - member._tokens) / self.rate_limit * 1000
         clearTimeout(member._timer)
         member._timer = setTimeout(self._resume, max(wait_ms, 1.0), member).unref()
 
