@@ -30,6 +30,7 @@ Listeners are called with the event's arguments only. Node also binds
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Hashable
@@ -151,6 +152,15 @@ def _unwrap(entry: Listener) -> Listener:
     return entry.listener if type(entry) is _OnceWrapper else entry
 
 
+def _is_coroutine_function(listener: Callable[..., Any]) -> bool:
+    # An async def function, method or partial, or an object whose
+    # __call__ is one.
+    if inspect.iscoroutinefunction(listener):
+        return True
+    return not inspect.isroutine(listener) and inspect.iscoroutinefunction(
+        type(listener).__call__)
+
+
 @implementer(IEventEmitter)
 class EventEmitter:
     """Node's ``EventEmitter``: named events with ordered listeners.
@@ -207,6 +217,12 @@ class EventEmitter:
 
     def _add_listener(self, name: Hashable, listener: Listener, prepend: bool, once: bool) -> None:
         validate_function(listener, 'listener')
+        if _is_coroutine_function(listener):
+            # emit() would create the coroutine and drop it: the listener
+            # would silently never run.
+            raise InvalidArgTypeError(
+                'listener', 'a plain function (an async def listener would never run; '
+                'gnet listeners run in greenlets and may block cooperatively)', listener)
         events = self._events
         # Emitted before adding, so a listener added from inside a
         # 'newListener' listener for the same event ends up first.

@@ -517,3 +517,23 @@ def test_a_gevent_style_handler_is_served_gevents_way(env: Env) -> None:
     srv.close(lambda *_: closed.append(True))
     wait_until(lambda: closed, what="the server's close")
     env.finish()
+
+
+def test_an_async_def_listener_is_refused_at_registration(env: Env) -> None:
+    import functools
+
+    async def listener(*_args: Any) -> None:
+        pass
+
+    class AsyncCallable:
+        async def __call__(self, *_args: Any) -> None:
+            pass
+
+    sock = env.socket()
+    for candidate in (listener, functools.partial(listener), AsyncCallable()):
+        with pytest.raises(TypeError) as info:
+            sock.on("data", candidate)
+        assert info.value.code == "ERR_INVALID_ARG_TYPE"  # type: ignore[attr-defined]
+        assert "async def" in str(info.value)
+    assert sock.listenerCount("data") == 0
+    env.finish()
