@@ -11,6 +11,8 @@ Scenarios (``udpgen.c`` drives them; see its header):
   one request in flight each; round trips/s.
 * ``udp-stream-1200``: one-way stream of 1,200 B datagrams at full speed to a
   counting sink; datagrams/s received, and the share the kernel dropped.
+* ``udp-paced-1200``: the same at 40,000 datagrams/s, a rate Node takes
+  without loss here: the loss is the figure to read.
 * ``udp-large-60000``: the same with 60,000 B datagrams; MB/s received.
 
 Every figure is the median of ``--repeats`` runs; the server's CPU time over
@@ -29,6 +31,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.harness import (
@@ -44,11 +47,24 @@ from benchmarks.harness import (
     run_loadgen_timed,
 )
 
+
+@dataclass(frozen=True)
+class PacedScenario(Scenario):
+    """A stream sent at ``rate`` datagrams/s rather than as fast as possible."""
+
+    rate: float = 0.0
+
+    def loadgen_args(self) -> list[str]:
+        return [*super().loadgen_args(), '--rate', str(self.rate)]
+
+
 SCENARIOS: tuple[tuple[Scenario, str], ...] = (
     (Scenario('udp-echo-50', 'UDP echo, 64 B, 50 clients', 'echo', 50, 64,
               unit='round trips/s'), 'echo'),
     (Scenario('udp-stream-1200', 'UDP one-way stream, 1,200 B datagrams', 'stream', 1, 1200,
               unit='datagrams/s received'), 'sink'),
+    (PacedScenario('udp-paced-1200', 'UDP stream, 1,200 B at 40,000 datagrams/s (loss)',
+                   'stream', 1, 1200, unit='datagrams/s received', rate=40000), 'sink'),
     (Scenario('udp-large-60000', 'UDP one-way stream, 60,000 B datagrams', 'stream', 1, 60000,
               metric='mb_per_s', unit='MB/s received'), 'sink'),
 )

@@ -21,7 +21,8 @@
  *                                 start and end of the measured part; the
  *                                 question waits in the kernel behind the
  *                                 data, so each answer counts everything sent
- *                                 before it that was not dropped.
+ *                                 before it that was not dropped. With
+ *                                 --rate R it sends R datagrams/s, evenly.
  *
  * Timed: --warmup seconds, then a line {"event": "measuring"}, then
  * --duration seconds; the result is one JSON object on the last line.
@@ -193,7 +194,8 @@ static int ask_stats(int ctl, long long *count, long long *bytes, double timeout
     return -1;
 }
 
-static int run_stream(struct sockaddr_in *dst, int size, double warmup, double duration) {
+static int run_stream(struct sockaddr_in *dst, int size, double warmup, double duration,
+                      double rate) {
     int fd = udp_socket(dst, 1);
     int ctl = udp_socket(dst, 1);
     for (int i = 0; i < size; i++) payload[i] = (unsigned char)(i * 7 + 3);
@@ -206,7 +208,7 @@ static int run_stream(struct sockaddr_in *dst, int size, double warmup, double d
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    long long sent = 0;
+    long long sent = 0, paced = 0;
     double start = now(), measure_at = start + warmup;
     long long c0 = 0, b0 = 0, c1 = 0, b1 = 0;
     int measuring = 0;
@@ -227,9 +229,17 @@ static int run_stream(struct sockaddr_in *dst, int size, double warmup, double d
             fflush(stdout);
         }
         if (measuring && t >= end) break;
-        int n = sendmmsg(fd, msgs, BATCH, 0);
+        int want = BATCH;
+        if (rate > 0) {
+            /* Paced: never ahead of rate * elapsed, in batches of at most 16. */
+            long long allowed = (long long)(rate * (t - start)) - paced;
+            if (allowed <= 0) continue;
+            want = allowed < 16 ? (int)allowed : 16;
+        }
+        int n = sendmmsg(fd, msgs, want, 0);
         if (n > 0) {
             sent += n;
+            paced += n;
         } else if (errno == EAGAIN || errno == ENOBUFS) {
             struct pollfd p = {.fd = fd, .events = POLLOUT};
             poll(&p, 1, 10);
@@ -258,20 +268,21 @@ static int run_stream(struct sockaddr_in *dst, int size, double warmup, double d
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: udpgen echo|stream PORT [--host H] [--conns N] [--size B] "
-                        "[--duration S] [--warmup S]\n");
+                        "[--duration S] [--warmup S] [--rate R]\n");
         return 2;
     }
     const char *mode = argv[1];
     int port = atoi(argv[2]);
     const char *host = "127.0.0.1";
     int conns = 50, size = 64;
-    double duration = 2.0, warmup = 0.5;
+    double duration = 2.0, warmup = 0.5, rate = 0;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--host")) host = argv[i + 1];
         else if (!strcmp(argv[i], "--conns")) conns = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--duration")) duration = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--warmup")) warmup = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--rate")) rate = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--depth")) { /* loadgen's option; one in flight here */ }
         else {
             fprintf(stderr, "udpgen: unknown option %s\n", argv[i]);
@@ -288,7 +299,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (!strcmp(mode, "echo")) return run_echo(&dst, conns, size, warmup, duration);
-    if (!strcmp(mode, "stream")) return run_stream(&dst, size, warmup, duration);
+    if (!strcmp(mode, "stream")) return run_stream(&dst, size, warmup, duration, rate);
     fprintf(stderr, "udpgen: unknown mode %s\n", mode);
     return 2;
 }
