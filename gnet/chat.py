@@ -447,8 +447,8 @@ class Member:
         tries: Names refused so far.
     """
 
-    __slots__ = ("_held", "_held_at", "_in_flight", "_queued", "_stamp", "_timer", "_tokens",
-                 "key", "leaving", "name", "outbox", "partial", "socket", "tries")
+    __slots__ = ("_held", "_held_at", "_in_flight", "_name_timer", "_queued", "_stamp", "_timer",
+                 "_tokens", "key", "leaving", "name", "outbox", "partial", "socket", "tries")
 
     def __init__(self, socket: Socket, tokens: float) -> None:
         self.socket = socket
@@ -468,12 +468,10 @@ class Member:
         self._in_flight = False
         # In the room's list of outboxes to flush.
         self._queued = False
-        # The name timeout, the rate limit's resume, or the goodbye's grace.
+        # The rate limit's resume, or the goodbye's grace.
         self._timer: Timeout | None = None
-
-
-def _ms(value: Any, name: str) -> float:
-    return validate_timeout(value, name)
+        # Until it has a name.
+        self._name_timer: Timeout | None = None
 
 
 class ChatRoom:
@@ -509,8 +507,8 @@ class ChatRoom:
                  name_timeout: float = NAME_TIMEOUT_MS, idle_timeout: float = IDLE_TIMEOUT_MS,
                  max_connections: int | None = None, rate_limit: float = RATE_LIMIT,
                  max_backlog: int = MAX_BACKLOG) -> None:
-        self.name_timeout = _ms(name_timeout, "name_timeout")
-        self.idle_timeout = _ms(idle_timeout, "idle_timeout")
+        self.name_timeout = validate_timeout(name_timeout, "name_timeout")
+        self.idle_timeout = validate_timeout(idle_timeout, "idle_timeout")
         self.max_connections = (default_max_connections() if max_connections is None
                                 else validate_int(max_connections, "max_connections", 1))
         self.rate_limit = float(validate_number(rate_limit, "rate_limit", 0))
@@ -632,8 +630,9 @@ class ChatRoom:
         setTimeout(self.server.closeAllConnections, GRACE_MS).unref()
         for member in list(self.members.values()):
             member.leaving = True
-            clearTimeout(member._timer)
-            member._timer = None
+            for timer in (member._timer, member._name_timer):
+                clearTimeout(timer)
+            member._timer = member._name_timer = None
             try:
                 self._end_politely(member)
             except Exception:
@@ -670,14 +669,15 @@ class ChatRoom:
             socket.setTimeout(self.idle_timeout, lambda: self._goodbye(
                 member, f"idle for {self.idle_timeout / 1000:g} s"))
         if self.name_timeout:
-            member._timer = setTimeout(self._name_timed_out, self.name_timeout, member).unref()
+            member._name_timer = setTimeout(self._name_timed_out, self.name_timeout,
+                                            member).unref()
         socket.write(b"Welcome to the chat! What is your name?\n")
 
     def _burst(self) -> float:
         return max(1.0, self.rate_limit * RATE_BURST_S)
 
     def _name_timed_out(self, member: Member) -> None:
-        member._timer = None
+        member._name_timer = None
         if member.name is None:
             self._goodbye(member, f"no name given in {self.name_timeout / 1000:g} s")
 
@@ -792,8 +792,8 @@ class ChatRoom:
         assert key is not None
         member.name = name
         member.key = key
-        clearTimeout(member._timer)
-        member._timer = None
+        clearTimeout(member._name_timer)
+        member._name_timer = None
         others = [m.name for m in self.names.values() if m.name is not None]
         self.names[key] = member
         shown = heapq.nsmallest(50, others)
@@ -821,8 +821,9 @@ class ChatRoom:
         self._flush()
 
     def _on_close(self, member: Member) -> None:
-        clearTimeout(member._timer)
-        member._timer = None
+        for timer in (member._timer, member._name_timer):
+            clearTimeout(timer)
+        member._timer = member._name_timer = None
         member._held = None
         member.leaving = True
         member.outbox = bytearray()

@@ -264,6 +264,18 @@ def test_a_client_that_gives_no_name_is_hung_up_on(chat: Any) -> None:
     assert [m.name for m in room.names.values()] == ["alice"]
 
 
+def test_the_name_timeout_holds_while_the_rate_limit_holds_a_client_back(chat: Any) -> None:
+    # rate 1: a burst of 4 lines, then one a second; the name timeout is shorter.
+    _, client, _ = chat(name_timeout=300, rate_limit=1)
+    lurker = client()
+    assert lurker.line() == WELCOME
+    lurker.send(b"\n" * 6)
+    for _ in range(4):
+        assert lurker.line().startswith(HINT)
+    assert lurker.line() == "* no name given in 0.3 s; goodbye"
+    lurker.wait_closed()
+
+
 def test_an_idle_connection_is_said_goodbye(chat: Any) -> None:
     _, client, _ = chat(idle_timeout=500)
     alice = join(client, "alice")
