@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import (
@@ -182,14 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--duration', type=float, default=1.5)
     parser.add_argument('--warmup', type=float, default=0.5)
     parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--out', default=str(BUILD_DIR),
+                        help='directory for udp_results.json and udp_report.md')
     args = parser.parse_args(argv)
     settings = Settings(duration=args.duration, warmup=args.warmup, repeats=args.repeats,
                         node=shutil.which('node'))
     results = run(args.servers.split(','), args.scenarios.split(','), settings)
-    BUILD_DIR.mkdir(exist_ok=True)
-    (BUILD_DIR / 'udp_results.json').write_text(json.dumps(results, indent=1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'udp_results.json').write_text(json.dumps(results, indent=1))
     text = report(results)
-    (BUILD_DIR / 'udp_report.md').write_text(text + '\n')
+    (out / 'udp_report.md').write_text(text + '\n')
     print(text)
     return 0
 
