@@ -23,6 +23,7 @@ BENCH = REPO / "benchmarks"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.once,
     pytest.mark.skipif(not (BENCH / "udp_bench.py").exists(), reason="no benchmarks/ here"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc"),
     pytest.mark.skipif(shutil.which(os.environ.get("CC") or "cc") is None,
