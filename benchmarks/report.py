@@ -343,6 +343,17 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         '4 times, once they have stopped, keeping the least disturbed); "disturbed" in the '
         'spread column counts rounds that never got a quiet run.')
     add('')
+    if data.get('udp'):
+        from benchmarks.udp_bench import report as udp_report
+
+        add('## UDP (gnet.dgram)')
+        add('')
+        add('From `python -m benchmarks --udp` (the scenarios are described in '
+            '`benchmarks/udp_bench.py`); "others on the cores" is CPU that other processes '
+            'took on the two cores during the measurement.')
+        add('')
+        add(udp_report(data['udp']))
+        add('')
     return '\n'.join(out)
 
 

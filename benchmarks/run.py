@@ -242,6 +242,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--emit-number', type=int, help='emit_bench.py --number (default 500000)')
     p.add_argument('--emit-repeat', type=int, help='emit_bench.py --repeat (default 7)')
     p.add_argument('--no-emit', action='store_true', help='skip the EventEmitter benchmark')
+    p.add_argument('--udp', action='store_true',
+                   help='also run the UDP scenarios (benchmarks/udp_bench.py) into the report')
     p.add_argument('--md', type=Path, default=DEFAULT_MD, help='report path')
     p.add_argument('--png', type=Path, default=DEFAULT_PNG, help='chart path')
     p.add_argument('--json', type=Path, default=DEFAULT_JSON, help='raw results path')
@@ -356,6 +358,14 @@ def main(argv: list[str] | None = None) -> int:
                 f'gnet {one["gnet_ns"]} ns, pyee {one["pyee_ns"]} ns' if one
                 else emit.get('error', '?')))
 
+        udp = None
+        if args.udp:
+            from benchmarks import udp_bench
+
+            progress.note('UDP: gnet.dgram, Node dgram, gevent, asyncio (udp_bench.py)')
+            udp = udp_bench.run([s.key for s, _ in udp_bench.SERVERS],
+                                [s.key for s, _ in udp_bench.SCENARIOS], settings)
+
     scenarios = idle + timed
     data = {
         'meta': meta,
@@ -365,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         'runs': runs,
         'summary': summarize(runs, scenarios, active),
         'emit': emit,
+        'udp': udp,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1))
