@@ -14,10 +14,10 @@ Read path (hub -> worker)::
       -> emit('data', chunk) -> the user's listener
 
 The read watcher stays started while the socket reads; it stops only when
-the read queue holds ``readableHighWaterMark`` bytes nobody consumed yet, on
-an explicit ``pause()``, and at EOF. As in Node, a socket nobody reads from
-still reads up to that mark (so a peer's FIN after no data is seen), and
-'end' waits until every queued chunk was consumed.
+the read queue holds ``readableHighWaterMark`` bytes nobody consumed yet
+(then TCP pushes back on the peer) and at EOF. As in Node, a socket nobody
+reads from, or a paused one, still reads up to that mark (so a peer's FIN or
+RST is seen), and 'end' waits until every queued chunk was consumed.
 
 Write path (caller -> kernel)::
 
@@ -633,14 +633,14 @@ class Socket(EventEmitter, Handle):
     # Flow control
 
     def pause(self: S) -> S:
-        """Stop emitting 'data' and stop reading from the kernel (Node's pause).
+        """Stop emitting 'data' (Node's pause). Returns self.
 
-        Unlike Node, which keeps reading into its buffer up to the
-        highWaterMark, gnet stops reading at once, so TCP pushes back on the
-        peer straight away. Returns self.
+        As in Node, reading goes on into the socket's buffer until it holds
+        ``readableHighWaterMark`` bytes; then TCP pushes back on the peer.
+        So a paused socket still sees the peer's reset ('error', 'close')
+        and FIN ('end' once resumed and the buffer is consumed).
         """
         self._flowing = False
-        self._stop_reading()
         return self
 
     def resume(self: S) -> S:

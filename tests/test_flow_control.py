@@ -164,7 +164,12 @@ def test_pause_stops_reading_so_a_raw_peer_gets_eagain(env: Net) -> None:
     fill()
     gevent.sleep(0.05)
     fill()  # still full: nobody drained the kernel buffer meanwhile
-    assert sock.bytesRead == read_at_pause
+    # As Node: reading went on into the socket's buffer up to the
+    # high-water mark, then stopped.
+    stopped_at = sock.bytesRead
+    assert stopped_at - read_at_pause <= sock.readableHighWaterMark
+    gevent.sleep(0.05)
+    assert sock.bytesRead == stopped_at
     assert total(got) == 100
 
     sock.resume()
@@ -198,7 +203,8 @@ def test_paused_reader_makes_a_gnet_writer_buffer(env: Net) -> None:
     gevent.sleep(0.05)
     assert client.writableLength == before + MIB
     assert got == []
-    assert sock.bytesRead == 0
+    # Read into the paused socket's buffer up to its high-water mark only.
+    assert sock.bytesRead <= sock.readableHighWaterMark
 
     drained = AsyncResult()
     client.once("drain", lambda: drained.set(client.writableLength))

@@ -537,3 +537,36 @@ def test_an_async_def_listener_is_refused_at_registration(env: Env) -> None:
         assert "async def" in str(info.value)
     assert sock.listenerCount("data") == 0
     env.finish()
+
+
+# --- a paused socket still sees the peer's FIN and RST, as in Node -----------------------
+
+
+def test_a_paused_socket_sees_the_peers_reset(env: Env) -> None:
+    client, server = pair(env)
+    log: list[Any] = []
+    log_events(server, log, "error", "close")
+    server.on("data", lambda chunk: None)
+    server.pause()
+    client.resetAndDestroy()
+    wait_until(lambda: ("close", True) in log, what="'close' on the paused socket")
+    assert log == [("error", "ECONNRESET"), ("close", True)]
+    env.finish()
+
+
+def test_a_paused_socket_reads_the_peers_fin_and_ends_on_resume(env: Env) -> None:
+    client, server = pair(env)
+    got = bytearray()
+    log: list[Any] = []
+    server.on("data", got.extend)
+    log_events(server, log, "end", "close")
+    server.pause()
+    client.end(b"bye")
+    wait_until(lambda: server.bytesRead == 3, what="the bytes read while paused")
+    settle()
+    assert (bytes(got), log) == (b"", [])
+    server.resume()
+    wait_until(lambda: ("close", False) in log, what="'close'")
+    assert bytes(got) == b"bye"
+    assert log == [("end",), ("close", False)]
+    env.finish()
