@@ -7,6 +7,8 @@ call phase, so a wrong count fails the test (and an ``xfail`` sees it).
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import Generator, Iterator
 
 import common
@@ -20,10 +22,20 @@ def _node_common() -> Iterator[common.Checker]:
         yield checker
     finally:
         common.stop()
+        if os.environ.get("GNET_NODE_GC"):
+            # Debugging aid: collect after every test, so an unclosed socket's
+            # ResourceWarning names the test that dropped it.
+            gc.collect()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield
-    common.verify()
+    try:
+        result = yield
+        common.verify()
+    except BaseException:
+        # A failed test may leave sockets that nothing counts any more:
+        # tear everything down at teardown, not only what keeps the loop alive.
+        common.failed()
+        raise
     return result

@@ -10,7 +10,6 @@ pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
 MESSAGE = 'The "options" or "port" or "path" argument must be specified'
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ERR_MISSING_ARGS message differs from Node's wording")
 @pytest.mark.parametrize("call", [
     lambda: net.connect(),
     lambda: net.Socket().connect(),

@@ -103,8 +103,6 @@ def _ping_pong_test(port, host=None):
         server.listen(port, must_call(on_listening))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: `socket.timeout = 0` raises AttributeError (Node: a "
-                   "writable property)")
 def test_pingpong_all_at_once(ipv6_loopback):
     # All are run at once, so on different ports.
     _ping_pong_test(pipe_path())

@@ -10,8 +10,6 @@ import gnet as net
 pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a too-long Unix path gives ENAMETOOLONG on listen "
-                   "(Node 22+: EINVAL)")
 def test_too_long_unix_path():
     from common import _checker
 

@@ -8,8 +8,6 @@ import gnet as net
 pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: autoSelectFamily='INVALID' is accepted "
-                   "(Node: ERR_INVALID_ARG_TYPE)")
 def test_invalid_auto_select_family():
     sock = None
     try:

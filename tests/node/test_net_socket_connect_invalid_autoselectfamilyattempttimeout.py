@@ -15,8 +15,6 @@ def _restore_default():
     net.setDefaultAutoSelectFamilyAttemptTimeout(before)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: autoSelectFamilyAttemptTimeout 0 or -10 is accepted "
-                   "by connect() (Node: ERR_OUT_OF_RANGE)")
 @pytest.mark.parametrize("value", [-10, 0])
 def test_connect_rejects_out_of_range(value):
     sock = None
