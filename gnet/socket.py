@@ -353,7 +353,9 @@ class Socket(EventEmitter, Handle):
                 if not self._pull:
                     item = rq[0]
                     if item is _END:
-                        if self._flowing is False or self._close_emitted:
+                        # Every chunk before it was consumed: 'end' comes
+                        # even while paused, as Node's read(0) at EOF does.
+                        if self._close_emitted:
                             break
                         del rq[0]
                         try:

@@ -570,3 +570,16 @@ def test_a_paused_socket_reads_the_peers_fin_and_ends_on_resume(env: Env) -> Non
     assert bytes(got) == b"bye"
     assert log == [("end",), ("close", False)]
     env.finish()
+
+
+def test_a_paused_socket_with_nothing_buffered_ends_at_the_peers_fin(env: Env) -> None:
+    # Node: pause(); the peer's end() -> 'end', 'finish', 'close' all the same.
+    client, server = pair(env)
+    log: list[Any] = []
+    server.on("data", lambda chunk: None)
+    log_events(server, log, "end", "finish", "close")
+    server.pause()
+    client.end()
+    wait_until(lambda: ("close", False) in log, what="'close' on the paused socket")
+    assert log == [("end",), ("finish",), ("close", False)]
+    env.finish()
