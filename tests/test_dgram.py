@@ -1050,3 +1050,34 @@ def test_send_keyword_form(make: Callable[..., dgram.Socket]) -> None:
     sender.send(b"kw6", callback=lambda e, n: done.append(n))
     assert inbox.wait(6)[5][0] == b"kw6"
     wait_until(lambda: len(done) == 3, W, "callback")
+
+
+@needs_ipv6
+def test_ipv6_only(make: Callable[..., dgram.Socket]) -> None:
+    """test-dgram-ipv6only.js: with ipv6Only, a udp4 socket may take the same port."""
+    six = make({"type": "udp6", "ipv6Only": True})
+    six.bind(0, "::")
+    once(six, "listening", W)
+    four = make("udp4")
+    four.bind(port_of(six), "0.0.0.0")
+    once(four, "listening", W)
+    dual = make("udp6")
+    dual.bind(0, "::")
+    once(dual, "listening", W)
+    clash = make("udp4")
+    clash.bind(port_of(dual), "0.0.0.0")
+    (err,) = once(clash, "error", W)
+    assert err.code == "EADDRINUSE"
+    # A dual-stack udp6 socket hears IPv4 senders as v4-mapped addresses.
+    inbox = Inbox(dual)
+    make("udp4").send(b"v4", port_of(dual), "127.0.0.1")
+    msg, rinfo = inbox.wait(1)[0]
+    assert msg == b"v4" and rinfo["address"] == "::ffff:127.0.0.1" and rinfo["family"] == "IPv6"
+
+
+def test_connect_by_name(make: Callable[..., dgram.Socket]) -> None:
+    target = bound(make)
+    sock = make("udp4")
+    sock.connect(port_of(target), "localhost")
+    once(sock, "connect", W)
+    assert sock.remoteAddress()["address"] == "127.0.0.1"
