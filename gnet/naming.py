@@ -19,8 +19,10 @@ A name counts as camelCase when it starts with a lowercase letter and holds a
 capital; ``Socket`` (a class), ``AF_INET`` (a constant) and ``_private`` names
 are never aliased.
 
-Static type checkers see only the spelling written in the source (the
-camelCase one); the twins exist at run time.
+Type checkers do not run this code. For them, each class and module with
+twins ends with an ``if TYPE_CHECKING:`` block that declares them
+(``set_encoding = setEncoding``), generated from what this module made by
+``python -m gnet._twins`` and held current by a test; see :mod:`gnet._twins`.
 """
 
 from __future__ import annotations
