@@ -1081,3 +1081,44 @@ def test_connect_by_name(make: Callable[..., dgram.Socket]) -> None:
     sock.connect(port_of(target), "localhost")
     once(sock, "connect", W)
     assert sock.remoteAddress()["address"] == "127.0.0.1"
+
+
+JUNK: list[Any] = [None, -1, 0, 2**40, 1.5, float("nan"), "x", "", b"", [], {}, object(), True]
+
+# Every public call and its arity: each argument gets each junk value in turn.
+CALLS: list[tuple[str, int]] = [
+    ("bind", 3), ("send", 6), ("connect", 3), ("setBroadcast", 1), ("setTTL", 1),
+    ("setMulticastTTL", 1), ("setMulticastLoopback", 1), ("setMulticastInterface", 1),
+    ("addMembership", 2), ("dropMembership", 2), ("addSourceSpecificMembership", 3),
+    ("dropSourceSpecificMembership", 3), ("setRecvBufferSize", 1), ("setSendBufferSize", 1),
+    ("close", 1),
+]
+
+
+@pytest.mark.parametrize("state", ["fresh", "bound"])
+def test_bad_input_everywhere_gives_coded_errors(
+        make: Callable[..., dgram.Socket], state: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Junk in any argument of any call: a coded error or success, never a stray exception."""
+    good = {"bind": [0, "127.0.0.1", None], "send": [b"x", 0, 1, 9, "127.0.0.1", None],
+            "connect": [9, "127.0.0.1", None], "addMembership": ["224.0.0.1", None],
+            "dropMembership": ["224.0.0.1", None],
+            "addSourceSpecificMembership": ["127.0.0.1", "232.1.1.1", None],
+            "dropSourceSpecificMembership": ["127.0.0.1", "232.1.1.1", None]}
+    for name, arity in CALLS:
+        for position in range(arity):
+            for junk in JUNK:
+                sock = bound(make) if state == "bound" else make("udp4")
+                sock.on("error", lambda err: None)
+                args = list(good.get(name, [None] * arity))
+                args[position] = junk
+                while args and args[-1] is None and len(args) > position + 1:
+                    args.pop()
+                try:
+                    getattr(sock, name)(*args)
+                except (OSError, gnet.errors.NodeError) as exc:
+                    assert getattr(exc, "code", None), (name, args, exc)
+                except Exception as exc:  # pragma: no cover - the failure being tested for
+                    pytest.fail(f"{name}{tuple(args)!r} raised {exc!r} without a code")
+    settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR
+                and "internal error" in r.getMessage()]
