@@ -1025,7 +1025,7 @@ class Socket(EventEmitter, Handle):
 
     def destroySoon(self) -> None:
         """End the writable side, then destroy once it has finished (Node's destroySoon)."""
-        if self._finished or self._state == NEW:
+        if self._finished == FINISHED or self._state == NEW:
             self.destroy()
         else:
             self.end()
@@ -1061,6 +1061,9 @@ class Socket(EventEmitter, Handle):
         wq = self._wq
         if wq:
             self._wq = None
+            # Node's bytesWritten counts what reached the kernel plus what
+            # is still buffered: dropped bytes stop counting.
+            self._bytes_written -= self._wlen
             self._wlen = 0
             if error is not None:
                 reason: BaseException = error
@@ -1088,7 +1091,9 @@ class Socket(EventEmitter, Handle):
             self._queue(self._emit_error_event, error)
         # 'close' comes on a later loop turn, as libuv's close callback does
         # in Node: callbacks of calls made in the same turn as destroy()
-        # (a write refused right after it) run before it.
+        # (a write refused right after it) run before it. Until then the
+        # socket keeps run() waiting.
+        self._sync_active()
         _get_loop().run_callback(self._queue, self._emit_close, had_error)
         if self._pull:
             self._wake()

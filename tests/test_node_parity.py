@@ -583,3 +583,35 @@ def test_a_paused_socket_with_nothing_buffered_ends_at_the_peers_fin(env: Env) -
     wait_until(lambda: ("close", False) in log, what="'close' on the paused socket")
     assert log == [("end",), ("finish",), ("close", False)]
     env.finish()
+
+
+def test_run_waits_for_the_close_of_a_never_connected_socket(env: Env) -> None:
+    sock = env.socket()
+    closed: list[Any] = []
+    sock.on("close", closed.append)
+    sock.destroy()
+    assert net.run(timeout=2000) is True
+    assert closed == [False]
+    env.finish()
+
+
+def test_destroy_soon_twice_still_finishes(env: Env) -> None:
+    client, _server = pair(env)
+    log: list[Any] = []
+    log_events(client, log, "finish", "close")
+    client.destroySoon()
+    client.destroySoon()
+    wait_until(lambda: ("close", False) in log, what="'close'")
+    assert log == [("finish",), ("close", False)]
+    assert client.writableFinished
+    env.finish()
+
+
+def test_bytes_written_drops_what_destroy_dropped(env: Env) -> None:
+    client, _server = pair(env)
+    client.cork()
+    client.write(b"x")
+    assert client.bytesWritten == 1
+    client.destroy()
+    assert client.bytesWritten == 0
+    env.finish()

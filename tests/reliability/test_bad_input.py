@@ -729,6 +729,10 @@ def run_case(row: Case, world: World) -> Outcome:
             net.setDefaultAutoSelectFamily(auto_select)
             net.setDefaultAutoSelectFamilyAttemptTimeout(attempt_ms)
             net.setDefaultHighWaterMark(hwm)
+    # A destroyed socket counts until its 'close', a loop turn later.
+    deadline = time.monotonic() + 1.0
+    while net.refCount() != refs and time.monotonic() < deadline:
+        gevent.sleep(0.005)
     out.leaked_refs = net.refCount() - refs
     # A closed socket's descriptor is released by the time 'close' is
     # emitted; the servers' side may lag by a loop turn.
