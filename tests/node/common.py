@@ -24,6 +24,7 @@ import inspect
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
@@ -294,6 +295,18 @@ def create_mocked_lookup(*addresses: str) -> Callable[..., Any]:
         net.setImmediate(lambda: cb(None, pairs[0]["address"], pairs[0]["family"]))
 
     return lookup
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """``common.PORT`` without the fixed number: a port nothing listens on now.
+
+    Bound and released at once, so a connect to it is refused and a listen
+    on it succeeds (unless another process takes it in between).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def pipe_path(name: str = "pipe") -> str:
