@@ -8,8 +8,8 @@ import gnet as net
 pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: socket already destroyed by the setImmediate after 'end' "
-                   "(Node: not destroyed on the nextTick after 'end')")
+@pytest.mark.xfail(strict=True, reason="bug: socket already destroyed by the setImmediate "
+                   "after 'end' (Node: not destroyed on the nextTick after 'end')")
 def test_end_after_peer_end_is_a_proper_shutdown():
     server = net.createServer(must_call(lambda socket: socket.end(bytes(1024))))
 

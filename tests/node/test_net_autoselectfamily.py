@@ -1,6 +1,6 @@
 """Port of Node's test/parallel/test-net-autoselectfamily.js.
 
-The attempt timeout is Node's test default (``common``'s 250 ms × 5).
+The attempt timeout is Node's test default (``common``'s 250 ms times 5).
 """
 
 import pytest

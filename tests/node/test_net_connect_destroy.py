@@ -8,8 +8,6 @@ import gnet as net
 pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: run() returns before the 'close' of a destroyed, "
-                   "never-connected Socket is emitted")
 def test_destroy_unconnected_socket_emits_close():
     socket = net.Socket()
     socket.on("close", must_call())

@@ -79,8 +79,8 @@ def test_no_argument():
     assert net.isIPv6() is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: isIP/isIPv4/isIPv6 do not stringify objects "
-                   "(not listed in docs/differences.md)")
+@pytest.mark.xfail(strict=True, reason="docs/differences.md: `isIP(value)` answers 0 for "
+                   "anything that is not a `str`; Node stringifies objects first")
 def test_objects_are_stringified():
     assert net.isIP(_Str("::2001:252:1:255.255.255.255")) == 6
     assert net.isIP(_Str("127.0.0.1")) == 4

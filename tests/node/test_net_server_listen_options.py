@@ -78,8 +78,8 @@ def test_should_fail_to_listen(options):
                         err.message), err.message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ERR_INVALID_ARG_VALUE is raised as a ValueError "
-                   "(Node: TypeError), not listed in docs/differences.md")
+@pytest.mark.xfail(strict=True, reason="docs/differences.md: `TypeError` with `code: "
+                   "'ERR_INVALID_ARG_VALUE'` (also `ERR_INVALID_IP_ADDRESS`) | `ValueError`")
 def test_should_fail_to_listen_with_a_type_error():
     with pytest.raises(TypeError):
         net.createServer().listen({}, must_not_call())

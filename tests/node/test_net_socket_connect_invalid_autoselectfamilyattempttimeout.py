@@ -1,4 +1,5 @@
-"""Port of Node's test/parallel/test-net-socket-connect-invalid-autoselectfamilyattempttimeout.js."""
+"""Port of Node's test/parallel/test-net-socket-connect-invalid-autoselectfamilyattempttimeout.js.
+"""
 
 import pytest
 from common import check_error
