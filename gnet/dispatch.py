@@ -143,6 +143,8 @@ class _Dispatcher:
                     task()
                 except Exception:  # a task handles its own listeners' errors
                     logger.exception("gnet: internal error in %r", task)
+                # A parked worker must not keep its last socket alive.
+                del task
                 if written_off:
                     written_off.discard(me)  # it came back after all
             quiet = self._quiet
