@@ -879,7 +879,8 @@ def test_d27_send_queue(make: Callable[..., dgram.Socket]) -> None:
     wait_until(lambda: len(done) == 200, W, "200 send callbacks")
     assert done == list(range(200))  # queued or not, in order
     assert sender.getSendQueueSize() == 0 and sender.getSendQueueCount() == 0
-    assert peak >= 0  # the kernel decides whether any send had to wait; see the flood test
+    # Whether any send had to wait is the kernel's call (loopback rarely says EAGAIN).
+    print(f"sends that waited for the kernel, at most at once: {peak}")
 
 
 def test_d28_bad_port_thrown_synchronously(make: Callable[..., dgram.Socket]) -> None:
