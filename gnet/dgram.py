@@ -525,9 +525,12 @@ class Socket(EventEmitter, Handle):
             if exc.errno == errno.ENOTSOCK:
                 raise InvalidFdTypeError("FILE") from None
             raise system_error(exc, "open", describe=False) from None
-        if raw.type != _socket.SOCK_DGRAM:
+        if raw.type != _socket.SOCK_DGRAM or raw.family not in (_socket.AF_INET,
+                                                                 _socket.AF_INET6):
+            # libuv's uv_guess_handle: only an IP datagram socket is UDP.
+            kind = raw.type
             raw.detach()
-            raise InvalidFdTypeError("TCP" if raw.type == _socket.SOCK_STREAM else "UNKNOWN")
+            raise InvalidFdTypeError("TCP" if kind == _socket.SOCK_STREAM else "UNKNOWN")
         raw.setblocking(False)
         self._af = raw.family
         self._family_name = "IPv6" if raw.family == _socket.AF_INET6 else "IPv4"

@@ -214,12 +214,22 @@ def test_d3_bind_fd(make: Callable[..., dgram.Socket]) -> None:
     sock.send(b"self", port_of(sock))
     assert inbox.wait(1)[0][0] == b"self"
     tcp = stdsocket.socket()
+    unix_a, unix_b = stdsocket.socketpair(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
     try:
         with pytest.raises(TypeError) as info:
             make("udp4").bind({"fd": tcp.fileno()})
         assert info.value.code == "ERR_INVALID_FD_TYPE"
+        assert str(info.value) == "Unsupported fd type: TCP"
+        with pytest.raises(TypeError) as info:
+            make("udp4").bind({"fd": unix_a.fileno()})
+        assert str(info.value) == "Unsupported fd type: UNKNOWN"
+        # The descriptors are the caller's still.
+        unix_a.send(b"still open")
+        assert unix_b.recv(16) == b"still open"
     finally:
         tcp.close()
+        unix_a.close()
+        unix_b.close()
 
 
 def test_d4_address(make: Callable[..., dgram.Socket]) -> None:
