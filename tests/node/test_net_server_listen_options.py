@@ -40,7 +40,7 @@ LISTEN_ON_PORT = [
 
 @pytest.mark.parametrize("listen", LISTEN_ON_PORT, ids=["options", "port"])
 def test_arbitrary_unused_ports(listen):
-    for port in ("0", 0, None):
+    for port in ("0", 0, None, None):  # Node: '0', 0, undefined, null
         holder, close = _closer()
         holder["server"] = listen(port, must_call(close))
     run()

@@ -1,4 +1,9 @@
-"""Port of Node's test/parallel/test-net-write-arguments.js."""
+"""Port of Node's test/parallel/test-net-write-arguments.js.
+
+Node's ``undefined`` in the list of bad chunks is Python's ``None``, which
+is Node's ``null`` case (``ERR_STREAM_NULL_VALUES``, tested first). The
+message names Python's types, so only its subject ("chunk") is checked.
+"""
 
 import math
 
