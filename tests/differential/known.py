@@ -134,18 +134,20 @@ def _end_after_destroy(trace: dict[str, Any]) -> None:
     ERR_STREAM_WRITE_AFTER_END (or, after an end() whose data failed at
     once, writableEnded False and ERR_STREAM_DESTROYED); gnet:
     cb(ERR_STREAM_DESTROYED), writableEnded False, ERR_STREAM_DESTROYED.
-    So on a destroyed socket, after 'close': end() callbacks that report
-    ERR_STREAM_DESTROYED are dropped and the two refusal codes are one.
+    So on a destroyed socket end() callbacks that report ERR_STREAM_DESTROYED
+    are dropped (after 'close', or anywhere when there was no 'error'), and
+    after 'close' the two refusal codes are one.
     """
     if not trace["final"].get("destroyed"):
         return
     trace["final"]["writableEnded"] = None
+    errored = any(e[0] == "error" for seg in trace["tx"] for e in seg)
     closed = False
     tx = []
     for seg in trace["tx"]:
         out = []
         for e in seg:
-            if closed and e[0] == "ecb" and e[2] == "ERR_STREAM_DESTROYED":
+            if (closed or not errored) and e[0] == "ecb" and e[2] == "ERR_STREAM_DESTROYED":
                 continue
             if closed and e[0] in ("wcb", "ecb") and e[2] in _REFUSED:
                 e = [e[0], e[1], "refused"]
@@ -153,6 +155,10 @@ def _end_after_destroy(trace: dict[str, Any]) -> None:
             out.append(e)
         tx.append(out)
     trace["tx"] = tx
+
+
+def _blank_timeouts(trace: dict[str, Any]) -> None:
+    trace["timeouts"] = None
 
 
 def _blank_bytes_written_if_destroyed(trace: dict[str, Any]) -> None:
@@ -252,12 +258,25 @@ KNOWN: list[Known] = [
         rewrite=_counted_as_bytes,
     ),
     Known(
+        name="corked-write-is-activity",
+        minimal=_case([["setTimeout", "s", 50], ["wait", 150], ["cork", "s"],
+                       ["write", "s", 10, "buf", False]]),
+        reason="setTimeout(): a write() held by cork() restarts the idle timer in gnet; in "
+               "Node only a write that reaches the handle does, so gnet emits one more "
+               "'timeout'",
+        applies=lambda case: any(op[0] == "cork" for op in case["ops"])
+        and any(op[0] == "setTimeout" and op[2] for op in case["ops"]),
+        mask=_blank_timeouts,
+    ),
+    Known(
         name="end-after-destroy",
         minimal=_case([["destroy", "c", False], ["end", "c", None, "buf", True]]),
         reason="end(cb) on a socket destroyed without an error: Node sets writableEnded and "
                "never calls cb (it waits for a 'finish' that cannot come); gnet calls "
-               "cb(ERR_STREAM_DESTROYED) and leaves writableEnded False",
-        applies=lambda case: any(op[0] == "end" for op in case["ops"]),
+               "cb(ERR_STREAM_DESTROYED) and leaves writableEnded False. And an end() (or "
+               "destroySoon()) whose flush fails at once (the peer reset): Node leaves "
+               "writableEnded False, gnet sets it",
+        applies=lambda case: any(op[0] in ("end", "destroySoon") for op in case["ops"]),
         mask=_end_after_destroy,
     ),
 ]
