@@ -205,18 +205,37 @@ def _interrupt_here() -> Iterator[None]:
     # wait), which prints the KeyboardInterrupt before passing it on to the
     # main greenlet. While run() waits, the hub treats it as "not an error"
     # (no printing); it still ends up raised here, in the caller.
+    #
+    # Python runs its SIGINT handler only when Python code next runs. A
+    # signal that arrives just as the hub goes back into epoll_wait (after
+    # the loop's last look for signals) would wait for the next event, and
+    # a quiet server has none: the Ctrl-C is lost. A timer that runs
+    # Python code while run() waits bounds that delay (gevent does the same
+    # on Windows only); it is not ref'd, so it keeps nothing alive.
     hub = get_hub()
     had_own = "NOT_ERROR" in vars(hub)
     previous = hub.NOT_ERROR
     if not issubclass(KeyboardInterrupt, previous):
         hub.NOT_ERROR = (*previous, KeyboardInterrupt)
+    checker = hub.loop.timer(SIGNAL_CHECK_S, SIGNAL_CHECK_S, ref=False)
+    checker.start(_let_signals_in)
     try:
         yield
     finally:
+        checker.stop()
+        checker.close()
         if had_own:
             hub.NOT_ERROR = previous
         else:
             vars(hub).pop("NOT_ERROR", None)
+
+
+# How late a Ctrl-C may be noticed at worst, in seconds (see _interrupt_here).
+SIGNAL_CHECK_S = 0.1
+
+
+def _let_signals_in() -> None:
+    """Nothing: running any Python code in the hub runs pending signal handlers."""
 
 
 def _run(timeout: float | None) -> bool:
