@@ -129,3 +129,45 @@ def test_ctrl_c_caught_around_run_goes_on_quietly(tmp_path: Path, send: bytes | 
     code, out, err, _ = interrupt(tmp_path, body, send)
     assert (code, err) == (0, "")
     assert out.splitlines()[-2:] == ["interrupted", "finished True"]
+
+
+SIGNAL_WHILE_WAITING = """\
+import _thread
+import os
+import signal
+import time
+
+import gnet as net
+
+server = net.createServer().listen(0, '127.0.0.1')
+
+
+def interrupt_later():
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+# The main thread blocks SIGINT, so the kernel hands it to the other thread
+# and the main thread's epoll_wait goes on: only the Python handler,
+# pending, can tell run(). Nothing else happens in this process.
+_thread.start_new_thread(interrupt_later, ())
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+try:
+    net.run()
+except KeyboardInterrupt:
+    print('interrupted')
+"""
+
+
+def test_ctrl_c_noticed_while_the_loop_is_quiet(tmp_path: Path) -> None:
+    # A SIGINT that does not wake epoll_wait (here: taken by another thread;
+    # in real life: arriving just as the hub goes back to waiting) still
+    # ends run() within a moment, not at the next network event.
+    script = tmp_path / "script.py"
+    script.write_text(SIGNAL_WHILE_WAITING, encoding="utf-8")
+    try:
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                                timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"Ctrl-C not noticed within {WAIT_S} s")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted\n", "")
