@@ -61,6 +61,11 @@ def _followed_in_tick(ops: list[Op], first: Callable[[Op], bool],
     return found
 
 
+def _writes_then_resume(ops: list[Op]) -> list[int]:
+    return _followed_in_tick(ops, lambda op: op[0] in ("write", "end"),
+                             lambda op, later: later[0] == "resume" and later[1] == op[1])
+
+
 def _wait_after(case: Case, indices: list[int]) -> Case:
     ops = []
     for i, op in enumerate(case["ops"]):
@@ -267,6 +272,31 @@ KNOWN: list[Known] = [
         applies=lambda case: any(op[0] == "cork" for op in case["ops"])
         and any(op[0] == "setTimeout" and op[2] for op in case["ops"]),
         mask=_blank_timeouts,
+    ),
+    Known(
+        name="empty-write-with-high-water-mark-0",
+        minimal=_case([["cork", "c"], ["write", "c", 0, "str", True]],
+                      client={"highWaterMark": 0}),
+        reason="highWaterMark 0: Node's write() returns True while its buffer stays empty "
+               "(length < hwm || length === 0), so an empty chunk held by cork() gives True; "
+               "gnet compares 0 < 0 and returns False",
+        applies=lambda case: any(op[0] in ("write", "end") and op[2] == 0 for op in case["ops"])
+        and any(end["highWaterMark"] == 0 for end in case["opts"].values()),
+        rewrite=lambda case: {**case, "ops": [
+            [*op[:2], 1, *op[3:]] if op[0] in ("write", "end") and op[2] == 0 else op
+            for op in case["ops"]]},
+    ),
+    Known(
+        name="failed-write-drops-buffered-data",
+        minimal=_case([["pause", "s"], ["write", "c", 1, "buf", True],
+                       ["end", "c", None, "buf", True], ["wait", 150],
+                       ["write", "c", 1, "buf", True], ["write", "s", 1, "buf", True],
+                       ["write", "s", 1, "buf", True], ["resume", "s"]]),
+        reason="a write that fails at once (EPIPE) destroys a gnet socket inside write(), "
+               "dropping what it had read while paused; Node destroys a tick later, so a "
+               "resume() in the same tick still delivers the buffered data",
+        applies=lambda case: bool(_writes_then_resume(case["ops"])),
+        rewrite=lambda case: _wait_after(case, _writes_then_resume(case["ops"])),
     ),
     Known(
         name="end-after-destroy",

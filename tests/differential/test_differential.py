@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from known import KNOWN, explain, masks
+from known import KNOWN, Known, explain, masks
 from runner import compare, generate, run_both, show
 
 pytestmark = [pytest.mark.once, pytest.mark.node]
@@ -37,7 +38,7 @@ MAX_NOISE = 0.02
 
 
 def _diff(node_res: dict[str, Any], py_res: dict[str, Any], key: str,
-          used: list[Any] = ()) -> dict[str, list[str]]:  # type: ignore[assignment]
+          used: Sequence[Known] = ()) -> dict[str, list[str]]:
     return compare(node_res[key], py_res[key], masks(list(used)))
 
 
