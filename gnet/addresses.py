@@ -45,7 +45,7 @@ _GROUP = re.compile(r'[0-9A-Fa-f]{1,4}')
 _ZONE = re.compile(r'[0-9A-Za-z.:\-]+')
 
 
-def isIPv4(value: object) -> bool:
+def isIPv4(value: object = None) -> bool:
     """Tell whether ``value`` is an IPv4 address in dotted-quad form.
 
     Node's ``net.isIPv4``. Four decimal octets 0-255, no leading zeros, no
@@ -83,7 +83,7 @@ def _groups(part: str, tail_ok: bool) -> int:
     return count
 
 
-def isIPv6(value: object) -> bool:
+def isIPv6(value: object = None) -> bool:
     """Tell whether ``value`` is an IPv6 address.
 
     Node's ``net.isIPv6``: eight groups of 1-4 hex digits, or fewer with one
@@ -115,7 +115,7 @@ def isIPv6(value: object) -> bool:
     return left >= 0 and right >= 0 and left + right <= 7
 
 
-def isIP(value: object) -> int:
+def isIP(value: object = None) -> int:
     """Tell which IP version ``value`` is written in.
 
     Node's ``net.isIP``, with :func:`isIPv4` and :func:`isIPv6`'s rules.

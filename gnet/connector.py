@@ -172,6 +172,10 @@ class Connector:
         result: AsyncResult = AsyncResult()
 
         def callback(err: Any, address: Any = None, fam: Any = None) -> None:
+            # Counts again at once: the resolver greenlet resumes a turn later.
+            if self.waiting:
+                self.waiting = False
+                self.socket._sync_active()
             if err:
                 result.set_exception(err)
             else:
@@ -184,8 +188,9 @@ class Connector:
             try:
                 result.get()
             finally:
-                self.waiting = False
-                self.socket._sync_active()
+                if self.waiting:
+                    self.waiting = False
+                    self.socket._sync_active()
         address, fam = result.get()
         pairs = address if isinstance(address, list) else [{"address": address, "family": fam}]
         out = []

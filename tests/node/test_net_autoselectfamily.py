@@ -115,8 +115,6 @@ def test_ipv6_first_when_it_answers(ipv6_loopback):
     run(15000)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: run() returns while a socket whose custom lookup "
-                   "answered on a later tick is still connecting")
 def test_every_attempt_refused_gives_an_aggregate_error(ipv6_loopback):
     connection = net.createConnection({
         "host": "example.org", "port": 10,

@@ -71,8 +71,6 @@ def test_is_ipv4_and_ipv6():
     assert net.isIPv6({}) is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: isIP()/isIPv4()/isIPv6() without an argument raise "
-                   "TypeError (Node: 0 / false)")
 def test_no_argument():
     assert net.isIP() == 0
     assert net.isIPv4() is False
