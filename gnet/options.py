@@ -5,7 +5,9 @@ arguments. gnet takes either (or both, keywords winning) and accepts every
 key in Node's camelCase or in its PEP 8 spelling. Unknown *keyword
 arguments* are rejected, because in Python a misspelt keyword is a bug;
 unknown keys in an options *dict* are ignored, as Node ignores them, so
-option objects ported from Node keep working.
+option objects ported from Node keep working. A key that Node documents for
+the call but gnet does not implement is never ignored: it raises
+``UnsupportedError`` (``ERR_GNET_UNSUPPORTED``) naming it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gnet.errors import InvalidArgTypeError, InvalidArgValueError
+from gnet.errors import InvalidArgTypeError, InvalidArgValueError, UnsupportedError
 from gnet.naming import snake_case
 
-__all__ = ("merge_options",)
+__all__ = ("SIGNAL", "merge_options")
+
+# What to say about Node options gnet does not implement (key -> advice).
+SIGNAL = {"signal": "gnet has no AbortSignal yet: call close() or destroy() instead"}
+BLOCK_LIST = {"blockList": "gnet has no BlockList yet: check remoteAddress in the "
+                           "'connection' listener and destroy() the socket"}
 
 _spellings: dict[frozenset[str], dict[str, str]] = {}
 
@@ -37,6 +44,7 @@ def merge_options(
     kwargs: Mapping[str, Any],
     known: Iterable[str],
     name: str = "options",
+    unsupported: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Merge a Node options dict and keyword arguments into one camelCase dict.
 
@@ -45,12 +53,15 @@ def merge_options(
         kwargs: keyword arguments given by the caller.
         known: the option names the caller understands, in camelCase.
         name: the argument's name, for error messages.
+        unsupported: options Node documents for this call that gnet lacks,
+            each with what to do instead.
 
     Raises:
         InvalidArgTypeError: ``options`` is neither a dict nor None.
         InvalidArgValueError: a keyword argument is not a known option.
+        UnsupportedError: an ``unsupported`` option was given (and not None).
     """
-    table = _spelling_map(frozenset(known))
+    table = _spelling_map(frozenset(known) | frozenset(unsupported or ()))
     merged: dict[str, Any] = {}
     if options is not None:
         if not isinstance(options, Mapping):
@@ -62,4 +73,8 @@ def merge_options(
         if canonical is None:
             raise InvalidArgValueError(key, value, "is not a known option")
         merged[canonical] = value
+    if unsupported:
+        for key, instead in unsupported.items():
+            if merged.get(key) is not None:
+                raise UnsupportedError(f"{name}.{key}", instead)
     return merged

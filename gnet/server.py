@@ -43,13 +43,14 @@ from gnet.errors import (
     InvalidArgValueError,
     ServerAlreadyListenError,
     ServerNotRunningError,
+    UnsupportedError,
     dns_error,
     system_error,
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import IServer
 from gnet.loop import Handle, fail_run
-from gnet.options import merge_options
+from gnet.options import BLOCK_LIST, SIGNAL, merge_options
 from gnet.socket import Socket, _socket_setup
 from gnet.validate import validate_function
 
@@ -70,8 +71,14 @@ _SERVER_OPTIONS = (
 )
 _LISTEN_OPTIONS = (
     "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort",
-    "readableAll", "writableAll", "removeStale",
+    "readableAll", "writableAll", "removeStale", "fd",
 )
+
+# Documented by Node 22/24 for server.listen(options), not implemented.
+_UNSUPPORTED_LISTEN = {
+    **SIGNAL,
+    "handle": "listening on a handle object is not implemented yet",
+}
 
 # accept() errors, and what the server does about each (see _accept_failed).
 #
@@ -147,7 +154,7 @@ class Server(StreamServer, EventEmitter, Handle):
             options, connectionListener = None, options
         if isinstance(options, tuple):
             address, options = options, None
-        opts = merge_options(options, kwargs, _SERVER_OPTIONS)
+        opts = merge_options(options, kwargs, _SERVER_OPTIONS, unsupported=BLOCK_LIST)
         EventEmitter.__init__(self)
         self._init_handle()
         StreamServer.__init__(self, address or ("", 0), spawn=None)
@@ -262,7 +269,13 @@ class Server(StreamServer, EventEmitter, Handle):
     def _listen_options(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         first = args[0] if args else None
         if isinstance(first, dict) or (not args and kwargs):
-            opts = merge_options(first, kwargs, _LISTEN_OPTIONS)
+            opts = merge_options(first, kwargs, _LISTEN_OPTIONS, unsupported=_UNSUPPORTED_LISTEN)
+            fd = opts.get("fd")
+            if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+                # Node's listen({fd}) handle form; a negative fd is no handle
+                # (ERR_INVALID_ARG_VALUE below, as in Node).
+                raise UnsupportedError(
+                    "options.fd", "listening on an inherited descriptor is not implemented yet")
             port = opts.get("port")
             if port is None and opts.get("path") is None:
                 if "port" in opts:

@@ -80,12 +80,13 @@ from gnet.errors import (
     StreamDestroyedError,
     StreamNullValuesError,
     StreamWriteAfterEndError,
+    UnsupportedError,
     system_error,
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import ISocket
 from gnet.loop import Handle
-from gnet.options import merge_options
+from gnet.options import BLOCK_LIST, SIGNAL, merge_options
 from gnet.validate import (
     validate_bool,
     validate_function,
@@ -139,6 +140,22 @@ _SOCKET_OPTIONS = (
     "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
     "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate",
 )
+# Documented by Node 22/24 for new Socket() / connect(), not implemented.
+_UNSUPPORTED_OPTIONS = {
+    **SIGNAL, **BLOCK_LIST,
+    "onread": "read with 'data' listeners (gnet reads into its own 64 KiB chunks)",
+}
+# Events Node emits on sockets that gnet does not: listening for them fails.
+_UNSUPPORTED_EVENTS = {
+    "readable": "pull mode ('readable', read(), unshift()) is not implemented yet: use "
+                "'data' listeners or iterate the socket (for chunk in sock)",
+    "connectionAttempt": "happy-eyeballs attempts are not reported yet; "
+                         "autoSelectFamilyAttemptedAddresses lists them after 'connect'",
+    "connectionAttemptFailed": "happy-eyeballs attempts are not reported yet; a failed "
+                               "connect's AggregateError lists each attempt's error",
+    "connectionAttemptTimeout": "happy-eyeballs attempts are not reported yet",
+}
+
 _CONNECT_OPTIONS = (
     "port", "host", "path", "localAddress", "localPort", "family", "hints", "lookup",
     "autoSelectFamily", "autoSelectFamilyAttemptTimeout", "noDelay", "keepAlive",
@@ -220,7 +237,8 @@ class Socket(EventEmitter, Handle):
     _flowing: bool | None
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+        opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                             unsupported=_UNSUPPORTED_OPTIONS)
         for key in ("objectMode", "readableObjectMode", "writableObjectMode"):
             if opts.get(key):
                 raise InvalidArgValueError(f"options.{key}", opts[key], "is not supported")
@@ -642,11 +660,18 @@ class Socket(EventEmitter, Handle):
         So a paused socket still sees the peer's reset ('error', 'close')
         and FIN ('end' once resumed and the buffer is consumed).
         """
-        self._flowing = False
+        if self._flowing is not False:
+            self._flowing = False
+            self.emit("pause")
         return self
 
     def resume(self: S) -> S:
-        """Start or restart emitting 'data' and reading (Node's resume). Returns self."""
+        """Start or restart emitting 'data' and reading (Node's resume). Returns self.
+
+        'resume' is emitted soon after (not inside the call), as in Node.
+        """
+        if self._flowing is not True:
+            self._queue(self.emit, "resume")
         self._flowing = True
         if self._has_room():
             self._start_reading()
@@ -659,6 +684,8 @@ class Socket(EventEmitter, Handle):
         return self._flowing is False
 
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
+        if name in _UNSUPPORTED_EVENTS:
+            raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_EVENTS[name])
         EventEmitter._add_listener(self, name, listener, prepend, once)
         # A 'data' listener switches a socket that was never paused into
         # flowing mode, as in Node.
@@ -1581,9 +1608,11 @@ def _normalize_connect_args(
         args = args[:-1]
     first = args[0] if args else None
     if isinstance(first, dict):
-        options = merge_options(first, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+        options = merge_options(first, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                                unsupported=_UNSUPPORTED_OPTIONS)
     else:
-        options = merge_options(None, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS)
+        options = merge_options(None, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                                unsupported=_UNSUPPORTED_OPTIONS)
         if first is not None or args:
             if isinstance(first, str) and not is_port_string(first):
                 options["path"] = first
