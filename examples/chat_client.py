@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"server port (default {DEFAULT_PORT})")
     args = parser.parse_args()
-    status = run_connect(args.host, args.port, prog="chat_client")
+    # A chat ends when the server hangs up, even with stdin a pipe left open.
+    status = run_connect(args.host, args.port, prog="chat_client", interactive=True)
     # Ctrl-C is how one leaves the room (politely: our side ends, the server
     # hangs up): the normal way out here, not an interrupted transfer.
     sys.exit(0 if status == 128 + signal.SIGINT else status)
