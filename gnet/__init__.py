@@ -11,6 +11,7 @@ from gnet import (
     events as events,
     interfaces as interfaces,
 )
+from gnet.abort import AbortController as AbortController, AbortSignal as AbortSignal
 from gnet.addresses import isIP as isIP, isIPv4 as isIPv4, isIPv6 as isIPv6
 from gnet.connector import (
     getDefaultAutoSelectFamily as getDefaultAutoSelectFamily,
@@ -43,6 +44,8 @@ from gnet.stream import pipeline as pipeline
 __version__ = "0.1.0"
 
 _public = (
+    "AbortController",
+    "AbortSignal",
     "EventEmitter",
     "Server",
     "Socket",

@@ -37,9 +37,12 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = (
+    'AbortError',
+    'AbortTimeoutError',
     'AggregateError',
     'BufferOutOfBoundsError',
     'ForeignThreadError',
+    'IllegalConstructorError',
     'InvalidAddressFamilyError',
     'InvalidArgTypeError',
     'InvalidArgValueError',
@@ -565,6 +568,64 @@ class BufferOutOfBoundsError(NodeError, ValueError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f'"{name}" is outside of buffer bounds')
+
+
+class AbortError(NodeError):
+    """An operation given up because its AbortSignal fired (Node's ``AbortError``).
+
+    What a socket's 'error', ``events.once()`` and ``pipeline()``'s callback
+    get when their ``signal`` aborts, with the signal's reason as ``cause``,
+    as Node's ``new AbortError(message, {cause})``. ``controller.abort()``
+    without a reason also makes one its reason, with Node's DOMException
+    message 'This operation was aborted' (Node's reason is a DOMException
+    named 'AbortError' with the numeric code 20; gnet has no DOMException).
+
+    Args:
+        message: The text; ``None`` gives 'The operation was aborted'.
+        options: Node's options object: ``{'cause': reason}``.
+        cause: The same as ``options['cause']``, as a keyword.
+    """
+
+    code = 'ABORT_ERR'
+    name = 'AbortError'
+    default_message = 'The operation was aborted'
+
+    def __init__(self, message: str | None = None, options: Any = None, *,
+                 cause: Any = None) -> None:
+        super().__init__(message)
+        if options is not None:
+            if not isinstance(options, dict):
+                raise InvalidArgTypeError('options', 'dict', options)
+            cause = options.get('cause', cause)
+        self.cause = cause
+        if isinstance(cause, BaseException):
+            # So tracebacks show the reason under "The above exception...".
+            self.__cause__ = cause
+
+
+class AbortTimeoutError(NodeError, TimeoutError):
+    """The reason of a signal made by ``AbortSignal.timeout(ms)``.
+
+    Node's reason is a DOMException named 'TimeoutError' (numeric code 23)
+    with this message; gnet's has ``name`` 'TimeoutError', the string code
+    ``'TIMEOUT_ERR'`` (that DOMException code's name) and is a Python
+    ``TimeoutError``, so ``except TimeoutError`` catches it.
+    """
+
+    code = 'TIMEOUT_ERR'
+    name = 'TimeoutError'
+    default_message = 'The operation was aborted due to timeout'
+
+
+class IllegalConstructorError(NodeError, TypeError):
+    """A class that cannot be constructed directly (``ERR_ILLEGAL_CONSTRUCTOR``).
+
+    ``AbortSignal()``: signals come from ``AbortController().signal`` and
+    ``AbortSignal``'s static methods, as in Node.
+    """
+
+    code = 'ERR_ILLEGAL_CONSTRUCTOR'
+    default_message = 'Illegal constructor'
 
 
 class UnsupportedError(NodeError, NotImplementedError):
