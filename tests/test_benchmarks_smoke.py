@@ -26,6 +26,7 @@ NODE = shutil.which("node")
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.once,
     pytest.mark.skipif(not (BENCH / "run.py").exists(), reason="no benchmarks/ in this tree"),
     pytest.mark.skipif(not sys.platform.startswith("linux"),
                        reason="the suite uses epoll and /proc"),

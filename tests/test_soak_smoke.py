@@ -25,6 +25,7 @@ SOAK = REPO / "benchmarks" / "soak.py"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.once,
     pytest.mark.skipif(not SOAK.exists(), reason="no benchmarks/soak.py in this tree"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the soak reads /proc"),
 ]

@@ -806,6 +806,7 @@ def test_bad_input(row: Case, world: World) -> None:
     check_outcome(row, run_case(row, world))
 
 
+@pytest.mark.once  # every row also runs on its own in every env
 def test_the_whole_table_leaves_no_descriptor_behind(world: World) -> None:
     # The rows that gnet gets right, back to back, with the descriptors
     # counted around the lot (each row is also checked on its own above).

@@ -229,6 +229,7 @@ class Load:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_ten_thousand_connections_leak_nothing(figures: Figures) -> None:
     """10,000 connections in every way of ending leave fds, greenlets and sockets as they were.
 
