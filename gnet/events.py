@@ -34,7 +34,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable, Hashable
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from gevent import getcurrent
 from gevent.event import Event
@@ -42,10 +42,13 @@ from gevent.exceptions import BlockingSwitchOutError
 from gevent.hub import get_hub
 from zope.interface import implementer
 
-from gnet.errors import InvalidArgTypeError, UnhandledErrorError
+from gnet.errors import AbortError, InvalidArgTypeError, UnhandledErrorError
 from gnet.interfaces import IEventEmitter
 from gnet.naming import add_aliases, module_aliases
 from gnet.validate import validate_function, validate_number
+
+if TYPE_CHECKING:
+    from gnet.abort import AbortSignal
 
 Listener = Callable[..., Any]
 _F = TypeVar('_F', bound=Callable[..., Any])
@@ -626,22 +629,26 @@ class EventEmitter:
 add_aliases(EventEmitter)
 
 
-def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) -> tuple[Any, ...]:
+def once(emitter: EventEmitter, name: Hashable, timeout: float | dict[str, Any] | None = None,
+         signal: AbortSignal | None = None) -> tuple[Any, ...]:
     """Block the calling greenlet until ``emitter`` emits ``name``.
 
     The greenlet counterpart of Node's ``await events.once(emitter, name)``:
     instead of a promise of the argument array, the call waits cooperatively
     and returns the event's arguments as a tuple. Other greenlets keep
-    running meanwhile. Both listeners it adds are removed before it returns
-    or raises, whatever the outcome. Node's ``signal`` option has no
-    counterpart: kill the greenlet or use ``timeout``.
+    running meanwhile. The listeners it adds are removed before it returns
+    or raises, whatever the outcome.
 
     Args:
         emitter: The emitter to watch.
         name: The event to wait for.
         timeout: Milliseconds to wait at most; ``None`` (or ``math.inf``)
             waits for ever. Not in Node, whose ``once()`` takes an
-            AbortSignal instead.
+            AbortSignal instead. Node's options dict (``{'signal': s}``) is
+            accepted here too.
+        signal: An :class:`~gnet.AbortSignal`: its abort ends the wait with
+            an ``AbortError`` (``cause`` = the reason), as Node's
+            ``{signal}`` option rejects the promise.
 
     Returns:
         The arguments the event was emitted with, e.g. ``()`` for 'connect'
@@ -653,6 +660,7 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) ->
         UnhandledErrorError: 'error' fired first with a value that is not an
             exception; ``.context`` holds it.
         TimeoutError: ``timeout`` ms passed without the event.
+        AbortError: ``signal`` was aborted before the event, or already.
         BlockingSwitchOutError: called from the gevent hub (an event-loop
             callback), where nothing may block.
         InvalidArgTypeError: ``timeout`` is not a number.
@@ -660,6 +668,16 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) ->
     """
     if not isinstance(emitter, EventEmitter):
         raise InvalidArgTypeError('emitter', 'EventEmitter', emitter)
+    if isinstance(timeout, dict):  # Node's once(emitter, name, {signal})
+        if signal is None:
+            signal = timeout.get('signal')
+        timeout = None
+    if signal is not None:
+        from gnet.abort import validate_abort_signal  # gnet.abort imports this module
+
+        validate_abort_signal(signal, 'options.signal')
+        if signal.aborted:
+            raise AbortError(cause=signal.reason)
     if timeout == math.inf:
         timeout = None
     elif timeout is not None:
@@ -687,9 +705,20 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) ->
             outcome.append((False, _unhandled(args)))
             done.set()
 
+    def abort() -> None:
+        emitter.removeListener(name, resolve)
+        if name != 'error':
+            emitter.removeListener('error', reject)
+        if not outcome:
+            assert signal is not None
+            outcome.append((False, AbortError(cause=signal.reason)))
+            done.set()
+
     emitter.once(name, resolve)
     if name != 'error':
         emitter.once('error', reject)
+    if signal is not None:
+        signal.once('abort', abort)
     try:
         done.wait(None if timeout is None else timeout / 1000)
     finally:
@@ -698,6 +727,8 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | None = None) ->
         emitter.removeListener(name, resolve)
         if name != 'error':
             emitter.removeListener('error', reject)
+        if signal is not None:
+            signal.removeListener('abort', abort)
     if not outcome:
         raise TimeoutError(f'Timed out after {timeout:g} ms waiting for the {name!r} event')
     ok, value = outcome[0]
