@@ -13,7 +13,10 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+from gnet.abort import AbortSignal, add_abort_listener, validate_abort_signal
+from gnet.dispatch import schedule
 from gnet.errors import (
+    AbortError,
     InvalidArgTypeError,
     InvalidArgValueError,
     MissingArgsError,
@@ -109,7 +112,7 @@ def unpipe(source: Any, dest: Any = None) -> None:
         _registry.pop(id(source), None)
 
 
-def pipeline(*streams: Any) -> Any:
+def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
     """Pipe ``streams`` in a chain, destroying all of them if one fails.
 
     Node's ``stream.pipeline(source, ...transforms, destination, callback)``:
@@ -118,9 +121,16 @@ def pipeline(*streams: Any) -> Any:
     before its end gives ``StreamPrematureCloseError``). Returns the
     destination.
 
+    ``signal`` is an :class:`~gnet.AbortSignal` (the ``{signal}`` option of
+    Node's ``stream/promises`` pipeline; the callback form has none): its
+    abort destroys every stream with an ``AbortError`` (``cause`` = the
+    reason) and the callback gets that error. An already-aborted signal does
+    so on the next turn of the loop.
+
     Raises:
         MissingArgsError: fewer than two streams.
-        InvalidArgTypeError: the callback is not callable.
+        InvalidArgTypeError: the callback is not callable, or ``signal`` is
+            not an AbortSignal.
     """
     if not streams:
         raise MissingArgsError("streams")
@@ -131,12 +141,17 @@ def pipeline(*streams: Any) -> Any:
     for stream in chain:
         if not hasattr(stream, "destroy"):
             raise InvalidArgValueError("streams", stream, "must be gnet streams")
+    if signal is not None:
+        validate_abort_signal(signal, "options.signal")
     state = {"done": False}
+    dispose = None
 
     def finish(err: BaseException | None) -> None:
         if state["done"]:
             return
         state["done"] = True
+        if dispose is not None:
+            dispose()
         if err is not None:
             for stream in chain:
                 if not stream.destroyed:
@@ -160,5 +175,15 @@ def pipeline(*streams: Any) -> Any:
         watch(stream, i == len(chain) - 1)
     for src, dst in pairwise(chain):
         pipe(src, dst)
+    if signal is not None:
+        aborted = signal
+
+        def abort() -> None:
+            finish(AbortError(cause=aborted.reason))
+
+        if signal.aborted:
+            schedule(abort)
+        else:
+            dispose = add_abort_listener(signal, abort)
     return chain[-1]
 
