@@ -13,6 +13,7 @@ from gnet import (
 )
 from gnet.abort import AbortController as AbortController, AbortSignal as AbortSignal
 from gnet.addresses import isIP as isIP, isIPv4 as isIPv4, isIPv6 as isIPv6
+from gnet.blocklist import BlockList as BlockList, SocketAddress as SocketAddress
 from gnet.connector import (
     getDefaultAutoSelectFamily as getDefaultAutoSelectFamily,
     getDefaultAutoSelectFamilyAttemptTimeout as getDefaultAutoSelectFamilyAttemptTimeout,
@@ -46,9 +47,11 @@ __version__ = "0.1.0"
 _public = (
     "AbortController",
     "AbortSignal",
+    "BlockList",
     "EventEmitter",
     "Server",
     "Socket",
+    "SocketAddress",
     "Timeout",
     "clearInterval",
     "clearTimeout",

@@ -28,6 +28,7 @@ from gnet.errors import (
     AggregateError,
     InvalidAddressFamilyError,
     InvalidIPAddressError,
+    IPBlockedError,
     dns_error,
     system_error,
 )
@@ -82,7 +83,8 @@ class Connector:
     moving on; if all fail, the errors come as one AggregateError.
     """
 
-    __slots__ = ("addresses", "attempt_ms", "auto", "errors", "options", "sock", "socket",
+    __slots__ = ("addresses", "attempt_ms", "auto", "block_list", "errors", "options", "sock",
+                 "socket",
                  "timer", "watcher", "greenlet", "cancelled", "waiting")
 
     def __init__(self, socket: Socket, options: dict[str, Any]) -> None:
@@ -95,6 +97,8 @@ class Connector:
         self.watcher: Any = None
         self.greenlet: Any = None
         self.cancelled = False
+        # Every address is checked before its connect(), as Node 22.13 does.
+        self.block_list = options.get("blockList")
         # True while a custom lookup has not called back: like Node, whose
         # process does not wait for a lookup function that holds no handle.
         self.waiting = False
@@ -212,6 +216,11 @@ class Connector:
             attempted = self.socket.autoSelectFamilyAttemptedAddresses
             if attempted is not None:
                 attempted.append(f"{sockaddr[0]}:{sockaddr[1]}")
+            block_list = self.block_list
+            if block_list is not None and af != _socket.AF_UNIX \
+                    and block_list._blocked(sockaddr[0], af == _socket.AF_INET6):
+                self.errors.append(IPBlockedError(sockaddr[0]))
+                continue
             try:
                 sock = _socket.socket(af, _socket.SOCK_STREAM)
             except OSError as exc:

@@ -43,6 +43,8 @@ __all__ = (
     'BufferOutOfBoundsError',
     'ForeignThreadError',
     'IllegalConstructorError',
+    'IPBlockedError',
+    'InvalidAddressError',
     'InvalidAddressFamilyError',
     'InvalidArgTypeError',
     'InvalidArgValueError',
@@ -461,6 +463,35 @@ class InvalidIPAddressError(NodeError, ValueError):
 
     def __init__(self, address: object) -> None:
         super().__init__(f'Invalid IP address: {address}')
+
+
+class InvalidAddressError(NodeError, ValueError):
+    """Not an address of the family given (Node's ``ERR_INVALID_ADDRESS``).
+
+    Raised by :class:`gnet.SocketAddress` and the :class:`gnet.BlockList`
+    methods that add rules. Node raises a plain ``Error``; here it is also a
+    ``ValueError``.
+    """
+
+    code = 'ERR_INVALID_ADDRESS'
+    default_message = 'Invalid socket address'
+
+
+class IPBlockedError(NodeError):
+    """A connect to an address the ``blockList`` blocks (Node's ``ERR_IP_BLOCKED``).
+
+    Delivered as the socket's 'error' (one of an AggregateError's errors when
+    happy eyeballs tried several addresses); no connect() was made.
+
+    Args:
+        address: The blocked IP address (kept as ``address``).
+    """
+
+    code = 'ERR_IP_BLOCKED'
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f'IP({address}) is blocked by net.BlockList')
+        self.address = address
 
 
 class AggregateError(NodeError):

@@ -22,8 +22,6 @@ __all__ = ("SIGNAL", "merge_options")
 
 # What to say about Node options gnet does not implement (key -> advice).
 SIGNAL = {"signal": "gnet has no AbortSignal yet: call close() or destroy() instead"}
-BLOCK_LIST = {"blockList": "gnet has no BlockList yet: check remoteAddress in the "
-                           "'connection' listener and destroy() the socket"}
 
 _spellings: dict[frozenset[str], dict[str, str]] = {}
 

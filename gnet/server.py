@@ -37,6 +37,7 @@ from gnet.addresses import (
     validate_pipe_path,
     validate_port,
 )
+from gnet.blocklist import block_list_option
 from gnet.dispatch import abandon, check_thread, schedule
 from gnet.errors import (
     InvalidArgTypeError,
@@ -50,7 +51,7 @@ from gnet.errors import (
 from gnet.events import EventEmitter
 from gnet.interfaces import IServer
 from gnet.loop import Handle, fail_run
-from gnet.options import BLOCK_LIST, SIGNAL, merge_options
+from gnet.options import SIGNAL, merge_options
 from gnet.socket import Socket, _socket_setup
 from gnet.validate import validate_function
 
@@ -67,7 +68,7 @@ _SUN_PATH_MAX = 108
 
 _SERVER_OPTIONS = (
     "allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay",
-    "highWaterMark",
+    "highWaterMark", "blockList",
 )
 _LISTEN_OPTIONS = (
     "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort",
@@ -117,7 +118,9 @@ class Server(StreamServer, EventEmitter, Handle):
     Args:
         options: Node's server options (a dict) or keyword arguments:
             ``allowHalfOpen``, ``pauseOnConnect``, ``noDelay``,
-            ``keepAlive``, ``keepAliveInitialDelay`` (ms), ``highWaterMark``.
+            ``keepAlive``, ``keepAliveInitialDelay`` (ms), ``highWaterMark``,
+            ``blockList`` (a :class:`~gnet.BlockList`: a peer it blocks is closed
+            as soon as accepted, with no 'connection' and no 'drop', as Node 22.13).
             gevent style, an address tuple ``(host, port)`` is accepted here
             too and used by ``start()``.
         connectionListener: added as a 'connection' listener. A gevent
@@ -154,7 +157,7 @@ class Server(StreamServer, EventEmitter, Handle):
             options, connectionListener = None, options
         if isinstance(options, tuple):
             address, options = options, None
-        opts = merge_options(options, kwargs, _SERVER_OPTIONS, unsupported=BLOCK_LIST)
+        opts = merge_options(options, kwargs, _SERVER_OPTIONS)
         EventEmitter.__init__(self)
         self._init_handle()
         StreamServer.__init__(self, address or ("", 0), spawn=None)
@@ -165,6 +168,8 @@ class Server(StreamServer, EventEmitter, Handle):
         self.keepAlive = bool(opts.get("keepAlive", False))
         self.keepAliveInitialDelay = opts.get("keepAliveInitialDelay", 0)
         self.highWaterMark = opts.get("highWaterMark")
+        # Peers it covers are closed as soon as they are accepted.
+        self._block_list = block_list_option(opts.get("blockList"))
         # What every accepted Socket is set up with, checked once here.
         self._socket_setup = _socket_setup({
             "allowHalfOpen": self.allowHalfOpen,
@@ -485,6 +490,11 @@ class Server(StreamServer, EventEmitter, Handle):
         limit = self.maxConnections
         if limit is not None and self._open >= limit:
             self._drop(raw)
+            return
+        # Node 22.13: a blocked peer is closed at once: no 'connection', no 'drop'.
+        if self._block_list is not None and self.family != _socket.AF_UNIX \
+                and self._block_list._blocked(address[0], self.family == _socket.AF_INET6):
+            raw.close()
             return
         if self._gevent_handler is not None:
             self._serve_gevent(raw, address)

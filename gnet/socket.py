@@ -63,6 +63,7 @@ from gnet.addresses import (
     validate_pipe_path,
     validate_port,
 )
+from gnet.blocklist import BlockList, block_list_option
 from gnet.connector import Connector
 from gnet.dispatch import check_thread, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
@@ -86,7 +87,7 @@ from gnet.errors import (
 from gnet.events import EventEmitter
 from gnet.interfaces import ISocket
 from gnet.loop import Handle
-from gnet.options import BLOCK_LIST, SIGNAL, merge_options
+from gnet.options import SIGNAL, merge_options
 from gnet.validate import (
     validate_bool,
     validate_function,
@@ -139,10 +140,11 @@ _SOCKET_OPTIONS = (
     "allowHalfOpen", "highWaterMark", "readableHighWaterMark", "writableHighWaterMark",
     "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
     "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate",
+    "blockList",
 )
 # Documented by Node 22/24 for new Socket() / connect(), not implemented.
 _UNSUPPORTED_OPTIONS = {
-    **SIGNAL, **BLOCK_LIST,
+    **SIGNAL,
     "onread": "read with 'data' listeners (gnet reads into its own 64 KiB chunks)",
 }
 # Events Node emits on sockets that gnet does not: listening for them fails.
@@ -235,6 +237,8 @@ class Socket(EventEmitter, Handle):
         "__dict__",
     )
     _flowing: bool | None
+    # The blockList option: connect() checks each address against it.
+    _block_list: BlockList | None = None
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
         opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
@@ -243,6 +247,9 @@ class Socket(EventEmitter, Handle):
             if opts.get(key):
                 raise InvalidArgValueError(f"options.{key}", opts[key], "is not supported")
         self._setup(*_socket_setup(opts))
+        block_list = block_list_option(opts.get("blockList"))
+        if block_list is not None:
+            self._block_list = block_list
         fd = opts.get("fd")
         if fd is not None:
             if isinstance(fd, bool) or not isinstance(fd, int):
@@ -474,6 +481,9 @@ class Socket(EventEmitter, Handle):
                                else "path")
         if callback is not None:
             validate_function(callback, "connectListener")
+        # Node reads blockList from new Socket(); given to connect() it counts too.
+        options["blockList"] = (block_list_option(options.get("blockList"))
+                                or self._block_list)
         if options.get("noDelay"):
             self._no_delay = True
         if options.get("keepAlive"):

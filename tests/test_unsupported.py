@@ -54,9 +54,9 @@ SOCKET_EVENTS = {
     "connectionAttemptFailed": "v21.6.0", "connectionAttemptTimeout": "v21.6.0",
 }
 
-UNSUPPORTED_SERVER = {"blockList"}
+UNSUPPORTED_SERVER: set[str] = set()
 UNSUPPORTED_LISTEN = {"signal", "fd", "handle"}
-UNSUPPORTED_SOCKET = {"signal", "onread", "blockList"}
+UNSUPPORTED_SOCKET = {"signal", "onread"}
 UNSUPPORTED_EVENTS = {"readable", "connectionAttempt", "connectionAttemptFailed",
                       "connectionAttemptTimeout"}
 
@@ -64,7 +64,7 @@ UNSUPPORTED_EVENTS = {"readable", "connectionAttempt", "connectionAttemptFailed"
 VALUES: dict[str, Any] = {
     "allowHalfOpen": True, "highWaterMark": 1024, "keepAlive": True,
     "keepAliveInitialDelay": 1000, "noDelay": True, "pauseOnConnect": True,
-    "blockList": object(), "port": 0, "host": HOST, "backlog": 16, "exclusive": False,
+    "blockList": net.BlockList(), "port": 0, "host": HOST, "backlog": 16, "exclusive": False,
     "readableAll": False, "writableAll": False, "ipv6Only": False, "reusePort": False,
     "signal": object(), "handle": object(), "readable": True, "writable": True,
     "onread": {"buffer": bytearray(16), "callback": lambda n, buf: None},
