@@ -18,10 +18,7 @@ from typing import Any
 from gnet.errors import InvalidArgTypeError, InvalidArgValueError, UnsupportedError
 from gnet.naming import snake_case
 
-__all__ = ("SIGNAL", "merge_options")
-
-# What to say about Node options gnet does not implement (key -> advice).
-SIGNAL = {"signal": "gnet has no AbortSignal yet: call close() or destroy() instead"}
+__all__ = ("merge_options",)
 
 _spellings: dict[frozenset[str], dict[str, str]] = {}
 

@@ -29,6 +29,7 @@ from gevent.event import Event
 from gevent.server import StreamServer
 from zope.interface import implementer
 
+from gnet.abort import add_abort_listener, validate_abort_signal
 from gnet.addresses import (
     address_info,
     host_name_error,
@@ -51,7 +52,7 @@ from gnet.errors import (
 from gnet.events import EventEmitter
 from gnet.interfaces import IServer
 from gnet.loop import Handle, fail_run
-from gnet.options import SIGNAL, merge_options
+from gnet.options import merge_options
 from gnet.socket import Socket, _socket_setup
 from gnet.validate import validate_function
 
@@ -72,12 +73,11 @@ _SERVER_OPTIONS = (
 )
 _LISTEN_OPTIONS = (
     "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort",
-    "readableAll", "writableAll", "removeStale", "fd",
+    "readableAll", "writableAll", "removeStale", "fd", "signal",
 )
 
 # Documented by Node 22/24 for server.listen(options), not implemented.
 _UNSUPPORTED_LISTEN = {
-    **SIGNAL,
     "handle": "listening on a handle object is not implemented yet",
 }
 
@@ -223,8 +223,10 @@ class Server(StreamServer, EventEmitter, Handle):
         callback])`` with ``port``, ``host``, ``path``, ``backlog``,
         ``ipv6Only``, ``reusePort``, ``exclusive`` (accepted, no effect: there
         is no cluster), ``readableAll``/``writableAll`` (Unix socket mode),
-        and gnet's ``removeStale`` (remove a Unix socket file nothing
-        answers on). Keyword arguments work as the options.
+        gnet's ``removeStale`` (remove a Unix socket file nothing
+        answers on), and ``signal`` (an :class:`~gnet.AbortSignal`: its abort
+        closes the server as ``close()`` does; an already-aborted one closes
+        it before 'listening'). Keyword arguments work as the options.
 
         With no host, binds ``::`` dual-stack where IPv6 exists, else
         ``0.0.0.0``. ``address()`` works as soon as this returns unless host
@@ -247,6 +249,9 @@ class Server(StreamServer, EventEmitter, Handle):
         if callback is not None:
             validate_function(callback, "callback")
             self.once("listening", callback)
+        signal = opts.get("signal")
+        if signal is not None:
+            self._watch_signal(signal)
         backlog = opts.get("backlog")
         # listen(2) takes a C int and the kernel caps it at somaxconn anyway.
         backlog = DEFAULT_BACKLOG if backlog is None else max(0, min(int(backlog), 65535))
@@ -270,6 +275,15 @@ class Server(StreamServer, EventEmitter, Handle):
         else:
             self._pending = gevent.spawn(self._resolve_and_listen, host, port, backlog, opts)
         return self
+
+    def _watch_signal(self, signal: Any) -> None:
+        # Node's addServerAbortSignalOption: an abort is a close(). An
+        # already-aborted signal closes on the next turn, ahead of the queued
+        # 'listening', which therefore never comes (as in Node).
+        if signal.aborted:
+            self._queue(self.close)
+        else:
+            self.once("close", add_abort_listener(signal, self.close))
 
     def _listen_options(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         first = args[0] if args else None
@@ -299,6 +313,8 @@ class Server(StreamServer, EventEmitter, Handle):
                 validate_pipe_path(opts["path"], "options.path")
             if "host" in opts and opts["host"] is not None and not isinstance(opts["host"], str):
                 raise InvalidArgValueError("options.host", opts["host"], "must be a string")
+            if opts.get("signal") is not None:
+                validate_abort_signal(opts["signal"], "options.signal")
             return opts
         if kwargs:
             raise InvalidArgValueError("listen", kwargs,

@@ -56,6 +56,7 @@ from gevent.hub import Waiter
 from greenlet import getcurrent
 from zope.interface import implementer
 
+from gnet.abort import add_abort_listener, validate_abort_signal
 from gnet.addresses import (
     address_info,
     is_port_string,
@@ -68,6 +69,7 @@ from gnet.connector import Connector
 from gnet.dispatch import check_thread, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
+    AbortError,
     InvalidArgTypeError,
     InvalidArgValueError,
     InvalidFdTypeError,
@@ -87,7 +89,7 @@ from gnet.errors import (
 from gnet.events import EventEmitter
 from gnet.interfaces import ISocket
 from gnet.loop import Handle
-from gnet.options import SIGNAL, merge_options
+from gnet.options import merge_options
 from gnet.validate import (
     validate_bool,
     validate_function,
@@ -139,12 +141,11 @@ _END = None  # marks EOF in the read queue (chunks are never None)
 _SOCKET_OPTIONS = (
     "allowHalfOpen", "highWaterMark", "readableHighWaterMark", "writableHighWaterMark",
     "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
-    "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate",
+    "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate", "signal",
     "blockList",
 )
 # Documented by Node 22/24 for new Socket() / connect(), not implemented.
 _UNSUPPORTED_OPTIONS = {
-    **SIGNAL,
     "onread": "read with 'data' listeners (gnet reads into its own 64 KiB chunks)",
 }
 # Events Node emits on sockets that gnet does not: listening for them fails.
@@ -216,7 +217,12 @@ class Socket(EventEmitter, Handle):
         InvalidArgValueError: an ``objectMode`` option (gnet streams carry
             bytes), or an unknown keyword argument.
 
-    Differences from Node: there is no ``onread`` or ``signal`` option; a
+    The ``signal`` option takes an :class:`~gnet.AbortSignal`: its abort
+    destroys the socket with an :class:`~gnet.errors.AbortError` ('error',
+    then 'close'), as in Node.
+
+    Differences from Node: there is no ``onread`` option; a socket made with
+    an already-aborted ``signal`` is destroyed and never connects; a
     listener may block cooperatively, which holds back only this socket's
     later events.
     """
@@ -246,6 +252,10 @@ class Socket(EventEmitter, Handle):
         for key in ("objectMode", "readableObjectMode", "writableObjectMode"):
             if opts.get(key):
                 raise InvalidArgValueError(f"options.{key}", opts[key], "is not supported")
+        signal = opts.get("signal")
+        if signal is not None:
+            # Node 20 words it so: stream's addAbortSignal checks it first.
+            validate_abort_signal(signal, "signal")
         self._setup(*_socket_setup(opts))
         block_list = block_list_option(opts.get("blockList"))
         if block_list is not None:
@@ -270,6 +280,24 @@ class Socket(EventEmitter, Handle):
                 self._flowing = False
             else:
                 self._start_reading()
+        if signal is not None:
+            self._watch_signal(signal)
+
+    def _watch_signal(self, signal: Any) -> None:
+        # Node's addAbortSignal for streams: an abort destroys the socket
+        # with an AbortError whose cause is the reason ('error', then
+        # 'close'). An already-aborted signal destroys it here, and the
+        # connect() that follows does nothing (Node 20 connects anyway).
+        if signal.aborted:
+            self.__dict__["_signal_aborted"] = True
+            self._destroy(AbortError(cause=signal.reason), True)
+            return
+
+        def on_abort() -> None:
+            self.destroy(AbortError(cause=signal.reason))
+
+        dispose = add_abort_listener(signal, on_abort)
+        self.once("close", lambda *_: dispose())
 
     @classmethod
     def _accepted(cls, server: Server, raw: Any, address: Any, setup: tuple[Any, ...]) -> Socket:
@@ -490,6 +518,8 @@ class Socket(EventEmitter, Handle):
             self._keep_alive = (True, _delay_ms(options.get("keepAliveInitialDelay")),
                                 None, None)
         if self._destroyed:
+            if self.__dict__.get("_signal_aborted"):
+                return self  # destroyed by an already-aborted signal
             self._reset_for_reconnect()
         if callback is not None:
             self.once("connect", callback)
