@@ -76,7 +76,8 @@ def test_gnet_traces_match_node(node: str, record_property: Any) -> None:
         left = _diff(node2, py2, f"clear:{key}", used)
         if not used or left:
             new.append(
-                f"case {key} diverges in {_diff(node_res, py_res, key)}"
+                f"case {key} (reproduce and shrink: python tests/differential/runner.py "
+                f"--seeds {key} --shrink) diverges in {_diff(node_res, py_res, key)}"
                 + (f"; without the known triggers ({', '.join(k.name for k in used)}) "
                    f"still in {left}" if used else "")
                 + "\n" + show(case, node_res[key], py_res[key])
