@@ -75,6 +75,7 @@ import gevent
 from gevent import get_hub, socket as gsocket
 from zope.interface import implementer
 
+from gnet.abort import add_abort_listener, validate_abort_signal
 from gnet.addresses import address_info, isIP, validate_port
 from gnet.dispatch import schedule
 from gnet.errors import (
@@ -275,13 +276,15 @@ class Socket(EventEmitter, Handle):
             ``ipv6Only`` (False), ``recvBufferSize``, ``sendBufferSize``
             (bytes, applied at bind), ``lookup`` (``lookup(host, family,
             callback(err, address, family))``, Node's ``dns.lookup``
-            signature). Keyword arguments with the same names work too.
+            signature), ``signal`` (an :class:`~gnet.AbortSignal` whose abort
+            closes the socket). Keyword arguments with the same names work too.
         listener: added as a 'message' listener.
 
     Raises:
         SocketBadTypeError: ``type`` is neither 'udp4' nor 'udp6'.
-        UnsupportedError: ``signal``, ``receiveBlockList`` or
-            ``sendBlockList`` (gnet has no AbortSignal or BlockList yet).
+        UnsupportedError: ``receiveBlockList`` or ``sendBlockList`` (gnet
+            has no BlockList for datagram sockets yet).
+        InvalidArgTypeError: ``signal`` is not an AbortSignal.
     """
 
     __slots__ = (
@@ -303,6 +306,7 @@ class Socket(EventEmitter, Handle):
             options = merge_options(type, {}, _OPTIONS)
         lookup = None
         rbs = sbs = None
+        signal = None
         if options is not None:
             type = options.get("type")
             lookup = options.get("lookup")
@@ -311,9 +315,9 @@ class Socket(EventEmitter, Handle):
                     validate_int(options[key], f"options.{key}", 0, _UINT32_MAX)
             rbs = options.get("recvBufferSize") or None
             sbs = options.get("sendBufferSize") or None
-            if options.get("signal") is not None:
-                raise UnsupportedError("options.signal", "gnet has no AbortSignal yet: "
-                                       "call socket.close() instead")
+            signal = options.get("signal")
+            if signal is not None:
+                validate_abort_signal(signal, "options.signal")
             for key in ("receiveBlockList", "sendBlockList"):
                 if options.get(key) is not None:
                     raise UnsupportedError(f"options.{key}", "gnet has no BlockList yet: "
@@ -360,6 +364,20 @@ class Socket(EventEmitter, Handle):
         self._view: memoryview | None = None
         if listener is not None and callable(listener):
             self.on("message", listener)
+        if signal is not None:
+            self._watch_signal(signal)
+
+    def _watch_signal(self, signal: Any) -> None:
+        # Node: an abort closes the socket (unless closed already); an
+        # already-aborted signal closes it at once, 'close' coming soon after.
+        def on_abort() -> None:
+            if not self._closed:
+                self.close()
+
+        if signal.aborted:
+            on_abort()
+        else:
+            self.once("close", add_abort_listener(signal, on_abort))
 
     def __repr__(self) -> str:
         state = ("closed" if self._closed else
