@@ -93,8 +93,8 @@ def _parse(address: str, family: str) -> tuple[int, bytes] | None:
 
 def _family(value: object, name: str = "options.family") -> str:
     # Node lower-cases a family string ('IPV6', 'IpV6' work) and refuses the rest.
-    family = value.lower() if isinstance(value, str) else value
-    if family not in _AF:
+    family = value.lower() if isinstance(value, str) else None
+    if family is None or family not in _AF:
         raise InvalidArgValueError(name, value)
     return family
 
@@ -283,6 +283,8 @@ def _address_of(value: object, family: object, name: str) -> SocketAddress:
     if isinstance(value, SocketAddress):
         return value
     validate_string(value, name)
+    if family is None:  # not given: Node's default
+        family = "ipv4"
     validate_string(family, "family")
     return SocketAddress({"address": value, "family": family})
 
@@ -339,7 +341,7 @@ class BlockList:
             self._rules.append(rule)
             self._tables = None
 
-    def addAddress(self, address: str | SocketAddress, family: str = "ipv4") -> None:
+    def addAddress(self, address: str | SocketAddress, family: str | None = "ipv4") -> None:
         """Block one address (Node's ``blockList.addAddress``).
 
         Raises:
@@ -352,8 +354,8 @@ class BlockList:
         self._add(f"Address: {_label(sa._family)} {sa._address}", "address",
                   sa._number, sa._number, six, six)
 
-    def addRange(self, start: str | SocketAddress, end: str | SocketAddress,
-                 family: str = "ipv4") -> None:
+    def addRange(self, start: str | SocketAddress, end: str | SocketAddress | None = None,
+                 family: str | None = "ipv4") -> None:
         """Block ``start`` to ``end``, both included (Node's ``blockList.addRange``).
 
         Raises:
@@ -374,7 +376,8 @@ class BlockList:
         self._add(f"Range: {_label(first._family)} {first._address}-{last._address}", "range",
                   lo, hi, lo6, hi6)
 
-    def addSubnet(self, net: str | SocketAddress, prefix: int, family: str = "ipv4") -> None:
+    def addSubnet(self, net: str | SocketAddress, prefix: int | None = None,
+                  family: str | None = "ipv4") -> None:
         """Block a subnet, ``net/prefix`` (Node's ``blockList.addSubnet``).
 
         Host bits in ``net`` are allowed (``'1.1.1.7'``, 24) and kept in
@@ -396,7 +399,7 @@ class BlockList:
         self._add(f"Subnet: {_label(network._family)} {network._address}/{bits}", "subnet",
                   lo, hi, six, six)
 
-    def check(self, address: str | SocketAddress, family: str = "ipv4") -> bool:
+    def check(self, address: str | SocketAddress, family: str | None = "ipv4") -> bool:
         """True if a rule covers ``address`` (Node's ``blockList.check``).
 
         A string that is not an address of ``family`` (or an unknown
@@ -408,6 +411,8 @@ class BlockList:
         if isinstance(address, SocketAddress):
             return self._check(address._number, address._family == "ipv6")
         validate_string(address, "address")
+        if family is None:
+            family = "ipv4"
         validate_string(family, "family")
         family = family.lower()
         if family not in _AF:
@@ -525,7 +530,7 @@ def block_list_option(value: object, name: str = "options.blockList") -> BlockLi
     """
     if value is None or isinstance(value, BlockList):
         return value
-    raise InvalidArgTypeError(name, "an instance of net.BlockList", value)
+    raise InvalidArgTypeError(name, "an instance of BlockList", value)
 
 
 add_aliases(SocketAddress)
