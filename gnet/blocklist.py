@@ -50,6 +50,8 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zope.interface import implementer
+
 from gnet.addresses import validate_port
 from gnet.errors import (
     InvalidAddressError,
@@ -57,6 +59,7 @@ from gnet.errors import (
     InvalidArgValueError,
     OutOfRangeError,
 )
+from gnet.interfaces import IBlockList, ISocketAddress
 from gnet.naming import add_aliases
 from gnet.validate import validate_int, validate_string
 
@@ -99,6 +102,7 @@ def _family(value: object, name: str = "options.family") -> str:
     return family
 
 
+@implementer(ISocketAddress)
 class SocketAddress:
     """An IP address with port, family and flow label (Node's ``net.SocketAddress``).
 
@@ -313,6 +317,7 @@ def _within(table: tuple[list[int], list[int]], number: int) -> bool:
     return i >= 0 and number <= ends[i]
 
 
+@implementer(IBlockList)
 class BlockList:
     """A set of IP rules to check addresses against (Node's ``net.BlockList``).
 

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
-__all__ = ('IDatagramSocket', 'IEventEmitter', 'IServer', 'ISocket')
+__all__ = (
+    'IBlockList', 'IDatagramSocket', 'IEventEmitter', 'IServer', 'ISocket', 'ISocketAddress',
+)
 
 
 class IEventEmitter(Interface):
@@ -788,3 +790,50 @@ class IDatagramSocket(IEventEmitter):
 
     def unref():
         """Let ``gnet.run()`` return even while this socket is bound; returns it."""
+
+
+class ISocketAddress(Interface):
+    """Node's ``net.SocketAddress``: an IP address with its port, family and flow label.
+
+    A value object: the attributes are read-only, and ``address`` is the
+    address as ``inet_ntop`` writes it.
+    """
+
+    address = Attribute("The IP address, e.g. ``'127.0.0.1'`` or ``'::1'``.")
+    port = Attribute("The port, 0-65535.")
+    family = Attribute("``'ipv4'`` or ``'ipv6'`` (lower case).")
+    flowlabel = Attribute("The IPv6 flow label (0 for IPv4).")
+
+    def toJSON():
+        """``{'address', 'port', 'family', 'flowlabel'}``."""
+
+
+class IBlockList(Interface):
+    """Node's ``net.BlockList``: address, range and subnet rules, IPv4 and IPv6.
+
+    Every method that takes an address takes a string with a family
+    (``'ipv4'``, the default, or ``'ipv6'``, any case) or an
+    :class:`ISocketAddress`. An IPv4 rule covers the IPv4-mapped IPv6 form
+    of its addresses and the other way round, as in Node.
+    """
+
+    rules = Attribute("The rules in Node's words, newest first: ``'Address: IPv4 1.1.1.1'``, "
+                      "``'Range: IPv4 10.0.0.1-10.0.0.10'``, ``'Subnet: IPv6 ::/64'``.")
+
+    def addAddress(address, family='ipv4'):
+        """Block one address."""
+
+    def addRange(start, end, family='ipv4'):
+        """Block ``start`` to ``end``, both included; start after end is an error."""
+
+    def addSubnet(net, prefix, family='ipv4'):
+        """Block ``net/prefix`` (0-32 for IPv4, 0-128 for IPv6)."""
+
+    def check(address, family='ipv4'):
+        """True if a rule covers ``address``; False for what is not an address."""
+
+    def toJSON():
+        """The rules, as ``rules``."""
+
+    def fromJSON(data):
+        """Add the rules of a list of rule strings, or of that list as JSON text."""

@@ -19,6 +19,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from zope.interface.verify import verifyObject
 
 import gnet as net
 from gnet.errors import (
@@ -30,6 +31,7 @@ from gnet.errors import (
     OutOfRangeError,
     SocketBadPortError,
 )
+from gnet.interfaces import IBlockList, ISocketAddress
 from helpers import HOST, WAIT_MS, Env, has_ipv6_loopback, settle, wait_until
 
 HARNESS = Env
@@ -297,6 +299,13 @@ def test_is_block_list_and_json() -> None:
             other.fromJSON(bad)  # type: ignore[arg-type]
     assert repr(other) == ("BlockList(rules=['Subnet: IPv4 3.3.3.0/24', "
                            "'Address: IPv4 2.2.2.2'])")
+
+
+def test_interfaces() -> None:
+    bl = net.BlockList()
+    bl.addAddress("1.1.1.1")
+    assert verifyObject(IBlockList, bl)
+    assert verifyObject(ISocketAddress, net.SocketAddress())
 
 
 def test_block_list_option_must_be_a_block_list() -> None:
