@@ -26,7 +26,7 @@ Three signals fire on their own:
   alive by itself.
 * ``AbortSignal.any(signals)`` fires when the first of ``signals`` does,
   with its reason (an ``any()`` of ``any()`` signals listens to their
-  sources directly). Its sources hold it in a plain set (not as 'abort'
+  sources directly). Its sources hold it in a plain ordered dict (not as 'abort'
   listeners, so no max-listeners warning however many are combined) until
   it fires; then it leaves every source's set.
 
@@ -37,7 +37,7 @@ not stay in a long-lived signal's listener list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from gnet.errors import (
@@ -79,7 +79,7 @@ class AbortSignal(EventEmitter):
     _timer: Timeout | None
     # AbortSignal.any(): the combined signals this one feeds, and the
     # sources a combined signal listens to.
-    _dependents: set[AbortSignal] | None
+    _dependents: dict[AbortSignal, None] | None  # ordered: listeners run in any() order
     _sources: tuple[AbortSignal, ...]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -167,7 +167,7 @@ class AbortSignal(EventEmitter):
             timer.close()
         for source in self._sources:
             if source._dependents is not None:
-                source._dependents.discard(self)
+                source._dependents.pop(self, None)
         self._sources = ()
         # The dependents are marked aborted before any listener runs, as the
         # DOM's "signal abort" does, so a listener sees a consistent state.
@@ -187,7 +187,7 @@ class AbortSignal(EventEmitter):
         self._reason = reason
         for source in self._sources:
             if source._dependents is not None:
-                source._dependents.discard(self)
+                source._dependents.pop(self, None)
         self._sources = ()
 
     def _fire(self) -> None:
@@ -240,11 +240,12 @@ class AbortSignal(EventEmitter):
         Already aborted when one of them is, with the first such one's reason.
 
         Raises:
-            InvalidArgTypeError: ``signals`` is not a list or tuple, or holds
-                something that is not an AbortSignal.
+            InvalidArgTypeError: ``signals`` is not iterable (a string does
+                not count), or holds something that is not an AbortSignal.
         """
-        if not isinstance(signals, (list, tuple)):
-            raise InvalidArgTypeError("signals", "list or tuple", signals)
+        if isinstance(signals, (str, bytes)) or not isinstance(signals, Iterable):
+            raise InvalidArgTypeError("signals", "an iterable of AbortSignal", signals)
+        signals = list(signals)
         for i, source in enumerate(signals):
             validate_abort_signal(source, f"signals[{i}]")
         combined = AbortSignal._new()
@@ -260,8 +261,8 @@ class AbortSignal(EventEmitter):
         combined._sources = sources
         for source in sources:
             if source._dependents is None:
-                source._dependents = set()
-            source._dependents.add(combined)
+                source._dependents = {}
+            source._dependents[combined] = None
         return combined
 
     def __repr__(self) -> str:
