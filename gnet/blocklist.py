@@ -328,11 +328,12 @@ class BlockList:
     are ``'ipv4'`` (the default) or ``'ipv6'``, in any case.
     """
 
-    __slots__ = ("_rules", "_tables")
+    __slots__ = ("_rules", "_seen", "_tables")
 
     def __init__(self) -> None:
         # (text, kind, lo, hi, lo is IPv6, hi is IPv6), newest last.
         self._rules: list[tuple[str, str, int, int, bool, bool]] = []
+        self._seen: set[str] = set()  # the rules' texts, to keep each rule once
         self._tables: tuple[Any, Any, Any] | None = None
 
     @staticmethod
@@ -341,9 +342,9 @@ class BlockList:
         return isinstance(value, BlockList)
 
     def _add(self, text: str, kind: str, lo: int, hi: int, lo6: bool, hi6: bool) -> None:
-        rule = (text, kind, lo, hi, lo6, hi6)
-        if rule not in self._rules:
-            self._rules.append(rule)
+        if text not in self._seen:
+            self._seen.add(text)
+            self._rules.append((text, kind, lo, hi, lo6, hi6))
             self._tables = None
 
     def addAddress(self, address: str | SocketAddress, family: str | None = "ipv4") -> None:
