@@ -176,10 +176,17 @@ class AbortSignal(EventEmitter):
         if dependents:
             for dependent in dependents:
                 dependent._mark(self._reason)
-        self._fire()
-        if dependents:
-            for dependent in dependents:
-                dependent._fire()
+        # A listener that raises must not keep the dependents' listeners
+        # from running: the first error comes out once all have run.
+        error: BaseException | None = None
+        for signal in (self, *(dependents or ())):
+            try:
+                signal._fire()
+            except Exception as exc:
+                if error is None:
+                    error = exc
+        if error is not None:
+            raise error
 
     def _mark(self, reason: Any) -> None:
         # An any() signal whose source fired: aborted now, listeners later.

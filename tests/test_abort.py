@@ -565,3 +565,18 @@ def test_dgram_signal_closes_the_socket() -> None:
         dgram.createSocket({"type": "udp4", "signal": 1})
     assert str(info.value) == ('The "options.signal" property must be an instance of '
                                'AbortSignal. Received type int (1)')
+
+
+def test_a_raising_listener_still_lets_dependents_abort() -> None:
+    ac = AbortController()
+    combined = AbortSignal.any([ac.signal])
+    log: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("listener failed")
+
+    ac.signal.on("abort", boom)
+    combined.on("abort", lambda: log.append("combined"))
+    with pytest.raises(RuntimeError, match="listener failed"):
+        ac.abort()
+    assert log == ["combined"] and combined.aborted
