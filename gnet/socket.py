@@ -835,7 +835,8 @@ class Socket(EventEmitter, Handle):
         n = len(chunk)
         self._bytes_written += n
         wlen = self._wlen
-        ok = wlen + n < self._whwm
+        # Node: below the mark, or nothing buffered at all (highWaterMark 0).
+        ok = wlen + n < self._whwm or not wlen + n
         if self._timer is not None:
             self._touch()
         if not wlen and self._state == OPEN and not self._corked:

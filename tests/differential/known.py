@@ -265,7 +265,7 @@ KNOWN: list[Known] = [
         name="writes-after-a-failed-write",
         minimal=_case([["resetAndDestroy", "s"], ["write", "c", 1, "buf", False],
                        ["write", "c", 1, "buf", True]]),
-        reason="issue 10: after a write that failed synchronously (ECONNRESET, EPIPE), Node "
+        reason="after a write that failed synchronously (ECONNRESET, EPIPE), Node "
                "fails the next writes with the same error, before 'error'; gnet with "
                "ERR_STREAM_DESTROYED, after it",
         applies=lambda case: sum(op[0] in ("write", "end") for op in case["ops"]) >= 2,
@@ -294,19 +294,6 @@ KNOWN: list[Known] = [
         mask=_blank_timeouts,
     ),
     Known(
-        name="empty-write-with-high-water-mark-0",
-        minimal=_case([["cork", "c"], ["write", "c", 0, "str", True]],
-                      client={"highWaterMark": 0}),
-        reason="highWaterMark 0: Node's write() returns True while its buffer stays empty "
-               "(length < hwm || length === 0), so an empty chunk held by cork() gives True; "
-               "gnet compares 0 < 0 and returns False",
-        applies=lambda case: any(op[0] in ("write", "end") and op[2] == 0 for op in case["ops"])
-        and any(end["highWaterMark"] == 0 for end in case["opts"].values()),
-        rewrite=lambda case: {**case, "ops": [
-            [*op[:2], 1, *op[3:]] if op[0] in ("write", "end") and op[2] == 0 else op
-            for op in case["ops"]]},
-    ),
-    Known(
         name="failed-write-drops-buffered-data",
         minimal=_case([["pause", "s"], ["write", "c", 1, "buf", True],
                        ["end", "c", None, "buf", True], ["wait", 150],
@@ -324,7 +311,7 @@ KNOWN: list[Known] = [
         minimal=_case([["write", "c", 1, "buf", True], ["cork", "c"],
                        ["write", "c", 1, "buf", True], ["uncork", "c"]],
                       client={"highWaterMark": 1}),
-        reason="issue 10: when a write that returned False drains in the tick of an earlier "
+        reason="when a write that returned False drains in the tick of an earlier "
                "write the kernel took at once, Node emits 'drain' before both callbacks; gnet "
                "runs the earlier write's callback first",
         applies=lambda case: sum(op[0] == "write" for op in case["ops"]) >= 2,
