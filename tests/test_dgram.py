@@ -20,7 +20,6 @@ from typing import Any
 import gevent
 import gevent.subprocess
 import pytest
-from tests.helpers import has_ipv6_loopback, settle, wait_until
 from zope.interface.verify import verifyClass, verifyObject
 
 import gnet
@@ -41,6 +40,7 @@ from gnet.errors import (
 )
 from gnet.events import once
 from gnet.interfaces import IDatagramSocket
+from helpers import has_ipv6_loopback, settle, wait_until
 
 W = 3000  # ms: the bound on any one wait for an event on loopback
 

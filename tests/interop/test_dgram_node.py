@@ -25,10 +25,10 @@ from typing import Any
 import gevent
 import pytest
 from gevent.event import Event
-from tests.helpers import has_ipv6_loopback
 
 import gnet
 from gnet import dgram
+from helpers import has_ipv6_loopback
 
 pytestmark = [pytest.mark.node]
 
