@@ -568,6 +568,33 @@ CASES: list[list[list[Any]]] = [
      ["addRange", ["1.1.1.1"]], ["check", [1]], ["check", ["", 1]]],
 ]
 
+# SocketAddress options, each answered by [address, port, family, flowlabel]
+# or the error's code. (Node 20 aborts on a numeric-string port and on an
+# IPv6 flow label over 20 bits, so those are not here.)
+ADDRESS_CASES: list[Any] = [
+    {}, {"family": "ipv6"}, {"family": "IPV6"},
+    {"address": "0:0::1", "family": "ipv6", "port": 80, "flowlabel": 5},
+    {"address": "::ffff:0a00:0002", "family": "ipv6"},
+    {"address": "::10.0.0.2", "family": "ipv6"},
+    {"address": "0000:0000::0001:0:0", "family": "ipv6"},
+    {"address": "fe80::1%lo", "family": "ipv6"},
+    {"address": "01.1.1.1"}, {"address": "1.1.1"}, {"address": "1.1.1.1", "flowlabel": 2**20},
+    {"address": "1.1.1.1", "family": "ipv6"}, {"family": "x"}, {"address": 1}, {"port": -1},
+    {"port": 70000}, {"port": 1.5}, {"flowlabel": -1}, {"flowlabel": 1.5}, {"flowlabel": "1"},
+    {"address": "255.255.255.255", "port": 65535},
+]
+
+NODE_ADDRESS_SCRIPT = textwrap.dedent("""
+    const { SocketAddress } = require('net');
+    const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    console.log(JSON.stringify(cases.map((options) => {
+      try {
+        const sa = new SocketAddress(options);
+        return [sa.address, sa.port, sa.family, sa.flowlabel];
+      } catch (e) { return e.code; }
+    })));
+""")
+
 NODE_SCRIPT = textwrap.dedent("""
     const { BlockList } = require('net');
     const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
@@ -613,3 +640,32 @@ def test_same_answers_as_node() -> None:
     got = _gnet_answers()
     for ops, want, have in zip(CASES, expected, got, strict=True):
         assert have == want, ops
+
+
+def _gnet_address_answers() -> list[Any]:
+    out: list[Any] = []
+    for options in ADDRESS_CASES:
+        try:
+            sa = net.SocketAddress(options)
+        except Exception as exc:
+            out.append(getattr(exc, "code", type(exc).__name__))
+        else:
+            out.append([sa.address, sa.port, sa.family, sa.flowlabel])
+    return out
+
+
+@pytest.mark.once
+@pytest.mark.node
+@pytest.mark.timeout(60)
+def test_same_socket_addresses_as_node() -> None:
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("`node` is not on PATH")
+    result = subprocess.run([node, "-e", NODE_ADDRESS_SCRIPT], input=json.dumps(ADDRESS_CASES),
+                            capture_output=True, text=True, timeout=30, check=True)
+    expected = json.loads(result.stdout)
+    for options, want, have in zip(ADDRESS_CASES, expected, _gnet_address_answers(),
+                                   strict=True):
+        assert have == want, options
