@@ -1,8 +1,8 @@
 """Tests for gnet.Server construction and listen(): overloads, addresses, errors, liveness.
 
 Catalogue IDs (section 3 of the Node reference notes) name the tests that check
-them: A9, A12, A13, B1-B10, B12-B16, L1-L5, O1. B11 (AbortSignal) has no Python
-counterpart. Also here: gevent's side of the server (``server_host``,
+them: A9, A12, A13, B1-B10, B12-B16, L1-L5, O1. B11 (AbortSignal) is in
+tests/test_abort.py. Also here: gevent's side of the server (``server_host``,
 ``start()``, ``serve_forever()``), Unix socket files (stale files,
 ``removeStale``, modes), ``reusePort``, the zope interface and the snake_case
 twins of the Server API.
