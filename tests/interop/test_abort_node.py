@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.helpers import HOST
 
 import gnet
+from helpers import HOST
 
 pytestmark = [pytest.mark.node]
 
