@@ -341,16 +341,27 @@ def rewrite(modules: Sequence[types.ModuleType] | None = None, write: bool = Tru
 
     Returns:
         The files that were (or, with ``write=False``, would be) changed.
+
+    Raises:
+        TwinError: some modules' blocks could not be written (one line per
+            module); every other module was still processed.
     """
     changed = []
+    problems = []
     for module in modules if modules is not None else list(_modules()):
-        path = _source_path(module)
-        old = path.read_text(encoding='utf-8')
-        new = render_module(module, old)
+        try:
+            path = _source_path(module)
+            old = path.read_text(encoding='utf-8')
+            new = render_module(module, old)
+        except TwinError as exc:
+            problems.append(str(exc))
+            continue
         if new != old:
             changed.append(path)
             if write:
                 path.write_text(new, encoding='utf-8')
+    if problems:
+        raise TwinError('\n'.join(problems))
     return changed
 
 
@@ -372,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         changed = rewrite(write=not args.check)
     except TwinError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f'error: {line}', file=sys.stderr)
         return 2
     for path in changed:
         print(f'{"stale" if args.check else "rewrote"}: {path}')
