@@ -77,11 +77,13 @@ from zope.interface import implementer
 
 from gnet.abort import add_abort_listener, validate_abort_signal
 from gnet.addresses import address_info, isIP, validate_port
+from gnet.blocklist import block_list_option
 from gnet.dispatch import schedule
 from gnet.errors import (
     BufferOutOfBoundsError,
     InvalidArgTypeError,
     InvalidFdTypeError,
+    IPBlockedError,
     MissingArgsError,
     SocketAlreadyBoundError,
     SocketBadBufferSizeError,
@@ -91,7 +93,6 @@ from gnet.errors import (
     SocketDgramIsConnectedError,
     SocketDgramNotConnectedError,
     SocketDgramNotRunningError,
-    UnsupportedError,
     dns_error,
     system_error,
 )
@@ -277,14 +278,17 @@ class Socket(EventEmitter, Handle):
             (bytes, applied at bind), ``lookup`` (``lookup(host, family,
             callback(err, address, family))``, Node's ``dns.lookup``
             signature), ``signal`` (an :class:`~gnet.AbortSignal` whose abort
-            closes the socket). Keyword arguments with the same names work too.
+            closes the socket), ``receiveBlockList`` (a :class:`~gnet.BlockList`:
+            datagrams from the senders it covers are dropped unseen) and
+            ``sendBlockList`` (a send to, or connect() with, an address it
+            covers fails with ``ERR_IP_BLOCKED``: a send's callback gets it,
+            as in Node 22.13). Keyword arguments with the same names work too.
         listener: added as a 'message' listener.
 
     Raises:
         SocketBadTypeError: ``type`` is neither 'udp4' nor 'udp6'.
-        UnsupportedError: ``receiveBlockList`` or ``sendBlockList`` (gnet
-            has no BlockList for datagram sockets yet).
-        InvalidArgTypeError: ``signal`` is not an AbortSignal.
+        InvalidArgTypeError: ``signal`` is not an AbortSignal, or a block
+            list option is not a BlockList.
     """
 
     __slots__ = (
@@ -292,6 +296,7 @@ class Socket(EventEmitter, Handle):
         "_bind_state", "_connect_state", "_closed", "_pending",
         "_eq", "_queued", "_in_flight", "_in_flight_bytes", "_throttled",
         "_sq", "_sq_bytes", "_reuse_addr", "_reuse_port", "_ipv6_only",
+        "_receive_block_list", "_send_block_list",
         "_rbs", "_sbs", "_lookup", "_loopback", "_buf", "_view", "_family_name", "_kind",
     )
 
@@ -307,6 +312,7 @@ class Socket(EventEmitter, Handle):
         lookup = None
         rbs = sbs = None
         signal = None
+        receive_block_list = send_block_list = None
         if options is not None:
             type = options.get("type")
             lookup = options.get("lookup")
@@ -318,10 +324,10 @@ class Socket(EventEmitter, Handle):
             signal = options.get("signal")
             if signal is not None:
                 validate_abort_signal(signal, "options.signal")
-            for key in ("receiveBlockList", "sendBlockList"):
-                if options.get(key) is not None:
-                    raise UnsupportedError(f"options.{key}", "gnet has no BlockList yet: "
-                                           "filter on rinfo in the 'message' listener")
+            receive_block_list = block_list_option(options.get("receiveBlockList"),
+                                                   "options.receiveBlockList")
+            send_block_list = block_list_option(options.get("sendBlockList"),
+                                                "options.sendBlockList")
         if type == "udp4":
             af = _socket.AF_INET
         elif type == "udp6":
@@ -360,6 +366,10 @@ class Socket(EventEmitter, Handle):
         self._rbs: int | None = int(rbs) if rbs else None
         self._sbs: int | None = int(sbs) if sbs else None
         self._lookup: Callable[..., Any] | None = lookup
+        # Node 22.13: datagrams from receive-blocked senders are dropped
+        # unseen; sends (and connect) to send-blocked addresses fail.
+        self._receive_block_list = receive_block_list
+        self._send_block_list = send_block_list
         self._buf: bytearray | None = None
         self._view: memoryview | None = None
         if listener is not None and callable(listener):
@@ -671,6 +681,8 @@ class Socket(EventEmitter, Handle):
         view: Any = self._view
         append = self._eq.append
         family = self._family_name
+        blocked = self._receive_block_list
+        six = self._kind == 6
         got = 0
         budget = READ_BUDGET
         for _ in range(READ_BATCH):
@@ -682,6 +694,8 @@ class Socket(EventEmitter, Handle):
                 append((self._error_event, (system_error(exc, "recvmsg", describe=False),)))
                 got += 1
                 break
+            if blocked is not None and blocked._blocked(addr[0], six):
+                continue  # Node drops it silently
             append((view[:n].tobytes(),
                     {"address": addr[0], "family": family, "port": addr[1], "size": n}))
             got += 1
@@ -743,6 +757,7 @@ class Socket(EventEmitter, Handle):
         if (buffer.__class__ is bytes and offset.__class__ is int and 0 < offset < 65536
                 and length.__class__ is str and address is None and callback is None
                 and self._bind_state == BOUND and self._lookup is None
+                and self._send_block_list is None
                 and self._connect_state == DISCONNECTED and not self._closed
                 and _ip_kind(length) == self._kind and (port is None or callable(port))):
             if self._sq:
@@ -854,6 +869,12 @@ class Socket(EventEmitter, Handle):
                 self._queue(self._error_event, err)
             return
         if self._closed:
+            return
+        if ip is not None and self._send_block_list is not None \
+                and self._send_block_list._blocked(ip, _ip_kind(ip) == 6):
+            # Node: the callback learns it; without one, nothing is said.
+            if callback is not None:
+                self._queue(callback, IPBlockedError(ip), None)
             return
         if ip is not None:
             kind = _ip_kind(ip)
@@ -978,6 +999,9 @@ class Socket(EventEmitter, Handle):
     def _do_connect(self, err: Any, ip: Any, address: str, port: int, callback: Any) -> None:
         if self._closed:
             return
+        if err is None and self._send_block_list is not None \
+                and self._send_block_list._blocked(ip, isIP(ip) == 6):
+            err = IPBlockedError(ip)
         if err is None:
             if isIP(ip) == 4 and self._af == _socket.AF_INET6:
                 ip = "::ffff:" + ip

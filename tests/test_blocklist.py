@@ -673,3 +673,73 @@ def test_same_socket_addresses_as_node() -> None:
     for options, want, have in zip(ADDRESS_CASES, expected, _gnet_address_answers(),
                                    strict=True):
         assert have == want, options
+
+
+# --- dgram: receiveBlockList and sendBlockList ---------------------------------------
+
+
+def _bound(sock: Any, host: str) -> int:
+    ready: list[bool] = []
+    sock.bind(0, host, lambda: ready.append(True))
+    wait_until(lambda: ready)
+    port: int = sock.address()["port"]
+    return port
+
+
+def test_dgram_receive_block_list_drops_blocked_senders() -> None:
+    bl = net.BlockList()
+    bl.addAddress("127.0.0.2")
+    got: list[tuple[bytes, str]] = []
+    receiver = net.dgram.createSocket({"type": "udp4", "receiveBlockList": bl})
+    receiver.on("message", lambda msg, rinfo: got.append((msg, rinfo["address"])))
+    blocked = net.dgram.createSocket("udp4")
+    allowed = net.dgram.createSocket("udp4")
+    try:
+        port = _bound(receiver, HOST)
+        _bound(blocked, "127.0.0.2")
+        _bound(allowed, HOST)
+        sent: list[Any] = []
+        blocked.send(b"blocked", port, HOST, lambda err, n: sent.append(err))
+        wait_until(lambda: len(sent) == 1)
+        allowed.send(b"allowed", port, HOST, lambda err, n: sent.append(err))
+        wait_until(lambda: got)
+        settle()
+        assert sent == [None, None]
+        assert got == [(b"allowed", "127.0.0.1")]
+    finally:
+        for sock in (receiver, blocked, allowed):
+            sock.close()
+
+
+def test_dgram_send_block_list_fails_sends_and_connect() -> None:
+    bl = net.BlockList()
+    bl.addSubnet("127.0.0.0", 8)
+    got: list[bytes] = []
+    receiver = net.dgram.createSocket("udp4", lambda msg, rinfo: got.append(msg))
+    sender = net.dgram.createSocket({"type": "udp4", "sendBlockList": bl})
+    errors: list[BaseException] = []
+    sender.on("error", errors.append)
+    try:
+        port = _bound(receiver, HOST)
+        results: list[Any] = []
+        sender.send(b"one", port, HOST, lambda err, n: results.append((err, n)))
+        wait_until(lambda: results)
+        err, n = results[0]
+        assert isinstance(err, IPBlockedError) and n is None
+        assert str(err) == "IP(127.0.0.1) is blocked by net.BlockList"
+        sender.send(b"two", port, HOST)  # no callback: nothing is said, as in Node
+        connected: list[Any] = []
+        sender.connect(port, HOST, lambda err=None: connected.append(err))
+        wait_until(lambda: connected)
+        assert isinstance(connected[0], IPBlockedError)
+        settle()
+        assert got == [] and errors == []
+    finally:
+        receiver.close()
+        sender.close()
+
+
+def test_dgram_block_list_options_must_be_block_lists() -> None:
+    for key in ("receiveBlockList", "sendBlockList"):
+        with pytest.raises(InvalidArgTypeError):
+            net.dgram.createSocket({"type": "udp4", key: object()})

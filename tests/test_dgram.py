@@ -36,7 +36,6 @@ from gnet.errors import (
     SocketDgramIsConnectedError,
     SocketDgramNotConnectedError,
     SocketDgramNotRunningError,
-    UnsupportedError,
 )
 from gnet.events import once
 from gnet.interfaces import IDatagramSocket
@@ -111,14 +110,9 @@ def test_keyword_options_and_unsupported_ones() -> None:
     assert sock.type == "udp4" and sock._reuse_addr
     with pytest.raises(ValueError, match="not a known option"):
         dgram.createSocket(type="udp4", bogus=1)
-    # Node documents these; gnet has no BlockList for datagrams yet: loud, never ignored.
-    # (signal is implemented: tests/test_abort.py.)
+    # signal is tested in tests/test_abort.py, the block lists in tests/test_blocklist.py.
     for key in ("receiveBlockList", "sendBlockList"):
-        with pytest.raises(NotImplementedError) as info:
-            dgram.createSocket({"type": "udp4", key: object()})
-        assert isinstance(info.value, UnsupportedError)
-        assert info.value.code == "ERR_GNET_UNSUPPORTED"
-        assert key in str(info.value)
+        dgram.createSocket({"type": "udp4", key: gnet.BlockList()})
     # Keys Node does not know are ignored, as in Node.
     dgram.createSocket({"type": "udp6", "whatever": 1})
 
