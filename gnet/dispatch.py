@@ -54,7 +54,8 @@ from greenlet import getcurrent
 
 from gnet.errors import ForeignThreadError
 
-__all__ = ("abandon", "check_thread", "idle_workers", "in_worker", "schedule", "wait_quiet")
+__all__ = ("abandon", "check_thread", "idle_workers", "in_worker", "recover", "schedule",
+           "wait_quiet")
 
 # The OS thread's id even under monkey.patch_all(), where threading's is a
 # greenlet's.
@@ -132,7 +133,10 @@ class _Dispatcher:
         hub = self._hub
         written_off = self._written_off
         while True:
-            self._scheduled -= 1
+            if self._scheduled > 0:  # recover() may have zeroed it meanwhile
+                self._scheduled -= 1
+            if me in idle:  # recover() took it back while a wake-up was pending
+                idle.remove(me)
             while ready:
                 task = ready.popleft()
                 if ready and not self._scheduled:
@@ -155,6 +159,30 @@ class _Dispatcher:
                 return
             idle.append(me)
             hub.switch()
+
+    def recover(self) -> None:
+        # A KeyboardInterrupt raised in the hub can cut a wake-up short (the
+        # callback that was to switch into a parked worker): the count says
+        # a worker is on its way, none is, and the ready tasks would wait
+        # for ever. Start afresh; a worker that was on its way after all
+        # finds the queue drained and parks. A worker parked outside the idle
+        # list (the one whose wake-up was lost) goes back into it.
+        idle = self._idle
+        current = getcurrent()
+        for worker in list(self._all):
+            if worker.dead:
+                # Killed before it ever ran (the interrupt hit its start).
+                self._all.discard(worker)
+                continue
+            if worker is current or worker in idle or worker in self._written_off:
+                continue
+            if _running_task(worker) is None:
+                idle.append(worker)  # parked, but its wake-up was lost
+        self._workers = len(self._all)
+        self._idle[:] = [worker for worker in idle if not worker.dead]
+        self._scheduled = 0
+        if self._ready:
+            self._wake()
 
     def abandon(self, owners: Iterable[Any]) -> set[Any]:
         # Slow path (Server.stop()): find the workers blocked in a task of
@@ -247,6 +275,12 @@ def check_thread(operation: str) -> None:
     d = _dispatcher
     if d is not None and _thread_ident() != d._hub.thread_ident:
         raise ForeignThreadError(operation)
+
+
+def recover() -> None:
+    """After a KeyboardInterrupt: make sure queued tasks have a worker on the way."""
+    if _dispatcher is not None:
+        _dispatcher.recover()
 
 
 def idle_workers() -> list[Any]:

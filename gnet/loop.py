@@ -10,7 +10,11 @@ activity change are each one comparison and one addition.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import monotonic
@@ -19,8 +23,9 @@ from typing import Any, TypeVar
 
 from gevent import get_hub
 from gevent.event import Event
+from greenlet import getcurrent
 
-from gnet.dispatch import in_worker, schedule, wait_quiet
+from gnet.dispatch import in_worker, recover, schedule, wait_quiet
 from gnet.errors import NestedRunError
 from gnet.naming import add_aliases
 from gnet.validate import validate_function, validate_number
@@ -174,6 +179,9 @@ def run(timeout: float | None = None) -> bool:
             return _run(timeout)
     except KeyboardInterrupt as exc:
         interrupted = exc
+    # The interrupt may have cut the dispatcher's hand-off short: a script
+    # that catches it and goes on (closes, then runs again) needs workers.
+    recover()
     # Raised afresh, outside the handler, with only the user's frames: the
     # traceback it came with runs through gevent's hub switch and gnet's
     # dispatch (a dozen frames nobody can act on). A listener it cut short
@@ -212,6 +220,14 @@ def _interrupt_here() -> Iterator[None]:
     # a quiet server has none: the Ctrl-C is lost. A timer that runs
     # Python code while run() waits bounds that delay (gevent does the same
     # on Windows only); it is not ref'd, so it keeps nothing alive.
+    #
+    # Python raises KeyboardInterrupt wherever the main thread happens to be.
+    # Inside gnet's or gevent's own code (the hub between two callbacks, the
+    # dispatcher handing a task over) that would leave their bookkeeping
+    # half done, so while run() waits, a Ctrl-C that lands there is thrown
+    # into run()'s caller from a loop callback instead, a safe point. One
+    # that lands in user code (a listener stuck in a blocking call) is
+    # raised right there, as Python does, so it shows where it was stuck.
     hub = get_hub()
     had_own = "NOT_ERROR" in vars(hub)
     previous = hub.NOT_ERROR
@@ -219,9 +235,26 @@ def _interrupt_here() -> Iterator[None]:
         hub.NOT_ERROR = (*previous, KeyboardInterrupt)
     checker = hub.loop.timer(SIGNAL_CHECK_S, SIGNAL_CHECK_S, ref=False)
     checker.start(_let_signals_in)
+    waiter = getcurrent()
+    old_handler: Any = None
+    if threading.current_thread() is threading.main_thread() and _python_owns_sigint():
+        old_handler = signal.getsignal(signal.SIGINT)
+        if old_handler is signal.default_int_handler:
+            def on_sigint(signum: int, frame: Any) -> None:
+                module = frame.f_globals.get("__name__", "") if frame is not None else ""
+                if module.partition(".")[0] in _INTERNAL:
+                    hub.loop.run_callback(waiter.throw, KeyboardInterrupt)
+                    return
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGINT, on_sigint)
+        else:
+            old_handler = None  # the program's own handler stays
     try:
         yield
     finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
         checker.stop()
         checker.close()
         if had_own:
@@ -229,6 +262,33 @@ def _interrupt_here() -> Iterator[None]:
         else:
             vars(hub).pop("NOT_ERROR", None)
 
+
+def _sigint_action() -> int | None:
+    # The address of the OS-level SIGINT handler (Linux: struct sigaction
+    # starts with it), or None where it cannot be read.
+    if _libc is None:
+        return None
+    buf = ctypes.create_string_buffer(512)
+    if _libc.sigaction(signal.SIGINT, None, buf) != 0:
+        return None
+    return int.from_bytes(buf.raw[: ctypes.sizeof(ctypes.c_void_p)], sys.byteorder)
+
+
+def _python_owns_sigint() -> bool:
+    # Whether SIGINT still goes to Python's own handler, so replacing it for
+    # a while and putting it back loses nothing. gevent.signal_handler(SIGINT)
+    # (libev's watcher) installs its handler underneath Python's signal
+    # module, which does not know; that one must be left alone.
+    current = _sigint_action()
+    return current is not None and current == _PYTHON_SIGINT
+
+
+try:
+    _libc: Any = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except OSError:  # pragma: no cover - no C library to ask
+    _libc = None
+# What Python installed at start-up (read before any gevent watcher exists).
+_PYTHON_SIGINT = _sigint_action()
 
 # How late a Ctrl-C may be noticed at worst, in seconds (see _interrupt_here).
 SIGNAL_CHECK_S = 0.1

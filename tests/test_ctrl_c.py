@@ -171,3 +171,23 @@ def test_ctrl_c_noticed_while_the_loop_is_quiet(tmp_path: Path) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"Ctrl-C not noticed within {WAIT_S} s")
     assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted\n", "")
+
+
+@pytest.mark.once
+def test_ctrl_c_never_leaves_the_loop_half_done(tmp_path: Path) -> None:
+    # Python raises KeyboardInterrupt wherever the main thread is; landing in
+    # the hub or the dispatcher's hand-off it used to leave a task or a
+    # worker behind, so the run() after it waited for ever. Repeated, since
+    # where the signal lands is luck.
+    body = BLOCKED_LISTENER.format(run=(
+        "try:\n"
+        "    net.run()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "server.close()\n"
+        "server.closeAllConnections()\n"
+        "print('finished', net.run(timeout=5000), net.refCount())\n"))
+    for _ in range(15):
+        code, out, err, _ = interrupt(tmp_path, body, None)
+        assert (code, err) == (0, "")
+        assert out.splitlines()[-2:] == ["interrupted", "finished True 0"]
