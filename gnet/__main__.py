@@ -6,6 +6,7 @@
     gnet echo    [--host H] [--port P] | --unix PATH   an echo server
     gnet connect HOST PORT | --unix PATH               stdin to a connection, it to stdout
     gnet listen  [--host H] PORT | --unix PATH         the same, for one accepted connection
+    gnet echo --udp, connect --udp HOST PORT, listen --udp PORT   the same over UDP (nc -u)
 
 ``python -m gnet`` is the same command. Servers bind 127.0.0.1 unless told
 otherwise (``--host 0.0.0.0`` or ``--host ::`` is explicit). docs/cli.md is
@@ -69,6 +70,7 @@ from gevent.event import AsyncResult, Event
 from gevent.os import nb_read, nb_write
 
 import gnet as net
+from gnet import dgram
 from gnet.chat import (
     IDLE_TIMEOUT_MS,
     NAME_TIMEOUT_MS,
@@ -78,7 +80,7 @@ from gnet.chat import (
     default_max_connections,
     log_to_stdio,
 )
-from gnet.errors import system_error
+from gnet.errors import SocketDgramNotRunningError, system_error
 from gnet.events import EventEmitter, once
 
 __all__ = (
@@ -92,6 +94,9 @@ __all__ = (
     "run_connect",
     "run_echo",
     "run_listen",
+    "run_udp_connect",
+    "run_udp_echo",
+    "run_udp_listen",
 )
 
 EXIT_OK = 0
@@ -595,6 +600,256 @@ def run_listen(host: str, port: int | None, path: str | None = None, *, prog: st
     return pipe.run()
 
 
+# -- UDP: echo --udp, connect --udp, listen --udp (nc -u) -------------------------------
+
+
+# The largest datagram over IPv4; a longer read from stdin is sent in pieces.
+MAX_DATAGRAM = 65507
+
+
+def _udp_type(host: str) -> str:
+    return "udp6" if net.isIPv6(host) else "udp4"
+
+
+def run_udp_echo(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+                 prog: str = "gnet") -> int:
+    """Serve a UDP echo server (every datagram back to its sender) until SIGINT or SIGTERM.
+
+    Returns:
+        The exit status: 0 once stopped, 1 if binding failed.
+    """
+    sock = dgram.createSocket(_udp_type(host))
+    errors = LineHandler(None if sys.stderr is None else 2)
+    sock.on("message", lambda msg, rinfo: sock.send(msg, rinfo["port"], rinfo["address"]))
+    handlers = _on_signals(lambda _signum: _close_udp(sock))
+    try:
+        try:
+            sock.bind(port, host)
+        except (TypeError, ValueError) as err:  # an address argparse could not check
+            _say(prog, _message(err))
+            return EXIT_USAGE
+        try:
+            once(sock, "listening")
+        except OSError as err:  # EADDRINUSE, EADDRNOTAVAIL, ENOTFOUND for --host
+            _say(prog, _message(err))
+            return EXIT_ERROR
+        # From now on an error (a receive error) is one line, never the end of the server.
+        sock.on("error", lambda err: errors.write_line(f"{prog}: {_message(err)}"))
+        print(f"UDP echo server listening on {_where(sock.address())} (Ctrl-C to stop)",
+              flush=True)
+        net.run()
+        return EXIT_OK
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        _close_udp(sock)
+        errors.close()
+
+
+def _close_udp(sock: dgram.Socket) -> None:
+    try:
+        sock.close()
+    except SocketDgramNotRunningError:
+        pass  # closed already
+
+
+class _UdpPipe:
+    """One UDP socket between stdin and stdout and one peer (``nc -u``).
+
+    Each read from stdin (a line at a terminal) goes out as one datagram (a
+    read longer than 65,507 bytes as several); each datagram that arrives is
+    written to stdout whole. UDP has no end of stream: after the end of
+    stdin the command waits for answers, and exits once none came for
+    GRACE_MS (or ``timeout``, when set). With ``timeout``, it also exits
+    after that long without a datagram either way.
+    """
+
+    def __init__(self, prog: str, timeout: float) -> None:
+        self.prog = prog
+        self.timeout = timeout
+        self.status = EXIT_OK
+        self.error: str | None = None
+        self.sock: dgram.Socket | None = None
+        self.done = Event()
+        self._reader: gevent.Greenlet | None = None
+        self._timer: net.Timeout | None = None
+        self._stdin_done = False
+        self._stdout_failed = sys.stdout is None
+        self._made_nonblocking: list[int] = []
+
+    def fail(self, text: str | None, status: int = EXIT_ERROR) -> None:
+        if self.status == EXIT_OK:
+            self.status = status
+            self.error = text
+        self.done.set()
+
+    def on_error(self, err: BaseException) -> None:
+        self.fail(_message(err))
+
+    def _touch(self) -> None:
+        # Traffic (or the end of stdin): the idle countdown starts again.
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+        wait = self.timeout or (GRACE_MS if self._stdin_done else 0)
+        if wait:
+            self._timer = net.setTimeout(self.done.set, wait)
+
+    def output(self, sock: dgram.Socket) -> None:
+        """Write every datagram ``sock`` receives to stdout."""
+        self.sock = sock
+        if not self._stdout_failed:
+            self._nonblocking(1)
+        sock.on("message", self.on_message)
+        self._touch()
+
+    def input(self) -> None:
+        """Send what stdin gives to the connected peer."""
+        if sys.stdin is None:
+            self._stdin_ended()
+            return
+        self._nonblocking(0)
+        self._reader = gevent.spawn(self._pump_stdin)
+
+    def _nonblocking(self, fd: int) -> None:
+        try:
+            if os.get_blocking(fd):
+                os.set_blocking(fd, False)
+                self._made_nonblocking.append(fd)
+        except OSError:
+            pass
+
+    def _pump_stdin(self) -> None:
+        sock = self.sock
+        assert sock is not None
+        while True:
+            try:
+                chunk = nb_read(0, READ_SIZE)
+            except OSError as err:
+                if err.errno != errno.EBADF:  # a closed stdin is an empty one
+                    self.fail(f"stdin: {_message(system_error(err, 'read'))}")
+                    return
+                chunk = b""
+            if not chunk:
+                self._stdin_ended()
+                return
+            for start in range(0, len(chunk), MAX_DATAGRAM):
+                sock.send(chunk[start:start + MAX_DATAGRAM], self._on_sent)
+            self._touch()
+
+    def _on_sent(self, err: BaseException | None, _sent: int | None) -> None:
+        if err is not None:
+            self.on_error(err)
+
+    def _stdin_ended(self) -> None:
+        self._stdin_done = True
+        self._touch()
+
+    def on_message(self, msg: bytes, _rinfo: dict[str, Any]) -> None:
+        self._touch()
+        if self._stdout_failed:
+            return
+        view = memoryview(msg)
+        try:
+            while view:
+                view = view[nb_write(1, view):]
+        except OSError as err:
+            self._stdout_failed = True
+            # EPIPE: the reader of our stdout has had enough (`| head`); not an error.
+            if err.errno != errno.EPIPE:
+                self.fail(f"stdout: {_message(system_error(err, 'write'))}")
+            else:
+                self.done.set()
+
+    def run(self) -> int:
+        """Run until stdin and the answers are done, an error, or a signal."""
+        handlers = _on_signals(lambda signum: self.fail(None, _SIGNAL_BASE + signum))
+        try:
+            self.done.wait()
+        finally:
+            for handler in handlers:
+                handler.cancel()
+            if self._reader is not None:
+                self._reader.kill()
+            if self._timer is not None:
+                self._timer.close()
+            if self.sock is not None:
+                _close_udp(self.sock)
+            for fd in self._made_nonblocking:
+                try:
+                    os.set_blocking(fd, True)
+                except OSError:
+                    pass
+        if self.error:
+            _say(self.prog, self.error)
+        return self.status
+
+
+def run_udp_connect(host: str, port: int, *, prog: str = "gnet", timeout: float = 0,
+                    verbose: bool = False) -> int:
+    """``nc -u HOST PORT``: a connected UDP socket between stdin/stdout and the peer.
+
+    Nobody listening shows as ``recvmsg ECONNREFUSED`` (the peer's ICMP
+    port-unreachable) and status 1.
+
+    Returns:
+        The exit status (see :data:`EXIT_STATUS`).
+    """
+    pipe = _UdpPipe(prog, timeout)
+    sock = dgram.createSocket(_udp_type(host))
+    sock.on("error", pipe.on_error)
+
+    def on_connect(err: BaseException | None = None) -> None:
+        if err is not None:
+            pipe.on_error(err)
+            return
+        if verbose:
+            _say(prog, f"connected to {_where(sock.remoteAddress())} (udp)")
+        pipe.output(sock)
+        pipe.input()
+
+    try:
+        sock.connect(port, host, on_connect)
+    except (TypeError, ValueError) as err:
+        _say(prog, _message(err))
+        return EXIT_USAGE
+    return pipe.run()
+
+
+def run_udp_listen(host: str, port: int, *, prog: str = "gnet", timeout: float = 0,
+                   verbose: bool = False) -> int:
+    """``nc -u -l PORT``: print what arrives; the first sender becomes the peer stdin goes to.
+
+    Returns:
+        The exit status (see :data:`EXIT_STATUS`).
+    """
+    pipe = _UdpPipe(prog, timeout)
+    sock = dgram.createSocket(_udp_type(host))
+    sock.on("error", pipe.on_error)
+
+    pipe.sock = sock
+
+    def first(msg: bytes, rinfo: dict[str, Any]) -> None:
+        sock.removeListener("message", first)
+        if verbose:
+            _say(prog, f"datagram from {_where(rinfo)}")
+        # From now on only this peer's datagrams get through (the kernel filters them).
+        sock.connect(rinfo["port"], rinfo["address"],
+                     lambda err=None: pipe.on_error(err) if err is not None else pipe.input())
+        pipe.output(sock)
+        pipe.on_message(msg, rinfo)
+
+    sock.on("message", first)
+    if verbose:
+        sock.on("listening", lambda: _say(prog, f"listening on {_where(sock.address())} (udp)"))
+    try:
+        sock.bind(port, host)
+    except (TypeError, ValueError) as err:
+        _say(prog, _message(err))
+        return EXIT_USAGE
+    return pipe.run()
+
+
 # -- the command line ---------------------------------------------------------------------
 
 
@@ -654,7 +909,15 @@ def _rate(text: str) -> float:
     return value
 
 
+def _add_udp(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--udp", action="store_true", help=what)
+
+
 def _cmd_echo(args: argparse.Namespace) -> int:
+    if args.udp:
+        if args.unix is not None:
+            args.parser.error("--udp and --unix do not go together")
+        return run_udp_echo(args.host, args.port)
     return run_echo(args.host, args.port, args.unix)
 
 
@@ -667,12 +930,22 @@ def _cmd_connect(args: argparse.Namespace) -> int:
         parser.error("give HOST PORT, or --unix PATH")
     elif args.port == 0:
         parser.error("argument PORT: cannot connect to port 0")
+    if args.udp:
+        if args.unix is not None or args.check:
+            parser.error("--udp does not go with --unix or --check")
+        return run_udp_connect(args.host, args.port, timeout=args.timeout, verbose=args.verbose)
     return run_connect(args.host, args.port, args.unix, timeout=args.timeout, check=args.check,
                        verbose=args.verbose)
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
+    if args.udp:
+        if args.unix is not None:
+            parser.error("--udp and --unix do not go together")
+        if args.port is None:
+            parser.error("give PORT")
+        return run_udp_listen(args.host, args.port, timeout=args.timeout, verbose=args.verbose)
     if args.unix is not None:
         if args.port is not None:
             parser.error("give PORT or --unix PATH, not both")
@@ -745,6 +1018,7 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--port", type=_port, default=DEFAULT_PORT,
                       help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     _add_unix(echo, "listen on")
+    _add_udp(echo, "echo UDP datagrams instead (every datagram back to its sender)")
 
     connect = command(
         "connect", "pipe stdin to a connection and the connection to stdout (nc HOST PORT)",
@@ -763,6 +1037,8 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("host", metavar="HOST", nargs="?", help="host name or IP address")
     connect.add_argument("port", metavar="PORT", nargs="?", type=_port, help="TCP port")
     _add_unix(connect, "connect to")
+    _add_udp(connect, "send stdin as UDP datagrams and print the answers (nc -u); after "
+                      "the end of stdin, exit once no answer came for 1 s (or --timeout)")
     connect.add_argument("--timeout", metavar="MS", type=_ms, default=0,
                          help="give up connecting after MS milliseconds (exit 1), and hang up "
                               "after MS milliseconds without traffic (exit 0); default 0: never")
@@ -786,6 +1062,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("port", metavar="PORT", nargs="?", type=_port,
                         help="port (0 picks a free one; see --verbose)")
     _add_unix(listen, "listen on")
+    _add_udp(listen, "print the UDP datagrams that arrive; the first sender becomes the "
+                     "peer stdin goes to (nc -u -l)")
     listen.add_argument("--timeout", metavar="MS", type=_ms, default=0,
                         help="hang up after MS milliseconds without traffic (exit 0); "
                              "default 0: never")
