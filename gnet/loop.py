@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 from gevent import get_hub
 from gevent.event import Event
+from gevent.monkey import get_original
 from greenlet import getcurrent
 
 from gnet.dispatch import in_worker, recover, schedule, wait_quiet
@@ -222,12 +224,14 @@ def _interrupt_here() -> Iterator[None]:
     # on Windows only); it is not ref'd, so it keeps nothing alive.
     #
     # Python raises KeyboardInterrupt wherever the main thread happens to be.
-    # Inside gnet's or gevent's own code (the hub between two callbacks, the
-    # dispatcher handing a task over) that would leave their bookkeeping
-    # half done, so while run() waits, a Ctrl-C that lands there is thrown
-    # into run()'s caller from a loop callback instead, a safe point. One
-    # that lands in user code (a listener stuck in a blocking call) is
-    # raised right there, as Python does, so it shows where it was stuck.
+    # Inside the hub or gnet's and gevent's own code (between two callbacks,
+    # handing a task to a worker) that would leave the loop's bookkeeping
+    # half done. So while run() waits, such a Ctrl-C is delivered at the
+    # next safe point instead: thrown into run()'s caller from a loop
+    # callback, or, if user code runs first and blocks (a listener stuck in
+    # a blocking call, so the loop never gets there), raised in that code by
+    # the same signal sent again a moment later. One that lands in user code
+    # is raised right there, as Python does, so it shows where it was stuck.
     hub = get_hub()
     had_own = "NOT_ERROR" in vars(hub)
     previous = hub.NOT_ERROR
@@ -240,11 +244,21 @@ def _interrupt_here() -> Iterator[None]:
     if threading.current_thread() is threading.main_thread() and _python_owns_sigint():
         old_handler = signal.getsignal(signal.SIGINT)
         if old_handler is signal.default_int_handler:
+            pending: list[bool] = []
+
+            def deliver() -> None:
+                if pending:
+                    pending.clear()
+                    waiter.throw(KeyboardInterrupt)
+
             def on_sigint(signum: int, frame: Any) -> None:
-                module = frame.f_globals.get("__name__", "") if frame is not None else ""
-                if module.partition(".")[0] in _INTERNAL:
-                    hub.loop.run_callback(waiter.throw, KeyboardInterrupt)
+                if getcurrent() is hub or _in_internals(frame):
+                    if not pending:
+                        pending.append(True)
+                        hub.loop.run_callback(deliver)
+                        _resend_later(pending)
                     return
+                pending.clear()
                 raise KeyboardInterrupt
 
             signal.signal(signal.SIGINT, on_sigint)
@@ -261,6 +275,39 @@ def _interrupt_here() -> Iterator[None]:
             hub.NOT_ERROR = previous
         else:
             vars(hub).pop("NOT_ERROR", None)
+
+
+# Where gnet calls user code: an interrupt whose nearest gnet frame is one of
+# these landed in a listener or callback (user code, or a library it called).
+_CALLS_USER_CODE = frozenset({"emit", "_run", "_emit_safely", "_fire", "_drain",
+                              "_run_gevent_handler"})
+
+
+def _in_internals(frame: Any) -> bool:
+    """Whether an interrupt at ``frame`` would cut gnet's or gevent's own work short."""
+    first = True
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module.partition(".")[0] in _INTERNAL:
+            return first or frame.f_code.co_name not in _CALLS_USER_CODE
+        first = False
+        frame = frame.f_back
+    return False
+
+
+def _resend_later(pending: list[bool]) -> None:
+    # An OS thread (not a greenlet, even under monkey-patching), since the
+    # loop may be stuck in a listener's blocking call.
+    def resend() -> None:
+        _real_sleep(SIGNAL_CHECK_S * 2)
+        if pending:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    _start_thread(resend, ())
+
+
+_start_thread: Any = get_original("_thread", "start_new_thread")
+_real_sleep: Any = get_original("time", "sleep")
 
 
 def _sigint_action() -> int | None:
