@@ -443,6 +443,16 @@ CASES: list[Case] = [
     case("gnet.Server", "none", "Server(1)", lambda c: net.Server(1), ARG_TYPE),
     case("gnet.EventEmitter", "none", "EventEmitter(1)", lambda c: EventEmitter(1),  # type: ignore[call-arg]
          Raises(TypeError, None)),
+    case("gnet.AbortController", "none", "AbortController(1)",
+         lambda c: net.AbortController(1), Raises(TypeError, None)),
+    case("gnet.AbortSignal", "none", "AbortSignal()", lambda c: net.AbortSignal(),
+         Raises(TypeError, "ERR_ILLEGAL_CONSTRUCTOR")),
+    case("gnet.AbortSignal", "none", "AbortSignal.timeout(-1)",
+         lambda c: net.AbortSignal.timeout(-1), OUT_OF_RANGE),
+    case("gnet.BlockList", "none", "BlockList().addAddress(1)",
+         lambda c: net.BlockList().addAddress(1), ARG_TYPE),
+    case("gnet.SocketAddress", "none", "SocketAddress({'port': -1})",
+         lambda c: net.SocketAddress({"port": -1}), BAD_PORT),
     # --- Socket methods --------------------------------------------------------------------
     case("Socket.connect", "new socket", "sock.connect()", lambda c: c.sock.connect(), MISSING),
     case("Socket.connect", "new socket", "sock.connect({port: []})",
