@@ -853,24 +853,26 @@ def run_udp_listen(host: str, port: int, *, prog: str = "gnet", timeout: float =
 # -- the command line ---------------------------------------------------------------------
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r} (a number from 0 to 65535)")
-    return value
+def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str,
+             rule: str) -> Callable[[str], Any]:
+    """An argparse ``type``: ``convert(text)``, refused with one line unless ``ok``."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r} ({rule})")
+        return value
+
+    return parse
 
 
-def _ms(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"invalid time {text!r} (milliseconds, 0 or more)")
-    return value
+_port = _checked(lambda t: int(t, 10), lambda v: 0 <= v <= 65535, "port",
+                 "a number from 0 to 65535")
+_ms = _checked(float, lambda v: 0 <= v < float("inf"), "time", "milliseconds, 0 or more")
+_count = _checked(lambda t: int(t, 10), lambda v: v >= 1, "count", "a whole number, 1 or more")
+_rate = _checked(float, lambda v: 0 <= v < float("inf"), "rate", "lines a second, 0 or more")
 
 
 def _add_host(parser: argparse.ArgumentParser) -> None:
@@ -887,26 +889,6 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     return run_chat(args.host, args.port, name_timeout=args.name_timeout,
                     idle_timeout=args.idle_timeout, max_connections=args.max_connections,
                     rate_limit=args.rate_limit)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r} (a whole number, 1 or more)")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r} (lines a second, 0 or more)")
-    return value
 
 
 def _add_udp(parser: argparse.ArgumentParser, what: str) -> None:
