@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gevent
+import gevent.queue
 import pytest
 from gevent.event import AsyncResult, Event
 
@@ -353,6 +354,69 @@ class NetHarness(Harness):
     def drain(self) -> bool:
         # Let every 'close' run now, so nothing of this test runs in the next.
         return net.run(timeout=WAIT_MS)
+
+
+class Acceptor:
+    """A listening gnet server that hands out both ends of connections.
+
+    ``connect()`` starts a client (not yet connected when it returns),
+    ``side_of(client)`` waits for its server-side socket, and ``pair()``
+    does both. ``forget()`` destroys what was made so far; ``close()`` also
+    closes the server and waits for its 'close'.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.accepted: gevent.queue.Queue[net.Socket] = gevent.queue.Queue()
+        self.server = net.createServer(options or None, self.accepted.put)
+        self.server.listen(0, HOST)
+        once(self.server, "listening", timeout=WAIT_MS)
+        self.port: int = self.server.address()["port"]
+        self.clients: list[net.Socket] = []
+
+    def connect(self, **options: Any) -> net.Socket:
+        """A client connecting to the server (not yet connected when returned)."""
+        client = net.createConnection({"port": self.port, "host": HOST, **options})
+        self.clients.append(client)
+        return client
+
+    def side_of(self, client: net.Socket) -> net.Socket:
+        """The server-side socket of ``client``, once connected and accepted."""
+        wait_until(lambda: client.localPort is not None or client.destroyed,
+                   what="the client to connect")
+        assert not client.destroyed, "the client failed to connect"
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while True:
+            side = self.accepted.get(timeout=max(0.0, deadline - time.monotonic()))
+            if side.remotePort == client.localPort:
+                return side
+            side.destroy()  # a stray from an earlier example
+
+    def pair(self, before_connect: Callable[[net.Socket], Any] | None = None,
+             **options: Any) -> tuple[net.Socket, net.Socket]:
+        """Connect a client; return ``(client, server_side)``.
+
+        ``before_connect(client)`` runs right after ``createConnection()``
+        returns, so a listener it adds sees every event of the client.
+        """
+        client = self.connect(**options)
+        if before_connect is not None:
+            before_connect(client)
+        return client, self.side_of(client)
+
+    def forget(self) -> None:
+        """Destroy every client made so far (the server sides follow via the server)."""
+        for client in self.clients:
+            client.destroy()
+        self.clients.clear()
+        self.server.closeAllConnections()
+
+    def close(self) -> None:
+        """Close the server; return once it emitted 'close' (after its last connection)."""
+        self.forget()
+        closed = Event()
+        self.server.once("close", lambda *_args: closed.set())
+        self.server.close()
+        assert closed.wait(WAIT_MS / 1000), "the server did not emit 'close'"
 
 
 class LinePeer:

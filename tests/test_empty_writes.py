@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import gnet as net
 from gnet.events import once
+from helpers import Acceptor
 
 HOST = "127.0.0.1"
 # Bound on one wait, in seconds; loopback answers in far less.
@@ -65,54 +66,9 @@ EMPTIES: dict[str, tuple[Any, str | None]] = {
 }
 
 
-class Pairs:
-    """A listening server (allowHalfOpen) that hands out connected pairs."""
-
-    def __init__(self) -> None:
-        self.accepted: gevent.queue.Queue[net.Socket] = gevent.queue.Queue()
-        self.server = net.createServer({"allowHalfOpen": True}, self.accepted.put)
-        self.server.listen(0, HOST)
-        once(self.server, "listening", timeout=WAIT_S * 1000)
-        self.port: int = self.server.address()["port"]
-        self.clients: list[net.Socket] = []
-
-    def connect(self, **options: Any) -> net.Socket:
-        """A client connecting to the server (not yet connected when returned)."""
-        client = net.createConnection({"port": self.port, "host": HOST, **options})
-        self.clients.append(client)
-        return client
-
-    def side_of(self, client: net.Socket) -> net.Socket:
-        """The server-side socket of ``client``, once accepted."""
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            side = self.accepted.get(timeout=max(0.0, deadline - time.monotonic()))
-            if client.localPort is not None and side.remotePort == client.localPort:
-                return side
-            if client.localPort is None:
-                # Accepted before the client saw 'connect': wait, then compare.
-                once(client, "connect", timeout=WAIT_S * 1000)
-                if side.remotePort == client.localPort:
-                    return side
-            side.destroy()  # a stray from an earlier example
-
-    def forget(self) -> None:
-        for client in self.clients:
-            client.destroy()
-        self.clients.clear()
-        self.server.closeAllConnections()
-
-    def close(self) -> None:
-        self.forget()
-        closed = gevent.event.Event()
-        self.server.once("close", lambda *_args: closed.set())
-        self.server.close()
-        assert closed.wait(WAIT_S), "the server did not emit 'close'"
-
-
 @pytest.fixture(scope="module")
-def pairs() -> Iterator[Pairs]:
-    made = Pairs()
+def pairs() -> Iterator[Acceptor]:
+    made = Acceptor(allowHalfOpen=True)
     try:
         yield made
     finally:
@@ -194,7 +150,7 @@ def examples(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def _scenario(pairs: Pairs, state: str, ex: dict[str, Any]) -> None:
+def _scenario(pairs: Acceptor, state: str, ex: dict[str, Any]) -> None:
     half_open = state == "after_fin"
     client = pairs.connect(allowHalfOpen=half_open)
     writer_is_client = ex["writer"] == "client" or state == "connecting"
@@ -281,14 +237,14 @@ def _empties(writes: Writes, ex: dict[str, Any], prefix: bytes) -> None:
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ex=examples())
-def test_empty_write_completes(pairs: Pairs, state: str, ex: dict[str, Any]) -> None:
+def test_empty_write_completes(pairs: Acceptor, state: str, ex: dict[str, Any]) -> None:
     _scenario(pairs, state, ex)
 
 
 @pytest.mark.timeout(30, method="thread")
 @pytest.mark.parametrize("suffix", [b"", b"z"], ids=["empty-last", "data-last"])
 @pytest.mark.parametrize("state", STATES)
-def test_empty_write_each_kind(pairs: Pairs, state: str, suffix: bytes) -> None:
+def test_empty_write_each_kind(pairs: Acceptor, state: str, suffix: bytes) -> None:
     """Every empty kind, one after the other, with a callback each (fast, every tox env)."""
     ex = {
         "kinds": sorted(EMPTIES), "with_cb": [True, True, True], "prefix": b"ab",

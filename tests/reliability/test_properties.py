@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 import gnet as net
 from gnet.encodings import Decoder
 from gnet.events import once
+from helpers import Acceptor
 
 HOST = "127.0.0.1"
 # Bound on one wait, in seconds; loopback answers in far less.
@@ -71,59 +72,6 @@ def until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "a 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         gevent.sleep(0.0005)
-
-
-class Acceptor:
-    """A listening gnet server that hands each accepted socket to the test.
-
-    ``pair()`` connects a client and returns it with the matching server-side
-    socket, so a test can drive both ends of one connection. Everything it
-    made is destroyed by ``close()``.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        self.accepted: gevent.queue.Queue[net.Socket] = gevent.queue.Queue()
-        self.server = net.createServer(options or None, self.accepted.put)
-        self.server.listen(0, HOST)
-        once(self.server, "listening", timeout=WAIT_S * 1000)
-        self.port: int = self.server.address()["port"]
-        self.clients: list[net.Socket] = []
-
-    def pair(self, before_connect: Callable[[net.Socket], Any] | None = None,
-             **options: Any) -> tuple[net.Socket, net.Socket]:
-        """Connect a client; return ``(client, server_side)``.
-
-        ``before_connect(client)`` runs right after ``createConnection()``
-        returns, so a listener it adds sees every event of the client.
-        """
-        client = net.createConnection({"port": self.port, "host": HOST, **options})
-        self.clients.append(client)
-        if before_connect is not None:
-            before_connect(client)
-        until(lambda: client.localPort is not None or client.destroyed,
-              what="the client to connect")
-        assert not client.destroyed, "the client failed to connect"
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            side = self.accepted.get(timeout=max(0.0, deadline - time.monotonic()))
-            if side.remotePort == client.localPort:
-                return client, side
-            side.destroy()  # a stray from an earlier example
-
-    def forget(self) -> None:
-        """Destroy every client made so far (the server sides follow via the server)."""
-        for client in self.clients:
-            client.destroy()
-        self.clients.clear()
-        self.server.closeAllConnections()
-
-    def close(self) -> None:
-        """Close the server; return once it emitted 'close' (after its last connection)."""
-        self.forget()
-        closed = gevent.event.Event()
-        self.server.once("close", lambda *_args: closed.set())
-        self.server.close()
-        assert closed.wait(WAIT_S), "the server did not emit 'close'"
 
 
 @pytest.fixture(scope="module")
