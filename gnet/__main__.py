@@ -130,6 +130,17 @@ Errors are one line on stderr, as Node words them:
 # -- output ----------------------------------------------------------------------
 
 
+def _to_stdout(data: bytes) -> OSError | None:
+    """Write all of ``data`` to descriptor 1 cooperatively; the error that stopped it, if any."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[nb_write(1, view):]
+    except OSError as err:
+        return err
+    return None
+
+
 def _message(err: BaseException) -> str:
     """Node's text for an error: its ``message`` (set on gnet's errors), else str()."""
     text = getattr(err, "message", None)
@@ -442,11 +453,8 @@ class _Pipe:
     def _on_data(self, chunk: bytes) -> None:
         if self._stdout_failed:
             return
-        view = memoryview(chunk)
-        try:
-            while view:
-                view = view[nb_write(1, view):]
-        except OSError as err:
+        err = _to_stdout(chunk)
+        if err is not None:
             self._stdout_failed = True
             # EPIPE: the reader of our stdout has had enough (`| head`); not an error.
             if err.errno != errno.EPIPE:
@@ -749,11 +757,8 @@ class _UdpPipe:
         self._touch()
         if self._stdout_failed:
             return
-        view = memoryview(msg)
-        try:
-            while view:
-                view = view[nb_write(1, view):]
-        except OSError as err:
+        err = _to_stdout(msg)
+        if err is not None:
             self._stdout_failed = True
             # EPIPE: the reader of our stdout has had enough (`| head`); not an error.
             if err.errno != errno.EPIPE:
