@@ -246,11 +246,11 @@ def _interrupt_here() -> Iterator[None]:
     checker.start(_let_signals_in)
     waiter = getcurrent()
     old_handler: Any = None
+    # Set while a deferred Ctrl-C waits for its safe point.
+    pending: list[bool] = []
     if threading.current_thread() is threading.main_thread() and _python_owns_sigint():
         old_handler = signal.getsignal(signal.SIGINT)
         if old_handler is signal.default_int_handler:
-            pending: list[bool] = []
-
             def deliver() -> None:
                 if pending:
                     pending.clear()
@@ -280,6 +280,10 @@ def _interrupt_here() -> Iterator[None]:
             hub.NOT_ERROR = previous
         else:
             vars(hub).pop("NOT_ERROR", None)
+    if pending:
+        # run() ended before a deferred Ctrl-C reached its safe point.
+        pending.clear()
+        raise KeyboardInterrupt
 
 
 # Where gnet calls user code: an interrupt whose nearest gnet frame is one of
