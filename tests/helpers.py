@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import socket as stdsocket
 import time
 from collections.abc import Callable
@@ -76,6 +77,17 @@ def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str | None =
 def settle() -> None:
     """Give queued events a chance to run (used before asserting that one never came)."""
     gevent.sleep(0.05)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must take Ctrl-C the usual way.
+
+    A process started in the background by a non-interactive shell (as a CI
+    job may be) inherits SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler; a test that sends SIGINT gives its child the
+    default disposition back.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # --- probes ----------------------------------------------------------------------------

@@ -116,10 +116,14 @@ def test_summary_has_medians_and_ratios(run: dict[str, Any]) -> None:
         assert set(per) == set(SERVERS), scenario
         for entry in per.values():
             assert entry["n"] == 1 and entry["min"] <= entry["value"] <= entry["max"]
-        assert per["gevent"]["vs_gevent"] == pytest.approx(1.0)
+        # A ratio needs a reference above zero (a tiny smoke measurement on a
+        # busy machine can read 0); then it is None, never a wrong number.
+        assert per["gevent"]["vs_gevent"] == (pytest.approx(1.0) if per["gevent"]["value"]
+                                              else None)
         if NODE:
-            assert per["node"]["vs_node"] == pytest.approx(1.0)
-            assert per["gnet"]["vs_node"] is not None
+            assert per["node"]["vs_node"] == (pytest.approx(1.0) if per["node"]["value"]
+                                              else None)
+            assert (per["gnet"]["vs_node"] is not None) == bool(per["node"]["value"])
         if scenario.startswith("pingpong"):
             assert per["gnet"]["p50_us"] <= per["gnet"]["p99_us"]
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import default_sigint
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 WAIT_S = 10.0
 
@@ -41,7 +43,8 @@ def interrupt(tmp_path: Path, code: str, send: bytes | None = None) -> tuple[int
     """
     script = tmp_path / "script.py"
     script.write_text(code, encoding="utf-8")
-    with subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE,
+    with subprocess.Popen([sys.executable, "-u", str(script)], preexec_fn=default_sigint,
+                          stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -167,7 +170,7 @@ def test_ctrl_c_noticed_while_the_loop_is_quiet(tmp_path: Path) -> None:
     script.write_text(SIGNAL_WHILE_WAITING, encoding="utf-8")
     try:
         result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                                timeout=WAIT_S)
+                                timeout=WAIT_S, preexec_fn=default_sigint)
     except subprocess.TimeoutExpired:
         pytest.fail(f"Ctrl-C not noticed within {WAIT_S} s")
     assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted\n", "")

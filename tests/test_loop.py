@@ -12,6 +12,7 @@ import pytest
 
 import gnet
 from gnet.errors import InvalidArgTypeError
+from helpers import default_sigint
 
 
 def test_run_returns_at_once_when_nothing_is_alive() -> None:
@@ -121,7 +122,7 @@ def test_run_waits_for_a_blocked_listener_to_finish() -> None:
 def _script(body: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(body)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, preexec_fn=default_sigint,
     )
 
 
