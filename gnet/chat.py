@@ -692,8 +692,12 @@ class ChatRoom:
         self._feed(member, chunk, 0)
         self._flush()
 
-    def _feed(self, member: Member, data: bytes, pos: int) -> None:
-        """Say every whole line of ``data[pos:]``; keep the rest as the partial line."""
+    def _feed(self, member: Member, data: bytes, pos: int, limited: bool = True) -> None:
+        """Say every whole line of ``data[pos:]``; keep the rest as the partial line.
+
+        ``limited``: lines take tokens of the rate limit (a member's last
+        chunk, held when it ended its side, is said at once).
+        """
         partial = member.partial
         limit = MAX_LINE
         end = len(data)
@@ -715,7 +719,7 @@ class ChatRoom:
                 if size > limit + 1 or last != 0x0D:
                     self._too_long(member)
                     return
-            if not self._take_token(member):
+            if limited and not self._take_token(member):
                 self._hold(member, data, pos)
                 return
             if partial:
@@ -805,9 +809,17 @@ class ChatRoom:
         self._log(f"{name} joined")
 
     def _on_end(self, member: Member) -> None:
-        # The client half-closed (end of its input). A line it did not end
+        # The client half-closed (end of its input). What the rate limit
+        # still holds is said now (the socket closes soon after, and the
+        # lines were accepted: at most one chunk); a line it did not end
         # with a newline is still a line; then the member leaves (gnet ends
         # our side once this returns, so the outbox goes out first).
+        held, held_at = member._held, member._held_at
+        if held is not None and not member.leaving:
+            member._held = None
+            clearTimeout(member._timer)
+            member._timer = None
+            self._feed(member, held, held_at, limited=False)
         if not member.leaving:
             if member.partial:
                 line = bytes(member.partial)

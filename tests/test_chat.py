@@ -340,6 +340,24 @@ def test_rate_limit_slows_a_flooder_and_no_one_else(chat: Any) -> None:
     assert time.monotonic() - start > 0.8  # 100 lines beyond the burst at 100 a second
 
 
+def test_a_member_that_ends_while_held_back_loses_no_line(chat: Any) -> None:
+    # 10 lines a second, a burst of 40: 100 lines, then the end of input at
+    # once. The end comes while the rate limit still holds lines back; they
+    # were accepted, so they are said, in order, before the member leaves.
+    _, client, _ = chat(rate_limit=10)
+    alice = join(client, "alice")
+    bob = join(client, "bob")
+    until(lambda: alice.lines == ["* bob joined"])
+    alice.lines.clear()
+    bob.send(b"".join(b"%d\n" % i for i in range(100)))
+    bob.sock.end()
+    bob.wait_closed()
+    until(lambda: "* bob left" in alice.lines, 5, "bob's leave")
+    said = [line for line in alice.lines if line.startswith("bob: ")]
+    assert said == [f"bob: {i}" for i in range(100)]
+    assert alice.lines[-1] == "* bob left"
+
+
 def test_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="rate_limit"):
         ChatRoom(rate_limit=-1)
