@@ -888,13 +888,13 @@ class Socket(EventEmitter, Handle):
             self._sync_active()
         return ok
 
-    def _write_refused(self, callback: Callable[..., Any] | None, fin: bool = True) -> bool:
+    def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
         # write() after end() or destroy(), as Node's Writable decides: once
         # 'end' was emitted and the socket ended its side in reply (not
         # allowHalfOpen), EPIPE (net's writeAfterFIN); after end(), write
         # after end; else destroyed. The error goes to the callback, then
         # destroys the socket ('error'), unless it was destroyed already.
-        err = self._refusal(fin)
+        err = self._refusal(True)
         if callback is not None:
             self._queue(callback, err)
         self._destroy(err, True)
