@@ -28,12 +28,16 @@ __all__ = ("pipe", "pipeline", "unpipe")
 
 
 class _Pipe:
-    __slots__ = ("dest", "end", "source")
+    """One ``pipe()`` link. It is kept by the source's listeners and nowhere
+    else: no registry to go stale, and both go with the source."""
+
+    __slots__ = ("attached", "dest", "end", "source")
 
     def __init__(self, source: Any, dest: Any, end: bool) -> None:
         self.source = source
         self.dest = dest
         self.end = end
+        self.attached = False
 
     def on_data(self, chunk: Any) -> None:
         if self.dest.write(chunk) is False:
@@ -57,6 +61,7 @@ class _Pipe:
         source.on("end", self.on_end)
         source.on("close", self.on_close)
         source.on("data", self.on_data)
+        self.attached = True
         dest.emit("pipe", source)
 
     def detach(self) -> None:
@@ -66,17 +71,16 @@ class _Pipe:
         source.removeListener("close", self.on_close)
         dest.removeListener("drain", self.on_drain)
         dest.removeListener("close", self.on_close)
-        pipes = _pipes(source)
-        if self in pipes:
-            pipes.remove(self)
+        if self.attached:
+            self.attached = False
             dest.emit("unpipe", source)
 
 
-_registry: dict[int, list[_Pipe]] = {}
-
-
 def _pipes(source: Any) -> list[_Pipe]:
-    return _registry.setdefault(id(source), [])
+    """The pipes from ``source``: read from its 'data' listeners, where they live."""
+    return [link for listener in source.listeners("data")
+            if isinstance(link := getattr(listener, "__self__", None), _Pipe)
+            and link.source is source]
 
 
 def pipe(source: Any, dest: Any, end: bool = True) -> Any:
@@ -88,16 +92,7 @@ def pipe(source: Any, dest: Any, end: bool = True) -> Any:
     for method in ("write", "end", "on", "removeListener", "emit"):
         if not callable(getattr(dest, method, None)):
             raise InvalidArgTypeError("destination", "a writable stream", dest)
-    link = _Pipe(source, dest, end)
-    pipes = _pipes(source)
-    pipes.append(link)
-    link.attach()
-
-    def forget(*_args: Any) -> None:
-        if not pipes:
-            _registry.pop(id(source), None)
-
-    source.once("close", forget)
+    _Pipe(source, dest, end).attach()
     if source.readableFlowing is not True:
         source.resume()
     return dest
@@ -108,8 +103,6 @@ def unpipe(source: Any, dest: Any = None) -> None:
     for link in list(_pipes(source)):
         if dest is None or link.dest is dest:
             link.detach()
-    if not _registry.get(id(source)):
-        _registry.pop(id(source), None)
 
 
 def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
