@@ -5,6 +5,11 @@ its own, since getaddrinfo() may block) or a custom ``lookup`` function;
 'lookup' is queued on the socket. Then the attempts run from the hub: a
 non-blocking connect() and a write watcher per attempt, never blocking.
 
+Contexts: the resolver greenlet only waits for the answer; everything it
+learns is handed to the hub (``loop.run_callback``), where the attempts
+start and the socket hears the outcome through its
+:class:`~gnet.interfaces.IConnectTarget` hooks.
+
 Happy eyeballs (Node's ``autoSelectFamily``, on by default since Node 20):
 with several addresses, the families alternate (RFC 8305 section 4: v6, v4,
 v6, ... starting with the first result's family), and each attempt but the
@@ -17,13 +22,14 @@ from __future__ import annotations
 
 import _socket
 import errno
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
-from gevent import get_hub, socket as gsocket
+from gevent import socket as gsocket
 from gevent.event import AsyncResult
 
 from gnet.addresses import host_name_error, isIP
+from gnet.dispatch import get_loop
 from gnet.errors import (
     AggregateError,
     InvalidAddressFamilyError,
@@ -33,9 +39,6 @@ from gnet.errors import (
     system_error,
 )
 from gnet.validate import validate_bool, validate_number
-
-if TYPE_CHECKING:
-    from gnet.socket import Socket
 
 __all__ = (
     "Connector",
@@ -84,11 +87,10 @@ class Connector:
     """
 
     __slots__ = ("addresses", "attempt_ms", "auto", "block_list", "errors", "options", "sock",
-                 "socket",
-                 "timer", "watcher", "greenlet", "cancelled", "waiting")
+                 "target", "timer", "watcher", "greenlet", "cancelled", "waiting")
 
-    def __init__(self, socket: Socket, options: dict[str, Any]) -> None:
-        self.socket = socket
+    def __init__(self, target: Any, options: dict[str, Any]) -> None:
+        self.target = target  # provides IConnectTarget
         self.options = options
         self.addresses: list[tuple[int, Any]] = []
         self.errors: list[BaseException] = []
@@ -121,13 +123,11 @@ class Connector:
         self.greenlet = gevent.spawn(self.resolve, host, port, family, lookup)
 
     def resolve(self, host: str, port: int, family: int, lookup: Any) -> None:
-        sock = self.socket
+        # Resolver greenlet: wait for the answer, then hand it to the hub.
         af = {4: _socket.AF_INET, 6: _socket.AF_INET6}.get(family, _socket.AF_UNSPEC)
         refused = host_name_error(host) if lookup is None else None
         if refused is not None:
-            if not self.cancelled:
-                sock._queue(sock._emit_lookup, refused, None, None, host)
-                sock._connect_failed(refused)
+            self.to_hub(self.lookup_failed, refused, host)
             return
         try:
             if lookup is not None:
@@ -142,33 +142,42 @@ class Connector:
             if isinstance(exc, UnicodeError):
                 exc = _socket.gaierror(_socket.EAI_NONAME, str(exc))
             err = dns_error(exc, host) if isinstance(exc, _socket.gaierror) else exc
-            if self.cancelled:
-                return
-            sock._queue(sock._emit_lookup, err, None, None, host)
-            sock._connect_failed(err)
+            self.to_hub(self.lookup_failed, err, host)
             return
         except Exception as exc:
-            if not self.cancelled:
-                sock._connect_failed(exc)
+            self.to_hub(self.target.failed, exc)
             return
-        if self.cancelled:
-            return
+        self.to_hub(self.resolved, results, host, port, family)
+
+    def to_hub(self, fn: Any, *args: Any) -> None:
+        get_loop().run_callback(self.in_hub, fn, args)
+
+    def in_hub(self, fn: Any, args: tuple[Any, ...]) -> None:
+        if not self.cancelled:
+            fn(*args)
+
+    def lookup_failed(self, err: BaseException, host: str) -> None:
+        self.target.lookup(err, None, None, host)
+        self.target.failed(err)
+
+    def resolved(self, results: list[tuple[int, str]], host: str, port: int,
+                 family: int) -> None:
+        # Hub: the lookup answered; report it and start the attempts.
+        target = self.target
         seen: list[tuple[int, str]] = []
         for item in results:
             if item not in seen:
                 seen.append(item)
         if not seen:
-            err = dns_error(_socket.gaierror(_socket.EAI_NONAME, "no address"), host)
-            sock._queue(sock._emit_lookup, err, None, None, host)
-            sock._connect_failed(err)
+            self.lookup_failed(dns_error(_socket.gaierror(_socket.EAI_NONAME, "no address"),
+                                         host), host)
             return
         if not self.auto or family:
             seen = seen[:1]
         if self.auto and not family:
-            sock.autoSelectFamilyAttemptedAddresses = []
+            target.attempted = []
         first_af, first_ip = seen[0]
-        sock._queue(sock._emit_lookup, None, first_ip,
-                    6 if first_af == _socket.AF_INET6 else 4, host)
+        target.lookup(None, first_ip, 6 if first_af == _socket.AF_INET6 else 4, host)
         self.addresses = [(af_, (ip, port)) for af_, ip in _interleave(seen)]
         self.next()
 
@@ -179,7 +188,7 @@ class Connector:
             # Counts again at once: the resolver greenlet resumes a turn later.
             if self.waiting:
                 self.waiting = False
-                self.socket._sync_active()
+                self.target.waiting_changed(False)
             if err:
                 result.set_exception(err)
             else:
@@ -188,13 +197,13 @@ class Connector:
         lookup(host, {"family": family, "all": self.auto and not family}, callback)
         if not result.ready():
             self.waiting = True
-            self.socket._sync_active()
+            self.target.waiting_changed(True)
             try:
                 result.get()
             finally:
                 if self.waiting:
                     self.waiting = False
-                    self.socket._sync_active()
+                    self.target.waiting_changed(False)
         address, fam = result.get()
         pairs = address if isinstance(address, list) else [{"address": address, "family": fam}]
         out = []
@@ -210,10 +219,10 @@ class Connector:
         return out
 
     def next(self) -> None:
-        # Hub or resolver greenlet: start the next attempt, never blocking.
+        # Hub: start the next attempt, never blocking.
         while self.addresses and not self.cancelled:
             af, sockaddr = self.addresses.pop(0)
-            attempted = self.socket.autoSelectFamilyAttemptedAddresses
+            attempted = self.target.attempted
             if attempted is not None:
                 attempted.append(f"{sockaddr[0]}:{sockaddr[1]}")
             block_list = self.block_list
@@ -251,7 +260,7 @@ class Connector:
                 self.errors.append(self.error(code, sockaddr))
                 continue
             self.sock = sock
-            loop = get_hub().loop
+            loop = get_loop()
             self.watcher = loop.io(sock.fileno(), 2)
             self.watcher.start(self.on_writable, sockaddr)
             if self.addresses and self.auto:
@@ -267,7 +276,7 @@ class Connector:
             err: BaseException = errors[0]
         else:
             err = AggregateError(errors, "; ".join(str(getattr(e, "message", e)) for e in errors))
-        self.socket._connect_failed(err)
+        self.target.failed(err)
 
     def error(self, err: OSError | int, sockaddr: Any) -> OSError:
         # A failed attempt as Node words it. A Unix path too long for
@@ -300,7 +309,7 @@ class Connector:
             self.errors.append(self.error(code, sockaddr))
             self.next()
             return
-        self.socket._connected(sock)
+        self.target.connected(sock)
 
     def on_attempt_timeout(self, sockaddr: Any) -> None:
         sock = self.stop_attempt()

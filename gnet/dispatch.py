@@ -32,6 +32,21 @@ writes off the workers running tasks of the given sockets, so that
 :func:`wait_quiet` no longer waits for them. A written-off worker that
 returns after all is counted again.
 
+Execution contexts: the one rule every module keeps
+---------------------------------------------------
+* The **hub** runs watcher and loop callbacks: reading, flushing,
+  accepting, connect attempts, timers. They never block and never call
+  user code: they change state and queue events.
+* **Workers** (this module) run everything the user wrote: listeners,
+  callbacks, custom lookup functions, and the gnet calls those make.
+* The **caller's greenlet** runs the synchronous part of a gnet call
+  (``write()`` may hand bytes to the kernel at once: the system calls are
+  non-blocking, so that is safe from any greenlet of the loop's thread).
+* A **resolver greenlet** (one per name lookup, :mod:`gnet.connector`) only
+  waits for getaddrinfo() or a custom lookup; what it learns goes to the hub
+  through ``loop.run_callback``, and the hub starts the connect attempts.
+* The loop is reached one way: :func:`get_loop`.
+
 Workers run in the thread of the hub they were started from. gnet's loop
 objects are not thread-safe (neither are gevent's), so calls that touch them
 check the thread first (:func:`check_thread`), and ``gnet.run()`` refuses
@@ -54,8 +69,8 @@ from greenlet import getcurrent
 
 from gnet.errors import ForeignThreadError
 
-__all__ = ("abandon", "check_thread", "idle_workers", "in_worker", "recover", "schedule",
-           "wait_quiet")
+__all__ = ("abandon", "check_thread", "get_loop", "idle_workers", "in_worker", "recover",
+           "schedule", "wait_quiet")
 
 # The OS thread's id even under monkey.patch_all(), where threading's is a
 # greenlet's.
@@ -223,6 +238,11 @@ def _owner(task: Any) -> Any:
 
 
 _dispatcher: _Dispatcher | None = None
+
+
+def get_loop() -> Any:
+    """The gevent loop of the calling thread's hub: the one way gnet reaches its loop."""
+    return get_hub().loop
 
 
 def schedule(task: Callable[[], Any]) -> None:

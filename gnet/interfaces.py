@@ -28,7 +28,8 @@ from __future__ import annotations
 from zope.interface import Attribute, Interface
 
 __all__ = (
-    'IBlockList', 'IDatagramSocket', 'IEventEmitter', 'IServer', 'ISocket', 'ISocketAddress',
+    'IBlockList', 'IConnectTarget', 'IConnectionOwner', 'IDatagramSocket', 'IEventEmitter',
+    'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
 )
 
 
@@ -837,3 +838,94 @@ class IBlockList(Interface):
 
     def fromJSON(data):
         """Add the rules of a list of rule strings, or of that list as JSON text."""
+
+
+# ----------------------------------------------------------------------
+# Seams inside gnet: what one layer asks of another. Not part of Node's API.
+
+
+class ITransport(Interface):
+    """The OS side of a stream socket, below Node's stream semantics (see gnet.transport).
+
+    Nothing here blocks: the I/O calls either do their work or raise
+    ``BlockingIOError``; readiness comes through the callbacks, in the hub.
+    A TLS transport implements the same interface over another transport.
+    """
+
+    family = Attribute("The address family (``AF_INET``, ``AF_INET6`` or ``AF_UNIX``).")
+    is_tcp = Attribute("True for IPv4 and IPv6 sockets, False for Unix ones.")
+    reading = Attribute("True while the read callback is armed.")
+    writing = Attribute("True while the write callback is armed.")
+
+    def recv(n):
+        """Up to ``n`` bytes; ``b''`` at EOF; BlockingIOError when none are ready."""
+
+    def send(data):
+        """Bytes of ``data`` taken (maybe 0, or BlockingIOError)."""
+
+    def sendmsg(buffers):
+        """Like ``send`` for several buffers in one call."""
+
+    def start_reading(callback):
+        """Call ``callback()`` in the hub whenever ``recv`` may return something."""
+
+    def stop_reading():
+        """Stop the read callback."""
+
+    def start_writing(callback):
+        """Call ``callback()`` in the hub whenever ``send`` may take something."""
+
+    def stop_writing():
+        """Stop the write callback."""
+
+    def shutdown():
+        """End the sending direction (TCP FIN; TLS close_notify, then FIN)."""
+
+    def reset():
+        """Make the next ``close()`` abort the connection (TCP RST)."""
+
+    def close():
+        """Stop both callbacks and release the descriptor."""
+
+    def getsockname():
+        """The local sockaddr."""
+
+    def getpeername():
+        """The peer's sockaddr."""
+
+    def set_no_delay(value):
+        """Nagle off (True) or on; best effort."""
+
+    def set_keep_alive(enable, delay_ms, interval_ms, count):
+        """Keep-alive probes; best effort."""
+
+    def set_user_timeout(ms):
+        """TCP_USER_TIMEOUT; best effort."""
+
+
+class IConnectionOwner(Interface):
+    """What a server's connections tell it (a Socket calls these, in order, once each)."""
+
+    def connection_destroyed(socket):
+        """``socket`` was destroyed: it no longer counts for ``getConnections()``."""
+
+    def connection_closed(socket):
+        """``socket`` emitted 'close': the server's own 'close' may follow."""
+
+
+class IConnectTarget(Interface):
+    """What one ``connect()`` attempt (gnet.connector) reports to its socket, in the hub."""
+
+    attempted = Attribute("A list the connector appends each tried ``'ip:port'`` to, or None.")
+
+    def lookup(err, address, family, host):
+        """The name lookup finished: queue Node's 'lookup' event."""
+
+    def connected(raw):
+        """An attempt succeeded: ``raw`` is the connected ``_socket.socket``."""
+
+    def failed(err):
+        """Every attempt failed (or the lookup did): destroy with ``err``."""
+
+    def waiting_changed(waiting):
+        """A custom lookup started (True) or stopped (False) holding the connect up."""

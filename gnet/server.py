@@ -29,31 +29,23 @@ from gevent.event import Event
 from gevent.server import StreamServer
 from zope.interface import implementer
 
-from gnet.abort import add_abort_listener, validate_abort_signal
-from gnet.addresses import (
-    address_info,
-    host_name_error,
-    is_port_string,
-    isIP,
-    validate_pipe_path,
-    validate_port,
-)
+from gnet.abort import add_abort_listener
+from gnet.addresses import address_info, host_name_error, isIP
+from gnet.arguments import listen_backlog, parse_listen
 from gnet.blocklist import block_list_option
 from gnet.dispatch import abandon, check_thread, schedule
 from gnet.errors import (
     InvalidArgTypeError,
-    InvalidArgValueError,
     ServerAlreadyListenError,
     ServerNotRunningError,
-    UnsupportedError,
     dns_error,
     system_error,
 )
 from gnet.events import EventEmitter
-from gnet.interfaces import IServer
+from gnet.interfaces import IConnectionOwner, IServer
 from gnet.loop import Handle, fail_run
 from gnet.options import merge_options
-from gnet.socket import Socket, _socket_setup
+from gnet.socket import Socket, accept, serve, socket_setup
 from gnet.validate import validate_function
 
 __all__ = ("Server", "createServer")
@@ -62,8 +54,6 @@ logger = logging.getLogger("gnet")
 
 V = TypeVar("V", bound="Server")
 
-# Node's default listen backlog.
-DEFAULT_BACKLOG = 511
 # sizeof(sockaddr_un.sun_path) on Linux, terminating NUL included.
 _SUN_PATH_MAX = 108
 
@@ -71,15 +61,6 @@ _SERVER_OPTIONS = (
     "allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay",
     "highWaterMark", "blockList",
 )
-_LISTEN_OPTIONS = (
-    "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort",
-    "readableAll", "writableAll", "removeStale", "fd", "signal",
-)
-
-# Documented by Node 22/24 for server.listen(options), not implemented.
-_UNSUPPORTED_LISTEN = {
-    "handle": "listening on a handle object is not implemented yet",
-}
 
 # accept() errors, and what the server does about each (see _accept_failed).
 #
@@ -225,7 +206,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         # Peers it covers are closed as soon as they are accepted.
         self._block_list = block_list_option(opts.get("blockList"))
         # What every accepted Socket is set up with, checked once here.
-        self._socket_setup = _socket_setup({
+        self._socket_setup = socket_setup({
             "allowHalfOpen": self.allowHalfOpen,
             "highWaterMark": self.highWaterMark,
             "noDelay": self.noDelay,
@@ -239,6 +220,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         # maxConnections).
         self._connections: set[Socket] = set()
         self._open = 0
+        self._owner = _ConnectionOwner(self)
         self._listening = False
         self._unix_path: str | None = None
         self._pending: Any = None  # the greenlet resolving a host name for listen()
@@ -293,30 +275,21 @@ class Server(_StreamServer, EventEmitter, Handle):
                 bad arguments.
         """
         check_thread("listen")
-        callback = None
-        if args and callable(args[-1]):
-            callback = args[-1]
-            args = args[:-1]
-        opts = self._listen_options(args, kwargs)
+        target = parse_listen(args, kwargs)
         if self._listening or self._pending is not None:
             raise ServerAlreadyListenError()
-        if callback is not None:
-            validate_function(callback, "callback")
-            self.once("listening", callback)
-        signal = opts.get("signal")
-        if signal is not None:
-            self._watch_signal(signal)
-        backlog = opts.get("backlog")
-        # listen(2) takes a C int and the kernel caps it at somaxconn anyway.
-        backlog = DEFAULT_BACKLOG if backlog is None else max(0, min(int(backlog), 65535))
+        if target.callback is not None:
+            self.once("listening", target.callback)
+        if target.signal is not None:
+            self._watch_signal(target.signal)
+        backlog = listen_backlog(target.backlog)
         self._set_active(True)
         self._listening = False
-        path = opts.get("path")
-        if "port" not in opts and path is not None:
-            self._listen_unix(path, backlog, opts)
+        opts = target.options
+        if target.path is not None:
+            self._listen_unix(target.path, backlog, opts)
             return self
-        host = opts.get("host")
-        port = opts.get("port", 0)
+        host, port = target.host, target.port
         if host is None or isIP(host):
             self._listen_tcp(host, port, backlog, opts)
             return self
@@ -338,62 +311,6 @@ class Server(_StreamServer, EventEmitter, Handle):
             self._queue(self.close)
         else:
             self.once("close", add_abort_listener(signal, self.close))
-
-    def _listen_options(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        first = args[0] if args else None
-        if isinstance(first, dict) or (not args and kwargs):
-            opts = merge_options(first, kwargs, _LISTEN_OPTIONS, unsupported=_UNSUPPORTED_LISTEN)
-            fd = opts.get("fd")
-            if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
-                # Node's listen({fd}) handle form; a negative fd is no handle
-                # (ERR_INVALID_ARG_VALUE below, as in Node).
-                raise UnsupportedError(
-                    "options.fd", "listening on an inherited descriptor is not implemented yet")
-            port = opts.get("port")
-            if port is None and opts.get("path") is None:
-                if "port" in opts:
-                    opts["port"] = port = 0  # undefined/null: an ephemeral port, as in Node
-                else:
-                    raise InvalidArgValueError(
-                        "options", first if first is not None else kwargs,
-                        'must have the property "port" or "path"')
-            if port is not None:
-                if isinstance(port, bool) or not isinstance(port, (int, float, str)):
-                    raise InvalidArgValueError("options", first, "is invalid")
-                opts["port"] = validate_port(port, "options.port")
-            elif not isinstance(opts.get("path"), str):
-                raise InvalidArgValueError("options", first, "is invalid")
-            else:
-                validate_pipe_path(opts["path"], "options.path")
-            if "host" in opts and opts["host"] is not None and not isinstance(opts["host"], str):
-                raise InvalidArgValueError("options.host", opts["host"], "must be a string")
-            if opts.get("signal") is not None:
-                validate_abort_signal(opts["signal"], "options.signal")
-            return opts
-        if kwargs:
-            raise InvalidArgValueError("listen", kwargs,
-                                       "takes keyword options only without positional ones")
-        opts = {}
-        if isinstance(first, str) and not is_port_string(first):
-            opts["path"] = validate_pipe_path(first, "path")
-            rest = args[1:]
-        else:
-            if isinstance(first, bool) or not isinstance(first, (int, float, str, type(None))):
-                # Node: neither a port nor a path nor an options object.
-                raise InvalidArgValueError("options", first, "is invalid")
-            opts["port"] = 0 if first is None else validate_port(first, "port")
-            if len(args) > 1 and isinstance(args[1], str):
-                opts["host"] = args[1]
-                rest = args[2:]
-            else:
-                rest = args[1:]
-        for value in rest:
-            if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise InvalidArgTypeError("backlog", "int", value)
-                opts["backlog"] = value
-                break
-        return opts
 
     def _listen_tcp(self, host: str | None, port: int, backlog: int,
                     opts: dict[str, Any]) -> None:
@@ -569,14 +486,12 @@ class Server(_StreamServer, EventEmitter, Handle):
         if self._gevent_handler is not None:
             self._serve_gevent(raw, address)
             return
-        sock = Socket._accepted(self, raw, address if self.family != _socket.AF_UNIX else None,
-                                self._socket_setup)
-        if self.pauseOnConnect:
-            sock._flowing = False
-        sock._sync_active()
+        sock = accept(self, self._owner, raw,
+                      address if self.family != _socket.AF_UNIX else None,
+                      self._socket_setup, self.pauseOnConnect)
         self._connections.add(sock)
         self._open += 1
-        schedule(partial(self._serve, sock))
+        schedule(partial(serve, sock, self.emit))
 
     def _serve_gevent(self, raw: Any, address: Any) -> None:
         # Hub: gevent's StreamServer would wrap the descriptor in a
@@ -598,17 +513,6 @@ class Server(_StreamServer, EventEmitter, Handle):
             self._open -= 1
             self._connection_closed(conn)  # type: ignore[arg-type]
 
-    def _serve(self, sock: Socket) -> None:
-        # Worker greenlet. 'connection' listeners may block; only this
-        # socket's reading waits for them (reading starts afterwards so no
-        # event of the socket can come before its 'connection').
-        try:
-            self.emit("connection", sock)
-        except Exception as exc:
-            sock._listener_failed(exc)
-        if sock._flowing is not False:
-            sock._start_reading()
-
     def _drop(self, raw: Any) -> None:
         # Node 22: accept, then close at once, and tell the application.
         info = None
@@ -625,11 +529,6 @@ class Server(_StreamServer, EventEmitter, Handle):
                 info = None
         raw.close()
         self._queue(self.emit, "drop", info)
-
-    def _connection_destroyed(self, sock: Socket) -> None:
-        # The socket was destroyed: Node stops counting it now, before its
-        # 'close' listeners run.
-        self._open -= 1
 
     def _connection_closed(self, sock: Socket) -> None:
         if sock not in self._connections:
@@ -858,6 +757,23 @@ def createServer(
     if connectionListener is not None:
         validate_function(connectionListener, "connectionListener")
     return Server(options, connectionListener, **kwargs)
+
+
+@implementer(IConnectionOwner)
+class _ConnectionOwner:
+    # What a server's Sockets tell it (the IConnectionOwner hooks).
+    __slots__ = ("server",)
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def connection_destroyed(self, socket: Any) -> None:
+        # Node stops counting a socket at destroy, before its 'close'
+        # listeners run.
+        self.server._open -= 1
+
+    def connection_closed(self, socket: Any) -> None:
+        self.server._connection_closed(socket)
 
 
 class _HandlerConnection:

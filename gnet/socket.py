@@ -28,17 +28,22 @@ Events that are not data ('connect', 'drain', 'timeout', 'error', 'close',
 write callbacks) go through a second, small event queue that is run before
 the read queue, so they are never held back by a paused reader.
 
-Lifecycle (``readyState`` and friends are read from these fields, never
-inferred)::
+Layers: the OS socket belongs to a transport (:mod:`gnet.transport`), the
+connection's lifecycle to a :class:`~gnet.state.Lifecycle` (phase, read
+side, write side, teardown: transitions as a table, applied in one place);
+this class keeps Node's stream semantics between them. ``readyState``,
+``destroyed``, ``readable``, ``writable`` and autoDestroy (close once 'end'
+and 'finish' were both emitted) are read off the lifecycle.
 
-    _state:  NEW -> CONNECTING -> OPEN -> CLOSED      (CLOSED: fd released)
-    read side:  _eof (FIN read) -> _end_emitted ('end' emitted)
-    write side: _ending (end() called) -> _finished (FIN sent, 'finish')
-    _destroyed: destroy() ran; 'close' is queued exactly once
-    _close_emitted: 'close' was emitted; nothing is emitted after it
+Teardown is central: every way a socket dies (destroy(), an I/O error, a
+failed connect, a listener that raised, autoDestroy) goes through
+``_destroy``, which releases the transport, fails what is still queued,
+tells the server, and queues 'error' and then 'close', each exactly once.
 
-The socket closes itself (as Node's autoDestroy does) once 'end' was emitted
-and 'finish' too: both directions are done.
+Servers and connect attempts reach a socket only through declared hooks
+(:class:`~gnet.interfaces.IConnectionOwner`,
+:class:`~gnet.interfaces.IConnectTarget`, and :func:`accept`/:func:`serve`
+below), never through its private fields.
 """
 
 from __future__ import annotations
@@ -57,16 +62,11 @@ from greenlet import getcurrent
 from zope.interface import implementer
 
 from gnet.abort import add_abort_listener, validate_abort_signal
-from gnet.addresses import (
-    address_info,
-    is_port_string,
-    isIP,
-    validate_pipe_path,
-    validate_port,
-)
+from gnet.addresses import address_info
+from gnet.arguments import check_connect, normalize_connect
 from gnet.blocklist import BlockList, block_list_option
 from gnet.connector import Connector
-from gnet.dispatch import check_thread, schedule
+from gnet.dispatch import check_thread, get_loop, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
     AbortError,
@@ -74,7 +74,6 @@ from gnet.errors import (
     InvalidArgValueError,
     InvalidFdTypeError,
     InvalidHandleTypeError,
-    InvalidIPAddressError,
     MissingArgsError,
     OutOfRangeError,
     SocketClosedBeforeConnectionError,
@@ -87,13 +86,22 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
-from gnet.interfaces import ISocket
+from gnet.interfaces import IConnectTarget, ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
+from gnet.state import (
+    CLOSE_EMITTED,
+    CONNECTING,
+    ENDED,
+    ENDING,
+    FINISHED,
+    NEW,
+    OPEN,
+    Lifecycle,
+)
+from gnet.transport import StreamTransport
 from gnet.validate import (
-    validate_bool,
     validate_function,
-    validate_int,
     validate_number,
     validate_timeout,
 )
@@ -121,15 +129,9 @@ READ_SIZE = 64 * 1024
 # already fill a socket buffer.
 WRITEV_MAX = 64
 
-NEW, CONNECTING, OPEN, CLOSED = range(4)
-# Socket._finished: FIN sent, then 'finish' emitted.
-FIN_SENT, FINISHED = 1, 2
-
 # A file descriptor is a C int, as are Node's int32 options.
 _FD_MAX = _INT32_MAX = 2**31 - 1
-# TCP_KEEPIDLE/KEEPINTVL take at most 32767 s on Linux; TCP_USER_TIMEOUT an
-# unsigned int of ms (kept within a C int).
-_KEEPALIVE_MAX_S = 32767
+# TCP_USER_TIMEOUT takes an unsigned int of ms (kept within a C int).
 _USER_TIMEOUT_MAX_MS = 2**31 - 1
 
 # The getaddrinfo() flags Node accepts as connect's ``hints``.
@@ -164,16 +166,6 @@ _CONNECT_OPTIONS = (
     "autoSelectFamily", "autoSelectFamilyAttemptTimeout", "noDelay", "keepAlive",
     "keepAliveInitialDelay", "timeout",
 )
-
-_loop: Any = None
-
-
-def _get_loop() -> Any:
-    global _loop
-    if _loop is None:
-        _loop = get_hub().loop
-    return _loop
-
 
 def getDefaultHighWaterMark() -> int:
     """The ``highWaterMark`` new sockets get (64 KiB, Node 22's default)."""
@@ -229,15 +221,13 @@ class Socket(EventEmitter, Handle):
 
     __slots__ = (
         "_active", "_refed",
-        "_sock", "_rw", "_ww", "_reading", "_writing", "_state",
+        "_t", "_life", "_owner",
         "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
-        "_wq", "_wlen", "_corked", "_need_drain",
-        "_eof", "_end_emitted", "_ending", "_finished", "_onfinished", "_destroyed",
-        "_close_emitted",
+        "_wq", "_wlen", "_corked", "_need_drain", "_onfinished",
         "_error", "_decoder", "_timer", "_timeout_ms", "_last_io", "_timed_out_at",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
         "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
-        "_attempt", "_reset_on_connect", "autoSelectFamilyAttemptedAddresses",
+        "_attempt", "_reset_on_connect", "_signal_aborted", "autoSelectFamilyAttemptedAddresses",
         # Node code keeps its own state on sockets (socket.name = 'alice'):
         # the slot costs one pointer until used.
         "__dict__",
@@ -258,7 +248,7 @@ class Socket(EventEmitter, Handle):
         if signal is not None:
             # Node 20 words it so: stream's addAbortSignal checks it first.
             validate_abort_signal(signal, "signal")
-        self._setup(*_socket_setup(opts))
+        self._setup(*socket_setup(opts))
         block_list = block_list_option(opts.get("blockList"))
         if block_list is not None:
             self._block_list = block_list
@@ -291,7 +281,7 @@ class Socket(EventEmitter, Handle):
         # 'close'). An already-aborted signal destroys it here, and the
         # connect() that follows does nothing (Node 20 connects anyway).
         if signal.aborted:
-            self.__dict__["_signal_aborted"] = True
+            self._signal_aborted = True
             self._destroy(AbortError(cause=signal.reason), True)
             return
 
@@ -301,15 +291,6 @@ class Socket(EventEmitter, Handle):
         dispose = add_abort_listener(signal, on_abort)
         self.once("close", lambda *_: dispose())
 
-    @classmethod
-    def _accepted(cls, server: Server, raw: Any, address: Any, setup: tuple[Any, ...]) -> Socket:
-        # A server's new connection: options were checked once, by the server.
-        self = cls.__new__(cls)
-        self._setup(*setup)
-        self.server = server
-        self._adopt(raw, address)
-        return self
-
     def _setup(
         self,
         allow_half_open: bool,
@@ -318,36 +299,14 @@ class Socket(EventEmitter, Handle):
         no_delay: bool | None,
         keep_alive: tuple[bool, float, float | None, int | None] | None,
     ) -> None:
+        # What the socket is, for its whole life: options and listeners.
         EventEmitter.__init__(self)
         self._init_handle()
-        self._sock: Any = None
-        self._rw: Any = None
-        self._ww: Any = None
-        self._reading = False
-        self._writing = False
-        self._state = NEW
-        self._rq: list[Any] | None = None
-        self._rlen = 0
-        self._eq: list[tuple[Any, ...]] | None = None
         self._queued = False
         self._flowing = None
         self._pull = False
         self._waiter: Waiter | None = None
-        self._wq: deque[list[Any]] | None = None
-        self._wlen = 0
         self._corked = 0
-        self._need_drain = False
-        self._eof = False
-        self._end_emitted = False
-        self._ending = False
-        # 0, then FIN_SENT once shutdown() ran, then FINISHED once 'finish'
-        # was emitted (Node's writableFinished).
-        self._finished = 0
-        # end() callbacks waiting for 'finish' (Node's kOnFinished).
-        self._onfinished: list[Callable[..., Any]] | None = None
-        self._destroyed = False
-        self._close_emitted = False
-        self._error: BaseException | None = None
         self._decoder: Decoder | None = None
         self._timer: Any = None
         self._timeout_ms: float | None = None
@@ -356,14 +315,32 @@ class Socket(EventEmitter, Handle):
         self._rhwm = rhwm
         self._whwm = whwm
         self.allowHalfOpen = allow_half_open
+        self._no_delay = no_delay
+        self._keep_alive = keep_alive
+        self.server: Server | None = None
+        self._owner: Any = None  # provides IConnectionOwner (a server's)
+        self._signal_aborted = False
+        self._eq: list[tuple[Any, ...]] | None = None
+        self._begin()
+
+    def _begin(self) -> None:
+        # What one connection has: set here for a new socket and again, all
+        # of it, when a destroyed socket connects anew (Node allows that).
+        self._life = Lifecycle()
+        self._t: StreamTransport | None = None
+        self._rq: list[Any] | None = None
+        self._rlen = 0
+        self._wq: deque[list[Any]] | None = None
+        self._wlen = 0
+        self._need_drain = False
+        # end() callbacks waiting for 'finish' (Node's kOnFinished).
+        self._onfinished: list[Callable[..., Any]] | None = None
+        self._error: BaseException | None = None
         self.bytesRead = 0
         self._bytes_written = 0
         # The peer's sockaddr tuple as accept()/getpeername() gave it.
         self._remote: tuple[Any, ...] | None = None
         self._local_family: str | None = None
-        self._no_delay = no_delay
-        self._keep_alive = keep_alive
-        self.server: Server | None = None
         self._attempt: Connector | None = None
         self._reset_on_connect = False
         #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
@@ -410,7 +387,7 @@ class Socket(EventEmitter, Handle):
                     if item is _END:
                         # Every chunk before it was consumed: 'end' comes
                         # even while paused, as Node's read(0) at EOF does.
-                        if self._close_emitted:
+                        if self._life.teardown == CLOSE_EMITTED:
                             break
                         del rq[0]
                         try:
@@ -418,7 +395,7 @@ class Socket(EventEmitter, Handle):
                         except Exception as exc:
                             self._listener_failed(exc)
                         continue
-                    if not self._flowing or self._destroyed:
+                    if not self._flowing or self._life.teardown:
                         break
                     del rq[0]
                     self._consumed(len(item))
@@ -460,57 +437,13 @@ class Socket(EventEmitter, Handle):
             InvalidArgTypeError / SocketBadPortError: a bad port.
         """
         check_thread("connect")
-        options, callback = _normalize_connect_args(args, kwargs)
-        if self._state in (CONNECTING, OPEN) and not self._destroyed:
+        call = normalize_connect(args, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                                 _UNSUPPORTED_OPTIONS)
+        if self._life.phase in (CONNECTING, OPEN) and not self._life.teardown:
             raise InvalidArgValueError("socket", self, "is already connecting or connected")
-        path = options.get("path")
-        port = options.get("port")
-        if path is None and port is None:
-            raise MissingArgsError(("options", "port", "path"))
-        if path is None:
-            port = validate_port(port, "options.port" if args and isinstance(args[0], dict)
-                                 else "port")
-            host = options.get("host")
-            if host is None:
-                host = "localhost"
-            elif not isinstance(host, str):
-                raise InvalidArgTypeError("options.host", "str", host)
-            family = options.get("family", 0)
-            if isinstance(family, str):  # server.address()['family'] works too
-                family = {"IPv4": 4, "IPv6": 6}.get(family, family)
-            if family not in (0, 4, 6, None):
-                raise InvalidArgValueError("options.family", family, "must be 0, 4 or 6")
-            lookup = options.get("lookup")
-            if lookup is not None:
-                validate_function(lookup, "options.lookup")
-            hints = options.get("hints")
-            if hints is not None:
-                if isinstance(hints, bool) or not isinstance(hints, int):
-                    raise InvalidArgTypeError("options.hints", "number", hints)
-                if hints & ~_VALID_HINTS:
-                    raise InvalidArgValueError("hints", hints)
-            local_port = options.get("localPort")
-            if local_port is not None:
-                if isinstance(local_port, bool) or not isinstance(local_port, (int, float)):
-                    raise InvalidArgTypeError("options.localPort", "number", local_port)
-                local_port = validate_port(local_port, "options.localPort")
-            local_address = options.get("localAddress")
-            if local_address is not None and not isIP(local_address):
-                raise InvalidIPAddressError(local_address)
-            auto = options.get("autoSelectFamily")
-            if auto is not None:
-                validate_bool(auto, "options.autoSelectFamily")
-            attempt_ms = options.get("autoSelectFamilyAttemptTimeout")
-            if attempt_ms is not None:
-                validate_int(attempt_ms, "options.autoSelectFamilyAttemptTimeout", 1,
-                             _INT32_MAX)
-        elif not isinstance(path, str):
-            raise InvalidArgTypeError("options.path", "str", path)
-        else:
-            validate_pipe_path(path, "options.path" if args and isinstance(args[0], dict)
-                               else "path")
-        if callback is not None:
-            validate_function(callback, "connectListener")
+        target = check_connect(call)
+        options, callback, path = call.options, target.callback, target.path
+        host, port, family, lookup = target.host, target.port, target.family, target.lookup
         # Node reads blockList from new Socket(); given to connect() it counts too.
         options["blockList"] = (block_list_option(options.get("blockList"))
                                 or self._block_list)
@@ -519,15 +452,15 @@ class Socket(EventEmitter, Handle):
         if options.get("keepAlive"):
             self._keep_alive = (True, _delay_ms(options.get("keepAliveInitialDelay")),
                                 None, None)
-        if self._destroyed:
-            if self.__dict__.get("_signal_aborted"):
+        if self._life.teardown:
+            if self._signal_aborted:
                 return self  # destroyed by an already-aborted signal
-            self._reset_for_reconnect()
+            self._begin()
         if callback is not None:
             self.once("connect", callback)
-        self._state = CONNECTING
+        self._life.apply("connect")
         self._sync_active()
-        connector = Connector(self, options)
+        connector = Connector(_ConnectTarget(self), options)
         self._attempt = connector
         if path is not None:
             connector.start_unix(path)
@@ -535,29 +468,12 @@ class Socket(EventEmitter, Handle):
             connector.start_tcp(str(host), port or 0, family or 0, lookup)
         return self
 
-    def _reset_for_reconnect(self) -> None:
-        # Node lets a closed Socket connect again; counters start afresh.
-        self._destroyed = self._close_emitted = False
-        self._eof = self._end_emitted = self._ending = False
-        self._finished = 0
-        self._onfinished = None
-        self._error = None
-        self._need_drain = False
-        self._rq = None
-        self._rlen = 0
-        self.bytesRead = 0
-        self._bytes_written = 0
-        self._remote = None
-
     def _adopt(self, sock: Any, peer: Any = None) -> None:
-        # The connection is up: wire the OS socket to the loop.
-        sock.setblocking(False)
-        self._sock = sock
-        self._state = OPEN
-        self._rw = _get_loop().io(sock.fileno(), 1)
-        family = sock.family
-        if family == _socket.AF_INET or family == _socket.AF_INET6:
-            self._local_family = "IPv6" if family == _socket.AF_INET6 else "IPv4"
+        # The connection is up: the OS socket becomes this socket's transport.
+        t = self._t = StreamTransport(sock)
+        self._life.apply("open")
+        if t.is_tcp:
+            self._local_family = "IPv6" if t.family == _socket.AF_INET6 else "IPv4"
             if peer is None:
                 try:
                     peer = sock.getpeername()
@@ -565,13 +481,13 @@ class Socket(EventEmitter, Handle):
                     peer = None
             self._remote = peer
             if self._no_delay:
-                self._apply_no_delay(True)
+                t.set_no_delay(True)
             keep_alive = self._keep_alive
             if keep_alive is not None:
-                self._apply_keep_alive(keep_alive[0], keep_alive[1], keep_alive[2], keep_alive[3])
+                t.set_keep_alive(*keep_alive)
 
     def _connected(self, sock: Any) -> None:
-        # Hub: the connect attempt succeeded.
+        # Hub (IConnectTarget.connected): the connect attempt succeeded.
         self._attempt = None
         self._adopt(sock)
         if self._reset_on_connect:
@@ -583,12 +499,12 @@ class Socket(EventEmitter, Handle):
             self._start_reading()
         if self._wq and not self._corked:
             self._flush()
-        elif self._ending and not self._wq:
+        elif self._life.write and not self._wq:
             self._shutdown()
         self._sync_active()
 
     def _emit_connect(self) -> None:
-        if self._destroyed:
+        if self._life.teardown:
             return
         self.emit("connect")
         self.emit("ready")
@@ -607,22 +523,22 @@ class Socket(EventEmitter, Handle):
     # Read path
 
     def _start_reading(self) -> None:
-        if not self._reading and self._rw is not None and not self._eof and not self._destroyed:
-            self._reading = True
-            self._rw.start(self._on_readable)
+        t = self._t
+        if t is not None and not t.reading and not self._life.read and not self._life.teardown:
+            t.start_reading(self._on_readable)
             if not self._active:
                 self._sync_active()
 
     def _stop_reading(self) -> None:
-        if self._reading:
-            self._reading = False
-            self._rw.stop()
+        t = self._t
+        if t is not None and t.reading:
+            t.stop_reading()
             self._sync_active()
 
     def _on_readable(self) -> None:
         # Hub: the kernel has data (or FIN, or an error) for us.
         try:
-            data = self._sock.recv(READ_SIZE)
+            data = self._t.recv(READ_SIZE)  # type: ignore[union-attr]
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -641,7 +557,7 @@ class Socket(EventEmitter, Handle):
                 # Nobody consumed a whole highWaterMark: let TCP push back.
                 self._stop_reading()
         else:
-            self._eof = True
+            self._life.apply("eof")
             self._stop_reading()
             rq.append(_END)
         if self._pull:
@@ -652,7 +568,8 @@ class Socket(EventEmitter, Handle):
 
     def _consumed(self, n: int) -> None:
         self._rlen -= n
-        if not self._reading and self._flowing is not False and self._has_room():
+        t = self._t
+        if t is not None and not t.reading and self._flowing is not False and self._has_room():
             self._start_reading()
 
     def _has_room(self) -> bool:
@@ -673,22 +590,26 @@ class Socket(EventEmitter, Handle):
                 hub.loop.run_callback(waiter.switch, None)
 
     def _emit_end(self) -> None:
-        self._end_emitted = True
+        life = self._life
+        life.apply("end")
         decoder = self._decoder
         if decoder is not None:
             tail = decoder.end()
             if tail:
                 self.emit("data", tail)
         self.emit("end")
-        if self._destroyed:
+        if life is not self._life or life.teardown:
             return
-        if not self.allowHalfOpen and not self._ending:
+        if not self.allowHalfOpen and not life.write:
             # Node ends our side after the user's 'end' listeners ran, so
             # they may still write a last reply.
             self.end()
-        elif self._finished == FINISHED:
-            # Both directions are done (autoDestroy). With 'finish' still
-            # queued, _emit_finish closes instead.
+        self._auto_destroy()
+
+    def _auto_destroy(self) -> None:
+        # Node's autoDestroy: once 'end' and 'finish' were both emitted, in
+        # whichever order they came, the socket closes.
+        if self._life.done and not self._life.teardown:
             self._destroy(None, False)
 
     # ------------------------------------------------------------------
@@ -774,7 +695,7 @@ class Socket(EventEmitter, Handle):
                             continue
                     yield item
                     continue
-                if self._destroyed:
+                if self._life.teardown:
                     finished = True
                     if self._error is not None:
                         raise self._error
@@ -832,7 +753,8 @@ class Socket(EventEmitter, Handle):
         chunk = _chunk_bytes(data, encoding)
         if callback is not None:
             validate_function(callback, "callback")
-        if self._ending or self._destroyed:
+        life = self._life
+        if life.write or life.teardown:
             return self._write_refused(callback)
         n = len(chunk)
         self._bytes_written += n
@@ -841,10 +763,10 @@ class Socket(EventEmitter, Handle):
         ok = wlen + n < self._whwm or not wlen + n
         if self._timer is not None:
             self._touch()
-        if not wlen and self._state == OPEN and not self._corked:
+        if not wlen and life.phase == OPEN and not self._corked:
             # The fast path: nothing queued, so the kernel may take it all now.
             try:
-                sent = self._sock.send(chunk)
+                sent = self._t.send(chunk)  # type: ignore[union-attr]
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
@@ -880,16 +802,15 @@ class Socket(EventEmitter, Handle):
         self._wlen = wlen + n
         if not ok:
             self._need_drain = True
-        if self._state == OPEN and not self._corked and not self._writing:
-            self._writing = True
-            if self._ww is None:
-                self._ww = _get_loop().io(self._sock.fileno(), 2)
-            self._ww.start(self._flush)
+        t = self._t
+        if life.phase == OPEN and not self._corked and not t.writing:  # type: ignore[union-attr]
+            t.start_writing(self._flush)  # type: ignore[union-attr]
             self._sync_active()
         return ok
 
     def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
-        # write() after end() or destroy(), as Node's Writable decides: once
+        # The write-refused condition: the write side is ending or the socket
+        # is destroyed. write() after end() or destroy(), as Node's Writable decides: once
         # 'end' was emitted and the socket ended its side in reply (not
         # allowHalfOpen), EPIPE (net's writeAfterFIN); after end(), write
         # after end; else destroyed. The error goes to the callback, then
@@ -901,9 +822,9 @@ class Socket(EventEmitter, Handle):
         return False
 
     def _refusal(self, fin: bool) -> BaseException:
-        if not self._ending:
+        if not self._life.write:
             return StreamDestroyedError("write")
-        if fin and self._end_emitted and not self.allowHalfOpen:
+        if fin and self._life.read == ENDED and not self.allowHalfOpen:
             epipe = system_error(errno.EPIPE, "write")
             epipe.strerror = "This socket has been ended by the other party"
             epipe.message = epipe.strerror  # type: ignore[attr-defined]
@@ -919,14 +840,14 @@ class Socket(EventEmitter, Handle):
         # it has room). Empty chunks complete as soon as everything before them
         # did, so a write(b'') never stays queued (send(b'') returns 0).
         wq = self._wq
-        sock = self._sock
+        t = self._t
         done: list[Callable[..., Any]] | None = None
         while wq:
             try:
                 if len(wq) > 1:
-                    sent = sock.sendmsg([item[0] for item in _head(wq)])
+                    sent = t.sendmsg([item[0] for item in _head(wq)])  # type: ignore[union-attr]
                 else:
-                    sent = sock.send(wq[0][0])
+                    sent = t.send(wq[0][0])  # type: ignore[union-attr]
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -959,16 +880,12 @@ class Socket(EventEmitter, Handle):
             if done:
                 for callback in done:
                     self._queue(callback, None)
-            if not self._writing:
-                self._writing = True
-                if self._ww is None:
-                    self._ww = _get_loop().io(sock.fileno(), 2)
-                self._ww.start(self._flush)
+            if not t.writing:  # type: ignore[union-attr]
+                t.start_writing(self._flush)  # type: ignore[union-attr]
                 self._sync_active()
             return
-        if self._writing:
-            self._writing = False
-            self._ww.stop()
+        if t.writing:  # type: ignore[union-attr]
+            t.stop_writing()  # type: ignore[union-attr]
             self._sync_active()
         if self._timer is not None:
             self._touch()
@@ -979,12 +896,13 @@ class Socket(EventEmitter, Handle):
         if done:
             for callback in done:
                 self._queue(callback, None)
-        if self._ending and not self._finished:
+        if self._life.write == ENDING:
             self._shutdown()
 
     def _emit_drain(self) -> None:
         # Node: 'drain' answers a write() that returned False, never an end().
-        if self._need_drain and not self._wlen and not self._destroyed and not self._ending:
+        if self._need_drain and not self._wlen and not self._life.write \
+                and not self._life.teardown:
             self._need_drain = False
             self.emit("drain")
 
@@ -997,7 +915,7 @@ class Socket(EventEmitter, Handle):
         """Release one ``cork()``; the last one sends what was held. Returns self."""
         if self._corked:
             self._corked -= 1
-            if not self._corked and self._wq and self._state == OPEN:
+            if not self._corked and self._wq and self._life.phase == OPEN:
                 self._flush()
         return self
 
@@ -1021,40 +939,41 @@ class Socket(EventEmitter, Handle):
         if callback is not None:
             validate_function(callback, "callback")
         err: BaseException | None = None
+        life = self._life
         if data is not None:
-            if self._ending or self._destroyed:
+            if life.write or life.teardown:
                 # Node's end() writes through the stream, not net's
                 # writeAfterFIN: never EPIPE here.
                 err = self._refusal(False)
                 self._destroy(err, True)
             else:
                 self.write(data, encoding)
-        if err is None and (self._ending or self._destroyed):
-            if self._finished == FINISHED:
+        if err is None and (life.write or life.teardown):
+            if life.write == FINISHED:
                 err = StreamAlreadyFinishedError("end")
-            elif self._destroyed:
+            elif life.teardown:
                 err = StreamDestroyedError("end")
         if callback is not None:
             if err is not None:
                 self._queue(callback, err)
-            elif self._finished == FINISHED:
+            elif life.write == FINISHED:
                 self._queue(callback, None)
             elif self._onfinished is None:
                 self._onfinished = [callback]
             else:
                 self._onfinished.append(callback)
-        if self._ending or self._destroyed:
+        if life.write or life.teardown:
             return self
-        self._ending = True
+        life.apply("ending")
         corked = self._corked
         # Node's end() uncorks: what was held goes out before FIN.
         self._corked = 0
-        if self._state == NEW:
+        if life.phase == NEW:
             # Never connected: nothing to flush; finish, then close.
-            self._finished = FIN_SENT
-            self._queue(self._emit_finish)
+            life.apply("fin")
+            self._queue(self._emit_finish, life)
             self._destroy(None, False)
-        elif self._state == OPEN:
+        elif life.phase == OPEN:
             if not self._wq:
                 self._shutdown()
             elif corked:
@@ -1066,23 +985,25 @@ class Socket(EventEmitter, Handle):
         # was read already, the close() that follows 'finish' sends ours (the
         # receive buffer is empty, so it is a FIN, not a RST): one system
         # call less for every connection a client closes first.
+        life = self._life
         try:
-            if not self._eof or self._end_emitted is False:
-                self._sock.shutdown(_socket.SHUT_WR)
+            if life.read != ENDED:
+                self._t.shutdown()  # type: ignore[union-attr]
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
                 return
-        self._finished = FIN_SENT
-        self._queue(self._emit_finish)
+        life.apply("fin")
+        self._queue(self._emit_finish, life)
 
-    def _emit_finish(self) -> None:
+    def _emit_finish(self, life: Lifecycle) -> None:
         # Node never emits 'finish' once the socket was destroyed (its FIN
         # completes asynchronously; gnet's shutdown() returns at once, so the
         # check is made here). A never-connected socket is the exception.
-        if self._destroyed and self._state != NEW:
+        # A 'finish' queued before a reconnect belongs to the old connection.
+        if life is not self._life or (life.teardown and life.phase != NEW):
             return
-        self._finished = FINISHED
+        life.apply("finish")
         # end() callbacks run before the 'finish' listeners, as in Node.
         callbacks = self._onfinished
         if callbacks is not None:
@@ -1090,12 +1011,12 @@ class Socket(EventEmitter, Handle):
             for callback in callbacks:
                 callback(None)
         self.emit("finish")
-        if self._end_emitted and not self._destroyed:
-            self._destroy(None, False)
+        if life is self._life:
+            self._auto_destroy()
 
     def destroySoon(self) -> None:
         """End the writable side, then destroy once it has finished (Node's destroySoon)."""
-        if self._finished == FINISHED or self._state == NEW:
+        if self._life.write == FINISHED or self._life.phase == NEW:
             self.destroy()
         else:
             self.end()
@@ -1117,11 +1038,13 @@ class Socket(EventEmitter, Handle):
         return self
 
     def _destroy(self, error: BaseException | None, had_error: bool) -> None:
-        if self._destroyed:
+        # The central teardown: every way a socket dies comes here, once.
+        life = self._life
+        if life.teardown:
             return
-        self._destroyed = True
+        life.apply("destroy")
         self._error = error
-        was_connecting = self._state == CONNECTING
+        was_connecting = life.phase == CONNECTING
         attempt = self._attempt
         if attempt is not None:
             self._attempt = None
@@ -1147,16 +1070,16 @@ class Socket(EventEmitter, Handle):
         # So do end() callbacks still waiting for 'finish' (a never-connected
         # socket's 'finish' still comes).
         callbacks = self._onfinished
-        if callbacks is not None and self._state != NEW:
+        if callbacks is not None and life.phase != NEW:
             self._onfinished = None
             ended = error or StreamDestroyedError("end")
             for callback in callbacks:
                 self._queue(callback, ended)
         self._rq = None
         self._rlen = 0
-        server = self.server
-        if server is not None:
-            server._connection_destroyed(self)
+        owner = self._owner
+        if owner is not None:
+            owner.connection_destroyed(self)
         if error is not None:
             self._queue(self._emit_error_event, error)
         # 'close' comes on a later loop turn, as libuv's close callback does
@@ -1164,38 +1087,34 @@ class Socket(EventEmitter, Handle):
         # (a write refused right after it) run before it. Until then the
         # socket keeps run() waiting.
         self._sync_active()
-        _get_loop().run_callback(self._queue, self._emit_close, had_error)
+        get_loop().run_callback(self._queue, self._emit_close, life, had_error)
         if self._pull:
             self._wake()
 
     def _release(self) -> None:
-        # Stop the watchers before closing the descriptor they watch.
-        self._reading = False
-        self._writing = False
-        for watcher in (self._rw, self._ww, self._timer):
-            if watcher is not None:
-                watcher.stop()
-                watcher.close()
-        self._rw = self._ww = self._timer = None
-        sock = self._sock
-        if sock is not None:
-            self._sock = None
-            sock.close()
-        if self._state != NEW:
-            self._state = CLOSED
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.stop()
+            timer.close()
+        t = self._t
+        if t is not None:
+            self._t = None
+            t.close()
+        self._life.apply("release")
 
     def _emit_error_event(self, error: BaseException) -> None:
         self.emit("error", error)
 
-    def _emit_close(self, had_error: bool) -> None:
-        self._close_emitted = True
+    def _emit_close(self, life: Lifecycle, had_error: bool) -> None:
+        life.apply("close")
         self._sync_active()
         try:
             self.emit("close", had_error)
         finally:
-            server = self.server
-            if server is not None:
-                server._connection_closed(self)
+            owner = self._owner
+            if owner is not None:
+                owner.connection_closed(self)
 
     def resetAndDestroy(self: S) -> S:
         """Close with a TCP RST instead of FIN (Node's resetAndDestroy).
@@ -1206,20 +1125,19 @@ class Socket(EventEmitter, Handle):
         Raises:
             InvalidHandleTypeError: on a Unix domain socket.
         """
-        if self._destroyed:
+        if self._life.teardown:
             return self
-        if self._state == CONNECTING:
+        if self._life.phase == CONNECTING:
             self._reset_on_connect = True
             return self
-        if self._sock is None:
+        t = self._t
+        if t is None:
             self._destroy(SocketClosedError(), True)
             return self
-        if self._sock.family == _socket.AF_UNIX:
+        if not t.is_tcp:
             raise InvalidHandleTypeError()
         try:
-            # SO_LINGER with a zero timeout makes close() send RST.
-            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER,
-                                  b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            t.reset()
         except OSError:
             pass
         self._destroy(None, False)
@@ -1228,12 +1146,13 @@ class Socket(EventEmitter, Handle):
     def _sync_active(self) -> None:
         # What keeps gnet.run() alive, as libuv sees a TCP handle: connecting,
         # reading, writing, or 'close' not emitted yet after a destroy.
+        life = self._life
+        t = self._t
         active = (
-            self._reading
-            or self._writing
-            or (self._state == CONNECTING
+            (t is not None and (t.reading or t.writing))
+            or (life.phase == CONNECTING
                 and not (self._attempt is not None and self._attempt.waiting))
-            or (self._destroyed and not self._close_emitted)
+            or life.teardown == 1  # destroyed, 'close' not emitted yet
         )
         self._set_active(active)
 
@@ -1254,7 +1173,7 @@ class Socket(EventEmitter, Handle):
         ms = validate_timeout(timeout, "msecs")
         if callback is not None:
             validate_function(callback, "callback")
-        if self._destroyed:
+        if self._life.teardown:
             return self
         timer = self._timer
         if ms == 0:
@@ -1270,7 +1189,7 @@ class Socket(EventEmitter, Handle):
         self._timeout_ms = timeout if isinstance(timeout, int) else ms
         if callback is not None:
             self.once("timeout", callback)
-        loop = _get_loop()
+        loop = get_loop()
         self._last_io = loop.now()
         self._timed_out_at = None
         if timer is not None:
@@ -1283,7 +1202,7 @@ class Socket(EventEmitter, Handle):
     def _arm(self, ms: float) -> None:
         # Node's timers run at least 1 ms after they are set: a smaller
         # delay (1e-300) would wake the loop at once, over and over.
-        timer = self._timer = _get_loop().timer(max(ms, 1.0) / 1000.0)
+        timer = self._timer = get_loop().timer(max(ms, 1.0) / 1000.0)
         timer.start(self._on_timer)
 
     def _touch(self) -> None:
@@ -1291,7 +1210,7 @@ class Socket(EventEmitter, Handle):
         # a time stamp that the timer reads when it runs out; after a
         # 'timeout', the timer is stopped, and activity starts a new idle
         # period.
-        self._last_io = _loop.now()
+        self._last_io = get_loop().now()
         timer = self._timer
         if not timer.active and self._timeout_ms:
             timer.close()
@@ -1304,7 +1223,7 @@ class Socket(EventEmitter, Handle):
         timer = self._timer
         if not ms or timer is None:
             return
-        loop = _loop
+        loop = get_loop()
         idle = (loop.now() - self._last_io) * 1000.0
         left = max(ms, 1.0) - idle
         timer.stop()
@@ -1325,7 +1244,7 @@ class Socket(EventEmitter, Handle):
     def _emit_timeout(self) -> None:
         # A setTimeout() made after the timer ran out (0, or a new delay,
         # which clears _timed_out_at) still wins.
-        if not self._destroyed and self._timeout_ms and self._timed_out_at is not None:
+        if not self._life.teardown and self._timeout_ms and self._timed_out_at is not None:
             self.emit("timeout")
 
     @property
@@ -1350,15 +1269,9 @@ class Socket(EventEmitter, Handle):
         value = bool(noDelay)
         if value != bool(self._no_delay):
             self._no_delay = value
-            if self._sock is not None:
-                self._apply_no_delay(value)
+            if self._t is not None:
+                self._t.set_no_delay(value)
         return self
-
-    def _apply_no_delay(self, value: bool) -> None:
-        try:
-            self._sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(value))
-        except OSError:
-            pass  # Unix sockets have no Nagle; Node ignores this too.
 
     def setKeepAlive(
         self: S,
@@ -1385,30 +1298,9 @@ class Socket(EventEmitter, Handle):
                  None if count is None else int(validate_number(count, "count", 1)))
         if state != self._keep_alive:
             self._keep_alive = state
-            if self._sock is not None:
-                self._apply_keep_alive(*state)
+            if self._t is not None:
+                self._t.set_keep_alive(*state)
         return self
-
-    def _apply_keep_alive(
-        self, enable: bool, delay_ms: float, interval: float | None, count: int | None
-    ) -> None:
-        sock = self._sock
-        try:
-            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
-            if not enable:
-                return
-            if delay_ms >= 1000 and hasattr(_socket, "TCP_KEEPIDLE"):
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE,
-                                min(int(delay_ms // 1000), _KEEPALIVE_MAX_S))
-            if hasattr(_socket, "TCP_KEEPINTVL"):
-                # Node's defaults since 13.12: a probe a second, ten probes.
-                secs = 1 if interval is None else max(1, int(interval // 1000))
-                secs = min(secs, _KEEPALIVE_MAX_S)
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL, secs)
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
-                                10 if count is None else min(count, 127))
-        except OSError:
-            pass
 
     def setUserTimeout(self: S, timeout: float) -> S:
         """Set TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged.
@@ -1419,12 +1311,8 @@ class Socket(EventEmitter, Handle):
         ms = validate_timeout(timeout, "timeout")
         if ms > _USER_TIMEOUT_MAX_MS:
             raise OutOfRangeError("timeout", f"<= {_USER_TIMEOUT_MAX_MS}", timeout)
-        option = getattr(_socket, "TCP_USER_TIMEOUT", None)
-        if option is not None and self._sock is not None:
-            try:
-                self._sock.setsockopt(_socket.IPPROTO_TCP, option, int(ms))
-            except OSError:
-                pass
+        if self._t is not None:
+            self._t.set_user_timeout(int(ms))
         return self
 
     # ------------------------------------------------------------------
@@ -1432,11 +1320,11 @@ class Socket(EventEmitter, Handle):
 
     def address(self) -> dict[str, Any]:
         """The local address ``{'address', 'family', 'port'}``; ``{}`` when not connected."""
-        sock = self._sock
-        if sock is None or sock.family == _socket.AF_UNIX:
+        t = self._t
+        if t is None or not t.is_tcp:
             return {}  # Node gives {} for a pipe too
         try:
-            info: dict[str, Any] = address_info(sock.getsockname(), sock.family)
+            info: dict[str, Any] = address_info(t.getsockname(), t.family)
             return info
         except OSError:
             return {}
@@ -1471,7 +1359,7 @@ class Socket(EventEmitter, Handle):
     @property
     def localFamily(self) -> str | None:
         """'IPv4' or 'IPv6' for our end, or None."""
-        return self._local_family if self._sock is not None else None
+        return self._local_family if self._t is not None else None
 
     @property
     def bytesWritten(self) -> int:
@@ -1513,57 +1401,47 @@ class Socket(EventEmitter, Handle):
     @property
     def readableEnded(self) -> bool:
         """True once 'end' was emitted."""
-        return self._end_emitted
+        return self._life.read == ENDED
 
     @property
     def writableEnded(self) -> bool:
         """True once ``end()`` was called."""
-        return self._ending
+        return bool(self._life.write)
 
     @property
     def writableFinished(self) -> bool:
         """True once everything was flushed, FIN sent and 'finish' emitted."""
-        return self._finished == FINISHED
+        return self._life.write == FINISHED
 
     @property
     def connecting(self) -> bool:
         """True between ``connect()`` and 'connect'."""
-        return self._state == CONNECTING
+        return self._life.phase == CONNECTING
 
     @property
     def pending(self) -> bool:
         """True until connected, and again after close, as in Node."""
-        return self._sock is None or self._state == CONNECTING
+        return self._t is None or self._life.phase == CONNECTING
 
     @property
     def destroyed(self) -> bool:
         """True once destroyed (by ``destroy()``, an error, or a full close)."""
-        return self._destroyed
+        return self._life.destroyed
 
     @property
     def readable(self) -> bool:
         """Whether 'data'/'end' may still come."""
-        return not self._destroyed and not self._end_emitted
+        return self._life.readable
 
     @property
     def writable(self) -> bool:
         """Whether ``write()`` is still accepted."""
-        return not self._destroyed and not self._ending
+        return self._life.writable
 
     @property
     def readyState(self) -> str:
         """'opening', 'open', 'readOnly', 'writeOnly' or 'closed', as Node computes it."""
-        if self._state == CONNECTING:
-            return "opening"
-        readable = self.readable
-        writable = self.writable
-        if readable and writable:
-            return "open"
-        if readable:
-            return "readOnly"
-        if writable:
-            return "writeOnly"
-        return "closed"
+        return self._life.ready_state
 
     def pipe(self, destination: Any, options: dict[str, Any] | bool = True) -> Any:
         """Send everything read to ``destination``, honouring its backpressure.
@@ -1595,8 +1473,8 @@ class Socket(EventEmitter, Handle):
             where = f"{self._remote[0]}:{self._remote[1]}"
         else:
             where = "unconnected"
-        state = ("new", "connecting", "open", "closed")[self._state]
-        return f"<gnet.Socket {where} {state}{' destroyed' if self._destroyed else ''}>"
+        state = ("new", "connecting", "open", "closed")[self._life.phase]
+        return f"<gnet.Socket {where} {state}{' destroyed' if self._life.teardown else ''}>"
 
     # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
     if TYPE_CHECKING:
@@ -1632,6 +1510,70 @@ class Socket(EventEmitter, Handle):
     # --- end of PEP 8 twins ---
 
 
+@implementer(IConnectTarget)
+class _ConnectTarget:
+    # What a Connector may do to the socket it connects: the declared hooks
+    # of IConnectTarget, all called in the hub.
+    __slots__ = ("socket",)
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+
+    @property
+    def attempted(self) -> list[str] | None:
+        return self.socket.autoSelectFamilyAttemptedAddresses
+
+    @attempted.setter
+    def attempted(self, value: list[str] | None) -> None:
+        self.socket.autoSelectFamilyAttemptedAddresses = value
+
+    def lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
+        self.socket._queue(self.socket._emit_lookup, err, address, family, host)
+
+    def connected(self, raw: Any) -> None:
+        self.socket._connected(raw)
+
+    def failed(self, err: BaseException) -> None:
+        self.socket._connect_failed(err)
+
+    def waiting_changed(self, waiting: bool) -> None:
+        self.socket._sync_active()
+
+
+def accept(server: Any, owner: Any, raw: Any, address: Any,
+           setup: tuple[Any, ...], paused: bool) -> Socket:
+    """A server's new connection, in the hub: ``raw`` wrapped in a Socket that reports to ``owner``.
+
+    ``setup`` comes from :func:`socket_setup`, computed once per server;
+    ``paused`` is the server's ``pauseOnConnect``. Reading starts in
+    :func:`serve`, after the 'connection' listeners ran.
+    """
+    sock = Socket.__new__(Socket)
+    sock._setup(*setup)
+    sock.server = server
+    sock._owner = owner
+    sock._adopt(raw, address)
+    if paused:
+        sock._flowing = False
+    sock._sync_active()
+    return sock
+
+
+def serve(sock: Socket, emit: Callable[[str, Socket], Any]) -> None:
+    """Run the server's 'connection' listeners (``emit``), then start reading (worker).
+
+    The listeners may block; only this socket waits for them, and no event
+    of the socket can come before its 'connection'. A listener that raises
+    destroys this socket alone.
+    """
+    try:
+        emit("connection", sock)
+    except Exception as exc:
+        sock._listener_failed(exc)
+    if sock._flowing is not False:
+        sock._start_reading()
+
+
 def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
     for i, item in enumerate(wq):
         if i == WRITEV_MAX:
@@ -1639,9 +1581,8 @@ def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
         yield item
 
 
-def _socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
-    # Checked options -> the arguments of Socket._setup(), computed once per
-    # server for accepted sockets.
+def socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
+    """Checked socket options -> what :func:`accept` needs, computed once per server."""
     hwm = opts.get("highWaterMark")
     keep_alive = None
     if opts.get("keepAlive"):
@@ -1674,31 +1615,6 @@ def _delay_ms(value: Any) -> float:
     return float(value)
 
 
-def _normalize_connect_args(
-    args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[dict[str, Any], Callable[..., Any] | None]:
-    # Node's normalizeArgs: (options[, cb]), (path[, cb]), (port[, host][, cb]).
-    callback = None
-    if args and callable(args[-1]):
-        callback = args[-1]
-        args = args[:-1]
-    first = args[0] if args else None
-    if isinstance(first, dict):
-        options = merge_options(first, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
-                                unsupported=_UNSUPPORTED_OPTIONS)
-    else:
-        options = merge_options(None, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
-                                unsupported=_UNSUPPORTED_OPTIONS)
-        if first is not None or args:
-            if isinstance(first, str) and not is_port_string(first):
-                options["path"] = first
-            else:
-                options["port"] = first
-                if len(args) > 1 and args[1] is not None:
-                    options["host"] = args[1]
-    return options, callback
-
-
 def createConnection(*args: Any, **kwargs: Any) -> Socket:
     """Create a Socket and connect it (Node's ``net.createConnection``).
 
@@ -1711,7 +1627,8 @@ def createConnection(*args: Any, **kwargs: Any) -> Socket:
     """
     if not args and not kwargs:
         raise MissingArgsError(("options", "port", "path"))
-    options, _callback = _normalize_connect_args(args, kwargs)
+    options = normalize_connect(args, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                                _UNSUPPORTED_OPTIONS).options
     sock_options = {k: v for k, v in options.items() if k in _SOCKET_OPTIONS}
     sock = Socket(sock_options)
     timeout = options.get("timeout")

@@ -1,0 +1,192 @@
+"""The transport: the part of a stream socket that owns the OS socket.
+
+Theory of operation
+-------------------
+gnet's stream sockets are two layers:
+
+* the **transport** (this module) owns one non-blocking OS socket and its
+  two gevent io watchers, and offers the few system calls the layer above
+  needs: ``recv``, ``send``, ``sendmsg``, ``shutdown``, ``close``, socket
+  options and addresses. It knows nothing of Node: no events, no queues,
+  no encodings.
+* the **stream** (:class:`gnet.Socket`) keeps Node's semantics on top: the
+  read queue and high-water marks, the write queue and 'drain', events,
+  encodings, timeouts and the lifecycle (:mod:`gnet.state`).
+
+The seam is :class:`gnet.interfaces.ITransport`. Its contract, which every
+transport keeps:
+
+* ``recv(n)`` returns up to ``n`` bytes, ``b''`` at EOF, or raises
+  ``BlockingIOError`` when nothing is ready, or ``OSError`` on failure;
+  ``send(data)``/``sendmsg(buffers)`` return how many bytes were taken
+  (possibly 0) or raise the same way. None of them ever blocks.
+* ``start_reading(callback)`` calls ``callback()`` in the hub whenever
+  ``recv`` may return something; ``start_writing(callback)`` whenever
+  ``send`` may take something. ``reading``/``writing`` say whether they are
+  started (what keeps ``gnet.run()`` waiting).
+* ``close()`` stops both watchers before the descriptor goes, and is safe
+  to call twice.
+
+How the next transports plug in:
+
+* **TLS** is a transport over a transport: it wraps a lower
+  :class:`ITransport` (plain TCP, or an already connected socket's, for
+  STARTTLS) with ``ssl.MemoryBIO`` + ``SSLObject``. Its ``recv`` reads
+  ciphertext from the lower transport, feeds the incoming BIO and returns
+  plaintext (``BlockingIOError`` while a record is incomplete); its
+  ``send`` encrypts into the outgoing BIO and writes that to the lower
+  transport; its ``shutdown`` sends close_notify. The stream above does not
+  change, so every ``net`` behaviour (backpressure, half-close, timeouts)
+  holds over TLS, and the byte counters stay plaintext counts.
+* **UDP** is a sibling, not a layer: a datagram socket has no stream above
+  it, but it owns its descriptor and watchers the same way
+  (:mod:`gnet.dgram`), by the same rules.
+
+Why the ``_socket`` module and not ``socket``: under
+``gevent.monkey.patch_all()`` the ``socket`` module's class is gevent's
+cooperative socket, whose ``recv`` would *wait* (switch to the hub) when
+nothing is ready. Transport calls run in the hub, which must never wait, so
+they use the C type, which no monkey patching replaces, and which raises
+``BlockingIOError`` instead.
+
+Every method here runs in the loop's thread: watcher callbacks in the hub,
+the rest in whichever greenlet made the call (the calls never block).
+"""
+
+from __future__ import annotations
+
+import _socket
+from collections.abc import Callable
+from typing import Any
+
+from zope.interface import implementer
+
+from gnet.dispatch import get_loop
+from gnet.interfaces import ITransport
+
+__all__ = ("StreamTransport",)
+
+# TCP_KEEPIDLE/KEEPINTVL take at most 32767 s on Linux.
+_KEEPALIVE_MAX_S = 32767
+# SO_LINGER on, zero seconds: close() sends RST instead of FIN.
+_LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+
+
+@implementer(ITransport)
+class StreamTransport:
+    """A connected TCP or Unix stream socket wired to gevent's loop."""
+
+    __slots__ = ("family", "reading", "recv", "send", "sendmsg", "sock", "writing", "_rw", "_ww")
+
+    def __init__(self, sock: Any) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.family: int = sock.family
+        # The C methods themselves: the stream calls them on its hot paths
+        # with no Python frame in between.
+        self.recv: Callable[[int], bytes] = sock.recv
+        self.send: Callable[[Any], int] = sock.send
+        self.sendmsg: Callable[[Any], int] = sock.sendmsg
+        self.reading = False
+        self.writing = False
+        self._rw: Any = get_loop().io(sock.fileno(), 1)
+        self._ww: Any = None  # made on the first write that has to wait
+
+    @property
+    def is_tcp(self) -> bool:
+        """An IPv4 or IPv6 socket (not a Unix one)."""
+        return self.family == _socket.AF_INET or self.family == _socket.AF_INET6
+
+    def start_reading(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub while data (or EOF) is ready."""
+        if not self.reading:
+            self.reading = True
+            self._rw.start(callback)
+
+    def stop_reading(self) -> None:
+        """Stop calling the read callback (the kernel buffers, then TCP pushes back)."""
+        if self.reading:
+            self.reading = False
+            self._rw.stop()
+
+    def start_writing(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub while the kernel has room for more."""
+        if not self.writing:
+            self.writing = True
+            ww = self._ww
+            if ww is None:
+                ww = self._ww = get_loop().io(self.sock.fileno(), 2)
+            ww.start(callback)
+
+    def stop_writing(self) -> None:
+        """Stop calling the write callback."""
+        if self.writing:
+            self.writing = False
+            self._ww.stop()
+
+    def shutdown(self) -> None:
+        """Send FIN: the peer reads EOF; this side may still read."""
+        self.sock.shutdown(_socket.SHUT_WR)
+
+    def reset(self) -> None:
+        """Make the coming ``close()`` send RST instead of FIN."""
+        self.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, _LINGER_RESET)
+
+    def close(self) -> None:
+        """Stop the watchers, then release the descriptor; a second call does nothing."""
+        self.reading = self.writing = False
+        for watcher in (self._rw, self._ww):
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
+        self._rw = self._ww = None
+        self.sock.close()
+
+    def getsockname(self) -> Any:
+        """The local sockaddr."""
+        return self.sock.getsockname()
+
+    def getpeername(self) -> Any:
+        """The peer's sockaddr (raises OSError once it is gone)."""
+        return self.sock.getpeername()
+
+    # Socket options. Each is best effort, as in Node: a Unix socket has no
+    # Nagle, an old kernel may lack an option, and none of that is an error
+    # the user can act on.
+
+    def set_no_delay(self, value: bool) -> None:
+        """TCP_NODELAY on (Nagle off) or off."""
+        try:
+            self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(value))
+        except OSError:
+            pass
+
+    def set_keep_alive(self, enable: bool, delay_ms: float, interval_ms: float | None,
+                       count: int | None) -> None:
+        """SO_KEEPALIVE, and the first probe's delay, the probe interval and count."""
+        sock = self.sock
+        try:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
+            if not enable:
+                return
+            if delay_ms >= 1000 and hasattr(_socket, "TCP_KEEPIDLE"):
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE,
+                                min(int(delay_ms // 1000), _KEEPALIVE_MAX_S))
+            if hasattr(_socket, "TCP_KEEPINTVL"):
+                # Node's defaults since 13.12: a probe a second, ten probes.
+                secs = 1 if interval_ms is None else max(1, int(interval_ms // 1000))
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL,
+                                min(secs, _KEEPALIVE_MAX_S))
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
+                                10 if count is None else min(count, 127))
+        except OSError:
+            pass
+
+    def set_user_timeout(self, ms: int) -> None:
+        """TCP_USER_TIMEOUT (Linux): how long sent data may stay unacknowledged."""
+        option = getattr(_socket, "TCP_USER_TIMEOUT", None)
+        if option is not None:
+            try:
+                self.sock.setsockopt(_socket.IPPROTO_TCP, option, ms)
+            except OSError:
+                pass
