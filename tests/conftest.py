@@ -8,6 +8,7 @@ they belong to; fixtures used by one module stay in that module.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -215,19 +216,17 @@ def tmp_sock_path() -> Iterator[str]:
 
 
 
-# --- gnet servers and sockets made by a test (net-core test writers' block) -------
+# --- gnet servers and sockets made by a test -----------------------------------------
 #
-# The harness classes, waits and recorders live in tests/helpers.py; these
-# fixtures hand the harnesses out. Everything made through one is torn down
-# after the test, even when the test fails halfway, so no socket or server
-# leaks into the next test.
+# The harness, waits and recorders live in tests/helpers.py; this fixture
+# hands the harness out. Everything made through it is torn down after the
+# test, even when the test fails halfway, so no socket or server leaks into
+# the next test.
 
 # Imported here rather than at the top, which belongs to the sections above.
 from helpers import (  # noqa: E402
     Harness,
     LinePeer,
-    NetHarness,
-    Tracker,
     has_ipv6_loopback,
 )
 
@@ -241,47 +240,22 @@ def ipv6_loopback() -> str:
 
 
 @pytest.fixture
-def net_harness() -> Iterator[NetHarness]:
-    """A :class:`helpers.NetHarness` whose servers and sockets are closed after the test.
+def harness(caplog: pytest.LogCaptureFixture) -> Iterator[Harness]:
+    """A :class:`helpers.Harness` whose servers and sockets are closed after the test.
 
-    Used by test_conformance.py, test_unix.py, test_ipv6.py.
+    Its ``finish()`` fails the test if gnet logged an ERROR; ``path()``
+    names Unix sockets in a short temporary directory removed afterwards.
     """
+    caplog.set_level(logging.WARNING, logger="gnet")
     directory = tempfile.mkdtemp(prefix="gnet-", dir="/tmp")
-    harness = NetHarness(directory)
+    made = Harness(caplog, directory)
     try:
-        yield harness
+        yield made
     finally:
         try:
-            harness.close()
+            made.close()
         finally:
             shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-def env(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    """The harness class the test module names as ``HARNESS``, closed after the test.
-
-    ``helpers.Env`` (test_lifecycle.py, test_net_errors.py) also fails a test
-    whose ``env.finish()`` finds an ERROR logged by gnet; ``helpers.Net`` (the
-    loopback modules: half-open, timeouts, encodings, flow control) keeps the
-    accepted sockets. A module can set a subclass of either.
-    """
-    harness_class: type[Harness] = request.module.HARNESS
-    harness = harness_class.for_test(request)
-    try:
-        yield harness
-    finally:
-        harness.close()
-
-
-@pytest.fixture
-def track() -> Iterator[Tracker]:
-    """A :class:`helpers.Tracker` (test_listen.py, test_server_close.py), closed after the test."""
-    tracker = Tracker()
-    try:
-        yield tracker
-    finally:
-        tracker.close()
 
 
 @pytest.fixture

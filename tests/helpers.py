@@ -1,10 +1,10 @@
 """Plumbing shared by the tests that drive real gnet servers and sockets.
 
-Waits that let the gevent loop run until something happened, event
-recorders, small socket probes, and the harness classes that keep every
-server and socket a test makes so that all of them are closed when it ends.
-The fixtures that hand the harnesses out are in conftest.py (``env``,
-``track``, ``net_harness``); this module holds no fixtures.
+One wait that lets the gevent loop run until something happened
+(:func:`wait_until`, bounded in seconds), event recorders, small socket
+probes, and :class:`Harness`, which keeps every server and socket a test
+makes so that all of them are closed when it ends. conftest.py hands a
+harness out as the ``harness`` fixture; this module holds no fixtures.
 
 Listeners run in gnet's worker greenlets, where an exception is logged and
 destroys the socket instead of failing the test, so the recorders here only
@@ -20,7 +20,7 @@ import signal
 import socket as stdsocket
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import gevent
 import gevent.queue
@@ -34,44 +34,38 @@ HOST = "127.0.0.1"
 KIB = 1024
 MIB = 1024 * KIB
 
-# The bound on any one wait, in ms; loopback answers in far less.
-WAIT_MS = 5000
+# The bound on any one wait, in seconds; loopback answers in far less.
+WAIT_S = 5.0
+# The same bound in ms, for gnet calls that take ms (events.once(), gnet.run()).
+WAIT_MS = int(WAIT_S * 1000)
 
 EVENTS = ("lookup", "connect", "ready", "data", "end", "finish", "drain", "timeout", "error",
           "close")
 
-_H = TypeVar("_H", bound="Harness")
-
-
 # --- waits ---------------------------------------------------------------------------
 
 
-def _poll(predicate: Callable[[], Any], seconds: float, interval: float) -> bool:
-    """Let the loop run until ``predicate()`` is true; False if ``seconds`` passed first."""
-    deadline = time.monotonic() + seconds
+def wait_until(predicate: Callable[[], Any], timeout_s: float = WAIT_S,
+               what: str | None = None, *, interval_s: float = 0.001, fail: bool = True) -> bool:
+    """Let the loop run until ``predicate()`` is true; AssertionError after ``timeout_s`` seconds.
+
+    The one polling wait of the tests. ``what`` names the awaited thing in
+    the failure (default: the predicate's repr); ``interval_s`` is the pause
+    between two looks, in seconds. With ``fail=False`` a timeout is not an
+    error: the wait returns False and the caller measures what is left.
+    """
+    deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
-            return False
-        gevent.sleep(interval)
+            if not fail:
+                return False
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what or predicate}")
+        gevent.sleep(interval_s)
     return True
 
 
-def wait_until(predicate: Callable[[], Any], ms: float = WAIT_MS,
-               what: str = "a condition") -> None:
-    """Let the loop run until ``predicate()`` is true; AssertionError after ``ms`` ms."""
-    if not _poll(predicate, ms / 1000, 0.001):
-        raise AssertionError(f"timed out after {ms} ms waiting for {what}")
-
-
-def until(predicate: Callable[[], Any], timeout: float = 3.0, what: str | None = None, *,
-          interval: float = 0.005) -> None:
-    """Let the loop run until ``predicate()`` is true; fail the test after ``timeout`` seconds.
-
-    ``what`` names the awaited thing in the failure (default: the predicate's
-    repr); ``interval`` is the pause between two looks, in seconds.
-    """
-    if not _poll(predicate, timeout, interval):
-        pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
+# The name test_chat.py imports (same signature: timeout in seconds, then what).
+until = wait_until
 
 
 def settle() -> None:
@@ -167,9 +161,9 @@ class Recorder:
     def data(self) -> bytes:
         return b"".join(args[0] for args in self.args("data"))
 
-    def wait(self, name: str, ms: float = WAIT_MS) -> tuple[Any, ...]:
+    def wait(self, name: str, timeout_s: float = WAIT_S) -> tuple[Any, ...]:
         """Wait until ``name`` was recorded; return its first arguments."""
-        wait_until(lambda: name in self.names, ms, f"{name!r} (saw {self.names})")
+        wait_until(lambda: name in self.names, timeout_s, f"{name!r} (saw {self.names})")
         return self.args(name)[0]
 
 
@@ -179,76 +173,62 @@ class Recorder:
 class Harness:
     """The servers and sockets one test made, all closed when it ends.
 
-    ``close()`` destroys every tracked socket (gnet and stdlib), closes every
-    server with :meth:`close_server` and returns what :meth:`drain` says. The
-    subclasses differ in how they make servers and in those two steps, each
-    as the tests written against it expect.
+    Servers:
+
+    - ``server(...)`` is ``net.createServer(...)``: a server not yet listening;
+    - ``listen(server, *args)`` is ``server.listen(*args)`` plus a bounded wait
+      for 'listening' (raising the listen error if that comes instead);
+    - ``listening_server(listener, host=..., path=..., **options)`` makes a
+      server and waits until it listens on an ephemeral loopback port (or on
+      ``path``; ``host=None``: every address, dual-stack);
+    - ``server_and_port(listener, host=..., **options)`` is the same on a
+      port, returned as ``(server, port)``.
+
+    Every socket a harness server accepts is kept in ``accepted``, in order,
+    before the test's own 'connection' listener runs (even if that one
+    blocks); ``accepted_socket(i)`` waits for the i-th.
+
+    Clients: ``connect(...)`` is ``net.createConnection(...)``,
+    ``client(port, **options)`` connects to ``HOST:port``, ``socket(...)``
+    is ``net.Socket(...)``, ``raw_client(port)`` a stdlib socket for a peer
+    that must not be gnet. ``add(server)`` and ``track(socket)`` take in what
+    a test made some other way. ``path(name)`` is a Unix socket path in a
+    short temporary directory.
+
+    ``close()`` (the fixture's teardown) destroys every socket, closes every
+    server and runs the loop until gnet holds nothing open. A test that must
+    also see that gnet logged no error ends with ``finish()``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, caplog: pytest.LogCaptureFixture | None = None,
+                 directory: str | None = None) -> None:
+        self.caplog = caplog
+        self.directory = directory
         self.servers: list[net.Server] = []
         self.sockets: list[net.Socket] = []
         self.raw: list[stdsocket.socket] = []
+        self.accepted: list[net.Socket] = []
 
-    @classmethod
-    def for_test(cls: type[_H], request: pytest.FixtureRequest) -> _H:
-        """The instance conftest's ``env`` fixture hands to a test of ``request``."""
-        return cls()
+    # -- servers
 
     def add(self, srv: net.Server) -> net.Server:
         """Have a server made some other way closed at teardown too."""
         self.servers.append(srv)
         return srv
 
-    def track(self, sock: net.Socket) -> net.Socket:
-        """Have a socket made some other way destroyed at teardown too."""
-        self.sockets.append(sock)
-        return sock
+    def server(self, *args: Any, **kwargs: Any) -> net.Server:
+        """``net.createServer(*args, **kwargs)``, not yet listening."""
+        srv = self.add(net.createServer(*args, **kwargs))
+        srv.prependListener("connection", self.accepted.append)
+        return srv
 
-    def connect(self, *args: Any, **kwargs: Any) -> net.Socket:
-        return self.track(net.createConnection(*args, **kwargs))
+    def listen(self, srv: net.Server, *args: Any, **kwargs: Any) -> net.Server:
+        """``srv.listen(*args, **kwargs)``, then wait for 'listening'."""
+        srv.listen(*args, **kwargs)
+        once(srv, "listening", timeout=WAIT_MS)
+        return srv
 
-    def socket(self, *args: Any, **kwargs: Any) -> net.Socket:
-        return self.track(net.Socket(*args, **kwargs))
-
-    def close(self) -> bool:
-        for sock in self.sockets:
-            sock.destroy()
-        for raw in self.raw:
-            raw.close()
-        for srv in self.servers:
-            self.close_server(srv)
-        return self.drain()
-
-    def close_server(self, srv: net.Server) -> None:
-        srv.closeAllConnections()
-        if srv.listening:
-            srv.close()
-
-    def drain(self) -> bool:
-        """Let what closing started run; False if something is known to be left."""
-        return True
-
-
-class Env(Harness):
-    """A harness that also fails the test on any ERROR that gnet logged.
-
-    ``server()`` returns a server already listening; each test ends with
-    ``finish()``, which tears everything down and fails the test if gnet
-    logged an error on the way (a listener that raised, an internal error).
-    """
-
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        super().__init__()
-        self.caplog = caplog
-
-    @classmethod
-    def for_test(cls, request: pytest.FixtureRequest) -> Env:
-        caplog = request.getfixturevalue("caplog")
-        caplog.set_level(logging.WARNING, logger="gnet")
-        return cls(caplog)
-
-    def server(
+    def listening_server(
         self,
         listener: Callable[[net.Socket], Any] | None = None,
         *,
@@ -256,58 +236,43 @@ class Env(Harness):
         path: str | None = None,
         **options: Any,
     ) -> net.Server:
-        """A listening server; ``host=None`` listens on every address (dual-stack)."""
-        srv = self.add(net.createServer(options or None, listener))
+        """A server listening on an ephemeral port of ``host`` (or on ``path``)."""
+        srv = self.server(options or None, listener)
         if path is not None:
-            srv.listen(path)
-        elif host is None:
-            srv.listen(0)
-        else:
-            srv.listen(0, host)
-        once(srv, "listening", timeout=WAIT_MS)
-        return srv
+            return self.listen(srv, path)
+        if host is None:
+            return self.listen(srv, 0)
+        return self.listen(srv, 0, host)
 
-    def close_server(self, srv: net.Server) -> None:
-        srv.close()
-        srv.closeAllConnections()
-
-    def drain(self) -> bool:
-        """Run the loop until gnet holds nothing open; False if that took over WAIT_MS."""
-        return net.run(timeout=WAIT_MS)
-
-    def finish(self) -> None:
-        """End of a test body: tear down, then check that gnet logged no error."""
-        assert self.close(), "something still keeps gnet.run() alive after teardown"
-        gevent.sleep(0.005)  # let the servers' 'close' events run
-        logged = gnet_errors(self.caplog)
-        assert not logged, "gnet logged errors:\n" + "\n".join(
-            f"{r.getMessage()}\n{r.exc_text or ''}" for r in logged)
-
-
-class Net(Harness):
-    """A harness for loopback pairs: ``server()`` returns ``(server, port)``.
-
-    Every accepted socket is kept in ``accepted``, in order, before the
-    test's own 'connection' listener runs (even if that one blocks).
-    ``poll`` is the pause of :meth:`accepted_socket`'s wait, in seconds.
-    """
-
-    poll = 0.005
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.accepted: list[net.Socket] = []
-
-    def server(self, listener: Callable[[net.Socket], Any] | None = None,
-               host: str = HOST, **options: Any) -> tuple[net.Server, int]:
-        srv = net.createServer(options or None, listener)
-        srv.prependListener("connection", self.accepted.append)
-        srv.listen(0, host)
-        self.add(srv)
+    def server_and_port(self, listener: Callable[[net.Socket], Any] | None = None,
+                        host: str = HOST, **options: Any) -> tuple[net.Server, int]:
+        """A server listening on an ephemeral port of ``host``, and that port."""
+        srv = self.listening_server(listener, host=host, **options)
         return srv, port_of(srv)
 
-    def connect(self, port: int, **options: Any) -> net.Socket:  # type: ignore[override]
+    def accepted_socket(self, index: int = 0) -> net.Socket:
+        """The ``index``-th socket a harness server accepted, once it was."""
+        wait_until(lambda: len(self.accepted) > index, what="the server to accept")
+        return self.accepted[index]
+
+    # -- clients
+
+    def track(self, sock: net.Socket) -> net.Socket:
+        """Have a socket made some other way destroyed at teardown too."""
+        self.sockets.append(sock)
+        return sock
+
+    def connect(self, *args: Any, **kwargs: Any) -> net.Socket:
+        """``net.createConnection(*args, **kwargs)``."""
+        return self.track(net.createConnection(*args, **kwargs))
+
+    def client(self, port: int, **options: Any) -> net.Socket:
+        """A client connecting to ``HOST:port`` with ``options``."""
         return self.track(net.createConnection({"port": port, "host": HOST, **options}))
+
+    def socket(self, *args: Any, **kwargs: Any) -> net.Socket:
+        """``net.Socket(*args, **kwargs)``."""
+        return self.track(net.Socket(*args, **kwargs))
 
     def raw_client(self, port: int) -> stdsocket.socket:
         """A stdlib client socket, for a peer that must not be gnet."""
@@ -315,57 +280,33 @@ class Net(Harness):
         self.raw.append(raw)
         return raw
 
-    def accepted_socket(self, index: int = 0) -> net.Socket:
-        until(lambda: len(self.accepted) > index, what="the server to accept",
-              interval=self.poll)
-        return self.accepted[index]
-
-    def close_server(self, srv: net.Server) -> None:
-        closed = Event()
-        srv.close(lambda *_args, done=closed: done.set())
-        srv.closeAllConnections()
-        closed.wait(2)
-
-
-class Tracker(Harness):
-    """A harness that makes servers as ``net.createServer`` does and leaves listen() to the test."""
-
-    def server(self, *args: Any, **kwargs: Any) -> net.Server:
-        return self.add(net.createServer(*args, **kwargs))
-
-    def drain(self) -> bool:
-        settle()
-        return True
-
-
-class NetHarness(Harness):
-    """Makes gnet servers and client sockets for one test, and tears them down.
-
-    ``server(listener, **options)`` is ``net.createServer``; ``listen(server,
-    *args)`` is ``server.listen(*args)`` plus a bounded wait for 'listening'
-    (raising the listen error if that comes instead); ``connect(*args)`` is
-    ``net.createConnection``; ``path(name)`` is a Unix socket path in
-    ``directory`` (a short temporary one, from the fixture).
-    """
-
-    def __init__(self, directory: str) -> None:
-        super().__init__()
-        self.directory = directory
-
     def path(self, name: str = "s.sock") -> str:
+        """A Unix socket path named ``name`` in this harness's temporary directory."""
+        assert self.directory is not None, "this harness was made without a directory"
         return os.path.join(self.directory, name)
 
-    def server(self, listener: Any = None, **options: Any) -> Any:
-        return self.add(net.createServer(options, listener))
+    # -- teardown
 
-    def listen(self, srv: Any, *args: Any, **kwargs: Any) -> Any:
-        srv.listen(*args, **kwargs)
-        once(srv, "listening", timeout=WAIT_MS)
-        return srv
-
-    def drain(self) -> bool:
+    def close(self) -> bool:
+        """Destroy and close everything; False if gnet still holds something open after WAIT_S."""
+        for sock in self.sockets:
+            sock.destroy()
+        for raw in self.raw:
+            raw.close()
+        for srv in self.servers:
+            srv.close()
+            srv.closeAllConnections()
         # Let every 'close' run now, so nothing of this test runs in the next.
         return net.run(timeout=WAIT_MS)
+
+    def finish(self) -> None:
+        """End of a test body: tear down, then check that gnet logged no error."""
+        assert self.close(), "something still keeps gnet.run() alive after teardown"
+        gevent.sleep(0.005)  # let the servers' 'close' events run
+        assert self.caplog is not None, "finish() needs a harness made with caplog"
+        logged = gnet_errors(self.caplog)
+        assert not logged, "gnet logged errors:\n" + "\n".join(
+            f"{r.getMessage()}\n{r.exc_text or ''}" for r in logged)
 
 
 class Acceptor:
@@ -396,7 +337,7 @@ class Acceptor:
         wait_until(lambda: client.localPort is not None or client.destroyed,
                    what="the client to connect")
         assert not client.destroyed, "the client failed to connect"
-        deadline = time.monotonic() + WAIT_MS / 1000
+        deadline = time.monotonic() + WAIT_S
         while True:
             side = self.accepted.get(timeout=max(0.0, deadline - time.monotonic()))
             if side.remotePort == client.localPort:
@@ -428,7 +369,7 @@ class Acceptor:
         closed = Event()
         self.server.once("close", lambda *_args: closed.set())
         self.server.close()
-        assert closed.wait(WAIT_MS / 1000), "the server did not emit 'close'"
+        assert closed.wait(WAIT_S), "the server did not emit 'close'"
 
 
 class LinePeer:

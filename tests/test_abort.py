@@ -26,9 +26,7 @@ from gnet.errors import (
     SocketDgramNotRunningError,
 )
 from gnet.events import EventEmitter, once
-from helpers import HOST, WAIT_MS, Env, wait_until
-
-HARNESS = Env
+from helpers import HOST, WAIT_MS, Harness, wait_until
 
 # --- the API ----------------------------------------------------------------------
 
@@ -315,10 +313,10 @@ def test_once_validates_the_signal() -> None:
 
 
 @pytest.mark.timeout(15)
-def test_listen_abort_closes_the_server(env: Env) -> None:
+def test_listen_abort_closes_the_server(harness: Harness) -> None:
     # node: 5 listening / 5 after abort listening false / 5 close
     ac = AbortController()
-    srv = env.add(net.createServer())
+    srv = harness.add(net.createServer())
     log: list[Any] = []
 
     def on_listening() -> None:
@@ -332,13 +330,13 @@ def test_listen_abort_closes_the_server(env: Env) -> None:
     wait_until(lambda: "close" in log, what="'close'")
     assert log == ["listening", ("after abort", False), "close"]
     assert ac.signal.listenerCount("abort") == 0
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_listen_with_an_aborted_signal_never_emits_listening(env: Env) -> None:
+def test_listen_with_an_aborted_signal_never_emits_listening(harness: Harness) -> None:
     # node: 6 sync listening true / 6 close (no 'listening')
-    srv = env.add(net.createServer())
+    srv = harness.add(net.createServer())
     log: list[Any] = []
     srv.on("listening", lambda: log.append("listening"))
     srv.on("close", lambda: log.append("close"))
@@ -347,28 +345,28 @@ def test_listen_with_an_aborted_signal_never_emits_listening(env: Env) -> None:
     wait_until(lambda: "close" in log, what="'close'")
     gevent.sleep(0.01)
     assert log == [("sync", True), "close"]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_closing_first_leaves_no_listener_on_the_signal(env: Env) -> None:
+def test_closing_first_leaves_no_listener_on_the_signal(harness: Harness) -> None:
     ac = AbortController()
-    srv = env.add(net.createServer()).listen({"port": 0, "host": HOST, "signal": ac.signal})
+    srv = harness.add(net.createServer()).listen({"port": 0, "host": HOST, "signal": ac.signal})
     assert ac.signal.listenerCount("abort") == 1
     srv.close()
     assert net.run(timeout=WAIT_MS)
     assert ac.signal.listenerCount("abort") == 0
     ac.abort()
-    env.finish()
+    harness.finish()
 
 
-def test_listen_validates_the_signal(env: Env) -> None:
-    srv = env.add(net.createServer())
+def test_listen_validates_the_signal(harness: Harness) -> None:
+    srv = harness.add(net.createServer())
     with pytest.raises(InvalidArgTypeError) as info:
         srv.listen({"port": 0, "signal": {}})
     assert str(info.value) == ('The "options.signal" property must be an instance of '
                                'AbortSignal. Received an instance of dict')
-    env.finish()
+    harness.finish()
 
 
 # --- connect / Socket -------------------------------------------------------------
@@ -382,13 +380,13 @@ def _record(sock: net.Socket, log: list[Any], prefix: str = "") -> None:
 
 
 @pytest.mark.timeout(15)
-def test_abort_after_connect_destroys_the_socket(env: Env) -> None:
+def test_abort_after_connect_destroys_the_socket(harness: Harness) -> None:
     # node: connect / after abort true / error AbortError ABORT_ERR
     #       'The operation was aborted' (cause: the reason) / close true
-    srv = env.server(lambda s: s.on("error", lambda err: None))
+    srv = harness.listening_server(lambda s: s.on("error", lambda err: None))
     ac = AbortController()
     log: list[Any] = []
-    sock = env.connect({"port": srv.address()["port"], "host": HOST, "signal": ac.signal})
+    sock = harness.connect({"port": srv.address()["port"], "host": HOST, "signal": ac.signal})
     _record(sock, log)
 
     def on_connect() -> None:
@@ -402,16 +400,16 @@ def test_abort_after_connect_destroys_the_socket(env: Env) -> None:
                    ("error", "AbortError", "ABORT_ERR", "The operation was aborted", reason),
                    ("close", True)]
     assert ac.signal.listenerCount("abort") == 0
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_abort_right_after_connect_call(env: Env) -> None:
+def test_abort_right_after_connect_call(harness: Harness) -> None:
     # node: 3 destroyed sync true / 3 error AbortError (cause 'x') / 3 close true
-    srv = env.server(lambda s: s.on("error", lambda err: None))
+    srv = harness.listening_server(lambda s: s.on("error", lambda err: None))
     ac = AbortController()
     log: list[Any] = []
-    sock = env.connect({"port": srv.address()["port"], "host": HOST, "signal": ac.signal})
+    sock = harness.connect({"port": srv.address()["port"], "host": HOST, "signal": ac.signal})
     ac.abort("x")
     log.append(("destroyed sync", sock.destroyed))
     _record(sock, log)
@@ -419,17 +417,17 @@ def test_abort_right_after_connect_call(env: Env) -> None:
     assert log == [("destroyed sync", True),
                    ("error", "AbortError", "ABORT_ERR", "The operation was aborted", "x"),
                    ("close", True)]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_connect_with_an_aborted_signal_never_connects(env: Env) -> None:
+def test_connect_with_an_aborted_signal_never_connects(harness: Harness) -> None:
     # node 20: error AbortError (cause 'pre') / close / ... and then it connects
     # all the same ('connect' after 'close'). gnet stays destroyed.
     connections: list[net.Socket] = []
-    srv = env.server(connections.append)
+    srv = harness.listening_server(connections.append)
     log: list[Any] = []
-    sock = env.connect({"port": srv.address()["port"], "host": HOST,
+    sock = harness.connect({"port": srv.address()["port"], "host": HOST,
                         "signal": AbortSignal.abort("pre")})
     assert sock.destroyed
     _record(sock, log)
@@ -438,15 +436,15 @@ def test_connect_with_an_aborted_signal_never_connects(env: Env) -> None:
     assert log == [("error", "AbortError", "ABORT_ERR", "The operation was aborted", "pre"),
                    ("close", True)]
     assert connections == []
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_new_socket_takes_the_signal(env: Env) -> None:
-    srv = env.server(lambda s: s.on("error", lambda err: None))
+def test_new_socket_takes_the_signal(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.on("error", lambda err: None))
     ac = AbortController()
     log: list[Any] = []
-    sock = env.socket({"signal": ac.signal})
+    sock = harness.socket({"signal": ac.signal})
     _record(sock, log)
     sock.connect(srv.address()["port"], HOST)
     wait_until(lambda: "connect" in log, what="'connect'")
@@ -454,15 +452,15 @@ def test_new_socket_takes_the_signal(env: Env) -> None:
     wait_until(lambda: log[-1][0] == "close", what="'close'")
     assert [entry if isinstance(entry, str) else entry[0] for entry in log] == [
         "connect", "error", "close"]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_timeout_signal_on_a_connect_that_never_answers(env: Env) -> None:
+def test_timeout_signal_on_a_connect_that_never_answers(harness: Harness) -> None:
     # A lookup that never calls back: the connect waits until the signal fires.
     log: list[Any] = []
     started = time.monotonic()
-    sock = env.connect({"host": "never.answers.invalid", "port": 9,
+    sock = harness.connect({"host": "never.answers.invalid", "port": 9,
                         "lookup": lambda *args: None, "signal": AbortSignal.timeout(50)})
     _record(sock, log)
     wait_until(lambda: log and log[-1][0] == "close", what="'close'")
@@ -474,7 +472,7 @@ def test_timeout_signal_on_a_connect_that_never_answers(env: Env) -> None:
     assert isinstance(cause, AbortTimeoutError)
     assert log[1] == ("close", True)
     assert 0.045 <= elapsed < 3
-    env.finish()
+    harness.finish()
 
 
 def test_connect_validates_the_signal() -> None:
@@ -491,11 +489,11 @@ def test_connect_validates_the_signal() -> None:
 
 
 @pytest.mark.timeout(15)
-def test_pipeline_abort_destroys_every_stream(env: Env) -> None:
-    srv = env.server(lambda s: s.on("error", lambda err: None))
+def test_pipeline_abort_destroys_every_stream(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.on("error", lambda err: None))
     port = srv.address()["port"]
-    src = env.connect(port, HOST)
-    dst = env.connect(port, HOST)
+    src = harness.connect(port, HOST)
+    dst = harness.connect(port, HOST)
     for sock in (src, dst):
         sock.on("error", lambda err: None)
     results: list[Any] = []
@@ -507,15 +505,15 @@ def test_pipeline_abort_destroys_every_stream(env: Env) -> None:
     assert isinstance(err, AbortError) and err.cause == "stop"
     assert src.destroyed and dst.destroyed
     assert ac.signal.listenerCount("abort") == 0
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(15)
-def test_pipeline_with_an_aborted_signal_calls_back_later(env: Env) -> None:
-    srv = env.server(lambda s: s.on("error", lambda err: None))
+def test_pipeline_with_an_aborted_signal_calls_back_later(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.on("error", lambda err: None))
     port = srv.address()["port"]
-    src = env.connect(port, HOST)
-    dst = env.connect(port, HOST)
+    src = harness.connect(port, HOST)
+    dst = harness.connect(port, HOST)
     for sock in (src, dst):
         sock.on("error", lambda err: None)
     results: list[Any] = []
@@ -524,17 +522,17 @@ def test_pipeline_with_an_aborted_signal_calls_back_later(env: Env) -> None:
     wait_until(lambda: results, what="the callback")
     assert isinstance(results[0], AbortError)
     assert src.destroyed and dst.destroyed
-    env.finish()
+    harness.finish()
 
 
-def test_pipeline_validates_the_signal(env: Env) -> None:
-    srv = env.server()
+def test_pipeline_validates_the_signal(harness: Harness) -> None:
+    srv = harness.listening_server()
     port = srv.address()["port"]
-    src = env.connect(port, HOST)
-    dst = env.connect(port, HOST)
+    src = harness.connect(port, HOST)
+    dst = harness.connect(port, HOST)
     with pytest.raises(InvalidArgTypeError):
         net.pipeline(src, dst, lambda err: None, signal="no")  # type: ignore[arg-type]
-    env.finish()
+    harness.finish()
 
 
 # --- dgram ------------------------------------------------------------------------

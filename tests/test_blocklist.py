@@ -34,9 +34,7 @@ from gnet.errors import (
     SocketBadPortError,
 )
 from gnet.interfaces import IBlockList, ISocketAddress
-from helpers import HOST, WAIT_MS, Env, has_ipv6_loopback, settle, wait_until
-
-HARNESS = Env
+from helpers import HOST, WAIT_MS, Harness, has_ipv6_loopback, settle, wait_until
 
 BAD_TYPES: list[Any] = [1, [], {}, None, 2**64]
 
@@ -421,13 +419,13 @@ class Peer:
         self.events.append("error")
 
 
-def test_server_closes_a_blocked_peer_after_accept(env: Env) -> None:
+def test_server_closes_a_blocked_peer_after_accept(harness: Harness) -> None:
     bl = net.BlockList()
     bl.addAddress("127.0.0.1")
     seen: list[str] = []
-    srv = env.server(lambda sock: seen.append("connection"), blockList=bl)
+    srv = harness.listening_server(lambda sock: seen.append("connection"), blockList=bl)
     srv.on("drop", lambda info: seen.append("drop"))
-    client = env.connect(srv.address()["port"], HOST)
+    client = harness.connect(srv.address()["port"], HOST)
     peer = Peer(client)
     wait_until(lambda: "close" in peer.events)
     settle()
@@ -437,29 +435,30 @@ def test_server_closes_a_blocked_peer_after_accept(env: Env) -> None:
     done: list[Any] = []
     srv.getConnections(lambda err, n: done.append(n))
     wait_until(lambda: done == [0])
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="needs IPv6 loopback")
-def test_dual_stack_server_blocks_ipv4_and_serves_ipv6(env: Env) -> None:
+def test_dual_stack_server_blocks_ipv4_and_serves_ipv6(harness: Harness) -> None:
     # On a dual-stack server the IPv4 peer arrives as ::ffff:127.0.0.1,
     # which the IPv4 rule covers, as in Node.
     bl = net.BlockList()
     bl.addAddress("127.0.0.1")
     served: list[str | None] = []
-    srv = env.server(lambda sock: served.append(sock.remoteAddress), host=None, blockList=bl)
+    srv = harness.listening_server(lambda sock: served.append(sock.remoteAddress), host=None,
+                                   blockList=bl)
     port = srv.address()["port"]
-    v4 = Peer(env.connect(port, "127.0.0.1"))
+    v4 = Peer(harness.connect(port, "127.0.0.1"))
     wait_until(lambda: "close" in v4.events)
-    v6_client = env.connect(port, "::1")
+    v6_client = harness.connect(port, "::1")
     wait_until(lambda: served == ["::1"])
     v6_client.end()
     settle()
     assert served == ["::1"]
-    env.finish()
+    harness.finish()
 
 
-def test_connect_to_a_blocked_address_makes_no_syscall(env: Env) -> None:
+def test_connect_to_a_blocked_address_makes_no_syscall(harness: Harness) -> None:
     # A listening socket nobody accepts on: a SYN would complete the
     # handshake in the kernel and leave a connection in the accept queue.
     with stdsocket.socket(stdsocket.AF_INET, stdsocket.SOCK_STREAM) as listener:
@@ -468,14 +467,14 @@ def test_connect_to_a_blocked_address_makes_no_syscall(env: Env) -> None:
         port = listener.getsockname()[1]
         bl = net.BlockList()
         bl.addSubnet("127.0.0.0", 8)
-        peer = Peer(env.connect({"port": port, "host": HOST, "blockList": bl}))
+        peer = Peer(harness.connect({"port": port, "host": HOST, "blockList": bl}))
         wait_until(lambda: "close" in peer.events)
         assert peer.events == ["error", "close"]
         assert isinstance(peer.error, IPBlockedError)
         assert peer.error.code == "ERR_IP_BLOCKED"
         assert str(peer.error) == "IP(127.0.0.1) is blocked by net.BlockList"
         # new Socket({blockList}) then connect(): the same.
-        sock = env.socket({"blockList": bl})
+        sock = harness.socket({"blockList": bl})
         peer2 = Peer(sock)
         sock.connect(port, HOST)
         wait_until(lambda: "close" in peer2.events)
@@ -483,14 +482,14 @@ def test_connect_to_a_blocked_address_makes_no_syscall(env: Env) -> None:
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
             listener.accept()
-    env.finish()
+    harness.finish()
 
 
-def test_happy_eyeballs_checks_each_address(env: Env) -> None:
+def test_happy_eyeballs_checks_each_address(harness: Harness) -> None:
     # 127.0.0.2 is loopback too, but nothing listens there: blocked, it is
     # skipped without a connect(), and the next address is used.
     served: list[str | None] = []
-    srv = env.server(lambda sock: served.append(sock.remoteAddress))
+    srv = harness.listening_server(lambda sock: served.append(sock.remoteAddress))
     port = srv.address()["port"]
     bl = net.BlockList()
     bl.addAddress("127.0.0.2")
@@ -499,7 +498,7 @@ def test_happy_eyeballs_checks_each_address(env: Env) -> None:
         callback(None, [{"address": "127.0.0.2", "family": 4},
                         {"address": "127.0.0.1", "family": 4}])
 
-    client = env.connect({"port": port, "host": "example.test", "lookup": lookup,
+    client = harness.connect({"port": port, "host": "example.test", "lookup": lookup,
                           "blockList": bl, "autoSelectFamily": True})
     peer = Peer(client)
     wait_until(lambda: "connect" in peer.events)
@@ -507,7 +506,7 @@ def test_happy_eyeballs_checks_each_address(env: Env) -> None:
                                                          f"127.0.0.1:{port}"]
     wait_until(lambda: served == ["127.0.0.1"])
     bl.addAddress("127.0.0.1")  # now every address is blocked
-    peer2 = Peer(env.connect({"port": port, "host": "example.test", "lookup": lookup,
+    peer2 = Peer(harness.connect({"port": port, "host": "example.test", "lookup": lookup,
                               "blockList": bl, "autoSelectFamily": True}))
     wait_until(lambda: "close" in peer2.events)
     assert isinstance(peer2.error, AggregateError)
@@ -515,22 +514,22 @@ def test_happy_eyeballs_checks_each_address(env: Env) -> None:
     assert blocked == ["ERR_IP_BLOCKED", "ERR_IP_BLOCKED"]
     settle()
     assert served == ["127.0.0.1"]
-    env.finish()
+    harness.finish()
 
 
-def test_unix_paths_are_not_checked(env: Env, tmp_path: Any) -> None:
+def test_unix_paths_are_not_checked(harness: Harness, tmp_path: Any) -> None:
     bl = net.BlockList()
     bl.addSubnet("::", 0, "ipv6")
     bl.addSubnet("0.0.0.0", 0)
     served: list[bool] = []
-    srv = env.server(lambda sock: served.append(True), path=str(tmp_path / "s.sock"),
+    srv = harness.listening_server(lambda sock: served.append(True), path=str(tmp_path / "s.sock"),
                      blockList=bl)
-    client = env.connect({"path": str(tmp_path / "s.sock"), "blockList": bl})
+    client = harness.connect({"path": str(tmp_path / "s.sock"), "blockList": bl})
     peer = Peer(client)
     wait_until(lambda: served == [True] and "connect" in peer.events)
     client.end()
     assert srv.listening
-    env.finish()
+    harness.finish()
 
 
 # --- side by side with Node -----------------------------------------------------------

@@ -2,8 +2,7 @@
 
 The idea is trio's ``testing/_check_streams.py``: whatever the transport, a
 gnet Socket must behave as Node's ``net.Socket`` does, so every test here takes
-the ``transport`` fixture and runs three times. IDs in test names refer to
-the conformance catalogue (section 3 of the Node reference notes).
+the ``transport`` fixture and runs three times.
 
 Listeners never assert: an exception in a listener is logged and destroys the
 socket, which would hide the failure. They record what they see, and the test
@@ -25,6 +24,7 @@ from gevent.queue import Queue
 
 import gnet as net
 from gnet.events import once
+from helpers import wait_until
 
 # Every wait is bounded by this (ms): far above what loopback needs.
 WAIT_MS = 5000
@@ -83,14 +83,6 @@ class Watch:
         assert self.closed.wait(WAIT_S), f"no 'close' within {WAIT_S} s; events: {self.names()}"
 
 
-def wait_for(predicate: Callable[[], bool], what: str) -> None:
-    """Let the loop run until ``predicate()`` holds; fail after WAIT_S."""
-    with gevent.Timeout(WAIT_S, False):
-        while not predicate():
-            gevent.sleep(0.005)
-    assert predicate(), f"timed out waiting for {what}"
-
-
 class Transport:
     """Listen a gnet server and connect gnet clients over one kind of socket."""
 
@@ -140,12 +132,12 @@ class Transport:
 
 
 @pytest.fixture(params=["ipv4", "ipv6", "unix"])
-def transport(request: pytest.FixtureRequest, net_harness: Any) -> Transport:
+def transport(request: pytest.FixtureRequest, harness: Any) -> Transport:
     """The transport a conformance test runs over: 127.0.0.1, ::1, or a Unix path."""
     host = {"ipv4": "127.0.0.1", "ipv6": None, "unix": None}[request.param]
     if request.param == "ipv6":
         host = request.getfixturevalue("ipv6_loopback")
-    return Transport(request.param, net_harness, host)
+    return Transport(request.param, harness, host)
 
 
 def echo(sock: net.Socket) -> None:
@@ -172,7 +164,7 @@ def test_echo_1mib_sha256(transport: Transport) -> None:
     assert watch.events[-1] == ("close", False)
 
 
-# -- reading styles, encodings (G2) ------------------------------------------------------
+# -- reading styles, encodings ------------------------------------------------------
 
 
 def test_iteration_serves_a_connection_synchronously(transport: Transport) -> None:
@@ -192,7 +184,7 @@ def test_iteration_serves_a_connection_synchronously(transport: Transport) -> No
     assert watch.errors == []
 
 
-def test_G2_multibyte_characters_are_never_split(transport: Transport) -> None:
+def test_multibyte_characters_are_never_split(transport: Transport) -> None:
     text = "\u3042" * 40960  # 3 bytes each in UTF-8: 122 880 bytes
     srv = transport.serve(lambda sock: sock.end(text))
     client = transport.connect(srv)
@@ -203,10 +195,10 @@ def test_G2_multibyte_characters_are_never_split(transport: Transport) -> None:
     assert "".join(watch.chunks) == text
 
 
-# -- C23: ping-pong ----------------------------------------------------------------------
+# -- ping-pong ----------------------------------------------------------------------
 
 
-def test_C23_ping_pong_1001_round_trips(transport: Transport) -> None:
+def test_ping_pong_1001_round_trips(transport: Transport) -> None:
     n = 1000
     seen: dict[str, list[Any]] = {
         "server_data": [], "client_data": [], "server_end": [], "server_close": [],
@@ -294,11 +286,11 @@ def test_C23_ping_pong_1001_round_trips(transport: Transport) -> None:
     assert seen["client_close"] == [(False, False, False)]
 
 
-# -- half-close (D2, D3, D4) -------------------------------------------------------------
+# -- half-close -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("first", ["client", "server"])
-def test_D2_half_close_with_allow_half_open(transport: Transport, first: str) -> None:
+def test_half_close_with_allow_half_open(transport: Transport, first: str) -> None:
     # The side that ends first keeps reading; the other, half-open, still
     # writes a reply after its 'end', then ends too.
     srv = transport.serve(allowHalfOpen=True)
@@ -329,7 +321,7 @@ def test_D2_half_close_with_allow_half_open(transport: Transport, first: str) ->
         assert watch.events[-1] == ("close", False)
 
 
-def test_D4_write_inside_end_listener_still_goes_out(transport: Transport) -> None:
+def test_write_inside_end_listener_still_goes_out(transport: Transport) -> None:
     # allowHalfOpen False: the automatic end() runs after the 'end' listeners.
     seen: list[tuple[bool, bool]] = []
 
@@ -350,10 +342,10 @@ def test_D4_write_inside_end_listener_still_goes_out(transport: Transport) -> No
     assert watch.errors == []
 
 
-# -- event order (C13) -------------------------------------------------------------------
+# -- event order -------------------------------------------------------------------
 
 
-def test_C13_event_order_and_one_close_on_both_sides(transport: Transport) -> None:
+def test_event_order_and_one_close_on_both_sides(transport: Transport) -> None:
     server_watches: list[Watch] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -368,8 +360,8 @@ def test_C13_event_order_and_one_close_on_both_sides(transport: Transport) -> No
     watch = Watch(client)
     client.write(b"ping")
     watch.wait_closed()
-    wait_for(lambda: bool(server_watches) and server_watches[0].closed.is_set(),
-             "the server socket's 'close'")
+    wait_until(lambda: bool(server_watches) and server_watches[0].closed.is_set(),
+               WAIT_S, "the server socket's 'close'")
 
     assert watch.names() == ["connect", "ready", "data", "end", "finish", "close"]
     assert watch.events[-1] == ("close", False)
@@ -388,10 +380,10 @@ def test_C13_event_order_and_one_close_on_both_sides(transport: Transport) -> No
     assert server_watch.events[-1][0] == "close"
 
 
-# -- backpressure (F2) -------------------------------------------------------------------
+# -- backpressure -------------------------------------------------------------------
 
 
-def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport) -> None:
+def test_backpressure_then_drain_and_every_byte_arrives(transport: Transport) -> None:
     # The server socket starts paused, so the client's writes pile up.
     srv = transport.serve(pauseOnConnect=True)
     client = transport.connect(srv)
@@ -405,7 +397,7 @@ def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport)
     while client.write(chunk):
         accepted += 1
         assert accepted < 64 * 1024, "write() never returned False"
-    # F2: data is still accepted after False; none of it is lost.
+    # Data is still accepted after False; none of it is lost.
     assert client.write(chunk) is False
     assert client.write(chunk) is False
     total = (accepted + 3) * 1024
@@ -421,7 +413,7 @@ def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport)
 
     server_sock.on("data", count)
     server_sock.resume()
-    wait_for(lambda: received[0] == total and bool(drains), "every byte and 'drain'")
+    wait_until(lambda: received[0] == total and bool(drains), WAIT_S, "every byte and 'drain'")
 
     assert drains == [0]
     assert client.writableNeedDrain is False
@@ -433,7 +425,7 @@ def test_F2_backpressure_then_drain_and_every_byte_arrives(transport: Transport)
     assert server_sock.bytesRead == total + 1024
 
 
-# -- destroy (C19, J) --------------------------------------------------------------------
+# -- destroy --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("unread", [False, True], ids=["idle", "unread-data"])
@@ -477,10 +469,10 @@ def test_destroy_gives_peer_end_or_reset(transport: Transport, side: str, unread
         assert peer_watch.events[-1] == ("close", False)
 
 
-# -- pauseOnConnect (E1) -----------------------------------------------------------------
+# -- pauseOnConnect -----------------------------------------------------------------
 
 
-def test_E1_pause_on_connect(transport: Transport) -> None:
+def test_pause_on_connect(transport: Transport) -> None:
     srv = transport.serve(pauseOnConnect=True)
     client = transport.connect(srv)
     client.write(b"hello while paused")
@@ -493,7 +485,7 @@ def test_E1_pause_on_connect(transport: Transport) -> None:
     assert server_sock.bytesRead == 0
 
     assert server_sock.resume() is server_sock
-    wait_for(lambda: watch.data == b"hello while paused", "the data after resume()")
+    wait_until(lambda: watch.data == b"hello while paused", WAIT_S, "the data after resume()")
     assert server_sock.bytesRead == len(b"hello while paused")
 
 
@@ -509,7 +501,7 @@ def test_50_concurrent_connections_each_echo_their_own_data(transport: Transport
         client.end(payload)
     for watch in watches:
         watch.wait_closed()
-    wait_for(lambda: srv.getConnections() == 0, "every server socket to close")
+    wait_until(lambda: srv.getConnections() == 0, WAIT_S, "every server socket to close")
 
     for i, (watch, payload) in enumerate(zip(watches, payloads, strict=True)):
         assert watch.errors == [], i
@@ -519,10 +511,10 @@ def test_50_concurrent_connections_each_echo_their_own_data(transport: Transport
     assert transport.accepted.qsize() == 50
 
 
-# -- connecting (C7, C8, C15) ------------------------------------------------------------
+# -- connecting ------------------------------------------------------------
 
 
-def test_C8_write_while_connecting_goes_first(transport: Transport) -> None:
+def test_write_while_connecting_goes_first(transport: Transport) -> None:
     srv = transport.serve(echo)
     client = transport.connect(srv)
     assert client.connecting is True
@@ -534,7 +526,7 @@ def test_C8_write_while_connecting_goes_first(transport: Transport) -> None:
     assert watch.errors == []
 
 
-def test_C15_end_while_connecting_still_closes(transport: Transport) -> None:
+def test_end_while_connecting_still_closes(transport: Transport) -> None:
     srv = transport.serve(echo)
     client = transport.connect(srv)
     client.end(b"bye")
@@ -550,7 +542,7 @@ def test_C15_end_while_connecting_still_closes(transport: Transport) -> None:
     assert watch.events[-1] == ("close", False)
 
 
-def test_C7_reconnect_the_same_socket(transport: Transport) -> None:
+def test_reconnect_the_same_socket(transport: Transport) -> None:
     srv = transport.serve(lambda sock: sock.end("hello\r\n"))
     sock = net.Socket()
     transport.harness.track(sock)
@@ -575,13 +567,13 @@ def test_C7_reconnect_the_same_socket(transport: Transport) -> None:
         assert sock.bytesRead == len(b"hello\r\n"), cycle
 
 
-# -- addresses (C9, C11, C12) ------------------------------------------------------------
+# -- addresses ------------------------------------------------------------
 
 
-def test_C9_remote_address_shape(transport: Transport) -> None:
+def test_remote_address_shape(transport: Transport) -> None:
     srv = transport.serve()
     client = transport.connect(srv)
-    # C9: nothing is known before 'connect'.
+    # Nothing is known before 'connect'.
     assert (client.remoteAddress, client.remoteFamily, client.remotePort) == (None, None, None)
     once(client, "connect", timeout=WAIT_MS)
     server_sock = transport.next_accepted()
@@ -597,7 +589,7 @@ def test_C9_remote_address_shape(transport: Transport) -> None:
         assert srv.address() == {"address": transport.host, "family": transport.family,
                                  "port": port}
         expected_client = (transport.host, transport.family, port)
-        # C12: the server sees the client's local port as the remote one.
+        # The server sees the client's local port as the remote one.
         expected_server = (transport.host, transport.family, client.localPort)
         assert server_sock.remotePort != port
     assert (client.remoteAddress, client.remoteFamily, client.remotePort) == expected_client
@@ -611,7 +603,7 @@ def test_C9_remote_address_shape(transport: Transport) -> None:
     assert (client.remoteAddress, client.remoteFamily, client.remotePort) == expected_client
 
 
-def test_C11_local_address_shape(transport: Transport) -> None:
+def test_local_address_shape(transport: Transport) -> None:
     srv = transport.serve()
     client = transport.connect(srv)
     assert client.address() == {}
@@ -626,7 +618,7 @@ def test_C11_local_address_shape(transport: Transport) -> None:
             assert (sock.localAddress, sock.localPort, sock.localFamily) == (None, None, None)
         return
     server_address = srv.address()
-    # C11: an accepted socket's local end is the server's address.
+    # An accepted socket's local end is the server's address.
     assert server_sock.address() == server_address
     assert (server_sock.localAddress, server_sock.localPort, server_sock.localFamily) == (
         server_address["address"], server_address["port"], server_address["family"])

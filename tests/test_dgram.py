@@ -1,4 +1,4 @@
-"""gnet.dgram against Node's dgram behaviours D1-D28 (shared/reference/dgram.md).
+"""gnet.dgram against Node's dgram behaviours.
 
 Each test names the behaviour it covers; the ones not covered here are listed
 in docs/differences.md with the reason. Real sockets on loopback, no mocks.
@@ -41,7 +41,8 @@ from gnet.events import once
 from gnet.interfaces import IDatagramSocket
 from helpers import has_ipv6_loopback, settle, wait_until
 
-W = 3000  # ms: the bound on any one wait for an event on loopback
+WAIT_S = 3.0  # the bound on any one wait for an event on loopback, in seconds
+W = int(WAIT_S * 1000)  # the same in ms, for events.once()
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
 
@@ -80,7 +81,7 @@ class Inbox:
         sock.on("message", lambda msg, rinfo: self.items.append((msg, rinfo)))
 
     def wait(self, count: int) -> list[tuple[bytes, dict[str, Any]]]:
-        wait_until(lambda: len(self.items) >= count, W, f"{count} datagrams")
+        wait_until(lambda: len(self.items) >= count, WAIT_S, f"{count} datagrams")
         return self.items
 
 
@@ -117,7 +118,7 @@ def test_keyword_options_and_unsupported_ones() -> None:
     dgram.createSocket({"type": "udp6", "whatever": 1})
 
 
-# --- D1-D8: creating and binding -------------------------------------------------------
+# --- creating and binding -------------------------------------------------------
 
 
 @pytest.mark.parametrize("bad", ["udp5", "UDP4", None, 4, ["udp4"], {"type": "tcp"}, {}, b"udp4"])
@@ -172,7 +173,7 @@ def test_d3_bind_returns_socket_and_twice_throws(make: Callable[..., dgram.Socke
     assert sock.bind(0, "127.0.0.1") is sock
     with pytest.raises(SocketAlreadyBoundError):  # binding counts as bound
         sock.bind(0)
-    wait_until(lambda: seen, W, "'listening'")
+    wait_until(lambda: seen, WAIT_S, "'listening'")
     assert seen[0].code == "ERR_SOCKET_ALREADY_BOUND"
     assert str(seen[0]) == "Socket is already bound"
 
@@ -185,7 +186,7 @@ def test_d3_bind_overloads(make: Callable[..., dgram.Socket]) -> None:
     d = make("udp4").bind(port=0, address="127.0.0.1", callback=lambda: calls.append("d"))
     e = make("udp6").bind("0", "::", lambda: calls.append("e"))
     f = make("udp4").bind(0, "localhost", lambda: calls.append("f"))
-    wait_until(lambda: len(calls) == 6, W, "six bind callbacks")
+    wait_until(lambda: len(calls) == 6, WAIT_S, "six bind callbacks")
     assert a.address()["address"] == "0.0.0.0"
     assert b.address()["address"] == "0.0.0.0"
     assert c.address()["address"] == "127.0.0.1"
@@ -312,11 +313,11 @@ def test_d8_listening_is_async(make: Callable[..., dgram.Socket]) -> None:
     sock.bind(0, "127.0.0.1", lambda: order.append("callback"))
     order.append("returned")
     sock.on("listening", lambda: order.append("listening"))
-    wait_until(lambda: len(order) == 3, W, "'listening'")
+    wait_until(lambda: len(order) == 3, WAIT_S, "'listening'")
     assert order == ["returned", "callback", "listening"]
 
 
-# --- D9-D15: sending -------------------------------------------------------------------
+# --- sending -------------------------------------------------------------------
 
 
 def _default_host(make: Callable[..., dgram.Socket], kind: str, loopback: str) -> None:
@@ -368,7 +369,7 @@ def test_d10_empty_datagrams(make: Callable[..., dgram.Socket]) -> None:
     sender.send(b"abc", 1, 0, port, "127.0.0.1", lambda err, n: results.append((err, n)))
     got = inbox.wait(3)
     assert [(m, r["size"]) for m, r in got] == [(b"", 0)] * 3
-    wait_until(lambda: len(results) == 3, W, "callbacks")
+    wait_until(lambda: len(results) == 3, WAIT_S, "callbacks")
     assert results == [(None, 0)] * 3
 
 
@@ -378,7 +379,7 @@ def test_d11_emsgsize(make: Callable[..., dgram.Socket]) -> None:
     errors: list[Any] = []
     sock.send(b"x" * 256 * 1024, 12345, "127.0.0.1", lambda err, *_: errors.append(err))
     sock.send(b"x" * 65508, 12345, "127.0.0.1", lambda err, *_: errors.append(err))
-    wait_until(lambda: len(errors) == 2, W, "send callbacks")
+    wait_until(lambda: len(errors) == 2, WAIT_S, "send callbacks")
     for err in errors:
         assert err.code == "EMSGSIZE" and err.syscall == "send"
         assert err.address == "127.0.0.1" and err.port == 12345
@@ -448,7 +449,7 @@ def test_d13_connected_send_takes_no_destination(make: Callable[..., dgram.Socke
     sock.send(b"whole", lambda err, n: done.append(n))
     sock.send([b"li", "st"])
     assert [m for m, _ in inbox.wait(3)] == [b"b", b"whole", b"list"]
-    wait_until(lambda: len(done) == 2, W, "callbacks")
+    wait_until(lambda: len(done) == 2, WAIT_S, "callbacks")
     assert done == [1, 5]
 
 
@@ -460,7 +461,7 @@ def _failing_lookup(calls: list[Any], err: BaseException) -> Callable[..., None]
 
 
 def test_d14_lookup_error_to_callback_or_error_event(make: Callable[..., dgram.Socket]) -> None:
-    """test-dgram-send-cb-quelches-error.js; and D15: the lookup's error object passes unchanged."""
+    """test-dgram-send-cb-quelches-error.js; and the lookup's error object passes unchanged."""
     calls: list[Any] = []
     failure = OSError(errno.ENOENT, "no such host")
     sock = make({"type": "udp4", "lookup": _failing_lookup(calls, failure)})
@@ -468,7 +469,7 @@ def test_d14_lookup_error_to_callback_or_error_event(make: Callable[..., dgram.S
     sock.on("error", errors.append)
     got: list[Any] = []
     sock.send(b"x", 1234, "example.invalid", lambda err, *_: got.append(err))
-    wait_until(lambda: got or errors, W, "the lookup's failure")
+    wait_until(lambda: got or errors, WAIT_S, "the lookup's failure")
     # The implicit bind's lookup of '0.0.0.0' failed first: 'error', and the send was dropped.
     assert errors and errors[0] is failure and not got
     assert calls[0] == ("0.0.0.0", 4)
@@ -492,11 +493,11 @@ def test_d14_d15_send_lookup_errors(make: Callable[..., dgram.Socket]) -> None:
     sock.on("error", errors.append)
     got: list[Any] = []
     sock.send(b"x", 1234, "bad.example", lambda err, *_: got.append(err))
-    wait_until(lambda: got, W, "the send callback")
+    wait_until(lambda: got, WAIT_S, "the send callback")
     settle()
     assert got == [failure] and not errors  # a callback quenches 'error'
     sock.send(b"x", 1234, "bad.example")
-    wait_until(lambda: errors, W, "'error'")
+    wait_until(lambda: errors, WAIT_S, "'error'")
     assert errors == [failure]
     # A name that resolves is sent to; the default host goes through lookup too.
     target = bound(make)
@@ -514,7 +515,7 @@ def test_d14_default_resolver_localhost(make: Callable[..., dgram.Socket]) -> No
     done: list[Any] = []
     sender.send(b"named", port_of(target), "localhost", lambda err, n: done.append((err, n)))
     assert inbox.wait(1)[0][0] == b"named"
-    wait_until(lambda: done, W, "callback")
+    wait_until(lambda: done, WAIT_S, "callback")
     assert done == [(None, 5)]
 
 
@@ -525,7 +526,7 @@ def test_d15_send_syscall_error(make: Callable[..., dgram.Socket]) -> None:
     sock.on("error", errors.append)
     got: list[Any] = []
     sock.send(b"x", 0, 1, 9, "1.2.3.4", lambda err, *rest: got.append((err, rest)))
-    wait_until(lambda: got, W, "the send callback")
+    wait_until(lambda: got, WAIT_S, "the send callback")
     err, rest = got[0]
     assert err.code == "EINVAL" and err.syscall == "send"
     assert err.address == "1.2.3.4" and err.port == 9
@@ -537,11 +538,11 @@ def test_d15_send_syscall_error(make: Callable[..., dgram.Socket]) -> None:
     assert not errors
     # An IPv6 destination on a udp4 socket cannot be sent to either.
     sock.send(b"x", 9, "::1", lambda err, *rest: got.append((err, rest)))
-    wait_until(lambda: len(got) == 2, W, "the send callback")
+    wait_until(lambda: len(got) == 2, WAIT_S, "the send callback")
     assert got[1][0].code == "EINVAL"
 
 
-# --- D16-D18: connected mode -------------------------------------------------------------
+# --- connected mode -------------------------------------------------------------
 
 
 def test_d16_connect(make: Callable[..., dgram.Socket]) -> None:
@@ -553,7 +554,7 @@ def test_d16_connect(make: Callable[..., dgram.Socket]) -> None:
     assert sock.connect(port, lambda: connected.append(1)) is None
     with pytest.raises(SocketDgramIsConnectedError):  # while the first is pending
         sock.connect(port)
-    wait_until(lambda: connected, W, "the connect callback")
+    wait_until(lambda: connected, WAIT_S, "the connect callback")
     remote = sock.remoteAddress()
     assert remote == {"address": "127.0.0.1", "family": "IPv4", "port": port}
     with pytest.raises(SocketDgramIsConnectedError) as info:
@@ -597,7 +598,7 @@ def test_d16_connect_failure_goes_to_callback(make: Callable[..., dgram.Socket])
     sock = make("udp4")
     got: list[Any] = []
     sock.connect(9, "::1", got.append)  # an IPv6 peer for a udp4 socket
-    wait_until(lambda: got, W, "the connect callback")
+    wait_until(lambda: got, WAIT_S, "the connect callback")
     assert isinstance(got[0], OSError) and got[0].syscall == "connect"
     # The state went back to disconnected: connect may be tried again.
     target = bound(make)
@@ -625,7 +626,7 @@ def test_d17_d18_icmp_unreachable_is_econnrefused(make: Callable[..., dgram.Sock
     assert not sock._closed
 
 
-# --- D19-D21: closing ------------------------------------------------------------------------
+# --- closing ------------------------------------------------------------------------
 
 
 def test_d19_close(make: Callable[..., dgram.Socket]) -> None:
@@ -635,7 +636,7 @@ def test_d19_close(make: Callable[..., dgram.Socket]) -> None:
     assert sock.close(lambda: closed.append("cb")) is sock
     sock.on("close", lambda: closed.append("event"))
     assert not closed  # never inside the call
-    wait_until(lambda: len(closed) == 2, W, "'close'")
+    wait_until(lambda: len(closed) == 2, WAIT_S, "'close'")
     assert closed == ["cb", "event"]
 
 
@@ -708,10 +709,10 @@ def test_close_during_bind_with_queued_sends_runs_after_them(
     assert sock.close() is sock
     once(sock, "close", W)
     assert [m for m, _ in inbox.wait(1)] == [b"first"]
-    wait_until(lambda: done, W, "the send callback")
+    wait_until(lambda: done, WAIT_S, "the send callback")
 
 
-# --- D22-D25: options -----------------------------------------------------------------------
+# --- options -----------------------------------------------------------------------
 
 
 def test_d22_membership(make: Callable[..., dgram.Socket]) -> None:
@@ -845,7 +846,7 @@ def test_d25_buffer_sizes(make: Callable[..., dgram.Socket]) -> None:
     assert sock.getSendBufferSize() == 20000
 
 
-# --- D26-D27: the loop and the send queue ---------------------------------------------------
+# --- the loop and the send queue ---------------------------------------------------
 
 
 def test_d26_ref_and_run(make: Callable[..., dgram.Socket]) -> None:
@@ -881,7 +882,7 @@ def test_d27_send_queue(make: Callable[..., dgram.Socket]) -> None:
         peak = max(peak, sender.getSendQueueCount())
         if i % 50 == 49:
             assert sender.getSendQueueSize() == 60000 * sender.getSendQueueCount()
-    wait_until(lambda: len(done) == 200, W, "200 send callbacks")
+    wait_until(lambda: len(done) == 200, WAIT_S, "200 send callbacks")
     assert done == list(range(200))  # queued or not, in order
     assert sender.getSendQueueSize() == 0 and sender.getSendQueueCount() == 0
     # Whether any send had to wait is the kernel's call (loopback rarely says EAGAIN).
@@ -951,9 +952,9 @@ def test_listener_may_block_cooperatively(make: Callable[..., dgram.Socket]) -> 
     sender.send(b"s", port_of(slow), "127.0.0.1")
     gevent.sleep(0.02)
     sender.send(b"f", port_of(fast), "127.0.0.1")
-    wait_until(lambda: fast_got, W, "the fast socket's message")
+    wait_until(lambda: fast_got, WAIT_S, "the fast socket's message")
     assert not slow_got  # the blocked listener held back only its own socket
-    wait_until(lambda: slow_got, W, "the slow socket's message")
+    wait_until(lambda: slow_got, WAIT_S, "the slow socket's message")
 
 
 # --- reliability ------------------------------------------------------------------------------
@@ -973,12 +974,12 @@ def test_thousand_sockets_no_descriptor_leak() -> None:
         sock.bind(0, "127.0.0.1")
         socks.append(sock)
         if i % 100 == 99:
-            wait_until(lambda: all(s._bind_state == dgram.BOUND for s in socks), W, "binds")
+            wait_until(lambda: all(s._bind_state == dgram.BOUND for s in socks), WAIT_S, "binds")
             for s in socks:
                 s.send(b"x", 9, "127.0.0.1")
                 s.close()
             socks.clear()
-    wait_until(lambda: gnet.refCount() == 0, W, "every socket closed")
+    wait_until(lambda: gnet.refCount() == 0, WAIT_S, "every socket closed")
     gevent.sleep(0.05)
     gc.collect()
     assert _open_fds() <= before + 2
@@ -1026,7 +1027,7 @@ def test_flood_against_slow_listener_keeps_memory_bounded(
     out, _ = flooder.communicate()
     sent = int(out)
     assert throttled, "the flood never made gnet stop reading"
-    wait_until(lambda: target._in_flight == 0, 10_000, "the listener to catch up")
+    wait_until(lambda: target._in_flight == 0, 10.0, "the listener to catch up")
     assert peak[0] <= dgram.MAX_PENDING
     assert 0 < seen[0] <= sent
     assert not target._throttled
@@ -1034,7 +1035,7 @@ def test_flood_against_slow_listener_keeps_memory_bounded(
     late: list[bytes] = []
     target.on("message", lambda msg, _r: late.append(msg))
     bound(make).send(b"late", port_of(target), "127.0.0.1")
-    wait_until(lambda: b"late" in late, W, "a datagram after the flood")
+    wait_until(lambda: b"late" in late, WAIT_S, "a datagram after the flood")
 
 
 def test_send_keyword_form(make: Callable[..., dgram.Socket]) -> None:
@@ -1049,13 +1050,13 @@ def test_send_keyword_form(make: Callable[..., dgram.Socket]) -> None:
     sender.send(b"xxkw4", offset=2, length=3, port=port, address="127.0.0.1")
     sender.send(b"kw5", length=2, port=port)
     assert [m for m, _ in inbox.wait(5)] == [b"kw1", b"kw2", b"kw3", b"kw4", b"kw"]
-    wait_until(lambda: len(done) == 2, W, "callbacks")
+    wait_until(lambda: len(done) == 2, WAIT_S, "callbacks")
     assert done == [3, 3]
     sender.connect(port)
     once(sender, "connect", W)
     sender.send(b"kw6", callback=lambda e, n: done.append(n))
     assert inbox.wait(6)[5][0] == b"kw6"
-    wait_until(lambda: len(done) == 3, W, "callback")
+    wait_until(lambda: len(done) == 3, WAIT_S, "callback")
 
 
 @needs_ipv6

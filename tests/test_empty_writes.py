@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import gnet as net
 from gnet.events import once
-from helpers import Acceptor
+from helpers import Acceptor, wait_until
 
 HOST = "127.0.0.1"
 # Bound on one wait, in seconds; loopback answers in far less.
@@ -73,13 +73,6 @@ def pairs() -> Iterator[Acceptor]:
         yield made
     finally:
         made.close()
-
-
-def _wait(what: str, predicate: Callable[[], Any]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {WAIT_S} s waiting for {what}"
-        gevent.sleep(0.002)
 
 
 def _idle_cpu() -> float:
@@ -198,8 +191,9 @@ def _scenario(pairs: Acceptor, state: str, ex: dict[str, Any]) -> None:
     corked_till_end = state == "corked" and ex["uncork_by_end"]
     if state != "ending" and not corked_till_end:
         # Everything written has gone out, the socket is still open and idle.
-        _wait(f"the write callbacks (got {writes.called})", writes.all_called)
-        _wait("the peer to receive every byte", lambda: len(received) >= len(writes.sent))
+        wait_until(writes.all_called, WAIT_S, f"the write callbacks (got {writes.called})")
+        wait_until(lambda: len(received) >= len(writes.sent), WAIT_S,
+                   "the peer to receive every byte")
         assert writer.writableLength == 0
         cpu = _idle_cpu()
         assert cpu < IDLE_CPU_S, f"an idle socket used {cpu:.3f} s of CPU in {IDLE_S} s"

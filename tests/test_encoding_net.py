@@ -1,4 +1,4 @@
-"""Encodings over real sockets: setEncoding() and write(str, encoding) (G1-G3).
+"""Encodings over real sockets: setEncoding() and write(str, encoding).
 
 Every Node encoding name is exercised end to end: the receiver decodes with
 setEncoding() while the sender delivers one byte per read, so every
@@ -10,7 +10,6 @@ bytesWritten. Expected bytes come from Node 20 (``Buffer.from(str, enc)``).
 from __future__ import annotations
 
 import base64
-import functools
 import itertools
 from typing import Any
 
@@ -18,26 +17,11 @@ import pytest
 from gevent.event import Event
 
 import gnet as net
-import helpers
 from gnet.errors import UnknownEncodingError
-from helpers import KIB
-
-# One byte per read means one wait per byte: look every millisecond, not every 5 ms.
-POLL = 0.001
-until = functools.partial(helpers.until, interval=POLL)
+from helpers import KIB, Harness, wait_until
 
 
-class Net(helpers.Net):
-    """helpers.Net with this module's faster look for an accepted socket."""
-
-    poll = POLL
-
-
-# conftest's `env` fixture: a Net, closed after each test.
-HARNESS = Net
-
-
-def receiver(env: Net, encoding: str | None) -> tuple[int, list[Any], Event]:
+def receiver(harness: Harness, encoding: str | None) -> tuple[int, list[Any], Event]:
     """A server whose sockets setEncoding(encoding): (port, chunks, ended)."""
     chunks: list[Any] = []
     ended = Event()
@@ -47,7 +31,7 @@ def receiver(env: Net, encoding: str | None) -> tuple[int, list[Any], Event]:
         sock.on("data", chunks.append)
         sock.on("end", ended.set)
 
-    _srv, port = env.server(on_connection)
+    _srv, port = harness.server_and_port(on_connection)
     return port, chunks, ended
 
 
@@ -57,7 +41,7 @@ def send_bytewise(client: net.Socket, peer: net.Socket, data: bytes) -> None:
     for i in range(len(data)):
         client.write(data[i:i + 1])
         # The next byte leaves only once this one was read on its own.
-        until(lambda n=i + 1: peer.bytesRead == n, what=f"byte {i} to be read")
+        wait_until(lambda n=i + 1: peer.bytesRead == n, what=f"byte {i} to be read")
 
 
 # -- setEncoding() on every Node name, chunks split everywhere ---------------------------------
@@ -109,11 +93,11 @@ def test_node_decode_reference_values() -> None:
 
 
 @pytest.mark.parametrize(("name", "canonical"), _NAMES, ids=[n for n, _c in _NAMES])
-def test_set_encoding_reassembles_split_chunks(env: Net, name: str, canonical: str) -> None:
-    port, chunks, ended = receiver(env, name)
+def test_set_encoding_reassembles_split_chunks(harness: Harness, name: str, canonical: str) -> None:
+    port, chunks, ended = receiver(harness, name)
     data = _RAW[canonical]
-    client = env.connect(port)
-    peer = env.accepted_socket()
+    client = harness.client(port)
+    peer = harness.accepted_socket()
     send_bytewise(client, peer, data)
     client.end()
     assert ended.wait(3)
@@ -125,11 +109,11 @@ def test_set_encoding_reassembles_split_chunks(env: Net, name: str, canonical: s
         assert len(chunks) < len(data)
 
 
-def test_set_encoding_default_is_utf8(env: Net) -> None:
-    port, chunks, ended = receiver(env, None)
-    client = env.connect(port)
+def test_set_encoding_default_is_utf8(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, None)
+    client = harness.client(port)
     data = "€ and あ".encode()
-    send_bytewise(client, env.accepted_socket(), data)
+    send_bytewise(client, harness.accepted_socket(), data)
     client.end()
     assert ended.wait(3)
     assert "".join(chunks) == "€ and あ"
@@ -145,31 +129,31 @@ def test_set_encoding_rejects_an_unknown_name() -> None:
     sock.destroy()
 
 
-def test_G1_utf8_text_written_then_ended(env: Net) -> None:
-    port, chunks, ended = receiver(env, "utf8")
-    client = env.connect(port)
+def test_utf8_text_written_then_ended(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, "utf8")
+    client = harness.client(port)
     client.write("L'État, c'est ")
     client.end("moi")
     assert ended.wait(3)
     assert "".join(chunks) == "L'État, c'est moi"
 
 
-def test_G2_large_string_of_three_byte_characters(env: Net) -> None:
-    port, chunks, ended = receiver(env, "UTF-8")
-    client = env.connect(port)
+def test_large_string_of_three_byte_characters(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, "UTF-8")
+    client = harness.client(port)
     text = "あ" * 40960  # 122 880 bytes: read boundaries fall inside characters
     client.end(text)
     assert ended.wait(5)
     assert sum(len(c) for c in chunks) == 40960
     assert "".join(chunks) == text
-    assert env.accepted[0].bytesRead == 122_880
+    assert harness.accepted[0].bytesRead == 122_880
 
 
-def test_G2_four_byte_characters_split_at_odd_offsets(env: Net) -> None:
-    port, chunks, ended = receiver(env, "utf-8")
-    client = env.connect(port)
+def test_four_byte_characters_split_at_odd_offsets(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, "utf-8")
+    client = harness.client(port)
     client.setNoDelay(True)
-    peer = env.accepted_socket()
+    peer = harness.accepted_socket()
     data = ("x" + "😀" * 200).encode()  # a one-byte lead puts every 4-byte character off-grid
     sizes = itertools.cycle((3, 5, 7, 2, 6, 1))
     sent = 0
@@ -178,19 +162,19 @@ def test_G2_four_byte_characters_split_at_odd_offsets(env: Net) -> None:
         piece = data[sent:sent + next(sizes)]
         client.write(piece)
         sent += len(piece)
-        until(lambda n=sent: peer.bytesRead == n, what="the piece to be read")
+        wait_until(lambda n=sent: peer.bytesRead == n, what="the piece to be read")
     client.end()
     assert ended.wait(3)
     assert "".join(chunks) == "x" + "😀" * 200
 
 
-def test_G3_all_byte_values_round_trip_as_latin1(env: Net) -> None:
+def test_all_byte_values_round_trip_as_latin1(harness: Harness) -> None:
     def on_connection(sock: net.Socket) -> None:
         sock.setEncoding("latin1")
         sock.on("data", lambda chunk: sock.write(chunk, "latin1"))
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.setEncoding("binary")
     binary = "".join(chr(i) for i in range(255, -1, -1))
     received: list[str] = []
@@ -206,16 +190,16 @@ def test_G3_all_byte_values_round_trip_as_latin1(env: Net) -> None:
 
     client.on("data", on_data)
     client.write(binary, "binary")
-    until(lambda: sum(len(c) for c in received) == 512, what="512 characters")
+    wait_until(lambda: sum(len(c) for c in received) == 512, what="512 characters")
     recv = "".join(received)
     assert recv[:256] == binary
     assert recv[256:] == binary
-    assert env.accepted[0].bytesRead == 512
+    assert harness.accepted[0].bytesRead == 512
 
 
-def test_G3_ascii_counts_one_character_per_byte(env: Net) -> None:
-    port, chunks, ended = receiver(env, "ascii")
-    client = env.connect(port)
+def test_ascii_counts_one_character_per_byte(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, "ascii")
+    client = harness.client(port)
     data = bytes(range(256)) * (4 * KIB)  # 1 MiB, high bytes included
     client.end(data)
     assert ended.wait(5)
@@ -250,10 +234,10 @@ _WRITES = [
 @pytest.mark.parametrize(("encoding", "text", "hexbytes"), _WRITES,
                          ids=[f"{e}-{t}" for e, t, _h in _WRITES])
 def test_write_str_with_encoding_sends_nodes_bytes(
-    env: Net, encoding: str | None, text: str, hexbytes: str
+    harness: Harness, encoding: str | None, text: str, hexbytes: str
 ) -> None:
-    port, chunks, ended = receiver(env, "hex")
-    client = env.connect(port)
+    port, chunks, ended = receiver(harness, "hex")
+    client = harness.client(port)
     expected = bytes.fromhex(hexbytes)
     if encoding is None:
         assert client.write(text) is True
@@ -267,9 +251,9 @@ def test_write_str_with_encoding_sends_nodes_bytes(
     assert bytes.fromhex("".join(chunks)) == expected * 2
 
 
-def test_bytes_written_counts_encoded_bytes_across_writes(env: Net) -> None:
-    port, chunks, ended = receiver(env, "hex")
-    client = env.connect(port)
+def test_bytes_written_counts_encoded_bytes_across_writes(harness: Harness) -> None:
+    port, chunks, ended = receiver(harness, "hex")
+    client = harness.client(port)
     client.write("あ")  # 3 bytes
     client.write("deadbeef", "hex")  # 4
     client.write("aGVsbG8=", "base64")  # 5
@@ -280,7 +264,7 @@ def test_bytes_written_counts_encoded_bytes_across_writes(env: Net) -> None:
     client.end("é", "latin1", lambda *args: calls.append(client.bytesWritten))  # 1
     assert client.bytesWritten == 19
     assert ended.wait(3)
-    until(lambda: calls, what="the end() callback")
+    wait_until(lambda: calls, what="the end() callback")
     assert calls == [19]
     assert len(bytes.fromhex("".join(chunks))) == 19
-    assert env.accepted[0].bytesRead == 19
+    assert harness.accepted[0].bytesRead == 19

@@ -1,4 +1,4 @@
-"""Tests for gnet.encodings: Node's encoding names, Buffer.from and StringDecoder (G1-G3)."""
+"""Tests for gnet.encodings: Node's encoding names, Buffer.from and StringDecoder."""
 
 from __future__ import annotations
 
@@ -270,14 +270,14 @@ def test_decoder_attributes() -> None:
         Decoder('utf9')
 
 
-def test_G1_utf8_text_across_two_writes() -> None:
+def test_utf8_text_across_two_writes() -> None:
     first = encode("L'État, c'est ")
     decoder = Decoder('utf8')
     assert decoder.write(first) + decoder.write(encode('moi')) + decoder.end() == (
         "L'État, c'est moi")
 
 
-def test_G2_large_string_split_at_every_chunk_size() -> None:
+def test_large_string_split_at_every_chunk_size() -> None:
     data = encode('あ' * 40960)
     assert len(data) == 122880
     for size in (1, 2, 4, 5, 7, 1000, 65536):
@@ -288,7 +288,7 @@ def test_G2_large_string_split_at_every_chunk_size() -> None:
         assert ''.join(parts) == 'あ' * 40960
 
 
-def test_G3_all_256_bytes_as_latin1() -> None:
+def test_all_256_bytes_as_latin1() -> None:
     data = bytes(range(256))
     text = Decoder('binary').write(data)
     assert len(text) == 256
@@ -297,7 +297,7 @@ def test_G3_all_256_bytes_as_latin1() -> None:
     assert encode(text[::-1], 'latin1') == data[::-1]
 
 
-def test_G3_ascii_gives_one_character_per_byte() -> None:
+def test_ascii_gives_one_character_per_byte() -> None:
     data = bytes(range(256)) * 3
     text = Decoder('ascii').write(data)
     assert len(text) == len(data)

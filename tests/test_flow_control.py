@@ -1,7 +1,7 @@
 """Flow control over real sockets: pause/resume, backpressure, pipe, iteration.
 
-Catalogue sections E (pause, resume, pauseOnConnect) and F (backpressure,
-'drain', buffer accounting), plus pipe(), pipeline(), ``for chunk in sock``
+Pause, resume and pauseOnConnect; backpressure, 'drain' and buffer
+accounting; plus pipe(), pipeline(), ``for chunk in sock``
 and what a blocking listener may hold up. Every test runs on loopback TCP
 with real gnet servers and clients (and a raw stdlib socket where the peer
 must not be gnet).
@@ -21,10 +21,7 @@ from gevent.event import AsyncResult
 import gnet as net
 from gnet.errors import StreamPrematureCloseError
 from gnet.events import once
-from helpers import HOST, KIB, MIB, Net, until
-
-# conftest's `env` fixture: a Net, closed after each test.
-HARNESS = Net
+from helpers import HOST, KIB, MIB, Harness, wait_until
 
 # gnet reads at most this much per recv(), so one 'data' chunk is never larger.
 READ_CHUNK = 64 * KIB
@@ -50,12 +47,12 @@ def pattern(size: int) -> bytes:
 # -- E: pause / resume / pauseOnConnect ----------------------------------------------
 
 
-def test_E1_pause_on_connect_holds_data_until_resume(env: Net) -> None:
+def test_pause_on_connect_holds_data_until_resume(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append), pauseOnConnect=True)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append), pauseOnConnect=True)
+    client = harness.client(port)
     client.write(b"the queued message")
-    sock = env.accepted_socket()
+    sock = harness.accepted_socket()
     gevent.sleep(0.1)
     # The 'data' listener does not resume a socket that starts paused.
     assert got == []
@@ -63,20 +60,20 @@ def test_E1_pause_on_connect_holds_data_until_resume(env: Net) -> None:
     assert sock.readableFlowing is False
     assert sock.isPaused()
     assert sock.resume() is sock
-    until(lambda: b"".join(got) == b"the queued message", what="the data after resume()")
+    wait_until(lambda: b"".join(got) == b"the queued message", what="the data after resume()")
     assert sock.bytesRead == len(b"the queued message")
 
 
-def test_E1_without_pause_on_connect_data_arrives_at_once(env: Net) -> None:
+def test_without_pause_on_connect_data_arrives_at_once(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append), pauseOnConnect=False)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append), pauseOnConnect=False)
+    client = harness.client(port)
     client.write(b"straight through")
-    until(lambda: b"".join(got) == b"straight through", what="data without resume()")
-    assert env.accepted[0].isPaused() is False
+    wait_until(lambda: b"".join(got) == b"straight through", what="data without resume()")
+    assert harness.accepted[0].isPaused() is False
 
 
-def test_E2_pause_and_resume_before_connect(env: Net) -> None:
+def test_pause_and_resume_before_connect(harness: Harness) -> None:
     message = b"This was the year he fell to pieces."
     sequences = [
         (("resume",), True),
@@ -85,33 +82,33 @@ def test_E2_pause_and_resume_before_connect(env: Net) -> None:
         (("resume", "pause", "resume"), True),
         (("resume", "resume", "pause"), False),
     ]
-    _srv, port = env.server(lambda s: s.end(message))
+    _srv, port = harness.server_and_port(lambda s: s.end(message))
     received = []
     for calls, _flows in sequences:
-        client = env.connect(port)
+        client = harness.client(port)
         assert client.connecting
         for name in calls:
             assert getattr(client, name)() is client
         received.append(collect(client))
     flowing = [chunks for chunks, (_calls, flows) in zip(received, sequences, strict=True)
                if flows]
-    until(lambda: all(b"".join(c) == message for c in flowing), what="the flowing clients")
+    wait_until(lambda: all(b"".join(c) == message for c in flowing), what="the flowing clients")
     # The paused ones had the same time and more: nothing may have come.
     gevent.sleep(0.1)
     seen = [bool(chunks) for chunks in received]
     assert seen == [flows for _calls, flows in sequences]
     assert sum(seen) == 3
     # Nothing was lost on the paused ones: it waits for resume().
-    for client in env.sockets:
+    for client in harness.sockets:
         client.resume()
-    until(lambda: all(b"".join(c) == message for c in received), what="the late data")
+    wait_until(lambda: all(b"".join(c) == message for c in received), what="the late data")
 
 
-def test_E3_no_data_while_paused_and_every_byte_after_resume(env: Net) -> None:
+def test_no_data_while_paused_and_every_byte_after_resume(harness: Harness) -> None:
     size = 1 * MIB
     payload = pattern(size)
-    _srv, port = env.server(lambda s: s.end(payload))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.end(payload))
+    client = harness.client(port)
     received: list[bytes] = []
     pauses: list[tuple[int, int]] = []  # (data events at pause, data events at resume)
 
@@ -135,15 +132,15 @@ def test_E3_no_data_while_paused_and_every_byte_after_resume(env: Net) -> None:
         assert at_pause == at_resume
 
 
-def test_pause_stops_reading_so_a_raw_peer_gets_eagain(env: Net) -> None:
+def test_pause_stops_reading_so_a_raw_peer_gets_eagain(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append))
-    raw = env.raw_client(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append))
+    raw = harness.raw_client(port)
     raw.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_SNDBUF, 64 * KIB)
     raw.setblocking(False)
-    sock = env.accepted_socket()
+    sock = harness.accepted_socket()
     raw.send(b"a" * 100)
-    until(lambda: total(got) == 100, what="the first bytes")
+    wait_until(lambda: total(got) == 100, what="the first bytes")
 
     sock.pause()
     read_at_pause = sock.bytesRead
@@ -174,21 +171,21 @@ def test_pause_stops_reading_so_a_raw_peer_gets_eagain(env: Net) -> None:
     assert total(got) == 100
 
     sock.resume()
-    until(lambda: total(got) == sent, what="every byte after resume()")
+    wait_until(lambda: total(got) == sent, what="every byte after resume()")
     assert b"".join(got) == b"a" * 100 + b"b" * (sent - 100)
 
 
-def test_paused_reader_makes_a_gnet_writer_buffer(env: Net) -> None:
+def test_paused_reader_makes_a_gnet_writer_buffer(harness: Harness) -> None:
     got: list[bytes] = []
 
     def on_connection(sock: net.Socket) -> None:
         sock.on("data", got.append)
         sock.pause()
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
-    sock = env.accepted_socket()
+    sock = harness.accepted_socket()
     written = 0
     chunk = b"w" * (16 * KIB)
     for _ in range(10_000):
@@ -210,16 +207,16 @@ def test_paused_reader_makes_a_gnet_writer_buffer(env: Net) -> None:
     drained = AsyncResult()
     client.once("drain", lambda: drained.set(client.writableLength))
     sock.resume()
-    until(lambda: total(got) == written, what="every byte after resume()")
+    wait_until(lambda: total(got) == written, what="every byte after resume()")
     assert drained.get(timeout=2) == 0
 
 
-def test_data_listener_added_late_loses_nothing(env: Net) -> None:
+def test_data_listener_added_late_loses_nothing(harness: Harness) -> None:
     payload = pattern(300 * KIB)  # more than a highWaterMark, so the kernel holds some
-    _srv, port = env.server()
-    client = env.connect(port)
+    _srv, port = harness.server_and_port()
+    client = harness.client(port)
     client.end(payload)
-    sock = env.accepted_socket()
+    sock = harness.accepted_socket()
     gevent.sleep(0.2)
     got = collect(sock)
     once(sock, "end", timeout=3000)
@@ -230,9 +227,9 @@ def test_data_listener_added_late_loses_nothing(env: Net) -> None:
 # -- F: backpressure, 'drain', accounting ----------------------------------------------
 
 
-def test_F1_buffer_size_counts_writes_made_while_connecting(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_buffer_size_counts_writes_made_while_connecting(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     assert client.connecting
     for i in range(1, 6):
         assert client.write("a") is True
@@ -245,9 +242,9 @@ def test_F1_buffer_size_counts_writes_made_while_connecting(env: Net) -> None:
     assert at_finish == [(0, 0)]
 
 
-def test_F2_write_false_at_default_high_water_mark(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_write_false_at_default_high_water_mark(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     assert client.connecting  # so every byte below stays queued in gnet
     assert client.writableHighWaterMark == 64 * KIB == net.getDefaultHighWaterMark()
     results = [client.write(b"x" * KIB) for _ in range(64)]
@@ -256,9 +253,9 @@ def test_F2_write_false_at_default_high_water_mark(env: Net) -> None:
     assert client.writableLength == 64 * KIB
 
 
-def test_F2_write_false_at_custom_high_water_mark(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port, highWaterMark=1000)
+def test_write_false_at_custom_high_water_mark(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port, highWaterMark=1000)
     drains: list[int] = []
     client.on("drain", lambda: drains.append(client.writableLength))
     assert client.writableHighWaterMark == 1000
@@ -266,31 +263,32 @@ def test_F2_write_false_at_custom_high_water_mark(env: Net) -> None:
     assert client.writableNeedDrain is False
     assert client.write(b"y") is False
     assert client.writableNeedDrain is True
-    until(lambda: drains, what="'drain'")
+    wait_until(lambda: drains, what="'drain'")
     gevent.sleep(0.05)
     assert drains == [0]
     assert client.writableNeedDrain is False
 
 
-def test_F3_high_water_mark_zero_write_while_connecting(env: Net) -> None:
+def test_high_water_mark_zero_write_while_connecting(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append))
-    client = env.connect(port, highWaterMark=0)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append))
+    client = harness.client(port, highWaterMark=0)
     drains: list[None] = []
     client.on("drain", lambda: drains.append(None))
     assert client.connecting
     assert client.write("a") is False
     assert client.writableLength == 1
-    until(lambda: got == [b"a"], what="the byte")
-    until(lambda: drains, what="'drain'")
+    wait_until(lambda: got == [b"a"], what="the byte")
+    wait_until(lambda: drains, what="'drain'")
     gevent.sleep(0.05)
     assert len(drains) == 1
 
 
-def test_F2_two_more_writes_after_false_are_accepted_and_none_lost(env: Net) -> None:
+def test_two_more_writes_after_false_are_accepted_and_none_lost(harness: Harness) -> None:
     received: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", received.append), pauseOnConnect=True)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", received.append),
+                                         pauseOnConnect=True)
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     drains: list[int] = []
     client.on("drain", lambda: drains.append(client.writableLength))
@@ -306,9 +304,9 @@ def test_F2_two_more_writes_after_false_are_accepted_and_none_lost(env: Net) -> 
     assert client.write(chunk) is False
     expected = (n + 2) * KIB
     assert 0 <= client.bufferSize <= client.writableLength <= expected
-    env.accepted_socket().resume()
-    until(lambda: total(received) == expected, what=f"{expected} bytes")
-    until(lambda: drains, what="'drain'")
+    harness.accepted_socket().resume()
+    wait_until(lambda: total(received) == expected, what=f"{expected} bytes")
+    wait_until(lambda: drains, what="'drain'")
     gevent.sleep(0.05)
     # Three writes returned False before the buffer emptied: one 'drain' for all.
     assert drains == [0]
@@ -316,10 +314,10 @@ def test_F2_two_more_writes_after_false_are_accepted_and_none_lost(env: Net) -> 
     assert client.writableLength == 0
 
 
-def test_every_false_is_followed_by_one_drain(env: Net) -> None:
+def test_every_false_is_followed_by_one_drain(harness: Harness) -> None:
     received: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", received.append))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", received.append))
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     drains: list[None] = []
     client.on("drain", lambda: drains.append(None))
@@ -335,15 +333,16 @@ def test_every_false_is_followed_by_one_drain(env: Net) -> None:
         once(client, "drain", timeout=3000)
         assert len(drains) == cycle
         assert client.writableLength == 0
-    until(lambda: total(received) == written, what="every byte")
+    wait_until(lambda: total(received) == written, what="every byte")
     gevent.sleep(0.05)
     assert len(drains) == 3
 
 
-def test_write_callbacks_run_in_order_once_in_the_kernel(env: Net) -> None:
+def test_write_callbacks_run_in_order_once_in_the_kernel(harness: Harness) -> None:
     received: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", received.append), pauseOnConnect=True)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", received.append),
+                                         pauseOnConnect=True)
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     calls: list[tuple[int, Any]] = []
     size = 16 * KIB
@@ -362,14 +361,14 @@ def test_write_callbacks_run_in_order_once_in_the_kernel(env: Net) -> None:
     still_queued = math.ceil(client.writableLength / size)
     assert still_queued >= 4
     assert calls == [(i, None) for i in range(n - still_queued)]
-    env.accepted_socket().resume()
-    until(lambda: len(calls) == n, what="every write callback")
+    harness.accepted_socket().resume()
+    wait_until(lambda: len(calls) == n, what="every write callback")
     assert calls == [(i, None) for i in range(n)]
-    until(lambda: total(received) == n * size, what="every byte")
+    wait_until(lambda: total(received) == n * size, what="every byte")
     assert b"".join(received) == b"".join(bytes([i % 256]) * size for i in range(n))
 
 
-def test_F4_slow_reader_gets_everything_and_every_callback_runs(env: Net) -> None:
+def test_slow_reader_gets_everything_and_every_callback_runs(harness: Harness) -> None:
     done: list[Any] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -377,8 +376,8 @@ def test_F4_slow_reader_gets_everything_and_every_callback_runs(env: Net) -> Non
             sock.write(b"s" * 200_000, done.append)
         sock.end()
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     count = [0]
 
     def on_data(chunk: bytes) -> None:
@@ -389,14 +388,14 @@ def test_F4_slow_reader_gets_everything_and_every_callback_runs(env: Net) -> Non
     client.on("data", on_data)
     once(client, "end", timeout=20_000)
     assert count[0] == 2_000_000
-    until(lambda: len(done) == 10, what="the write callbacks")
+    wait_until(lambda: len(done) == 10, what="the write callbacks")
     assert done == [None] * 10
 
 
-def test_F5_cork_uncork_small_writes(env: Net) -> None:
+def test_cork_uncork_small_writes(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append))
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     errors: list[BaseException] = []
     client.on("error", errors.append)
@@ -407,15 +406,15 @@ def test_F5_cork_uncork_small_writes(env: Net) -> None:
         results.append(client.write(b"cd"))
         assert client.uncork() is client
     assert all(results)
-    until(lambda: total(got) == 400, what="400 bytes")
+    wait_until(lambda: total(got) == 400, what="400 bytes")
     assert b"".join(got) == b"abcd" * 100
     assert errors == []
 
 
-def test_cork_holds_writes_until_the_last_uncork(env: Net) -> None:
+def test_cork_holds_writes_until_the_last_uncork(harness: Harness) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append))
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     calls: list[Any] = []
     client.cork()
@@ -431,13 +430,13 @@ def test_cork_holds_writes_until_the_last_uncork(env: Net) -> None:
     assert got == []
     assert client.writableLength == 5
     client.uncork()
-    until(lambda: b"".join(got) == b"held!", what="the corked bytes")
-    until(lambda: len(calls) == 2, what="the write callbacks")
+    wait_until(lambda: b"".join(got) == b"held!", what="the corked bytes")
+    wait_until(lambda: len(calls) == 2, what="the write callbacks")
     assert calls == [None, None]
     assert client.writableLength == 0
 
 
-def test_end_while_corked_sends_what_was_held(env: Net) -> None:
+def test_end_while_corked_sends_what_was_held(harness: Harness) -> None:
     got: list[bytes] = []
     ended: list[bool] = []
 
@@ -445,8 +444,8 @@ def test_end_while_corked_sends_what_was_held(env: Net) -> None:
         sock.on("data", got.append)
         sock.on("end", lambda: ended.append(True))
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     once(client, "connect", timeout=2000)
     client.resume()
     calls: list[Any] = []
@@ -455,13 +454,13 @@ def test_end_while_corked_sends_what_was_held(env: Net) -> None:
     client.write(b"x", calls.append)
     client.end(b"y", calls.append)
     # Node's end() uncorks completely, then finishes.
-    until(lambda: ended, timeout=1.0, what="the server's 'end'")
+    wait_until(lambda: ended, timeout_s=1.0, what="the server's 'end'")
     assert b"".join(got) == b"xy"
-    until(lambda: len(calls) == 2, what="the callbacks")
+    wait_until(lambda: len(calls) == 2, what="the callbacks")
     assert calls == [None, None]
 
 
-def test_F6_peer_destroyed_during_a_big_write_gives_one_error(env: Net) -> None:
+def test_peer_destroyed_during_a_big_write_gives_one_error(harness: Harness) -> None:
     errors: list[BaseException] = []
     closes: list[bool] = []
 
@@ -470,10 +469,10 @@ def test_F6_peer_destroyed_during_a_big_write_gives_one_error(env: Net) -> None:
         sock.on("close", closes.append)
         sock.write(b"e" * (10 * MIB))
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.once("data", lambda _chunk: client.destroy())
-    until(lambda: closes, what="the server socket's 'close'")
+    wait_until(lambda: closes, what="the server socket's 'close'")
     gevent.sleep(0.05)
     assert len(errors) == 1
     assert isinstance(errors[0], OSError)
@@ -481,7 +480,7 @@ def test_F6_peer_destroyed_during_a_big_write_gives_one_error(env: Net) -> None:
     assert closes == [True]
 
 
-def test_F7_reader_destroys_while_writer_ends(env: Net) -> None:
+def test_reader_destroys_while_writer_ends(harness: Harness) -> None:
     events: list[Any] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -495,15 +494,15 @@ def test_F7_reader_destroys_while_writer_ends(env: Net) -> None:
             sock.write(b"f" * 2_000_000)
         sock.end()
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
 
     def on_first(_chunk: bytes) -> None:
         client.pause()
         net.setTimeout(client.destroy, 20)
 
     client.once("data", on_first)
-    until(lambda: events and events[-1][0] == "close", what="the server socket's 'close'")
+    wait_until(lambda: events and events[-1][0] == "close", what="the server socket's 'close'")
     assert events == ["error", ("close", True)]
 
 
@@ -526,7 +525,7 @@ class WriteSpy(net.Socket):
         return ok
 
 
-def test_pipe_honours_backpressure(env: Net) -> None:
+def test_pipe_honours_backpressure(harness: Harness) -> None:
     size = 8 * MIB
     payload = pattern(size)
     sunk: list[bytes] = []
@@ -539,126 +538,127 @@ def test_pipe_honours_backpressure(env: Net) -> None:
         sock.on("end", lambda: sink_ended.append(True))
         net.setTimeout(sock.resume, 300)
 
-    _sink, sink_port = env.server(on_sink)
+    _sink, sink_port = harness.server_and_port(on_sink)
     dests: list[WriteSpy] = []
 
     def on_source(sock: net.Socket) -> None:
-        dest = env.track(WriteSpy())
+        dest = harness.track(WriteSpy())
         dest.connect(sink_port, HOST)
         dests.append(dest)
         assert sock.pipe(dest) is dest
 
-    _srv, port = env.server(on_source)
-    producer = env.connect(port)
+    _srv, port = harness.server_and_port(on_source)
+    producer = harness.client(port)
     producer.end(payload)
-    until(lambda: sink_ended, timeout=10, what="the sink's 'end'")
+    wait_until(lambda: sink_ended, timeout_s=10, what="the sink's 'end'")
     assert b"".join(sunk) == payload
     dest = dests[0]
     assert dest.false_writes > 0  # the pipe did meet backpressure
     assert dest.max_length <= dest.writableHighWaterMark + READ_CHUNK
 
 
-def test_pipe_to_itself_echoes(env: Net) -> None:
+def test_pipe_to_itself_echoes(harness: Harness) -> None:
     payload = pattern(1 * MIB)
-    _srv, port = env.server(lambda s: s.pipe(s))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.pipe(s))
+    client = harness.client(port)
     got = collect(client)
     events: list[Any] = []
     client.on("end", lambda: events.append("end"))
     client.on("close", lambda had_error: events.append(("close", had_error)))
     client.end(payload)
-    until(lambda: len(events) == 2, timeout=5, what="'end' and 'close'")
+    wait_until(lambda: len(events) == 2, timeout_s=5, what="'end' and 'close'")
     assert b"".join(got) == payload
     assert events == ["end", ("close", False)]
 
 
-def test_pipeline_calls_back_none_on_success(env: Net) -> None:
+def test_pipeline_calls_back_none_on_success(harness: Harness) -> None:
     payload = pattern(200 * KIB)
     sunk: list[bytes] = []
-    _sink, sink_port = env.server(lambda s: s.on("data", sunk.append))
+    _sink, sink_port = harness.server_and_port(lambda s: s.on("data", sunk.append))
     results: list[Any] = []
 
     def on_source(sock: net.Socket) -> None:
-        dest = env.connect(sink_port)
+        dest = harness.client(sink_port)
         assert net.pipeline(sock, dest, results.append) is dest
 
-    _srv, port = env.server(on_source)
-    producer = env.connect(port)
+    _srv, port = harness.server_and_port(on_source)
+    producer = harness.client(port)
     producer.end(payload)
-    until(lambda: results, what="the pipeline callback")
-    until(lambda: total(sunk) == len(payload), what="the sink's data")
+    wait_until(lambda: results, what="the pipeline callback")
+    wait_until(lambda: total(sunk) == len(payload), what="the sink's data")
     gevent.sleep(0.05)
     assert results == [None]
     assert b"".join(sunk) == payload
 
 
-def _failing_pipeline(env: Net) -> tuple[net.Socket, net.Socket, list[Any], list[Any]]:
+def _failing_pipeline(harness: Harness) -> tuple[net.Socket, net.Socket, list[Any], list[Any]]:
     """A producer piped through a server socket into a client: (source, dest, calls, events)."""
     sunk: list[bytes] = []
-    _sink, sink_port = env.server(lambda s: s.on("data", sunk.append))
+    _sink, sink_port = harness.server_and_port(lambda s: s.on("data", sunk.append))
     calls: list[Any] = []
     events: list[Any] = []
     pair: list[net.Socket] = []
 
     def on_source(sock: net.Socket) -> None:
-        dest = env.connect(sink_port)
+        dest = harness.client(sink_port)
         dest.on("error", lambda err: events.append(("dest error", err)))
         dest.on("close", lambda had_error: events.append(("dest close", had_error)))
         pair[:] = [sock, dest]
         net.pipeline(sock, dest, calls.append)
 
-    _srv, port = env.server(on_source)
-    producer = env.connect(port)
+    _srv, port = harness.server_and_port(on_source)
+    producer = harness.client(port)
     producer.on("error", lambda _err: None)
     producer.write(b"partial")
-    until(lambda: b"".join(sunk) == b"partial", what="data through the pipeline")
+    wait_until(lambda: b"".join(sunk) == b"partial", what="data through the pipeline")
     return pair[0], pair[1], calls, events
 
 
-def test_pipeline_failure_destroys_the_others_and_calls_back_with_the_error(env: Net) -> None:
-    source, dest, calls, _events = _failing_pipeline(env)
+def test_pipeline_failure_destroys_the_others_and_calls_back_with_the_error(
+        harness: Harness) -> None:
+    source, dest, calls, _events = _failing_pipeline(harness)
     boom = RuntimeError("boom")
     source.destroy(boom)
-    until(lambda: calls, what="the pipeline callback")
-    until(lambda: dest.destroyed, what="the destination's destroy")
+    wait_until(lambda: calls, what="the pipeline callback")
+    wait_until(lambda: dest.destroyed, what="the destination's destroy")
     gevent.sleep(0.05)
     assert calls == [boom]
 
 
-def test_pipeline_failure_destroys_the_others_with_the_error(env: Net) -> None:
-    source, _dest, calls, events = _failing_pipeline(env)
+def test_pipeline_failure_destroys_the_others_with_the_error(harness: Harness) -> None:
+    source, _dest, calls, events = _failing_pipeline(harness)
     boom = RuntimeError("boom")
     source.destroy(boom)
-    until(lambda: any(e[0] == "dest close" for e in events), what="the destination's 'close'")
+    wait_until(lambda: any(e[0] == "dest close" for e in events), what="the destination's 'close'")
     assert calls == [boom]
     # Node: the other streams are destroyed with the error itself.
     assert events == [("dest error", boom), ("dest close", True)]
 
 
-def test_pipeline_middle_stream_destroyed_gives_premature_close(env: Net) -> None:
-    _echo, echo_port = env.server(lambda s: s.pipe(s))
+def test_pipeline_middle_stream_destroyed_gives_premature_close(harness: Harness) -> None:
+    _echo, echo_port = harness.server_and_port(lambda s: s.pipe(s))
     sunk: list[bytes] = []
-    _sink, sink_port = env.server(lambda s: s.on("data", sunk.append))
+    _sink, sink_port = harness.server_and_port(lambda s: s.on("data", sunk.append))
     calls: list[Any] = []
     chain: list[net.Socket] = []
 
     def on_source(sock: net.Socket) -> None:
-        middle = env.connect(echo_port)
-        dest = env.connect(sink_port)
+        middle = harness.client(echo_port)
+        dest = harness.client(sink_port)
         for stream in (sock, dest):
             stream.on("error", lambda _err: None)
         chain[:] = [sock, middle, dest]
         net.pipeline(sock, middle, dest, calls.append)
 
-    _srv, port = env.server(on_source)
-    producer = env.connect(port)
+    _srv, port = harness.server_and_port(on_source)
+    producer = harness.client(port)
     producer.on("error", lambda _err: None)
     producer.write(b"through the middle")
-    until(lambda: b"".join(sunk) == b"through the middle", what="data through three streams")
+    wait_until(lambda: b"".join(sunk) == b"through the middle", what="data through three streams")
     source, middle, dest = chain
     middle.destroy()
-    until(lambda: calls, what="the pipeline callback")
-    until(lambda: source.destroyed and dest.destroyed, what="the others destroyed")
+    wait_until(lambda: calls, what="the pipeline callback")
+    wait_until(lambda: source.destroyed and dest.destroyed, what="the others destroyed")
     gevent.sleep(0.05)
     assert len(calls) == 1
     assert isinstance(calls[0], StreamPrematureCloseError)
@@ -668,7 +668,7 @@ def test_pipeline_middle_stream_destroyed_gives_premature_close(env: Net) -> Non
 # -- iteration and blocking listeners -------------------------------------------------------
 
 
-def test_iteration_inside_connection_listener_echoes(env: Net) -> None:
+def test_iteration_inside_connection_listener_echoes(harness: Harness) -> None:
     finished: list[str] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -676,33 +676,33 @@ def test_iteration_inside_connection_listener_echoes(env: Net) -> None:
             sock.write(chunk)
         finished.append("loop ended")
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     got = collect(client)
     for word in (b"one", b"two", b"three"):
         client.write(word)
         expected = len(word) + total(got)
-        until(lambda expected=expected: total(got) == expected, what=f"the echo of {word!r}")
+        wait_until(lambda expected=expected: total(got) == expected, what=f"the echo of {word!r}")
     client.end()
     once(client, "close", timeout=2000)
     assert b"".join(got) == b"onetwothree"
     assert finished == ["loop ended"]
 
 
-def test_events_once_data_inside_connection_listener(env: Net) -> None:
+def test_events_once_data_inside_connection_listener(harness: Harness) -> None:
     def on_connection(sock: net.Socket) -> None:
         (chunk,) = once(sock, "data", timeout=2000)
         sock.end(chunk.upper())
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     got = collect(client)
     client.write(b"hello")
     once(client, "end", timeout=2000)
     assert b"".join(got) == b"HELLO"
 
 
-def test_leaving_the_iteration_early_destroys_the_socket(env: Net) -> None:
+def test_leaving_the_iteration_early_destroys_the_socket(harness: Harness) -> None:
     seen: list[Any] = []
     closes: list[str] = []
 
@@ -713,18 +713,18 @@ def test_leaving_the_iteration_early_destroys_the_socket(env: Net) -> None:
             break
         seen.append(sock.destroyed)
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.on("error", lambda _err: None)
     client.on("close", lambda _had_error: closes.append("client"))
     client.resume()
     client.write(b"just one")
-    until(lambda: len(closes) == 2, what="both sides to close")
+    wait_until(lambda: len(closes) == 2, what="both sides to close")
     assert seen == [b"just one", True]
     assert sorted(closes) == ["client", "server socket"]
 
 
-def test_iteration_raises_the_sockets_error(env: Net) -> None:
+def test_iteration_raises_the_sockets_error(harness: Harness) -> None:
     caught: AsyncResult = AsyncResult()
     got: list[bytes] = []
 
@@ -738,10 +738,10 @@ def test_iteration_raises_the_sockets_error(env: Net) -> None:
         else:
             caught.set(None)
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.write(b"before the reset")
-    until(lambda: got, what="the first chunk")
+    wait_until(lambda: got, what="the first chunk")
     client.resetAndDestroy()
     exc = caught.get(timeout=3)
     assert isinstance(exc, ConnectionResetError)
@@ -749,7 +749,7 @@ def test_iteration_raises_the_sockets_error(env: Net) -> None:
     assert exc.syscall == "read"  # type: ignore[attr-defined]
 
 
-def test_iteration_raises_the_error_given_to_destroy(env: Net) -> None:
+def test_iteration_raises_the_error_given_to_destroy(harness: Harness) -> None:
     caught: AsyncResult = AsyncResult()
     boom = ValueError("stop reading")
 
@@ -764,13 +764,13 @@ def test_iteration_raises_the_error_given_to_destroy(env: Net) -> None:
         else:
             caught.set(None)
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.on("error", lambda _err: None)
     assert caught.get(timeout=3) is boom
 
 
-def test_blocking_connection_listener_does_not_stall_other_connections(env: Net) -> None:
+def test_blocking_connection_listener_does_not_stall_other_connections(harness: Harness) -> None:
     log: list[str] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -781,11 +781,11 @@ def test_blocking_connection_listener_does_not_stall_other_connections(env: Net)
         else:
             sock.pipe(sock)
 
-    _srv, port = env.server(on_connection)
-    env.connect(port)
-    until(lambda: log, what="the first listener")
+    _srv, port = harness.server_and_port(on_connection)
+    harness.client(port)
+    wait_until(lambda: log, what="the first listener")
     start = time.monotonic()
-    second = env.connect(port)
+    second = harness.client(port)
     second.write(b"ping")
     (echo,) = once(second, "data", timeout=2000)
     elapsed = time.monotonic() - start
@@ -794,10 +794,10 @@ def test_blocking_connection_listener_does_not_stall_other_connections(env: Net)
     assert log == ["first blocks", "second served"]
     # Typically a millisecond or two; the bound only allows for a loaded machine.
     assert elapsed < 0.4
-    until(lambda: "first returns" in log, what="the first listener to return")
+    wait_until(lambda: "first returns" in log, what="the first listener to return")
 
 
-def test_blocking_data_listener_stalls_only_its_own_socket(env: Net) -> None:
+def test_blocking_data_listener_stalls_only_its_own_socket(harness: Harness) -> None:
     log: list[Any] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -810,17 +810,17 @@ def test_blocking_data_listener_stalls_only_its_own_socket(env: Net) -> None:
 
         sock.on("data", on_data)
 
-    _srv, port = env.server(on_connection)
-    slow = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    slow = harness.client(port)
     slow_got = collect(slow)
     slow.write(b"slow-1")
-    until(lambda: b"slow-1" in log, what="the slow listener to start")
+    wait_until(lambda: b"slow-1" in log, what="the slow listener to start")
     slow.write(b"slow-2")
-    fast = env.connect(port)
+    fast = harness.client(port)
     fast.write(b"fast")
     (echo,) = once(fast, "data", timeout=2000)
     assert echo == b"fast"
     assert "slow listener returns" not in log
-    until(lambda: b"".join(slow_got) == b"slow-1slow-2", what="the slow socket's echoes")
+    wait_until(lambda: b"".join(slow_got) == b"slow-1slow-2", what="the slow socket's echoes")
     # The slow socket's second chunk waited for its own listener to return.
     assert log == [b"slow-1", b"fast", "slow listener returns", b"slow-2"]

@@ -1,6 +1,6 @@
-"""Half-open connections and ending: allowHalfOpen, end(), 'end'/'finish'/'close' (D1-D8).
+"""Half-open connections and ending: allowHalfOpen, end(), 'end'/'finish'/'close'.
 
-Also the end() cases of section C that concern ending (C15, C16) and the
+Also end() while connecting and on a never-connected socket, and the
 readable/writable/readyState of a socket in each phase of its shutdown.
 Real loopback sockets throughout.
 """
@@ -16,10 +16,7 @@ from gevent.event import Event
 
 import gnet as net
 from gnet.events import once
-from helpers import HOST, KIB, Net, has_ipv6_loopback, until
-
-# conftest's `env` fixture: a Net, closed after each test.
-HARNESS = Net
+from helpers import HOST, KIB, Harness, has_ipv6_loopback, wait_until
 
 
 def record(sock: net.Socket, log: list[Any], tag: str = "") -> list[bytes]:
@@ -46,24 +43,24 @@ def state(sock: net.Socket) -> tuple[bool, bool, str]:
 # -- allowHalfOpen False (the default) ----------------------------------------------------
 
 
-def test_D1_default_client_ends_after_the_servers_fin(env: Net) -> None:
+def test_default_client_ends_after_the_servers_fin(harness: Harness) -> None:
     payload = b"x" * 1024
-    _srv, port = env.server(lambda s: s.end(payload))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.end(payload))
+    client = harness.client(port)
     assert client.allowHalfOpen is False
     log: list[Any] = []
     got = record(client, log)
     seen: list[tuple[str, bool]] = []
     client.on("end", lambda: seen.append(("end", client.destroyed)))
     client.on("finish", lambda: seen.append(("finish", client.destroyed)))
-    until(lambda: log and log[-1] == ("close", False), what="'close'")
+    wait_until(lambda: log and log[-1] == ("close", False), what="'close'")
     assert b"".join(got) == payload
     assert log == ["data", "end", "finish", ("close", False)]
     # A proper shutdown (FIN) first: not destroyed in either event.
     assert seen == [("end", False), ("finish", False)]
 
 
-def test_D1_server_socket_ends_after_flushing_what_it_wrote(env: Net) -> None:
+def test_server_socket_ends_after_flushing_what_it_wrote(harness: Harness) -> None:
     block = bytes(range(256)) * 64  # 16 KiB, below the highWaterMark
     sent: list[bytes] = []
     server_log: list[Any] = []
@@ -77,25 +74,25 @@ def test_D1_server_socket_ends_after_flushing_what_it_wrote(env: Net) -> None:
             if not sock.write(block):
                 break
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     log: list[Any] = []
     got = record(client, log)
     client.pause()
     client.end()  # our FIN reaches the server while its data waits for us
-    sock = env.accepted_socket()
-    until(lambda: "end" in server_log, what="the server socket's 'end'")
+    sock = harness.accepted_socket()
+    wait_until(lambda: "end" in server_log, what="the server socket's 'end'")
     assert sock.writableLength > 0
     client.resume()
-    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
     assert b"".join(got) == b"".join(sent)
     assert log == ["data", "finish", "end", ("close", False)] or log == [
         "finish", "data", "end", ("close", False)]
-    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    wait_until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
     assert server_log == ["end", "finish", ("close", False)]
 
 
-def test_D4_a_write_inside_end_listener_still_goes_out(env: Net) -> None:
+def test_a_write_inside_end_listener_still_goes_out(harness: Harness) -> None:
     got: list[bytes] = []
     server_end = Event()
 
@@ -104,8 +101,8 @@ def test_D4_a_write_inside_end_listener_still_goes_out(env: Net) -> None:
         sock.on("end", server_end.set)
         sock.end()
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     inside: list[Any] = []
     errors: list[BaseException] = []
     client.on("error", errors.append)
@@ -122,9 +119,9 @@ def test_D4_a_write_inside_end_listener_still_goes_out(env: Net) -> None:
     assert errors == []
 
 
-def test_D5_write_after_both_sides_ended_is_epipe_on_a_later_tick(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.end())
-    client = env.connect(port)
+def test_write_after_both_sides_ended_is_epipe_on_a_later_tick(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.end())
+    client = harness.client(port)
     client.on("connect", lambda: client.end())
     client.resume()
     during_write = [False]
@@ -141,7 +138,7 @@ def test_D5_write_after_both_sides_ended_is_epipe_on_a_later_tick(env: Net) -> N
             during_write[0] = False
 
     client.on("end", on_end)
-    until(lambda: errors and callbacks, what="the write's error")
+    wait_until(lambda: errors and callbacks, what="the write's error")
     assert returned == [False]
     (err,) = callbacks
     assert isinstance(err, BrokenPipeError)
@@ -150,7 +147,7 @@ def test_D5_write_after_both_sides_ended_is_epipe_on_a_later_tick(env: Net) -> N
     assert errors == [(err, False)]
 
 
-def test_D6_write_to_a_socket_the_peer_closed_fails_through_the_callback(env: Net) -> None:
+def test_write_to_a_socket_the_peer_closed_fails_through_the_callback(harness: Harness) -> None:
     server_errors: list[BaseException] = []
     holder: list[net.Socket] = []
 
@@ -159,8 +156,8 @@ def test_D6_write_to_a_socket_the_peer_closed_fails_through_the_callback(env: Ne
         sock.resume()
         sock.on("error", server_errors.append)
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     results: list[Any] = []
 
     def on_end() -> None:
@@ -168,24 +165,24 @@ def test_D6_write_to_a_socket_the_peer_closed_fails_through_the_callback(env: Ne
 
     client.on("end", on_end)
     client.on("connect", lambda: client.end())
-    until(lambda: results, what="the write callback")
+    wait_until(lambda: results, what="the write callback")
     gevent.sleep(0.05)
     assert len(results) == 1
     assert isinstance(results[0], BaseException)
     assert server_errors == []
 
 
-def test_D7_only_one_automatic_end(env: Net) -> None:
+def test_only_one_automatic_end(harness: Harness) -> None:
     fresh = net.Socket(allowHalfOpen=False)
     # Node installs exactly one 'end' listener of its own; gnet's is internal,
     # so none shows, and certainly not two.
     assert fresh.listenerCount("end") <= 1
     fresh.destroy()
-    _srv, port = env.server(lambda s: s.end(b"bye"))
-    client = env.connect(port, allowHalfOpen=False)
+    _srv, port = harness.server_and_port(lambda s: s.end(b"bye"))
+    client = harness.client(port, allowHalfOpen=False)
     log: list[Any] = []
     record(client, log)
-    until(lambda: log and log[-1][0] == "close", what="'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="'close'")
     assert log.count("finish") == 1
     assert log.count("end") == 1
 
@@ -214,7 +211,7 @@ def _connect_half_open(form: str, port: int) -> net.Socket:
     "Socket(options).connect(options)",
     "create_connection(snake kwargs)",
 ])
-def test_D2_half_open_client_stays_writable_after_end(env: Net, form: str) -> None:
+def test_half_open_client_stays_writable_after_end(harness: Harness, form: str) -> None:
     server_got: list[bytes] = []
     server_ends: list[None] = []
 
@@ -223,27 +220,27 @@ def test_D2_half_open_client_stays_writable_after_end(env: Net, form: str) -> No
         sock.on("end", lambda: server_ends.append(None))
         sock.end()
 
-    _srv, port = env.server(on_connection, allowHalfOpen=True)
-    client = env.track(_connect_half_open(form, port))
+    _srv, port = harness.server_and_port(on_connection, allowHalfOpen=True)
+    client = harness.track(_connect_half_open(form, port))
     assert client.allowHalfOpen is True
     log: list[Any] = []
     record(client, log)
     client.resume()
-    until(lambda: "end" in log, what="the client's 'end'")
+    wait_until(lambda: "end" in log, what="the client's 'end'")
     gevent.sleep(0.05)
     assert (client.readable, client.writable) == (False, True)
     assert client.destroyed is False
     assert [client.write(str(i)) for i in range(3)] == [True, True, True]
     client.end()
-    until(lambda: log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: log[-1][0] == "close", what="the client's 'close'")
     assert log == ["end", "finish", ("close", False)]
-    until(lambda: server_ends, what="the server socket's 'end'")
+    wait_until(lambda: server_ends, what="the server socket's 'end'")
     assert b"".join(server_got) == b"012"
     gevent.sleep(0.05)
     assert len(server_ends) == 1
 
 
-def test_D3_half_open_server_socket_answers_after_end(env: Net) -> None:
+def test_half_open_server_socket_answers_after_end(harness: Harness) -> None:
     inside: list[Any] = []
     after: list[Any] = []
 
@@ -258,20 +255,20 @@ def test_D3_half_open_server_socket_answers_after_end(env: Net) -> None:
         sock.on("end", on_end)
         sock.on("close", lambda _h: after.append((sock.writable, sock.readable)))
 
-    _srv, port = env.server(on_connection, allowHalfOpen=True)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection, allowHalfOpen=True)
+    client = harness.client(port)
     log: list[Any] = []
     got = record(client, log)
     client.end(b"request")
-    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
     assert b"".join(got) == b"reply to request"
     assert log == ["finish", "data", "end", ("close", False)]
-    until(lambda: after, what="the server socket's 'close'")
+    wait_until(lambda: after, what="the server socket's 'close'")
     assert inside == [(True, True, False)]
     assert after == [(False, False)]
 
 
-def test_half_open_client_with_default_server(env: Net) -> None:
+def test_half_open_client_with_default_server(harness: Harness) -> None:
     server_got: list[bytes] = []
     server_log: list[Any] = []
 
@@ -280,11 +277,11 @@ def test_half_open_client_with_default_server(env: Net) -> None:
         sock.on("data", server_got.append)
         sock.end(b"hi")
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port, allowHalfOpen=True)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port, allowHalfOpen=True)
     log: list[Any] = []
     got = record(client, log)
-    until(lambda: "end" in log, what="the client's 'end'")
+    wait_until(lambda: "end" in log, what="the client's 'end'")
     gevent.sleep(0.05)
     assert client.writable is True
     assert client.write(b"late") is True
@@ -292,8 +289,8 @@ def test_half_open_client_with_default_server(env: Net) -> None:
     assert b"".join(server_got) == b"late"
     assert "end" not in server_log  # we have not ended yet
     client.end(b"!")
-    until(lambda: log[-1][0] == "close", what="the client's 'close'")
-    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    wait_until(lambda: log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
     assert b"".join(got) == b"hi"
     assert b"".join(server_got) == b"late!"
     assert server_log[-2:] == ["end", ("close", False)]
@@ -302,7 +299,7 @@ def test_half_open_client_with_default_server(env: Net) -> None:
 # -- end(data), both ends, event order ------------------------------------------------------
 
 
-def test_end_data_arrives_whole_before_fin(env: Net) -> None:
+def test_end_data_arrives_whole_before_fin(harness: Harness) -> None:
     got: list[bytes] = []
     ended = Event()
 
@@ -310,8 +307,8 @@ def test_end_data_arrives_whole_before_fin(env: Net) -> None:
         sock.on("data", got.append)
         sock.on("end", ended.set)
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     client.write(b"first ")
     client.write(b"second ")
     tail = bytes(range(256)) * (4 * KIB)  # 1 MiB
@@ -320,7 +317,7 @@ def test_end_data_arrives_whole_before_fin(env: Net) -> None:
     assert b"".join(got) == b"first second " + tail
 
 
-def test_both_sides_end_at_once(env: Net) -> None:
+def test_both_sides_end_at_once(harness: Harness) -> None:
     server_log: list[Any] = []
     server_got: list[list[bytes]] = []
 
@@ -328,13 +325,13 @@ def test_both_sides_end_at_once(env: Net) -> None:
         server_got.append(record(sock, server_log))
         sock.end(b"server bye")
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     log: list[Any] = []
     got = record(client, log)
     client.on("connect", lambda: client.end(b"client bye"))
-    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
-    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
     assert b"".join(got) == b"server bye"
     assert b"".join(server_got[0]) == b"client bye"
     for events in (log, server_log):
@@ -344,26 +341,26 @@ def test_both_sides_end_at_once(env: Net) -> None:
 
 
 @pytest.mark.parametrize("half_open", [False, True])
-def test_finish_and_end_come_before_close(env: Net, half_open: bool) -> None:
+def test_finish_and_end_come_before_close(harness: Harness, half_open: bool) -> None:
     server_log: list[Any] = []
 
     def on_connection(sock: net.Socket) -> None:
         record(sock, server_log)
         sock.resume()
 
-    _srv, port = env.server(on_connection, allowHalfOpen=half_open)
-    client = env.connect(port, allowHalfOpen=half_open)
+    _srv, port = harness.server_and_port(on_connection, allowHalfOpen=half_open)
+    client = harness.client(port, allowHalfOpen=half_open)
     log: list[Any] = []
     record(client, log)
     client.write(b"ping")
     if half_open:
-        env.accepted_socket().end(b"pong")
-        until(lambda: "end" in log, what="the client's 'end'")
+        harness.accepted_socket().end(b"pong")
+        wait_until(lambda: "end" in log, what="the client's 'end'")
         client.end()
     else:
         client.end()
-    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
-    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
     for events in (log, server_log):
         assert events.count("end") == 1
         assert events.count("finish") == 1
@@ -374,9 +371,9 @@ def test_finish_and_end_come_before_close(env: Net, half_open: bool) -> None:
 # -- readable / writable / readyState ---------------------------------------------------------
 
 
-def test_states_when_we_end_first(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume(), allowHalfOpen=True)
-    fresh = env.track(net.Socket(allowHalfOpen=True))
+def test_states_when_we_end_first(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume(), allowHalfOpen=True)
+    fresh = harness.track(net.Socket(allowHalfOpen=True))
     assert state(fresh) == (True, True, "open")
     phases: dict[str, tuple[bool, bool, str]] = {}
     client = fresh.connect(port, HOST)
@@ -388,11 +385,11 @@ def test_states_when_we_end_first(env: Net) -> None:
     phases["connected"] = state(client)
     client.end()
     phases["after end()"] = state(client)
-    server_sock = env.accepted_socket()
-    until(lambda: server_sock.readableEnded, what="the server socket's 'end'")
+    server_sock = harness.accepted_socket()
+    wait_until(lambda: server_sock.readableEnded, what="the server socket's 'end'")
     client.on("end", lambda: phases.setdefault("end", state(client)))
     server_sock.end()
-    until(lambda: "close" in phases, what="the client's 'close'")
+    wait_until(lambda: "close" in phases, what="the client's 'close'")
     assert phases == {
         "connecting": (True, True, "opening"),
         "connected": (True, True, "open"),
@@ -402,18 +399,18 @@ def test_states_when_we_end_first(env: Net) -> None:
     }
 
 
-def test_states_when_the_peer_ends_first(env: Net) -> None:
-    _srv, port = env.server(lambda s: (s.resume(), s.end()))
-    client = env.connect(port, allowHalfOpen=True)
+def test_states_when_the_peer_ends_first(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: (s.resume(), s.end()))
+    client = harness.client(port, allowHalfOpen=True)
     phases: dict[str, tuple[bool, bool, str]] = {}
     client.on("end", lambda: phases.setdefault("end", state(client)))
     client.on("close", lambda _h: phases.setdefault("close", state(client)))
     client.resume()
-    until(lambda: "end" in phases, what="the client's 'end'")
+    wait_until(lambda: "end" in phases, what="the client's 'end'")
     gevent.sleep(0.02)
     phases["after end"] = state(client)
     client.end()
-    until(lambda: "close" in phases, what="the client's 'close'")
+    wait_until(lambda: "close" in phases, what="the client's 'close'")
     assert phases == {
         "end": (False, True, "writeOnly"),
         "after end": (False, True, "writeOnly"),
@@ -426,87 +423,87 @@ def test_states_when_the_peer_ends_first(env: Net) -> None:
 
 @pytest.mark.parametrize("args", [(), (b"foo",), ("foo", "utf8")], ids=["cb", "data-cb",
                                                                         "data-enc-cb"])
-def test_end_callback_called_exactly_once(env: Net, args: tuple[Any, ...]) -> None:
+def test_end_callback_called_exactly_once(harness: Harness, args: tuple[Any, ...]) -> None:
     got: list[bytes] = []
-    _srv, port = env.server(lambda s: s.on("data", got.append))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: s.on("data", got.append))
+    client = harness.client(port)
     calls: list[Any] = []
     closes: list[bool] = []
     client.on("close", closes.append)
     client.resume()
     client.on("connect", lambda: client.end(*args, calls.append))
-    until(lambda: closes, what="'close'")
+    wait_until(lambda: closes, what="'close'")
     gevent.sleep(0.05)
     assert calls == [None]
     expected = b"foo" if args else b""
-    until(lambda: b"".join(got) == expected, what="the end() data")
+    wait_until(lambda: b"".join(got) == expected, what="the end() data")
 
 
-def test_C15_end_while_connecting_still_closes(env: Net) -> None:
+def test_end_while_connecting_still_closes(harness: Harness) -> None:
     server_log: list[Any] = []
     server_got: list[list[bytes]] = []
-    _srv, port = env.server(lambda s: server_got.append(record(s, server_log)))
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(lambda s: server_got.append(record(s, server_log)))
+    client = harness.client(port)
     assert client.connecting
     log: list[Any] = []
     record(client, log)
     client.resume()
     client.end(b"sent while connecting")
-    until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: log and log[-1][0] == "close", what="the client's 'close'")
     assert log[-1] == ("close", False)
-    until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
+    wait_until(lambda: server_log and server_log[-1][0] == "close", what="the server's 'close'")
     assert b"".join(server_got[0]) == b"sent while connecting"
     assert "end" in server_log
 
 
-def test_C15_bare_end_while_connecting_still_closes(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_bare_end_while_connecting_still_closes(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     assert client.connecting
     closes: list[bool] = []
     client.on("close", closes.append)
     client.resume()
     assert client.end() is client
-    until(lambda: closes, what="'close'")
+    wait_until(lambda: closes, what="'close'")
     assert closes == [False]
 
 
-def test_C16_end_callback_on_a_never_connected_socket() -> None:
+def test_end_callback_on_a_never_connected_socket() -> None:
     sock = net.Socket()
     inside: list[Any] = []
     closes: list[bool] = []
     sock.on("close", closes.append)
     assert sock.end(lambda *args: inside.append((args, sock.writable))) is sock
     assert sock.writable is False
-    until(lambda: inside and closes, what="the end() callback and 'close'")
+    wait_until(lambda: inside and closes, what="the end() callback and 'close'")
     gevent.sleep(0.02)
     assert inside == [((None,), False)]
     assert closes == [False]
 
 
-# -- D8: family 6 with a custom lookup ------------------------------------------------------
+# -- family 6 with a custom lookup ------------------------------------------------------
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
-def test_D8_family_6_with_custom_lookup_and_half_open(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.end(b"v6"), host="::1")
+def test_family_6_with_custom_lookup_and_half_open(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.end(b"v6"), host="::1")
     lookups: list[Any] = []
 
     def lookup(host: str, options: dict[str, Any], callback: Callable[..., Any]) -> None:
         lookups.append((host, options["family"]))
         callback(None, "::1", 6)
 
-    client = env.track(net.createConnection({
+    client = harness.track(net.createConnection({
         "port": port, "host": "localhost", "family": 6, "lookup": lookup,
         "allowHalfOpen": True,
     }))
     log: list[Any] = []
     got = record(client, log)
-    until(lambda: "end" in log, what="the client's 'end'")
+    wait_until(lambda: "end" in log, what="the client's 'end'")
     gevent.sleep(0.01)
     assert client.writable is True
     assert lookups == [("localhost", 6)]
     assert b"".join(got) == b"v6"
     assert client.remoteFamily == "IPv6"
     client.end()
-    until(lambda: log[-1][0] == "close", what="the client's 'close'")
+    wait_until(lambda: log[-1][0] == "close", what="the client's 'close'")

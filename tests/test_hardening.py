@@ -47,7 +47,7 @@ from gnet.errors import (
     NestedRunError,
     SocketBadPortError,
 )
-from helpers import HOST, MIB, Tracker, until
+from helpers import HOST, MIB, Harness, wait_until
 
 unix_only = pytest.mark.skipif(not hasattr(_socket, "AF_UNIX"), reason="no AF_UNIX here")
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -61,19 +61,19 @@ def outcome(srv: net.Server) -> tuple[str, Any]:
     result: list[tuple[str, Any]] = []
     srv.once("listening", lambda: result.append(("listening", None)))
     srv.once("error", lambda err: result.append(("error", err)))
-    until(lambda: result, WAIT_S, "'listening' or 'error'")
+    wait_until(lambda: result, WAIT_S, "'listening' or 'error'")
     return result[0]
 
 
-def connected_pair(track: Tracker, **server_options: Any) -> tuple[net.Socket, net.Socket]:
+def connected_pair(harness: Harness, **server_options: Any) -> tuple[net.Socket, net.Socket]:
     """A client and its accepted socket on loopback."""
     accepted: list[net.Socket] = []
-    srv = track.server(server_options, accepted.append)
+    srv = harness.server(server_options, accepted.append)
     srv.listen(0, HOST)
     assert outcome(srv)[0] == "listening"
-    client = track.connect(srv.address()["port"], HOST)
-    until(lambda: accepted and not client.connecting, WAIT_S, "the connection")
-    track.track(accepted[0])
+    client = harness.connect(srv.address()["port"], HOST)
+    wait_until(lambda: accepted and not client.connecting, WAIT_S, "the connection")
+    harness.track(accepted[0])
     return client, accepted[0]
 
 
@@ -81,7 +81,7 @@ def connected_pair(track: Tracker, **server_options: Any) -> tuple[net.Socket, n
 
 
 @unix_only
-def test_remove_stale_leaves_a_live_server_with_a_full_backlog(track: Tracker,
+def test_remove_stale_leaves_a_live_server_with_a_full_backlog(harness: Harness,
                                                                tmp_sock_path: str) -> None:
     live = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     clients: list[Any] = []
@@ -98,7 +98,7 @@ def test_remove_stale_leaves_a_live_server_with_a_full_backlog(track: Tracker,
                 break
         else:
             pytest.skip("the accept queue never filled")
-        srv = track.server()
+        srv = harness.server()
         srv.listen({"path": tmp_sock_path, "removeStale": True})
         kind, err = outcome(srv)
         assert kind == "error"
@@ -116,12 +116,12 @@ def test_remove_stale_leaves_a_live_server_with_a_full_backlog(track: Tracker,
 
 
 @unix_only
-def test_remove_stale_still_replaces_a_dead_socket_file(track: Tracker,
+def test_remove_stale_still_replaces_a_dead_socket_file(harness: Harness,
                                                        tmp_sock_path: str) -> None:
     dead = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     dead.bind(tmp_sock_path)
     dead.close()  # the file stays, nothing listens: ECONNREFUSED
-    srv = track.server()
+    srv = harness.server()
     srv.listen({"path": tmp_sock_path, "removeStale": True})
     assert outcome(srv)[0] == "listening"
 
@@ -134,10 +134,10 @@ def test_remove_stale_still_replaces_a_dead_socket_file(track: Tracker,
     ("a" * 64 + ".example", "ENOTFOUND"),
     ("x\ud800y", "EINVAL"),  # Node: 'getaddrinfo EINVAL x\ufffdy'
 ], ids=["empty-label", "64-char-label", "lone-surrogate"])
-def test_listen_on_a_host_idna_refuses_gives_error(track: Tracker, host: str, code: str,
+def test_listen_on_a_host_idna_refuses_gives_error(harness: Harness, host: str, code: str,
                                                    capfd: pytest.CaptureFixture[str]) -> None:
     before = net.refCount()
-    srv = track.server()
+    srv = harness.server()
     srv.listen(0, host)
     kind, err = outcome(srv)
     assert kind == "error"
@@ -273,12 +273,12 @@ def test_port_table_is_what_node_does(tmp_path: Any) -> None:
 
 @unix_only
 @pytest.mark.timeout(120)
-def test_listen_and_connect_read_port_strings_as_node(track: Tracker, tmp_path: Any,
+def test_listen_and_connect_read_port_strings_as_node(harness: Harness, tmp_path: Any,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # Paths are relative: they land in tmp_path, never next to the tests.
     monkeypatch.chdir(tmp_path)
     for text, kind, port in NODE_PORT_TABLE:
-        srv = track.server()
+        srv = harness.server()
         if kind == "port" and not isinstance(port, int):
             with pytest.raises(SocketBadPortError):
                 srv.listen(text)
@@ -295,10 +295,10 @@ def test_listen_and_connect_read_port_strings_as_node(track: Tracker, tmp_path: 
             assert err.port == port, text
         srv.close()
         errors: list[BaseException] = []
-        client = track.connect(text, HOST) if kind == "port" else track.connect(text)
+        client = harness.connect(text, HOST) if kind == "port" else harness.connect(text)
         client.on("error", errors.append)
         client.on("close", lambda had_error, e=errors: e.append(None) if not e else None)
-        until(lambda c=client, e=errors: e or c.remotePort, WAIT_S, text)
+        wait_until(lambda c=client, e=errors: e or c.remotePort, WAIT_S, text)
         if kind == "path":
             assert errors and getattr(errors[0], "address", None) == text, text
         elif errors:
@@ -311,19 +311,19 @@ def test_listen_and_connect_read_port_strings_as_node(track: Tracker, tmp_path: 
                 if is_port_string(name)], os.listdir(tmp_path)
 
 
-def test_listen_and_connect_agree_on_an_exponent_port(track: Tracker) -> None:
-    srv = track.server()
+def test_listen_and_connect_agree_on_an_exponent_port(harness: Harness) -> None:
+    srv = harness.server()
     srv.listen(0, HOST)
     assert outcome(srv)[0] == "listening"
     port = srv.address()["port"]
     # The same port, spelt as Node's Number() reads it.
     for text in (f"{port}.0", f" {port} ", f"{port * 10}e-1", hex(port), oct(port), bin(port)):
-        client = track.connect(text, HOST)
-        until(lambda c=client: c.remotePort or c.destroyed, WAIT_S, text)
+        client = harness.connect(text, HOST)
+        wait_until(lambda c=client: c.remotePort or c.destroyed, WAIT_S, text)
         assert client.remotePort == port, text
         client.destroy()
     srv.close()
-    other = track.server()
+    other = harness.server()
     other.listen(f"{port}.0", HOST)
     assert outcome(other)[0] == "listening"
     assert other.address()["port"] == port
@@ -342,10 +342,10 @@ def test_blank_port_string_is_a_bad_port() -> None:
 
 @unix_only
 @pytest.mark.parametrize("form", ["positional", "options", "removeStale"])
-def test_nul_in_a_unix_path_is_refused(track: Tracker, tmp_sock_path: str, form: str) -> None:
+def test_nul_in_a_unix_path_is_refused(harness: Harness, tmp_sock_path: str, form: str) -> None:
     path = tmp_sock_path + "\0tail"
     before = net.refCount()
-    srv = track.server()
+    srv = harness.server()
     args: Any = {
         "positional": path,
         "options": {"path": path},
@@ -364,16 +364,16 @@ def test_nul_in_a_unix_path_is_refused(track: Tracker, tmp_sock_path: str, form:
 
 
 @linux_only
-def test_abstract_names_may_hold_nul(track: Tracker) -> None:
+def test_abstract_names_may_hold_nul(harness: Harness) -> None:
     name = f"\0gnet-{uuid.uuid4().hex}\0x"
-    srv = track.server(lambda sock: sock.end("hi"))
+    srv = harness.server(lambda sock: sock.end("hi"))
     srv.listen(name)
     assert outcome(srv)[0] == "listening"
     assert srv.address() == name
     data: list[bytes] = []
-    client = track.connect(name)
+    client = harness.connect(name)
     client.on("data", data.append)
-    until(lambda: client.destroyed, WAIT_S, "the client's close")
+    wait_until(lambda: client.destroyed, WAIT_S, "the client's close")
     assert b"".join(data) == b"hi"
 
 
@@ -388,14 +388,14 @@ def _loop_iterations() -> int:
 
 
 @pytest.mark.parametrize("ms", [1e-300, 1])
-def test_idle_timeout_fires_once_and_does_not_spin(track: Tracker, ms: float) -> None:
-    client, peer = connected_pair(track)
+def test_idle_timeout_fires_once_and_does_not_spin(harness: Harness, ms: float) -> None:
+    client, peer = connected_pair(harness)
     peer.on("data", lambda chunk: None)
     timeouts: list[float] = []
     client.on("timeout", lambda: timeouts.append(time.monotonic()))
     client.setTimeout(ms)
     assert client.timeout == ms  # Node keeps the value given; the timer clamps it
-    until(lambda: timeouts, WAIT_S, "'timeout'")
+    wait_until(lambda: timeouts, WAIT_S, "'timeout'")
     iterations = _loop_iterations()
     cpu = time.process_time()
     gevent.sleep(0.3)
@@ -408,7 +408,7 @@ def test_idle_timeout_fires_once_and_does_not_spin(track: Tracker, ms: float) ->
     assert cpu < 0.15, cpu
     # Activity starts a new idle period: one more 'timeout'.
     client.write(b"x")
-    until(lambda: len(timeouts) == 2, WAIT_S, "the second 'timeout'")
+    wait_until(lambda: len(timeouts) == 2, WAIT_S, "the second 'timeout'")
     gevent.sleep(0.05)
     assert len(timeouts) == 2
 
@@ -416,8 +416,8 @@ def test_idle_timeout_fires_once_and_does_not_spin(track: Tracker, ms: float) ->
 # --- 13: a queued bytearray is a copy -------------------------------------------------------
 
 
-def test_bytearray_rest_does_not_alias_the_callers_buffer(track: Tracker) -> None:
-    client, peer = connected_pair(track, pauseOnConnect=True)
+def test_bytearray_rest_does_not_alias_the_callers_buffer(harness: Harness) -> None:
+    client, peer = connected_pair(harness, pauseOnConnect=True)
     size = 32 * MIB
     pattern = bytes(range(256)) * (size // 256)
     buf = bytearray(pattern)
@@ -439,7 +439,7 @@ def test_bytearray_rest_does_not_alias_the_callers_buffer(track: Tracker) -> Non
 
     peer.on("data", on_data)
     peer.resume()
-    until(lambda: total[0] >= size + 3, 30, "all the bytes")
+    wait_until(lambda: total[0] >= size + 3, 30, "all the bytes")
     assert b"".join(received) == pattern + b"abc"
 
 
@@ -447,7 +447,7 @@ def test_bytearray_rest_does_not_alias_the_callers_buffer(track: Tracker) -> Non
 
 
 @pytest.mark.parametrize("where", ["connection", "data"])
-def test_stop_ends_with_close_despite_a_blocked_listener(track: Tracker, where: str) -> None:
+def test_stop_ends_with_close_despite_a_blocked_listener(harness: Harness, where: str) -> None:
     forever = Event()
 
     def on_connection(sock: net.Socket) -> None:
@@ -456,20 +456,21 @@ def test_stop_ends_with_close_despite_a_blocked_listener(track: Tracker, where: 
         else:
             sock.on("data", lambda chunk: forever.wait())
 
-    srv = track.server(on_connection)
+    srv = harness.server(on_connection)
     closes: list[float] = []
     srv.on("close", lambda: closes.append(time.monotonic()))
     srv.listen(0, HOST)
     assert outcome(srv)[0] == "listening"
-    client = track.connect(srv.address()["port"], HOST)
+    client = harness.connect(srv.address()["port"], HOST)
     client.on("error", lambda err: None)
     client.write(b"x")
-    until(lambda: srv.getConnections() == 1 and not client.connecting, WAIT_S, "the connection")
+    wait_until(lambda: srv.getConnections() == 1 and not client.connecting, WAIT_S,
+               "the connection")
     gevent.sleep(0.05)  # the listener is blocked now
     try:
         srv.stop(0.1)
         client.destroy()
-        until(lambda: closes, WAIT_S, "the server's 'close'")
+        wait_until(lambda: closes, WAIT_S, "the server's 'close'")
         assert net.run(timeout=3000), "run() waited for the blocked listener"
     finally:
         forever.set()  # let the listener go, so that no greenlet outlives the test
@@ -494,12 +495,12 @@ def _in_os_thread(fn: Any) -> BaseException | None:
             result.append(None)
 
     start(body, ())
-    until(lambda: result, WAIT_S, "the thread")
+    wait_until(lambda: result, WAIT_S, "the thread")
     return result[0]
 
 
-def test_calls_from_a_foreign_thread_raise(track: Tracker) -> None:
-    client, peer = connected_pair(track)
+def test_calls_from_a_foreign_thread_raise(harness: Harness) -> None:
+    client, peer = connected_pair(harness)
     calls = {
         "write": lambda: client.write(b"x", lambda err: None),
         "write-queued": lambda: (client.cork(), client.write(b"x")),
@@ -519,13 +520,13 @@ def test_calls_from_a_foreign_thread_raise(track: Tracker) -> None:
     data: list[bytes] = []
     peer.on("data", data.append)
     client.write(b"ok")
-    until(lambda: b"".join(data).endswith(b"ok"), WAIT_S, "the data")
+    wait_until(lambda: b"".join(data).endswith(b"ok"), WAIT_S, "the data")
 
 
 # --- 16: gnet.run() inside a listener --------------------------------------------------------
 
 
-def test_run_inside_a_listener_raises(track: Tracker) -> None:
+def test_run_inside_a_listener_raises(harness: Harness) -> None:
     raised: list[BaseException] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -535,12 +536,12 @@ def test_run_inside_a_listener_raises(track: Tracker) -> None:
             raised.append(exc)
         sock.destroy()
 
-    srv = track.server(on_connection)
+    srv = harness.server(on_connection)
     srv.listen(0, HOST)
     assert outcome(srv)[0] == "listening"
-    client = track.connect(srv.address()["port"], HOST)
+    client = harness.connect(srv.address()["port"], HOST)
     client.on("error", lambda err: None)
-    until(lambda: raised, WAIT_S, "the listener")
+    wait_until(lambda: raised, WAIT_S, "the listener")
     assert isinstance(raised[0], NestedRunError), raised
     assert raised[0].code == "ERR_GNET_NESTED_RUN"
     assert isinstance(raised[0], RuntimeError)
@@ -556,7 +557,7 @@ def test_run_inside_a_timer_callback_raises() -> None:
             raised.append(exc)
 
     net.setTimeout(tick, 1)
-    until(lambda: raised, WAIT_S, "the timer")
+    wait_until(lambda: raised, WAIT_S, "the timer")
     assert isinstance(raised[0], NestedRunError)
     assert net.run(timeout=1000)
 

@@ -1,14 +1,16 @@
 """Socket lifecycle: connecting, event order, state, byte counters, socket options.
 
-Catalogue items (section 3 of the Node ``net`` reference) A3-A8, A10, C1-C23,
-H1-H5, N1-N4, O2, O3, P1, P2 and Q1-Q4 as far as loopback can show them;
-every connect() overload; the per-socket event order; the ISocket interface
+Argument validation of connect() and write(), connecting and reconnecting,
+addresses, ending and destroying, resetAndDestroy(), the byte counters,
+setNoDelay()/setKeepAlive(), ref()/unref(), the 'lookup' event and custom
+lookups, and autoSelectFamily, as far as loopback can show them; every
+connect() overload; the per-socket event order; the ISocket interface
 and the snake_case twins of Socket's names.
 
 Listeners run in gnet's worker greenlets, where an exception is logged and
 destroys the socket instead of failing the test, so the listeners here only
 record what they see and the test bodies assert on the records. Each test
-ends with ``env.finish()``, which tears everything down and fails the test if
+ends with ``harness.finish()``, which tears everything down and fails the test if
 gnet logged an error on the way (a listener that raised, an internal error).
 """
 
@@ -39,10 +41,16 @@ from gnet.errors import (
 from gnet.events import once
 from gnet.interfaces import ISocket
 from gnet.naming import snake_case
-from helpers import WAIT_MS as WAIT, Env, Recorder, accepted, closed_port, port_of, wait_until
-
-# conftest's `env` fixture: an Env, torn down after each test.
-HARNESS = Env
+from helpers import (
+    WAIT_MS as WAIT,
+    WAIT_S,
+    Harness,
+    Recorder,
+    accepted,
+    closed_port,
+    port_of,
+    wait_until,
+)
 
 LINUX_KEEPALIVE = all(hasattr(stdsocket, name)
                       for name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT"))
@@ -68,7 +76,7 @@ def tcp_keepalive_defaults() -> tuple[int, int, int]:
 
 
 def sockopt(sock: net.Socket, level: int, option: int) -> int:
-    value: int = sock._sock.getsockopt(level, option)
+    value: int = sock._t.sock.getsockopt(level, option)
     return value
 
 
@@ -101,7 +109,7 @@ CALL_FORMS: dict[str, Callable[..., net.Socket]] = {
 }
 
 
-def test_A3_connect_with_no_port_or_path_raises_missing_args() -> None:
+def test_connect_with_no_port_or_path_raises_missing_args() -> None:
     before = net.refCount()
     for call in (net.connect, net.createConnection, net.Socket().connect):
         for args in ((), ({},)):
@@ -119,7 +127,7 @@ def test_A3_connect_with_no_port_or_path_raises_missing_args() -> None:
      ({"port": {}},), ({"port": 1j},)],
     ids=["True", "False", "opt-True", "opt-False", "opt-list", "opt-dict", "opt-complex"],
 )
-def test_A4_port_of_the_wrong_type_raises_invalid_arg_type(
+def test_port_of_the_wrong_type_raises_invalid_arg_type(
     form: str, args: tuple[Any, ...]
 ) -> None:
     before = net.refCount()
@@ -131,7 +139,7 @@ def test_A4_port_of_the_wrong_type_raises_invalid_arg_type(
 
 
 @pytest.mark.parametrize("form", sorted(CALL_FORMS))
-def test_A4_port_none_raises_type_error(form: str) -> None:
+def test_port_none_raises_type_error(form: str) -> None:
     # Python's None stands for both of JS's undefined (Node: ERR_MISSING_ARGS)
     # and null (Node: ERR_INVALID_ARG_TYPE); either code is Node's answer.
     with pytest.raises(TypeError) as info:
@@ -144,7 +152,7 @@ BAD_PORTS = [math.nan, math.inf, -math.inf, -1, 65536, 1.5, 2**32 - 1, "65536", 
 
 @pytest.mark.parametrize("form", sorted(CALL_FORMS))
 @pytest.mark.parametrize("port", BAD_PORTS, ids=repr)
-def test_A5_port_out_of_range_raises_bad_port(form: str, port: Any) -> None:
+def test_port_out_of_range_raises_bad_port(form: str, port: Any) -> None:
     before = net.refCount()
     for args in ((port,), ({"port": port},)):
         with pytest.raises(SocketBadPortError) as info:
@@ -157,21 +165,21 @@ def test_A5_port_out_of_range_raises_bad_port(form: str, port: Any) -> None:
 # In the options form these are ports; positionally, a string that is not a
 # number >= 0 names a Unix socket, as in Node ('-1' and '0x' are paths there).
 @pytest.mark.parametrize("port", ["", " ", "0x", "-0x1", "-1"], ids=repr)
-def test_A5_bad_string_port_in_options_raises_bad_port(port: str) -> None:
+def test_bad_string_port_in_options_raises_bad_port(port: str) -> None:
     for form in CALL_FORMS.values():
         with pytest.raises(SocketBadPortError):
             form({"port": port})
 
 
 @pytest.mark.parametrize("port", ["", " "], ids=repr)
-def test_A5_blank_positional_port_raises_bad_port(port: str) -> None:
+def test_blank_positional_port_raises_bad_port(port: str) -> None:
     for form in CALL_FORMS.values():
         with pytest.raises(SocketBadPortError):
             form(port)
 
 
-def test_A5_bad_port_emits_no_event(env: Env) -> None:
-    sock = env.socket()
+def test_bad_port_emits_no_event(harness: Harness) -> None:
+    sock = harness.socket()
     rec = Recorder(sock)
     with pytest.raises(SocketBadPortError):
         sock.connect(-1)
@@ -179,10 +187,10 @@ def test_A5_bad_port_emits_no_event(env: Env) -> None:
     assert rec.log == []
     assert not sock.connecting
     assert not sock.destroyed
-    env.finish()
+    harness.finish()
 
 
-# Node's argument shapes for a port (A6), plus the keyword form.
+# Node's argument shapes for a port, plus the keyword form.
 SHAPES: dict[str, Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "port": lambda p: ((p,), {}),
     "port,host": lambda p: ((p, "localhost"), {}),
@@ -196,12 +204,12 @@ SHAPES: dict[str, Callable[[Any], tuple[tuple[Any, ...], dict[str, Any]]]] = {
 @pytest.mark.parametrize("with_cb", [False, True], ids=["", "cb"])
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("entry", ["connect", "createConnection", "Socket.connect"])
-def test_A6_every_port_spelling_and_call_form_connects(
-    env: Env, entry: str, shape: str, with_cb: bool
+def test_every_port_spelling_and_call_form_connects(
+    harness: Harness, entry: str, shape: str, with_cb: bool
 ) -> None:
     # 'localhost' is the default host; a dual-stack server answers whichever
     # address it resolves to.
-    srv = env.server(lambda s: s.end(b"ok"), host=None)
+    srv = harness.listening_server(lambda s: s.end(b"ok"), host=None)
     port = port_of(srv)
     for spelling in (port, str(port), f"0x{port:x}"):
         args, kwargs = SHAPES[shape](spelling)
@@ -209,10 +217,10 @@ def test_A6_every_port_spelling_and_call_form_connects(
         if with_cb:
             args = (*args, called.set)
         if entry == "Socket.connect":
-            sock = env.socket()
+            sock = harness.socket()
             assert sock.connect(*args, **kwargs) is sock
         else:
-            sock = env.track(getattr(net, entry)(*args, **kwargs))
+            sock = harness.track(getattr(net, entry)(*args, **kwargs))
         rec = Recorder(sock)
         rec.wait("close")
         assert rec.data() == b"ok", spelling
@@ -221,10 +229,10 @@ def test_A6_every_port_spelling_and_call_form_connects(
         if with_cb:
             assert called.is_set()
         assert sock.remotePort == port
-    env.finish()
+    harness.finish()
 
 
-def test_A7_invalid_hints_raise_invalid_arg_value() -> None:
+def test_invalid_hints_raise_invalid_arg_value() -> None:
     hints = (stdsocket.AI_ADDRCONFIG | stdsocket.AI_V4MAPPED | stdsocket.AI_ALL) + 42
     for form in CALL_FORMS.values():
         with pytest.raises(InvalidArgValueError) as info:
@@ -233,7 +241,7 @@ def test_A7_invalid_hints_raise_invalid_arg_value() -> None:
 
 
 @pytest.mark.parametrize("key", ["objectMode", "readableObjectMode", "writableObjectMode"])
-def test_A7_object_mode_options_are_not_supported(key: str) -> None:
+def test_object_mode_options_are_not_supported(key: str) -> None:
     for call in (net.createConnection, net.connect):
         with pytest.raises(InvalidArgValueError) as info:
             call({"port": 8080, key: True})
@@ -245,7 +253,7 @@ def test_A7_object_mode_options_are_not_supported(key: str) -> None:
 
 
 @pytest.mark.parametrize("lookup", ["foobar", 1, {}, [], True], ids=repr)
-def test_A8_lookup_that_is_not_callable_raises(lookup: Any) -> None:
+def test_lookup_that_is_not_callable_raises(lookup: Any) -> None:
     for form in CALL_FORMS.values():
         with pytest.raises(InvalidArgTypeError) as info:
             form({"port": 80, "host": "localhost", "lookup": lookup})
@@ -253,11 +261,12 @@ def test_A8_lookup_that_is_not_callable_raises(lookup: Any) -> None:
         assert "lookup" in str(info.value)
 
 
-def _connect_with_lookup(env: Env, result: tuple[Any, ...]) -> tuple[Recorder, BaseException]:
+def _connect_with_lookup(harness: Harness,
+                         result: tuple[Any, ...]) -> tuple[Recorder, BaseException]:
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
         cb(*result)
 
-    sock = env.connect({"port": 4321, "host": "example.test", "lookup": lookup,
+    sock = harness.connect({"port": 4321, "host": "example.test", "lookup": lookup,
                         "family": 4})
     rec = Recorder(sock)
     err = rec.wait("error")[0]
@@ -265,29 +274,29 @@ def _connect_with_lookup(env: Env, result: tuple[Any, ...]) -> tuple[Recorder, B
     return rec, err
 
 
-def test_A8_lookup_with_a_bad_family_gives_an_error_event(env: Env) -> None:
-    rec, err = _connect_with_lookup(env, (None, "127.0.0.1", 100))
+def test_lookup_with_a_bad_family_gives_an_error_event(harness: Harness) -> None:
+    rec, err = _connect_with_lookup(harness, (None, "127.0.0.1", 100))
     assert err.code == "ERR_INVALID_ADDRESS_FAMILY"  # type: ignore[attr-defined]
     assert err.host == "example.test"  # type: ignore[attr-defined]
     assert err.port == 4321  # type: ignore[attr-defined]
     assert "connect" not in rec.names
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-def test_A8_lookup_with_no_address_gives_an_error_event(env: Env) -> None:
-    rec, err = _connect_with_lookup(env, (None, None, 4))
+def test_lookup_with_no_address_gives_an_error_event(harness: Harness) -> None:
+    rec, err = _connect_with_lookup(harness, (None, None, 4))
     assert err.code == "ERR_INVALID_IP_ADDRESS"  # type: ignore[attr-defined]
     assert "connect" not in rec.names
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize(
     "data", [True, False, 1, 1.0, math.inf, [], {}, object()],
     ids=lambda v: "object()" if type(v) is object else repr(v))
-def test_A10_write_of_a_non_chunk_raises_and_emits_nothing(env: Env, data: Any) -> None:
-    srv = env.server(lambda s: s.pipe(s))
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_of_a_non_chunk_raises_and_emits_nothing(harness: Harness, data: Any) -> None:
+    srv = harness.listening_server(lambda s: s.pipe(s))
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     rec = Recorder(sock)
     rec.wait("connect")
     with pytest.raises(InvalidArgTypeError) as info:
@@ -303,15 +312,15 @@ def test_A10_write_of_a_non_chunk_raises_and_emits_nothing(env: Env, data: Any) 
     wait_until(lambda: rec.data() == b"still here", what="the echo")
     assert "error" not in rec.names
     assert not sock.destroyed
-    env.finish()
+    harness.finish()
 
 
 # --- connect() overloads and return values ------------------------------------
 
 
-def test_connect_overloads_tcp(env: Env) -> None:
+def test_connect_overloads_tcp(harness: Harness) -> None:
     """port, port+host, port+host+cb, port+cb, options, options+cb, keywords."""
-    srv = env.server(lambda s: s.end(b"hi"))
+    srv = harness.listening_server(lambda s: s.end(b"hi"))
     port = port_of(srv)
     hits: list[str] = []
 
@@ -331,21 +340,21 @@ def test_connect_overloads_tcp(env: Env) -> None:
     for entry in (net.connect, net.createConnection):
         for name, args, kwargs, tag in forms:
             hits.clear()
-            sock = env.track(entry(*args, **kwargs))
+            sock = harness.track(entry(*args, **kwargs))
             rec = Recorder(sock)
             rec.wait("close")
             assert rec.data() == b"hi", name
             assert rec.squeezed()[:2] in (["connect", "ready"], ["lookup", "connect"]), name
             assert hits == ([tag] if tag else []), name
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("entry", ["connect", "createConnection", "Socket.connect"])
 @pytest.mark.parametrize("shape", ["path", "path,cb", "{path}", "{path},cb", "path="])
-def test_C4_every_ipc_call_form_connects(
-    env: Env, tmp_sock_path: str, entry: str, shape: str
+def test_every_ipc_call_form_connects(
+    harness: Harness, tmp_sock_path: str, entry: str, shape: str
 ) -> None:
-    env.server(lambda s: s.end(b"unix"), path=tmp_sock_path)
+    harness.listening_server(lambda s: s.end(b"unix"), path=tmp_sock_path)
     called = Event()
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = {}
@@ -358,23 +367,23 @@ def test_C4_every_ipc_call_form_connects(
     if shape.endswith(",cb"):
         args = (*args, called.set)
     if entry == "Socket.connect":
-        sock = env.socket()
+        sock = harness.socket()
         assert sock.connect(*args, **kwargs) is sock
     else:
-        sock = env.track(getattr(net, entry)(*args, **kwargs))
+        sock = harness.track(getattr(net, entry)(*args, **kwargs))
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.data() == b"unix"
     assert rec.squeezed() == ["connect", "ready", "data", "end", "finish", "close"]
     assert called.is_set() == shape.endswith(",cb")
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("entry", ["connect", "createConnection"])
-def test_C5_module_functions_go_through_socket_connect(
-    env: Env, monkeypatch: pytest.MonkeyPatch, entry: str
+def test_module_functions_go_through_socket_connect(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, entry: str
 ) -> None:
-    srv = env.server()
+    srv = harness.listening_server()
     port = port_of(srv)
     calls: list[tuple[Any, ...]] = []
     original = net.Socket.connect
@@ -384,32 +393,32 @@ def test_C5_module_functions_go_through_socket_connect(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(net.Socket, "connect", spy)
-    sock = env.track(getattr(net, entry)(port, "127.0.0.1"))
+    sock = harness.track(getattr(net, entry)(port, "127.0.0.1"))
     assert len(calls) == 1
     assert calls[0][0] is sock
     assert calls[0][1][:2] == (port, "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
-    env.finish()
+    harness.finish()
 
 
-def test_C6_connect_returns_the_socket(env: Env, tmp_sock_path: str) -> None:
-    srv = env.server()
-    sock = env.socket()
+def test_connect_returns_the_socket(harness: Harness, tmp_sock_path: str) -> None:
+    srv = harness.listening_server()
+    sock = harness.socket()
     assert sock.connect(port_of(srv), "127.0.0.1") is sock
     once(sock, "connect", timeout=WAIT)
-    usock = env.socket()
-    env.server(path=tmp_sock_path)
+    usock = harness.socket()
+    harness.listening_server(path=tmp_sock_path)
     assert usock.connect(tmp_sock_path) is usock
     once(usock, "connect", timeout=WAIT)
-    env.finish()
+    harness.finish()
 
 
 # --- C: lifecycle and event order ---------------------------------------------
 
 
-def test_event_order_of_a_full_connection(env: Env) -> None:
-    srv = env.server(lambda s: s.end(b"hello"), host=None)
-    sock = env.connect(port_of(srv), "localhost")
+def test_event_order_of_a_full_connection(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end(b"hello"), host=None)
+    sock = harness.connect(port_of(srv), "localhost")
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.squeezed() == ["lookup", "connect", "ready", "data", "end", "finish", "close"]
@@ -419,55 +428,55 @@ def test_event_order_of_a_full_connection(env: Env) -> None:
     seen = list(rec.log)
     gevent.sleep(0.05)
     assert rec.log == seen
-    env.finish()
+    harness.finish()
 
 
-def test_event_order_when_we_end_first(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_event_order_when_we_end_first(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     rec = Recorder(sock)
     sock.end(b"bye")
     rec.wait("close")
     assert rec.squeezed() == ["connect", "ready", "finish", "end", "close"]
     assert rec.args("close") == [(False,)]
-    env.finish()
+    harness.finish()
 
 
-def test_listeners_added_after_create_connection_see_lookup_and_connect(env: Env) -> None:
-    srv = env.server(host=None)
-    sock = env.connect(port_of(srv), "localhost")
+def test_listeners_added_after_create_connection_see_lookup_and_connect(harness: Harness) -> None:
+    srv = harness.listening_server(host=None)
+    sock = harness.connect(port_of(srv), "localhost")
     # Attached only now, after the call returned: nothing may be missed.
     rec = Recorder(sock)
     rec.wait("connect")
     assert rec.names[:3] == ["lookup", "connect", "ready"]
-    env.finish()
+    harness.finish()
 
 
 def test_listeners_added_after_an_instant_unix_connect_see_connect(
-    env: Env, tmp_sock_path: str
+    harness: Harness, tmp_sock_path: str
 ) -> None:
     # A Unix connect() completes inside the system call; 'connect' must
     # still come later.
-    env.server(path=tmp_sock_path)
-    sock = env.connect(tmp_sock_path)
+    harness.listening_server(path=tmp_sock_path)
+    sock = harness.connect(tmp_sock_path)
     rec = Recorder(sock)
     rec.wait("ready")
     assert rec.names == ["connect", "ready"]
-    env.finish()
+    harness.finish()
 
 
-def test_listeners_added_after_destroy_see_close(env: Env) -> None:
-    sock = env.socket()
+def test_listeners_added_after_destroy_see_close(harness: Harness) -> None:
+    sock = harness.socket()
     assert sock.destroy() is sock
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.log == [("close", (False,))]
-    env.finish()
+    harness.finish()
 
 
-def test_destroy_with_an_error_emits_error_then_close_true(env: Env) -> None:
-    srv = env.server()
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_destroy_with_an_error_emits_error_then_close_true(harness: Harness) -> None:
+    srv = harness.listening_server()
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     boom = RuntimeError("boom")
     errors: list[BaseException] = []
@@ -478,21 +487,21 @@ def test_destroy_with_an_error_emits_error_then_close_true(env: Env) -> None:
     rec.wait("close")
     assert errors == [boom]
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("transport", [
     "tcp",
     "unix",
 ])
-def test_C1_C2_pending_and_connecting(env: Env, tmp_sock_path: str, transport: str) -> None:
+def test_pending_and_connecting(harness: Harness, tmp_sock_path: str, transport: str) -> None:
     if transport == "tcp":
-        srv = env.server(lambda s: s.resume())
+        srv = harness.listening_server(lambda s: s.resume())
         target: tuple[Any, ...] = (port_of(srv), "127.0.0.1")
     else:
-        env.server(lambda s: s.resume(), path=tmp_sock_path)
+        harness.listening_server(lambda s: s.resume(), path=tmp_sock_path)
         target = (tmp_sock_path,)
-    sock = env.socket()
+    sock = harness.socket()
     assert sock.pending is True
     assert sock.connecting is False
     seen: dict[str, Any] = {}
@@ -506,39 +515,39 @@ def test_C1_C2_pending_and_connecting(env: Env, tmp_sock_path: str, transport: s
     once(sock, "close", timeout=WAIT)
     assert states == [(True, True, "opening")] * 2
     assert seen == {"in connect cb": (False, False), "in write cb": False, "in close": True}
-    env.finish()
+    harness.finish()
 
 
-def test_C2_connecting_during_dns_lookup(env: Env) -> None:
-    srv = env.server(host=None)
-    sock = env.connect(port_of(srv), "localhost")
+def test_connecting_during_dns_lookup(harness: Harness) -> None:
+    srv = harness.listening_server(host=None)
+    sock = harness.connect(port_of(srv), "localhost")
     assert sock.connecting is True
     assert sock.readyState == "opening"
     once(sock, "connect", timeout=WAIT)
     assert sock.connecting is False
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_C3_connect_to_a_server_address_dict(env: Env, host: str) -> None:
+def test_connect_to_a_server_address_dict(harness: Harness, host: str) -> None:
     # Node's test passes server.address() straight to connect(): its
     # 'family' ('IPv4'/'IPv6') picks the family of 'localhost' (the default
     # host); 'address' is not a connect option and is ignored.
     if host == "::1" and not localhost_resolves(stdsocket.AF_INET6):
         pytest.skip("'localhost' has no IPv6 address here")
-    srv = env.server(lambda s: s.end(), host=host)
+    srv = harness.listening_server(lambda s: s.end(), host=host)
     address = srv.address()
     assert set(address) == {"address", "family", "port"}
-    sock = env.socket()
+    sock = harness.socket()
     rec = Recorder(sock)
     sock.connect(address)
     rec.wait("close")
     assert rec.squeezed() == ["lookup", "connect", "ready", "end", "finish", "close"]
     assert sock.remoteFamily == address["family"]
-    env.finish()
+    harness.finish()
 
 
-def test_C7_reconnect_after_close(env: Env) -> None:
+def test_reconnect_after_close(harness: Harness) -> None:
     cycles = 51
     server_closes: list[bool] = []
 
@@ -546,9 +555,9 @@ def test_C7_reconnect_after_close(env: Env) -> None:
         s.on("close", server_closes.append)
         s.end(b"hello\r\n")
 
-    srv = env.server(on_connection)
+    srv = harness.listening_server(on_connection)
     port = port_of(srv)
-    sock = env.socket()
+    sock = harness.socket()
     log: list[list[Any]] = [[]]
     done = Event()
 
@@ -570,31 +579,31 @@ def test_C7_reconnect_after_close(env: Env) -> None:
     assert log == [[b"hello\r\n", "end", ("close", False)]] * cycles
     wait_until(lambda: len(server_closes) == cycles, what="every server-side 'close'")
     assert server_closes == [False] * cycles
-    env.finish()
+    harness.finish()
 
 
-def test_C8_write_before_connect_goes_first(env: Env) -> None:
-    srv = env.server(lambda s: s.pipe(s))
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_before_connect_goes_first(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.pipe(s))
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     assert sock.write("before") is True
     sock.on("connect", lambda: sock.write(" after"))
     rec = Recorder(sock)
     wait_until(lambda: len(rec.data()) >= 12, what="the echo")
     assert rec.data() == b"before after"
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_C9_remote_address_port_family(env: Env, host: str) -> None:
+def test_remote_address_port_family(harness: Harness, host: str) -> None:
     server_side = {}
 
     def on_connection(s: net.Socket) -> None:
         server_side.update(address=s.remoteAddress, port=s.remotePort, family=s.remoteFamily)
         s.end()
 
-    srv = env.server(on_connection, host=host)
+    srv = harness.listening_server(on_connection, host=host)
     port = port_of(srv)
-    sock = env.connect(port, host)
+    sock = harness.connect(port, host)
     assert (sock.remoteAddress, sock.remotePort, sock.remoteFamily) == (None, None, None)
     seen: dict[str, Any] = {}
     sock.on("connect", lambda: seen.update(
@@ -608,26 +617,26 @@ def test_C9_remote_address_port_family(env: Env, host: str) -> None:
     assert server_side["address"] == host
     assert server_side["family"] == family
     assert server_side["port"] != port
-    env.finish()
+    harness.finish()
 
 
-def test_C10_remote_fields_while_pending_do_not_raise(env: Env) -> None:
+def test_remote_fields_while_pending_do_not_raise(harness: Harness) -> None:
     port = closed_port()
-    sock = env.connect(port, "127.0.0.1")
+    sock = harness.connect(port, "127.0.0.1")
     sock.on("error", lambda err: None)
     assert (sock.remoteAddress, sock.remotePort, sock.remoteFamily) == (None, None, None)
     assert (sock.localAddress, sock.localPort, sock.localFamily) == (None, None, None)
     rec = Recorder(sock, ("close",))
     rec.wait("close")
     assert (sock.remoteAddress, sock.remotePort, sock.remoteFamily) == (None, None, None)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_C11_server_side_local_fields_match_server_address(env: Env, host: str) -> None:
-    srv = env.server(host=host)
+def test_server_side_local_fields_match_server_address(harness: Harness, host: str) -> None:
+    srv = harness.listening_server(host=host)
     conn = accepted(srv)
-    sock = env.connect(port_of(srv), host)
+    sock = harness.connect(port_of(srv), host)
     rec = Recorder(sock, ("connect",))
     server_sock = conn.get(timeout=WAIT / 1000)
     address = srv.address()
@@ -637,18 +646,18 @@ def test_C11_server_side_local_fields_match_server_address(env: Env, host: str) 
     rec.wait("connect")
     assert sock.localFamily == address["family"]
     assert sock.localAddress == host
-    env.finish()
+    harness.finish()
 
 
-def test_C12_client_local_port_is_the_servers_remote_port(env: Env) -> None:
+def test_client_local_port_is_the_servers_remote_port(harness: Harness) -> None:
     remote_ports: list[int | None] = []
 
     def on_connection(s: net.Socket) -> None:
         remote_ports.append(s.remotePort)
         s.end()
 
-    srv = env.server(on_connection)
-    sock = env.socket()
+    srv = harness.listening_server(on_connection)
+    sock = harness.socket()
     sock.resume()
     local_ports = []
     for _ in range(2):
@@ -658,22 +667,22 @@ def test_C12_client_local_port_is_the_servers_remote_port(env: Env) -> None:
         once(sock, "close", timeout=WAIT)
     assert remote_ports == local_ports
     assert all(isinstance(p, int) and p > 0 for p in local_ports)
-    env.finish()
+    harness.finish()
 
 
-def test_C13_end_comes_before_close(env: Env) -> None:
-    srv = env.server(lambda s: s.end())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_end_comes_before_close(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.names.index("end") < rec.names.index("close")
     assert rec.names.count("end") == rec.names.count("close") == 1
-    env.finish()
+    harness.finish()
 
 
-def test_C14_end_waits_until_the_data_is_read(env: Env) -> None:
-    srv = env.server(lambda s: s.end(b"x" * 1000))
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_end_waits_until_the_data_is_read(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end(b"x" * 1000))
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     # No 'data' listener: the socket stays paused, the data unread.
     rec = Recorder(sock, ("connect", "end", "close"))
     rec.wait("connect")
@@ -685,45 +694,45 @@ def test_C14_end_waits_until_the_data_is_read(env: Env) -> None:
     rec.wait("close")
     assert b"".join(chunks) == b"x" * 1000
     assert rec.names == ["connect", "end", "close"]
-    env.finish()
+    harness.finish()
 
 
-def test_C15_end_while_connecting_still_closes(env: Env) -> None:
-    srv = env.server()
-    sock = env.connect(port_of(srv))
+def test_end_while_connecting_still_closes(harness: Harness) -> None:
+    srv = harness.listening_server()
+    sock = harness.connect(port_of(srv))
     rec = Recorder(sock)
     sock.end()
     rec.wait("close")
     assert rec.args("close") == [(False,)]
     assert "error" not in rec.names
-    env.finish()
+    harness.finish()
 
 
-def test_C16_end_callback_on_a_never_connected_socket(env: Env) -> None:
-    sock = env.socket()
+def test_end_callback_on_a_never_connected_socket(harness: Harness) -> None:
+    sock = harness.socket()
     seen: list[Any] = []
     assert sock.end(lambda *args: seen.append((args, sock.writable))) is sock
     wait_until(lambda: seen, what="the end callback")
     assert seen == [((None,), False)]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("args", [(), ("foo",), ("foo", "utf8")], ids=["cb", "data,cb",
                                                                         "data,enc,cb"])
-def test_C16_end_callback_is_called_once(env: Env, args: tuple[Any, ...]) -> None:
-    srv = env.server(lambda s: s.resume())
+def test_end_callback_is_called_once(harness: Harness, args: tuple[Any, ...]) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
     calls: list[tuple[Any, ...]] = []
-    sock = env.connect(port_of(srv), "127.0.0.1",
+    sock = harness.connect(port_of(srv), "127.0.0.1",
                        lambda: sock.end(*args, lambda *a: calls.append(a)))
     once(sock, "close", timeout=WAIT)
     gevent.sleep(0.01)
     assert calls == [(None,)]
-    env.finish()
+    harness.finish()
 
 
-def test_C17_not_destroyed_inside_end_after_our_end(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_not_destroyed_inside_end_after_our_end(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     seen = []
     sock.on("data", lambda chunk: None)
     sock.on("end", lambda: seen.append(sock.destroyed))
@@ -731,12 +740,12 @@ def test_C17_not_destroyed_inside_end_after_our_end(env: Env) -> None:
     once(sock, "close", timeout=WAIT)
     assert seen == [False]
     assert sock.destroyed
-    env.finish()
+    harness.finish()
 
 
-def test_C18_calls_after_close_do_not_raise(env: Env) -> None:
-    srv = env.server(lambda s: s.end())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_calls_after_close_do_not_raise(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.resume()
     once(sock, "close", timeout=WAIT)
     assert sock.setNoDelay() is sock
@@ -747,11 +756,11 @@ def test_C18_calls_after_close_do_not_raise(env: Env) -> None:
     assert sock.bufferSize == 0
     assert sock.remoteAddress == "127.0.0.1"
     assert sock.remotePort == port_of(srv)
-    env.finish()
+    harness.finish()
 
 
-def test_C19_destroy_without_connect_emits_close_once(env: Env) -> None:
-    sock = env.socket()
+def test_destroy_without_connect_emits_close_once(harness: Harness) -> None:
+    sock = harness.socket()
     rec = Recorder(sock)
     assert sock.destroy() is sock
     assert sock.destroy().destroy() is sock
@@ -759,47 +768,47 @@ def test_C19_destroy_without_connect_emits_close_once(env: Env) -> None:
     rec.wait("close")
     gevent.sleep(0.02)
     assert rec.log == [("close", (False,))]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_C20_destroy_right_after_connect_swallows_the_refusal(env: Env, host: str) -> None:
-    sock = env.connect(closed_port(), host)
+def test_destroy_right_after_connect_swallows_the_refusal(harness: Harness, host: str) -> None:
+    sock = harness.connect(closed_port(), host)
     sock.destroy()
     rec = Recorder(sock)
     rec.wait("close")
     gevent.sleep(0.05)
     assert rec.log == [("close", (False,))]
-    env.finish()
+    harness.finish()
 
 
-def test_C21_server_side_socket_knows_its_server(env: Env) -> None:
-    srv = env.server()
+def test_server_side_socket_knows_its_server(harness: Harness) -> None:
+    srv = harness.listening_server()
     conn = accepted(srv)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     assert conn.get(timeout=WAIT / 1000).server is srv
     assert sock.server is None
-    env.finish()
+    harness.finish()
 
 
-def test_C22_fresh_connected_and_accepted_sockets_are_readable_and_writable(env: Env) -> None:
-    fresh = env.socket()
+def test_fresh_connected_and_accepted_sockets_are_readable_and_writable(harness: Harness) -> None:
+    fresh = harness.socket()
     assert (fresh.readable, fresh.writable) == (True, True)
     seen: dict[str, Any] = {}
 
     def on_connection(s: net.Socket) -> None:
         seen["accepted"] = (s.readable, s.writable)
 
-    srv = env.server(on_connection)
-    sock = env.connect(port_of(srv), "127.0.0.1",
+    srv = harness.listening_server(on_connection)
+    sock = harness.connect(port_of(srv), "127.0.0.1",
                        lambda: seen.setdefault("client", (sock.readable, sock.writable)))
     wait_until(lambda: len(seen) == 2, what="both sides")
     assert seen == {"accepted": (True, True), "client": (True, True)}
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("transport", ["ipv4", "ipv6", "unix"])
-def test_C23_ping_pong(env: Env, tmp_sock_path: str, transport: str) -> None:
+def test_ping_pong(harness: Harness, tmp_sock_path: str, transport: str) -> None:
     n = 1000
     server_obs: dict[str, Any] = {"data": 0, "pongs": 0, "bad": []}
     client_obs: dict[str, Any] = {"data": 0, "bad": [], "final": False}
@@ -825,12 +834,12 @@ def test_C23_ping_pong(env: Env, tmp_sock_path: str, transport: str) -> None:
                                                                    s.readable)))
 
     if transport == "unix":
-        srv = env.server(on_socket, path=tmp_sock_path, allowHalfOpen=True)
-        client = env.connect(tmp_sock_path)
+        srv = harness.listening_server(on_socket, path=tmp_sock_path, allowHalfOpen=True)
+        client = harness.connect(tmp_sock_path)
     else:
         host = "127.0.0.1" if transport == "ipv4" else "::1"
-        srv = env.server(on_socket, host=host, allowHalfOpen=True)
-        client = env.connect(port_of(srv), host)
+        srv = harness.listening_server(on_socket, host=host, allowHalfOpen=True)
+        client = harness.connect(port_of(srv), host)
     client.setEncoding("ascii")
 
     def on_connect() -> None:
@@ -856,7 +865,7 @@ def test_C23_ping_pong(env: Env, tmp_sock_path: str, transport: str) -> None:
     client.on("connect", on_connect)
     client.on("data", on_data)
     rec = Recorder(client, ("error", "close"))
-    rec.wait("close", ms=30000)
+    rec.wait("close", timeout_s=30.0)
     wait_until(lambda: "close" in server_obs, what="the server side's 'close'")
     assert rec.log == [("close", (False,))]
     assert client_obs["connect"] == (True, True)
@@ -869,16 +878,16 @@ def test_C23_ping_pong(env: Env, tmp_sock_path: str, transport: str) -> None:
     assert server_obs["bad"] == []
     assert server_obs["end"] == (True, True, False)
     assert server_obs["close"] == (False, False, False)
-    env.finish()
+    harness.finish()
 
 
 # --- properties ------------------------------------------------------------------
 
 
-def test_properties_through_a_connection(env: Env) -> None:
-    srv = env.server(lambda s: s.end(b"x"))
+def test_properties_through_a_connection(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end(b"x"))
     port = port_of(srv)
-    sock = env.socket()
+    sock = harness.socket()
     fresh = dict(
         remoteAddress=sock.remoteAddress, remotePort=sock.remotePort,
         remoteFamily=sock.remoteFamily, localAddress=sock.localAddress,
@@ -924,18 +933,18 @@ def test_properties_through_a_connection(env: Env) -> None:
     assert seen["close"] == dict(
         remote=("127.0.0.1", port, "IPv4"), local=(None, None, None), readyState="closed",
         pending=True, destroyed=True, readable=False, writable=False, address={})
-    env.finish()
+    harness.finish()
 
 
-def test_ready_state_through_half_closes(env: Env) -> None:
+def test_ready_state_through_half_closes(harness: Harness) -> None:
     conn = None
 
     def on_connection(s: net.Socket) -> None:
         nonlocal conn
         conn = s
 
-    srv = env.server(on_connection, allowHalfOpen=True)
-    sock = env.connect(port_of(srv), "127.0.0.1", allowHalfOpen=True)
+    srv = harness.listening_server(on_connection, allowHalfOpen=True)
+    sock = harness.connect(port_of(srv), "127.0.0.1", allowHalfOpen=True)
     sock.resume()
     once(sock, "connect", timeout=WAIT)
     wait_until(lambda: conn is not None, what="the accepted socket")
@@ -949,26 +958,26 @@ def test_ready_state_through_half_closes(env: Env) -> None:
     conn.end()
     once(sock, "close", timeout=WAIT)
     assert sock.readyState == "closed"
-    env.finish()
+    harness.finish()
 
 
-def test_timeout_property(env: Env) -> None:
-    sock = env.socket()
+def test_timeout_property(harness: Harness) -> None:
+    sock = harness.socket()
     assert sock.timeout is None
     assert sock.setTimeout(1500) is sock
     assert sock.timeout == 1500
     sock.setTimeout(0)
     assert sock.timeout == 0  # Node: "as set by setTimeout()"; None only when never set
     assert net.Socket().setTimeout(0).timeout == 0
-    srv = env.server()
-    with_option = env.connect({"port": port_of(srv), "host": "127.0.0.1", "timeout": 2500})
+    srv = harness.listening_server()
+    with_option = harness.connect({"port": port_of(srv), "host": "127.0.0.1", "timeout": 2500})
     assert with_option.timeout == 2500
-    env.finish()
+    harness.finish()
 
 
-def test_destroy_soon_ends_then_destroys(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_destroy_soon_ends_then_destroys(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock, ("finish", "end", "close"))
     sock.write(b"last words")
@@ -978,22 +987,22 @@ def test_destroy_soon_ends_then_destroys(env: Env) -> None:
     assert rec.names[0] == "finish"
     assert rec.args("close") == [(False,)]
     assert sock.bytesWritten == len(b"last words")
-    never = env.socket()
+    never = harness.socket()
     never.destroySoon()
     assert never.destroyed
-    env.finish()
+    harness.finish()
 
 
-def test_J8_reset_and_destroy_is_seen_by_the_peer_as_econnreset(env: Env) -> None:
+def test_reset_and_destroy_is_seen_by_the_peer_as_econnreset(harness: Harness) -> None:
     errors: list[BaseException] = []
 
     def on_connection(s: net.Socket) -> None:
         s.on("error", errors.append)
         s.resume()
 
-    srv = env.server(on_connection)
+    srv = harness.listening_server(on_connection)
     conn = accepted(srv)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     rec = Recorder(sock)
     rec.wait("connect")
     server_sock = conn.get(timeout=WAIT / 1000)
@@ -1010,11 +1019,11 @@ def test_J8_reset_and_destroy_is_seen_by_the_peer_as_econnreset(env: Env) -> Non
     assert [getattr(e, "code", None) for e in errors] == ["ECONNRESET"]
     assert [getattr(e, "message", None) for e in errors] == ["read ECONNRESET"]
     assert server_rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-def test_J7_reset_and_destroy_on_a_never_connected_socket(env: Env) -> None:
-    sock = env.socket()
+def test_reset_and_destroy_on_a_never_connected_socket(harness: Harness) -> None:
+    sock = harness.socket()
     rec = Recorder(sock)
     assert sock.resetAndDestroy() is sock
     rec.wait("close")
@@ -1023,47 +1032,47 @@ def test_J7_reset_and_destroy_on_a_never_connected_socket(env: Env) -> None:
     assert err.code == "ERR_SOCKET_CLOSED"
     assert str(err) == "Socket is closed"
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-def test_J9_reset_as_soon_as_both_sides_see_the_connection(env: Env) -> None:
+def test_reset_as_soon_as_both_sides_see_the_connection(harness: Harness) -> None:
     errors: list[BaseException] = []
 
     def on_connection(s: net.Socket) -> None:
         s.on("error", errors.append)
         s.resume()
 
-    srv = env.server(on_connection)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = harness.listening_server(on_connection)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.on("connect", sock.resetAndDestroy)
     rec = Recorder(sock)
     rec.wait("close")
     wait_until(lambda: errors, what="the peer's error")
     assert rec.squeezed() == ["connect", "ready", "close"]
     assert [getattr(e, "code", None) for e in errors] == ["ECONNRESET"]
-    env.finish()
+    harness.finish()
 
 
-def test_J9_reset_and_destroy_while_connecting(env: Env) -> None:
-    # J9: no 'connect', no 'error', one 'close'.
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_reset_and_destroy_while_connecting(harness: Harness) -> None:
+    # No 'connect', no 'error', one 'close'.
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.resetAndDestroy()
     sock.destroy()
     rec = Recorder(sock)
     rec.wait("close")
     gevent.sleep(0.02)
     assert rec.names == ["close"]
-    env.finish()
+    harness.finish()
 
 
 # --- H: byte counters ------------------------------------------------------------
 
 
-def test_H1_bytes_read_grows_on_every_data(env: Env) -> None:
+def test_bytes_read_grows_on_every_data(harness: Harness) -> None:
     size = 1024 * 1024
-    srv = env.server(lambda s: s.end(b"\0" * size))
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = harness.listening_server(lambda s: s.end(b"\0" * size))
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     seen: list[int] = []
     at: dict[str, int] = {}
     sock.on("data", lambda chunk: seen.append(sock.bytesRead))
@@ -1073,19 +1082,19 @@ def test_H1_bytes_read_grows_on_every_data(env: Env) -> None:
     assert all(a < b for a, b in itertools.pairwise(seen))
     assert seen[-1] == size
     assert at == {"end": size, "close": size}
-    env.finish()
+    harness.finish()
 
 
-def test_H2_bytes_written_counts_at_write_time_while_connecting(env: Env) -> None:
+def test_bytes_written_counts_at_write_time_while_connecting(harness: Harness) -> None:
     received: list[str] = []
 
     def on_connection(s: net.Socket) -> None:
         s.setEncoding("utf8")
         s.on("data", received.append)
 
-    srv = env.server(on_connection)
+    srv = harness.listening_server(on_connection)
     a, b = "L'État, c'est ", "moi"
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     seen: list[int] = []
     sock.write(a, lambda err: seen.append(sock.bytesWritten))
     assert sock.connecting
@@ -1096,12 +1105,12 @@ def test_H2_bytes_written_counts_at_write_time_while_connecting(env: Env) -> Non
     once(sock, "close", timeout=WAIT)
     assert seen == [len((a + b).encode())]
     wait_until(lambda: "".join(received) == a + b, what="the server's data")
-    env.finish()
+    harness.finish()
 
 
-def test_H3_corked_writes_count_at_once(env: Env) -> None:
-    srv = env.server(lambda s: s.end())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_corked_writes_count_at_once(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.cork()
     sock.write("one")
     sock.write(b"tw\xc3\xb8")
@@ -1112,11 +1121,11 @@ def test_H3_corked_writes_count_at_once(env: Env) -> None:
     sock.resume()
     once(sock, "close", timeout=WAIT)
     assert seen == {"sync": 7, "connect": 7, "end": 7}
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("kind", ["bytes", "str", "corked str+bytes"])
-def test_H4_large_end_counts_once(env: Env, kind: str) -> None:
+def test_large_end_counts_once(harness: Harness, kind: str) -> None:
     n = 10 * 1024 * 1024
     peer: dict[str, int] = {}
 
@@ -1124,8 +1133,8 @@ def test_H4_large_end_counts_once(env: Env, kind: str) -> None:
         s.resume()
         s.on("close", lambda had: peer.setdefault("read", s.bytesRead))
 
-    srv = env.server(on_connection)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = harness.listening_server(on_connection)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     seen: list[Any] = []
     if kind == "bytes":
         sock.end(b"a" * n, lambda err: seen.append((err, sock.bytesWritten)))
@@ -1145,19 +1154,19 @@ def test_H4_large_end_counts_once(env: Env, kind: str) -> None:
     assert seen == [(None, expected)]
     wait_until(lambda: "read" in peer, what="the peer's 'close'")
     assert peer["read"] == expected
-    env.finish()
+    harness.finish()
 
 
-def test_H5_counters_reset_on_reconnect(env: Env) -> None:
+def test_counters_reset_on_reconnect(harness: Harness) -> None:
     server_read: list[int] = []
 
     def on_connection(s: net.Socket) -> None:
         s.resume()
         s.on("end", lambda: server_read.append(s.bytesRead))
 
-    srv = env.server(on_connection)
+    srv = harness.listening_server(on_connection)
     port = port_of(srv)
-    sock = env.socket()
+    sock = harness.socket()
     written: list[int] = []
     after_connect_call: list[tuple[int, int]] = []
     sock.on("connect", lambda: sock.write("foo", lambda err: sock.end("bar")))
@@ -1171,12 +1180,12 @@ def test_H5_counters_reset_on_reconnect(env: Env) -> None:
     assert sum(written) == 12
     assert server_read == [6, 6]
     assert after_connect_call == [(0, 0), (0, 0)]
-    env.finish()
+    harness.finish()
 
 
-def test_H5_bytes_read_resets_on_reconnect(env: Env) -> None:
-    srv = env.server(lambda s: s.end(b"12345"))
-    sock = env.socket()
+def test_bytes_read_resets_on_reconnect(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end(b"12345"))
+    sock = harness.socket()
     sock.resume()
     totals = []
     for _ in range(2):
@@ -1184,16 +1193,16 @@ def test_H5_bytes_read_resets_on_reconnect(env: Env) -> None:
         once(sock, "close", timeout=WAIT)
         totals.append(sock.bytesRead)
     assert totals == [5, 5]
-    env.finish()
+    harness.finish()
 
 
 # --- N: setNoDelay / setKeepAlive -----------------------------------------------
 
 
-def _connected_pair(env: Env, **client_options: Any) -> tuple[net.Socket, net.Socket]:
-    srv = env.server(lambda s: s.resume(), **client_options.pop("server_options", {}))
+def _connected_pair(harness: Harness, **client_options: Any) -> tuple[net.Socket, net.Socket]:
+    srv = harness.listening_server(lambda s: s.resume(), **client_options.pop("server_options", {}))
     conn = accepted(srv)
-    sock = env.connect({"port": port_of(srv), "host": "127.0.0.1", **client_options})
+    sock = harness.connect({"port": port_of(srv), "host": "127.0.0.1", **client_options})
     once(sock, "connect", timeout=WAIT)
     return sock, conn.get(timeout=WAIT / 1000)
 
@@ -1202,8 +1211,8 @@ def _nodelay(sock: net.Socket) -> int:
     return sockopt(sock, stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY)
 
 
-def test_N1_set_no_delay_turns_nagle_off(env: Env) -> None:
-    sock, _ = _connected_pair(env)
+def test_set_no_delay_turns_nagle_off(harness: Harness) -> None:
+    sock, _ = _connected_pair(harness)
     assert _nodelay(sock) == 0
     assert sock.setNoDelay() is sock
     assert _nodelay(sock) != 0
@@ -1217,13 +1226,13 @@ def test_N1_set_no_delay_turns_nagle_off(env: Env) -> None:
         sock.setNoDelay(True)
         sock.setNoDelay(falsy)
         assert _nodelay(sock) == 0, falsy
-    env.finish()
+    harness.finish()
 
 
-def test_N1_set_no_delay_reaches_the_os_only_on_change(env: Env) -> None:
-    sock, _ = _connected_pair(env)
-    counter = CountingSock(sock._sock)
-    sock._sock = counter
+def test_set_no_delay_reaches_the_os_only_on_change(harness: Harness) -> None:
+    sock, _ = _connected_pair(harness)
+    counter = CountingSock(sock._t.sock)
+    sock._t.sock = counter
     for falsy in (False, 0, ""):
         sock.setNoDelay(falsy)
     assert counter.calls == []
@@ -1233,34 +1242,34 @@ def test_N1_set_no_delay_reaches_the_os_only_on_change(env: Env) -> None:
     nodelay = [c for c in counter.calls if c[:2] == (stdsocket.IPPROTO_TCP,
                                                      stdsocket.TCP_NODELAY)]
     assert [bool(c[2]) for c in nodelay] == [True, False, True]
-    env.finish()
+    harness.finish()
 
 
-def test_N1_set_no_delay_on_a_unix_socket_is_harmless(env: Env, tmp_sock_path: str) -> None:
-    env.server(path=tmp_sock_path)
-    sock = env.connect(tmp_sock_path)
+def test_set_no_delay_on_a_unix_socket_is_harmless(harness: Harness, tmp_sock_path: str) -> None:
+    harness.listening_server(path=tmp_sock_path)
+    sock = harness.connect(tmp_sock_path)
     once(sock, "connect", timeout=WAIT)
     assert sock.setNoDelay(True) is sock
     assert sock.setKeepAlive(True, 1000) is sock
-    env.finish()
+    harness.finish()
 
 
-def test_N2_no_delay_before_connect_is_remembered(env: Env) -> None:
-    srv = env.server()
-    sock = env.socket()
+def test_no_delay_before_connect_is_remembered(harness: Harness) -> None:
+    srv = harness.listening_server()
+    sock = harness.socket()
     assert sock.setNoDelay(True) is sock
     sock.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert _nodelay(sock) != 0
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("value,expected", [(True, True), (1, True), (False, False),
                                             (0, False), (None, False)])
-def test_N2_no_delay_connect_option(env: Env, value: Any, expected: bool) -> None:
-    sock, _ = _connected_pair(env, noDelay=value)
+def test_no_delay_connect_option(harness: Harness, value: Any, expected: bool) -> None:
+    sock, _ = _connected_pair(harness, noDelay=value)
     assert bool(_nodelay(sock)) is expected
-    env.finish()
+    harness.finish()
 
 
 def _keepalive(sock: net.Socket) -> tuple[int, int, int, int]:
@@ -1277,36 +1286,36 @@ needs_linux_keepalive = pytest.mark.skipif(
 @needs_linux_keepalive
 @pytest.mark.parametrize("delay,idle", [(456123, 456), (1000, 1), (1999, 1), (123, None),
                                         (-5, None), (None, None)])
-def test_N3_keepalive_option_delay_in_whole_seconds(
-    env: Env, delay: float | None, idle: int | None
+def test_keepalive_option_delay_in_whole_seconds(
+    harness: Harness, delay: float | None, idle: int | None
 ) -> None:
     default_idle = tcp_keepalive_defaults()[0]
     options: dict[str, Any] = {"keepAlive": True}
     if delay is not None:
         options["keepAliveInitialDelay"] = delay
-    sock, _ = _connected_pair(env, **options)
+    sock, _ = _connected_pair(harness, **options)
     on, got_idle, *_rest = _keepalive(sock)
     assert on
     assert got_idle == (default_idle if idle is None else idle)
-    env.finish()
+    harness.finish()
 
 
 @needs_linux_keepalive
 @pytest.mark.parametrize("value", [False, 0, None])
-def test_N3_falsy_keepalive_option_is_not_applied(env: Env, value: Any) -> None:
-    sock, _ = _connected_pair(env, keepAlive=value, keepAliveInitialDelay=5000)
+def test_falsy_keepalive_option_is_not_applied(harness: Harness, value: Any) -> None:
+    sock, _ = _connected_pair(harness, keepAlive=value, keepAliveInitialDelay=5000)
     assert _keepalive(sock)[:2] == (False, tcp_keepalive_defaults()[0])
-    env.finish()
+    harness.finish()
 
 
 @needs_linux_keepalive
-def test_N4_server_keepalive_options_apply_to_accepted_sockets(env: Env) -> None:
-    _, conn = _connected_pair(env, server_options={"keepAlive": True,
+def test_server_keepalive_options_apply_to_accepted_sockets(harness: Harness) -> None:
+    _, conn = _connected_pair(harness, server_options={"keepAlive": True,
                                                    "keepAliveInitialDelay": 1000})
     # libuv's probe settings with a delay: a probe a second, ten probes.
     assert _keepalive(conn) == (True, 1, 1, 10)
-    counter = CountingSock(conn._sock)
-    conn._sock = counter
+    counter = CountingSock(conn._t.sock)
+    conn._t.sock = counter
     assert conn.setKeepAlive(True, 1000) is conn
     assert counter.calls == []
     conn.setKeepAlive(True, 2000)
@@ -1316,61 +1325,61 @@ def test_N4_server_keepalive_options_apply_to_accepted_sockets(env: Env) -> None
                                                      stdsocket.SO_KEEPALIVE)]
     assert len(applies) == 2
     assert _keepalive(conn)[:2] == (True, 3)
-    env.finish()
+    harness.finish()
 
 
 @needs_linux_keepalive
-def test_N4_set_keepalive_before_connect_persists(env: Env) -> None:
-    srv = env.server()
-    sock = env.socket()
+def test_set_keepalive_before_connect_persists(harness: Harness) -> None:
+    srv = harness.listening_server()
+    sock = harness.socket()
     assert sock.setKeepAlive(True, 3000) is sock
     sock.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert _keepalive(sock) == (True, 3, 1, 10)
-    env.finish()
+    harness.finish()
 
 
 @needs_linux_keepalive
-def test_N4_set_keepalive_on_and_off(env: Env) -> None:
-    sock, _ = _connected_pair(env)
+def test_set_keepalive_on_and_off(harness: Harness) -> None:
+    sock, _ = _connected_pair(harness)
     assert sock.setKeepAlive(True, 7000) is sock
     assert _keepalive(sock)[:2] == (True, 7)
     assert sock.setKeepAlive(False) is sock
     assert _keepalive(sock)[0] is False
     assert sock.setKeepAlive() is sock  # enable defaults to False, as in Node
     assert _keepalive(sock)[0] is False
-    env.finish()
+    harness.finish()
 
 
 @needs_linux_keepalive
-def test_N4_set_keepalive_interval_and_count(env: Env) -> None:
-    sock, _ = _connected_pair(env)
+def test_set_keepalive_interval_and_count(harness: Harness) -> None:
+    sock, _ = _connected_pair(harness)
     sock.setKeepAlive(True, 2000, 3000, 5)
     assert _keepalive(sock) == (True, 2, 3, 5)
-    env.finish()
+    harness.finish()
 
 
-def test_N4_short_keepalive_leaves_both_ends_open(env: Env) -> None:
-    sock, conn = _connected_pair(env)
+def test_short_keepalive_leaves_both_ends_open(harness: Harness) -> None:
+    sock, conn = _connected_pair(harness)
     sock.setKeepAlive(True, 50)
     conn.setKeepAlive(True, 50)
     gevent.sleep(0.1)
     assert (sock.readyState, conn.readyState) == ("open", "open")
-    env.finish()
+    harness.finish()
 
 
 # --- O: ref / unref and gnet.run() ----------------------------------------------
 
 
-def _unrefd_server(env: Env) -> net.Server:
-    srv = env.server(lambda s: s.unref())
+def _unrefd_server(harness: Harness) -> net.Server:
+    srv = harness.listening_server(lambda s: s.unref())
     srv.unref()
     return srv
 
 
-def test_O2_unref_then_ref_before_connect_keeps_the_socket_refd(env: Env) -> None:
-    srv = _unrefd_server(env)
-    sock = env.socket()
+def test_unref_then_ref_before_connect_keeps_the_socket_refd(harness: Harness) -> None:
+    srv = _unrefd_server(harness)
+    sock = harness.socket()
     assert sock.unref() is sock
     assert sock.ref() is sock
     assert sock.hasRef()
@@ -1379,26 +1388,26 @@ def test_O2_unref_then_ref_before_connect_keeps_the_socket_refd(env: Env) -> Non
     assert net.run(timeout=100) is False
     sock.destroy()
     assert net.run(timeout=WAIT) is True
-    env.finish()
+    harness.finish()
 
 
-def test_O2_unref_before_connect_persists(env: Env) -> None:
-    srv = _unrefd_server(env)
-    sock = env.socket()
+def test_unref_before_connect_persists(harness: Harness) -> None:
+    srv = _unrefd_server(harness)
+    sock = harness.socket()
     sock.unref()
     sock.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert not sock.hasRef()
     assert net.run(timeout=WAIT) is True
-    env.finish()
+    harness.finish()
 
 
-def test_O2_idle_timeouts_do_not_keep_run_alive(env: Env) -> None:
-    srv = _unrefd_server(env)
+def test_idle_timeouts_do_not_keep_run_alive(harness: Harness) -> None:
+    srv = _unrefd_server(harness)
     timeouts: list[int] = []
     sockets = []
     for i in range(6):
-        sock = env.connect(port_of(srv), "127.0.0.1")
+        sock = harness.connect(port_of(srv), "127.0.0.1")
         sock.setTimeout(2000 + 1000 * i)
         sock.on("timeout", functools.partial(timeouts.append, i))
         sockets.append(sock)
@@ -1412,56 +1421,56 @@ def test_O2_idle_timeouts_do_not_keep_run_alive(env: Env) -> None:
     assert net.run(timeout=WAIT) is True
     assert time.monotonic() - started < 1.5  # the first timeout is 2 s away
     assert timeouts == []
-    env.finish()
+    harness.finish()
 
 
-def test_O3_a_paused_idle_socket_still_keeps_run_alive(env: Env) -> None:
+def test_a_paused_idle_socket_still_keeps_run_alive(harness: Harness) -> None:
     # Node: a paused socket keeps reading into its buffer (its TCP handle
     # stays active), so the process does not exit; unref() lets it.
-    srv = _unrefd_server(env)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = _unrefd_server(harness)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert net.run(timeout=100) is False
     sock.pause()
     assert net.run(timeout=100) is False
     sock.unref()
     assert net.run(timeout=WAIT) is True
-    env.finish()
+    harness.finish()
 
 
-def test_O3_an_unrefd_socket_does_not_keep_run_alive(env: Env) -> None:
-    srv = _unrefd_server(env)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_an_unrefd_socket_does_not_keep_run_alive(harness: Harness) -> None:
+    srv = _unrefd_server(harness)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert net.run(timeout=100) is False
     assert sock.unref() is sock
     assert net.run(timeout=WAIT) is True
     sock.ref()
     assert net.run(timeout=100) is False
-    env.finish()
+    harness.finish()
 
 
-def test_O_a_connecting_socket_keeps_run_alive(env: Env) -> None:
+def test_O_a_connecting_socket_keeps_run_alive(harness: Harness) -> None:
     # A name lookup that never answers: the socket stays 'connecting'.
     stuck = Event()
 
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
         stuck.wait(WAIT / 1000)
 
-    sock = env.connect({"port": 80, "host": "example.test", "lookup": lookup})
+    sock = harness.connect({"port": 80, "host": "example.test", "lookup": lookup})
     assert net.run(timeout=100) is False
     sock.destroy()
     stuck.set()
     assert net.run(timeout=WAIT) is True
-    env.finish()
+    harness.finish()
 
 
 # --- P: 'lookup' ------------------------------------------------------------------
 
 
-def test_P1_lookup_event_for_localhost(env: Env) -> None:
-    srv = env.server(host=None)
-    sock = env.connect(port_of(srv), "localhost")
+def test_lookup_event_for_localhost(harness: Harness) -> None:
+    srv = harness.listening_server(host=None)
+    sock = harness.connect(port_of(srv), "localhost")
     rec = Recorder(sock)
     rec.wait("connect")
     lookups = rec.args("lookup")
@@ -1471,29 +1480,29 @@ def test_P1_lookup_event_for_localhost(env: Env) -> None:
         assert (address, family) in (("127.0.0.1", 4), ("::1", 6))
         assert host == "localhost"
     assert rec.names.index("lookup") < rec.names.index("connect")
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_P1_no_lookup_event_for_an_ip_literal(env: Env, host: str) -> None:
-    srv = env.server(host=host)
-    sock = env.connect(port_of(srv), host)
+def test_no_lookup_event_for_an_ip_literal(harness: Harness, host: str) -> None:
+    srv = harness.listening_server(host=host)
+    sock = harness.connect(port_of(srv), host)
     rec = Recorder(sock)
     rec.wait("connect")
     gevent.sleep(0.01)
     assert "lookup" not in rec.names
-    env.finish()
+    harness.finish()
 
 
-def test_P2_custom_lookup_single_address(env: Env) -> None:
-    srv = env.server(host="127.0.0.1")
+def test_custom_lookup_single_address(harness: Harness) -> None:
+    srv = harness.listening_server(host="127.0.0.1")
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
         calls.append((host, dict(opts)))
         cb(None, "127.0.0.1", 4)
 
-    sock = env.connect({"port": port_of(srv), "host": "my.example", "family": 4,
+    sock = harness.connect({"port": port_of(srv), "host": "my.example", "family": 4,
                         "lookup": lookup})
     rec = Recorder(sock)
     rec.wait("connect")
@@ -1504,11 +1513,11 @@ def test_P2_custom_lookup_single_address(env: Env) -> None:
     assert not opts.get("all")
     assert rec.args("lookup") == [(None, "127.0.0.1", 4, "my.example")]
     assert sock.remoteAddress == "127.0.0.1"
-    env.finish()
+    harness.finish()
 
 
-def test_P2_custom_lookup_all_addresses(env: Env) -> None:
-    srv = env.server(host="::1")
+def test_custom_lookup_all_addresses(harness: Harness) -> None:
+    srv = harness.listening_server(host="::1")
     calls: list[dict[str, Any]] = []
 
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
@@ -1518,29 +1527,29 @@ def test_P2_custom_lookup_all_addresses(env: Env) -> None:
         else:
             cb(None, "::1", 6)
 
-    sock = env.connect({"port": port_of(srv), "host": "my.example", "lookup": lookup})
+    sock = harness.connect({"port": port_of(srv), "host": "my.example", "lookup": lookup})
     rec = Recorder(sock)
     rec.wait("connect")
     assert len(calls) == 1
     assert "family" in calls[0]
     assert rec.args("lookup") == [(None, "::1", 6, "my.example")]
     assert (sock.remoteAddress, sock.remoteFamily) == ("::1", "IPv6")
-    env.finish()
+    harness.finish()
 
 
-def test_D8_family_6_reaches_the_custom_lookup(env: Env) -> None:
-    srv = env.server(host="::1")
+def test_family_6_reaches_the_custom_lookup(harness: Harness) -> None:
+    srv = harness.listening_server(host="::1")
     families: list[Any] = []
 
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
         families.append(opts.get("family"))
         cb(None, "::1", 6)
 
-    sock = env.connect({"port": port_of(srv), "host": "my.example", "family": 6,
+    sock = harness.connect({"port": port_of(srv), "host": "my.example", "family": 6,
                         "lookup": lookup})
     once(sock, "connect", timeout=WAIT)
     assert families == [6]
-    env.finish()
+    harness.finish()
 
 
 # --- Q: autoSelectFamily ----------------------------------------------------------
@@ -1561,14 +1570,14 @@ def _both_families_lookup(
 V6_THEN_V4 = [("::1", 6), ("127.0.0.1", 4)]
 
 
-def test_Q1_falls_back_to_ipv4(env: Env) -> None:
+def test_falls_back_to_ipv4(harness: Harness) -> None:
     received: list[bytes] = []
 
     def on_connection(s: net.Socket) -> None:
         s.on("data", received.append)
 
-    srv = env.server(on_connection, host="127.0.0.1")
-    sock = env.connect({"port": port_of(srv), "host": "dual.example",
+    srv = harness.listening_server(on_connection, host="127.0.0.1")
+    sock = harness.connect({"port": port_of(srv), "host": "dual.example",
                         "lookup": _both_families_lookup(V6_THEN_V4)})
     rec = Recorder(sock)
     rec.wait("ready")
@@ -1576,18 +1585,18 @@ def test_Q1_falls_back_to_ipv4(env: Env) -> None:
     assert (sock.remoteAddress, sock.remoteFamily) == ("127.0.0.1", "IPv4")
     sock.write(b"hi")
     wait_until(lambda: b"".join(received) == b"hi", what="the server's data")
-    env.finish()
+    harness.finish()
 
 
-def test_Q1_attempted_addresses(env: Env) -> None:
-    srv = env.server(host="127.0.0.1")
+def test_attempted_addresses(harness: Harness) -> None:
+    srv = harness.listening_server(host="127.0.0.1")
     port = port_of(srv)
-    sock = env.connect({"port": port, "host": "dual.example",
+    sock = harness.connect({"port": port, "host": "dual.example",
                         "lookup": _both_families_lookup(V6_THEN_V4)})
     once(sock, "ready", timeout=WAIT)
     assert sock.autoSelectFamilyAttemptedAddresses == [  # type: ignore[attr-defined]
         f"::1:{port}", f"127.0.0.1:{port}"]
-    env.finish()
+    harness.finish()
 
 
 def _aggregate(err: BaseException) -> list[BaseException]:
@@ -1596,14 +1605,14 @@ def _aggregate(err: BaseException) -> list[BaseException]:
     return errors
 
 
-def test_Q2_Q3_attempts_interleave_families_and_all_fail_together(env: Env) -> None:
+def test_attempts_interleave_families_and_all_fail_together(harness: Harness) -> None:
     port = closed_port()
     addresses = [("::1", 6), ("::ffff:127.0.0.2", 6), ("::ffff:127.0.0.3", 6),
                  ("127.0.0.1", 4), ("127.0.0.2", 4), ("127.0.0.3", 4)]
-    sock = env.connect({"port": port, "host": "many.example",
+    sock = harness.connect({"port": port, "host": "many.example",
                         "lookup": _both_families_lookup(addresses)})
     rec = Recorder(sock)
-    err = rec.wait("error", ms=WAIT * 2)[0]
+    err = rec.wait("error", timeout_s=2 * WAIT_S)[0]
     rec.wait("close")
     errors = _aggregate(err)
     assert [e.address for e in errors] == [  # type: ignore[attr-defined]
@@ -1611,12 +1620,12 @@ def test_Q2_Q3_attempts_interleave_families_and_all_fail_together(env: Env) -> N
     assert all(e.code == "ECONNREFUSED" for e in errors)  # type: ignore[attr-defined]
     assert err.code == "ECONNREFUSED"  # type: ignore[attr-defined]
     assert "connect" not in rec.names
-    env.finish()
+    harness.finish()
 
 
-def test_Q3_failing_everywhere_gives_one_aggregate_error(env: Env) -> None:
+def test_failing_everywhere_gives_one_aggregate_error(harness: Harness) -> None:
     port = closed_port()
-    sock = env.connect({"port": port, "host": "dual.example",
+    sock = harness.connect({"port": port, "host": "dual.example",
                         "lookup": _both_families_lookup(V6_THEN_V4)})
     rec = Recorder(sock)
     err = rec.wait("error")[0]
@@ -1627,34 +1636,34 @@ def test_Q3_failing_everywhere_gives_one_aggregate_error(env: Env) -> None:
     assert f"connect ECONNREFUSED 127.0.0.1:{port}" in messages
     assert f"connect ECONNREFUSED ::1:{port}" in messages
     assert rec.names == ["lookup", "error", "close"]
-    env.finish()
+    harness.finish()
 
 
-def test_Q3_ipv6_reachable_means_ipv4_is_never_tried(env: Env) -> None:
+def test_ipv6_reachable_means_ipv4_is_never_tried(harness: Harness) -> None:
     v6_data: list[bytes] = []
     v4_connections: list[net.Socket] = []
-    v6 = env.server(lambda s: s.on("data", v6_data.append), host="::1")
+    v6 = harness.listening_server(lambda s: s.on("data", v6_data.append), host="::1")
     port = port_of(v6)
     v4 = net.createServer(v4_connections.append)
-    env.servers.append(v4)
+    harness.servers.append(v4)
     v4.listen(port, "127.0.0.1")
     outcome = AsyncResult()
     v4.once("listening", lambda: outcome.set(True))
     v4.once("error", lambda err: outcome.set(False))
     if not outcome.get(timeout=WAIT / 1000):
         pytest.skip("127.0.0.1 has no free port matching the one ::1 got")
-    sock = env.connect({"port": port, "host": "dual.example",
+    sock = harness.connect({"port": port, "host": "dual.example",
                         "lookup": _both_families_lookup(V6_THEN_V4)})
     once(sock, "connect", timeout=WAIT)
     assert sock.remoteAddress == "::1"
     sock.write(b"six")
     wait_until(lambda: b"".join(v6_data) == b"six", what="the IPv6 server's data")
     assert v4_connections == []
-    env.finish()
+    harness.finish()
 
 
-def test_Q4_auto_select_family_off_tries_the_first_address_only(env: Env) -> None:
-    srv = env.server(host="127.0.0.1")
+def test_auto_select_family_off_tries_the_first_address_only(harness: Harness) -> None:
+    srv = harness.listening_server(host="127.0.0.1")
     port = port_of(srv)
     seen_all: list[Any] = []
     inner = _both_families_lookup(V6_THEN_V4)
@@ -1663,7 +1672,7 @@ def test_Q4_auto_select_family_off_tries_the_first_address_only(env: Env) -> Non
         seen_all.append(opts.get("all"))
         inner(host, opts, cb)
 
-    sock = env.connect({"port": port, "host": "dual.example", "lookup": lookup,
+    sock = harness.connect({"port": port, "host": "dual.example", "lookup": lookup,
                         "autoSelectFamily": False})
     rec = Recorder(sock)
     err = rec.wait("error")[0]
@@ -1671,24 +1680,24 @@ def test_Q4_auto_select_family_off_tries_the_first_address_only(env: Env) -> Non
     assert isinstance(err, ConnectionRefusedError)
     assert err.message == f"connect ECONNREFUSED ::1:{port}"  # type: ignore[attr-defined]
     assert not any(seen_all)
-    env.finish()
+    harness.finish()
 
 
-def test_Q4_default_auto_select_family_switch(env: Env) -> None:
+def test_default_auto_select_family_switch(harness: Harness) -> None:
     assert net.getDefaultAutoSelectFamily() is True  # type: ignore[attr-defined]
-    srv = env.server(host="127.0.0.1")
+    srv = harness.listening_server(host="127.0.0.1")
     lookup = _both_families_lookup(V6_THEN_V4)
     try:
         net.setDefaultAutoSelectFamily(False)  # type: ignore[attr-defined]
-        off = env.connect({"port": port_of(srv), "host": "dual.example", "lookup": lookup})
+        off = harness.connect({"port": port_of(srv), "host": "dual.example", "lookup": lookup})
         with pytest.raises(ConnectionRefusedError):
             once(off, "close", timeout=WAIT)
         assert off.remoteAddress is None
     finally:
         net.setDefaultAutoSelectFamily(True)  # type: ignore[attr-defined]
-    on = env.connect({"port": port_of(srv), "host": "dual.example", "lookup": lookup})
+    on = harness.connect({"port": port_of(srv), "host": "dual.example", "lookup": lookup})
     once(on, "connect", timeout=WAIT)
-    env.finish()
+    harness.finish()
 
 
 # --- interface and names ----------------------------------------------------------
@@ -1698,14 +1707,14 @@ def test_a_fresh_socket_provides_isocket() -> None:
     assert verifyObject(ISocket, net.Socket())
 
 
-def test_a_connected_socket_provides_isocket(env: Env) -> None:
-    srv = env.server()
+def test_a_connected_socket_provides_isocket(harness: Harness) -> None:
+    srv = harness.listening_server()
     conn = accepted(srv)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     assert verifyObject(ISocket, sock)
     assert verifyObject(ISocket, conn.get(timeout=WAIT / 1000))
-    env.finish()
+    harness.finish()
 
 
 def _camel_names(cls: type) -> list[str]:
@@ -1724,9 +1733,9 @@ def test_every_camel_case_name_has_its_snake_case_twin() -> None:
     assert different == []
 
 
-def test_snake_case_twins_work_on_an_instance(env: Env) -> None:
-    srv = env.server(lambda s: s.end(b"abc"))
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_snake_case_twins_work_on_an_instance(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.end(b"abc"))
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.set_no_delay(True)
     sock.resume()
     once(sock, "close", timeout=WAIT)
@@ -1735,4 +1744,4 @@ def test_snake_case_twins_work_on_an_instance(env: Env) -> None:
     assert sock.ready_state == sock.readyState == "closed"
     assert sock.allow_half_open is sock.allowHalfOpen is False
     assert net.create_connection is net.createConnection
-    env.finish()
+    harness.finish()

@@ -1,13 +1,14 @@
 """Socket errors: how they are raised, emitted, reported and contained.
 
-Catalogue items (section 3 of the Node ``net`` reference) J1-J6, J12, D5, D6
-and F6; the system errors' Node fields (ECONNREFUSED, ECONNRESET, ENOTFOUND);
+Refused connections, failed name lookups, writes to destroyed or closed
+sockets and after the peer's FIN, one 'error' per socket; the system
+errors' Node fields (ECONNREFUSED, ECONNRESET, ENOTFOUND);
 the state errors delivered through callbacks and 'error'; exceptions from
 listeners and 'error' with no listener (logged on logger ``gnet``, fatal to
 one socket only); and the table of bad arguments that raise at once, emit
 nothing and leave nothing open.
 
-Listeners only record; the test bodies assert. ``env.finish()`` tears down
+Listeners only record; the test bodies assert. ``harness.finish()`` tears down
 and fails the test on any unexpected ERROR logged by gnet; tests that expect
 such a log check it and take it out of the way first.
 """
@@ -37,11 +38,15 @@ from gnet.errors import (
     UnknownEncodingError,
 )
 from gnet.events import once
-from helpers import WAIT_MS as WAIT, Env, Recorder, closed_port, gnet_errors, port_of, wait_until
-
-# conftest's `env` fixture: an Env, torn down after each test.
-HARNESS = Env
-
+from helpers import (
+    WAIT_MS as WAIT,
+    Harness,
+    Recorder,
+    closed_port,
+    gnet_errors,
+    port_of,
+    wait_until,
+)
 
 # --- helpers -------------------------------------------------------------------
 
@@ -68,13 +73,13 @@ def open_fds() -> set[str] | None:
     return kept
 
 
-# --- J1 / J12: refused connections ------------------------------------------------
+# --- refused connections ------------------------------------------------
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_J1_J12_refused_connect_is_error_then_close(env: Env, host: str) -> None:
+def test_refused_connect_is_error_then_close(harness: Harness, host: str) -> None:
     port = closed_port(host)
-    sock = env.connect(port, host)
+    sock = harness.connect(port, host)
     rec = Recorder(sock)  # attached after the call: the error must still come
     rec.wait("close")
     assert rec.names == ["error", "close"]
@@ -90,23 +95,23 @@ def test_J1_J12_refused_connect_is_error_then_close(env: Env, host: str) -> None
     assert err.strerror == err.message
     assert sock.destroyed
     assert "connect" not in rec.names
-    env.finish()
+    harness.finish()
 
 
-def test_J1_refused_connect_through_the_connect_callback_form(env: Env) -> None:
+def test_refused_connect_through_the_connect_callback_form(harness: Harness) -> None:
     called: list[Any] = []
     port = closed_port()
-    sock = env.connect(port, "127.0.0.1", lambda: called.append(True))
+    sock = harness.connect(port, "127.0.0.1", lambda: called.append(True))
     rec = Recorder(sock)
     rec.wait("close")
     assert called == []
     assert rec.names == ["error", "close"]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("method", ["destroy", "resetAndDestroy"])
-def test_J1_destroy_inside_the_error_handler_still_closes_once(env: Env, method: str) -> None:
-    sock = env.connect(closed_port(), "127.0.0.1")
+def test_destroy_inside_the_error_handler_still_closes_once(harness: Harness, method: str) -> None:
+    sock = harness.connect(closed_port(), "127.0.0.1")
     returned: list[Any] = []
     sock.on("error", lambda err: returned.append(getattr(sock, method)()))
     rec = Recorder(sock)
@@ -114,18 +119,18 @@ def test_J1_destroy_inside_the_error_handler_still_closes_once(env: Env, method:
     gevent.sleep(0.02)
     assert returned == [sock]
     assert rec.names == ["error", "close"]
-    env.finish()
+    harness.finish()
 
 
-def test_J1_refused_error_is_caught_by_once(env: Env) -> None:
-    sock = env.connect(closed_port(), "127.0.0.1")
+def test_refused_error_is_caught_by_once(harness: Harness) -> None:
+    sock = harness.connect(closed_port(), "127.0.0.1")
     with pytest.raises(ConnectionRefusedError) as info:
         once(sock, "connect", timeout=WAIT)
     assert info.value.code == "ECONNREFUSED"  # type: ignore[attr-defined]
-    env.finish()
+    harness.finish()
 
 
-# --- J2 / J3: name lookup failures -------------------------------------------------
+# --- name lookup failures -------------------------------------------------
 
 
 # 'nonexistent.invalid': .invalid never resolves (RFC 6761); the system
@@ -145,8 +150,8 @@ def _check_dns_error(err: BaseException, host: str) -> None:
     assert not hasattr(err, "host")
 
 
-def test_J2_unknown_host_gives_enotfound(env: Env) -> None:
-    sock = env.connect(80, BAD_NAME)
+def test_unknown_host_gives_enotfound(harness: Harness) -> None:
+    sock = harness.connect(80, BAD_NAME)
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.names == ["lookup", "error", "close"]
@@ -155,36 +160,36 @@ def test_J2_unknown_host_gives_enotfound(env: Env) -> None:
     # 'lookup' comes first, with the same error and no address.
     assert rec.args("lookup") == [(err, None, None, BAD_NAME)]
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-def test_J2_end_while_looking_up_does_not_hide_the_error(env: Env) -> None:
-    sock = env.connect(80, BAD_NAME)
+def test_end_while_looking_up_does_not_hide_the_error(harness: Harness) -> None:
+    sock = harness.connect(80, BAD_NAME)
     sock.end()
     rec = Recorder(sock)
     rec.wait("close")
     assert "error" in rec.names
     _check_dns_error(rec.args("error")[0][0], BAD_NAME)
-    env.finish()
+    harness.finish()
 
 
-def test_J2_custom_lookup_failure_gives_the_same_error(env: Env) -> None:
+def test_custom_lookup_failure_gives_the_same_error(harness: Harness) -> None:
     def lookup(host: str, opts: dict[str, Any], cb: Callable[..., Any]) -> None:
         cb(stdsocket.gaierror(stdsocket.EAI_NONAME, "Name or service not known"))
 
-    sock = env.connect({"port": 80, "host": "custom.invalid", "lookup": lookup})
+    sock = harness.connect({"port": 80, "host": "custom.invalid", "lookup": lookup})
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.names == ["lookup", "error", "close"]
     err = rec.args("error")[0][0]
     assert err.code == "ENOTFOUND"
     assert rec.args("lookup")[0][1:] == (None, None, "custom.invalid")
-    env.finish()
+    harness.finish()
 
 
-def test_J3_overlong_hostname_fails_in_lookup(env: Env) -> None:
+def test_overlong_hostname_fails_in_lookup(harness: Harness) -> None:
     host = "*" * 64
-    sock = env.connect(80, host)
+    sock = harness.connect(80, host)
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.names == ["lookup", "error", "close"]
@@ -193,15 +198,15 @@ def test_J3_overlong_hostname_fails_in_lookup(env: Env) -> None:
     err = rec.args("error")[0][0]
     assert err.code in ("ENOTFOUND", "EAI_FAIL")
     assert lookup_err.code == err.code
-    env.finish()
+    harness.finish()
 
 
-# --- J4 / J5 / state errors through callbacks and 'error' --------------------------
+# --- state errors through callbacks and 'error' --------------------------
 
 
-def test_J4_write_after_destroy_calls_back_with_stream_destroyed(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_after_destroy_calls_back_with_stream_destroyed(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock)
     sock.destroy()
@@ -215,11 +220,11 @@ def test_J4_write_after_destroy_calls_back_with_stream_destroyed(env: Env) -> No
     assert err.code == "ERR_STREAM_DESTROYED"
     assert str(err) == "Cannot call write after a stream was destroyed"
     assert rec.names == ["close"]
-    env.finish()
+    harness.finish()
 
 
-def test_J4_write_after_destroy_on_a_never_connected_socket(env: Env) -> None:
-    sock = env.socket()
+def test_write_after_destroy_on_a_never_connected_socket(harness: Harness) -> None:
+    sock = harness.socket()
     rec = Recorder(sock)
     sock.destroy()
     results: list[Any] = []
@@ -228,12 +233,12 @@ def test_J4_write_after_destroy_on_a_never_connected_socket(env: Env) -> None:
     wait_until(lambda: results, what="the write callback")
     assert results[0].code == "ERR_STREAM_DESTROYED"
     assert rec.names == ["close"]
-    env.finish()
+    harness.finish()
 
 
-def test_J5_destroy_while_connecting_fails_queued_writes(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_destroy_while_connecting_fails_queued_writes(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     results: list[Any] = []
     sock.write("foo", results.append)
     sock.destroy()
@@ -244,12 +249,12 @@ def test_J5_destroy_while_connecting_fails_queued_writes(env: Env) -> None:
     assert results[0].code == "ERR_SOCKET_CLOSED_BEFORE_CONNECTION"
     assert str(results[0]) == "Socket closed before the connection was established"
     assert rec.names == ["close"]
-    env.finish()
+    harness.finish()
 
 
-def test_write_after_end_goes_to_the_callback_and_error(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_after_end_goes_to_the_callback_and_error(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     order: list[Any] = []
     sock.on("error", lambda err: order.append(("error", err)))
@@ -265,15 +270,15 @@ def test_write_after_end_goes_to_the_callback_and_error(env: Env) -> None:
     assert str(err) == "write after end"
     assert order[1][1] is err
     assert order[2][1] is True
-    env.finish()
+    harness.finish()
 
 
-def test_J6_write_when_the_os_socket_is_gone_gives_a_write_error(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_when_the_os_socket_is_gone_gives_a_write_error(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock)
-    sock._sock.close()  # the descriptor goes away under the Socket
+    sock._t.sock.close()  # the descriptor goes away under the Socket
     results: list[Any] = []
     assert sock.write("foo", results.append) is False
     rec.wait("close")
@@ -285,29 +290,29 @@ def test_J6_write_when_the_os_socket_is_gone_gives_a_write_error(env: Env) -> No
     assert err.message == "write EBADF"
     wait_until(lambda: results, what="the write callback")
     assert results == [err]
-    env.finish()
+    harness.finish()
 
 
-def test_J6_failed_write_calls_back_before_error_and_close(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_failed_write_calls_back_before_error_and_close(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     order: list[str] = []
     sock.on("error", lambda err: order.append("error"))
     sock.on("close", lambda had: order.append("close"))
-    sock._sock.close()
+    sock._t.sock.close()
     sock.write("foo", lambda err: order.append("cb"))
     wait_until(lambda: len(order) == 3, what="callback, 'error' and 'close'")
     assert order == ["cb", "error", "close"]
-    env.finish()
+    harness.finish()
 
 
-# --- D5 / D6: writes after the peer's FIN ------------------------------------------
+# --- writes after the peer's FIN ------------------------------------------
 
 
-def test_D5_write_after_both_fins_is_epipe_on_a_later_tick(env: Env) -> None:
-    srv = env.server(lambda s: s.resume())  # ends its side after our FIN
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_write_after_both_fins_is_epipe_on_a_later_tick(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resume())  # ends its side after our FIN
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock)
     seen: dict[str, Any] = {}
@@ -331,10 +336,10 @@ def test_D5_write_after_both_fins_is_epipe_on_a_later_tick(env: Env) -> None:
     assert order == ["cb", "error"]
     assert rec.squeezed()[-3:] == ["end", "error", "close"]
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-def test_D6_write_to_a_closed_server_socket_calls_back_without_error(env: Env) -> None:
+def test_write_to_a_closed_server_socket_calls_back_without_error(harness: Harness) -> None:
     server_errors: list[BaseException] = []
     conn = AsyncResult()
 
@@ -343,8 +348,8 @@ def test_D6_write_to_a_closed_server_socket_calls_back_without_error(env: Env) -
         s.resume()
         conn.set(s)
 
-    srv = env.server(on_connection)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = harness.listening_server(on_connection)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     results: list[Any] = []
 
     def on_end() -> None:
@@ -360,15 +365,15 @@ def test_D6_write_to_a_closed_server_socket_calls_back_without_error(env: Env) -
     gevent.sleep(0.02)
     assert isinstance(results[0], BaseException)
     assert server_errors == []
-    env.finish()
+    harness.finish()
 
 
 # --- resets ------------------------------------------------------------------------
 
 
-def test_peer_reset_is_econnreset_on_read(env: Env) -> None:
-    srv = env.server(lambda s: s.resetAndDestroy())
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_peer_reset_is_econnreset_on_read(harness: Harness) -> None:
+    srv = harness.listening_server(lambda s: s.resetAndDestroy())
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     rec = Recorder(sock)
     rec.wait("close")
     assert rec.names == ["connect", "ready", "error", "close"]
@@ -380,13 +385,13 @@ def test_peer_reset_is_econnreset_on_read(env: Env) -> None:
     assert err.message == "read ECONNRESET"
     assert not hasattr(err, "address")
     assert rec.args("close") == [(True,)]
-    env.finish()
+    harness.finish()
 
 
-# --- F6: one error per socket --------------------------------------------------------
+# --- one error per socket --------------------------------------------------------
 
 
-def test_F6_an_error_is_emitted_once(env: Env) -> None:
+def test_an_error_is_emitted_once(harness: Harness) -> None:
     server_errors: list[BaseException] = []
     server_closes: list[bool] = []
 
@@ -395,28 +400,28 @@ def test_F6_an_error_is_emitted_once(env: Env) -> None:
         s.on("close", server_closes.append)
         s.write(b"\0" * (10 * 1024 * 1024))
 
-    srv = env.server(on_connection)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+    srv = harness.listening_server(on_connection)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     sock.once("data", lambda chunk: sock.destroy())
     wait_until(lambda: server_closes, what="the server socket's 'close'")
     gevent.sleep(0.05)
     assert len(server_errors) == 1
     assert server_errors[0].code in ("ECONNRESET", "EPIPE")  # type: ignore[attr-defined]
     assert server_closes == [True]
-    env.finish()
+    harness.finish()
 
 
 # --- listener exceptions and unhandled 'error' ----------------------------------------
 
 
-def _echo_server(env: Env) -> net.Server:
-    return env.server(lambda s: s.pipe(s))
+def _echo_server(harness: Harness) -> net.Server:
+    return harness.listening_server(lambda s: s.pipe(s))
 
 
-def _echoes(env: Env, port: int, sock: net.Socket | None = None) -> bool:
+def _echoes(harness: Harness, port: int, sock: net.Socket | None = None) -> bool:
     """Whether a (new or given) client gets its bytes echoed back."""
     if sock is None:
-        sock = env.connect(port, "127.0.0.1")
+        sock = harness.connect(port, "127.0.0.1")
     got: list[bytes] = []
     sock.on("data", got.append)
     sock.write(b"ping")
@@ -432,13 +437,13 @@ def _take_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def test_an_exception_in_a_listener_is_logged_and_destroys_only_that_socket(
-    env: Env, caplog: pytest.LogCaptureFixture
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    srv = _echo_server(env)
+    srv = _echo_server(harness)
     port = port_of(srv)
-    other = env.connect(port, "127.0.0.1")
+    other = harness.connect(port, "127.0.0.1")
     once(other, "connect", timeout=WAIT)
-    bad = env.connect(port, "127.0.0.1")
+    bad = harness.connect(port, "127.0.0.1")
 
     def broken(chunk: bytes) -> None:
         raise ValueError("a bug in a data listener")
@@ -462,20 +467,20 @@ def test_an_exception_in_a_listener_is_logged_and_destroys_only_that_socket(
     assert "ValueError: a bug in a data listener" in text
     # The other connection and the server carry on.
     assert not other.destroyed
-    assert _echoes(env, port, other)
-    assert _echoes(env, port)
-    env.finish()
+    assert _echoes(harness, port, other)
+    assert _echoes(harness, port)
+    harness.finish()
 
 
 def test_an_error_with_no_listener_is_logged_and_contained(
-    env: Env, caplog: pytest.LogCaptureFixture
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    srv = _echo_server(env)
+    srv = _echo_server(harness)
     port = port_of(srv)
-    other = env.connect(port, "127.0.0.1")
+    other = harness.connect(port, "127.0.0.1")
     once(other, "connect", timeout=WAIT)
     refused_port = closed_port()
-    doomed = env.connect(refused_port, "127.0.0.1")  # no 'error' listener
+    doomed = harness.connect(refused_port, "127.0.0.1")  # no 'error' listener
     rec = Recorder(doomed, ("close",))
     rec.wait("close")
     gevent.sleep(0.02)
@@ -487,13 +492,13 @@ def test_an_error_with_no_listener_is_logged_and_contained(
     assert isinstance(exc_info[1], ConnectionRefusedError)
     assert f"ECONNREFUSED 127.0.0.1:{refused_port}" in logging.Formatter().format(records[0])
     assert "Traceback" in logging.Formatter().format(records[0])
-    assert _echoes(env, port, other)
-    assert _echoes(env, port)
-    env.finish()
+    assert _echoes(harness, port, other)
+    assert _echoes(harness, port)
+    harness.finish()
 
 
 def test_an_exception_in_a_connection_listener_is_contained(
-    env: Env, caplog: pytest.LogCaptureFixture
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     count = [0]
 
@@ -503,9 +508,9 @@ def test_an_exception_in_a_connection_listener_is_contained(
             raise RuntimeError("a bug in a connection listener")
         s.pipe(s)
 
-    srv = env.server(on_connection)
+    srv = harness.listening_server(on_connection)
     port = port_of(srv)
-    first = env.connect(port, "127.0.0.1")
+    first = harness.connect(port, "127.0.0.1")
     first.resume()
     rec = Recorder(first, ("close",))
     rec.wait("close")
@@ -517,8 +522,8 @@ def test_an_exception_in_a_connection_listener_is_contained(
     assert "RuntimeError: a bug in a connection listener" in logging.Formatter().format(
         records[0])
     assert srv.listening
-    assert _echoes(env, port)
-    env.finish()
+    assert _echoes(harness, port)
+    harness.finish()
 
 
 def test_emit_error_by_user_code_with_no_listener_raises() -> None:
@@ -539,7 +544,7 @@ def _fn() -> None:
 
 
 BAD_INPUT: list[Any] = [
-    # write() chunks (A10)
+    # write() chunks
     pytest.param(lambda s: s.write(None), StreamNullValuesError, "ERR_STREAM_NULL_VALUES",
                  TypeError, id="write(None)"),
     *[pytest.param(functools.partial(lambda v, s: s.write(v), value), InvalidArgTypeError,
@@ -547,7 +552,7 @@ BAD_INPUT: list[Any] = [
       for value in (1, True, False, [], {}, 1.0, math.inf)],
     pytest.param(lambda s: s.end(1), InvalidArgTypeError, "ERR_INVALID_ARG_TYPE", TypeError,
                  id="end(1)"),
-    # setTimeout() delays and callbacks (A11)
+    # setTimeout() delays and callbacks
     *[pytest.param(functools.partial(lambda v, s: s.setTimeout(v), value), InvalidArgTypeError,
                    "ERR_INVALID_ARG_TYPE", TypeError,
                    id=f"setTimeout({'_fn' if value is _fn else repr(value)})")
@@ -559,7 +564,7 @@ BAD_INPUT: list[Any] = [
                    InvalidArgTypeError, "ERR_INVALID_ARG_TYPE", TypeError,
                    id=f"setTimeout({delay}, {cb!r})")
       for delay in (0, 1) for cb in (1, "100", True, {}, [])],
-    # connect() with nothing to connect to (A3)
+    # connect() with nothing to connect to
     pytest.param(lambda s: s.connect(), MissingArgsError, "ERR_MISSING_ARGS", TypeError,
                  id="Socket.connect()"),
     pytest.param(lambda s: s.connect({}), MissingArgsError, "ERR_MISSING_ARGS", TypeError,
@@ -568,7 +573,7 @@ BAD_INPUT: list[Any] = [
                  id="net.connect()"),
     pytest.param(lambda s: net.createConnection({}), MissingArgsError, "ERR_MISSING_ARGS",
                  TypeError, id="net.createConnection({})"),
-    # bad ports (A4, A5)
+    # bad ports
     *[pytest.param(functools.partial(lambda a, s: s.connect(*a), args), InvalidArgTypeError,
                    "ERR_INVALID_ARG_TYPE", TypeError, id=f"connect{args!r}")
       for args in ((True,), (False,), ({"port": True},), ({"port": []},), ({"port": {}},))],
@@ -580,7 +585,7 @@ BAD_INPUT: list[Any] = [
                    SocketBadPortError, "ERR_SOCKET_BAD_PORT", ValueError,
                    id=f"createConnection{args!r}")
       for args in ((-1, "127.0.0.1"), ({"port": 65536, "host": "localhost"},))],
-    # createServer() options (A9)
+    # createServer() options
     pytest.param(lambda s: net.createServer("x"), InvalidArgTypeError, "ERR_INVALID_ARG_TYPE",
                  TypeError, id="createServer('x')"),
     pytest.param(lambda s: net.createServer(0), InvalidArgTypeError, "ERR_INVALID_ARG_TYPE",
@@ -594,12 +599,12 @@ BAD_INPUT: list[Any] = [
 
 @pytest.mark.parametrize("call,exc_type,code,base", BAD_INPUT)
 def test_bad_input_raises_at_once_and_changes_nothing(
-    env: Env, call: Callable[[net.Socket], Any], exc_type: type[BaseException], code: str,
+    harness: Harness, call: Callable[[net.Socket], Any], exc_type: type[BaseException], code: str,
     base: type[BaseException],
 ) -> None:
     fds = open_fds()
     refs = net.refCount()
-    sock = env.socket()
+    sock = harness.socket()
     rec = Recorder(sock)
     with pytest.raises(exc_type) as info:
         call(sock)
@@ -611,25 +616,25 @@ def test_bad_input_raises_at_once_and_changes_nothing(
     assert sock.bytesWritten == 0
     assert net.refCount() == refs
     assert open_fds() == fds
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("delay", [0, 0.001, 1, 1e6])
-def test_A11_good_timeouts_are_accepted(env: Env, delay: float) -> None:
-    sock = env.socket()
+def test_good_timeouts_are_accepted(harness: Harness, delay: float) -> None:
+    sock = harness.socket()
     assert sock.setTimeout(delay) is sock
     assert sock.setTimeout(delay, _fn) is sock
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("value", [True, 1, [], {}, 1.0, None], ids=repr)
-def test_A10_bad_chunk_on_a_connected_socket_emits_no_error(env: Env, value: Any) -> None:
-    srv = _echo_server(env)
-    sock = env.connect(port_of(srv), "127.0.0.1")
+def test_bad_chunk_on_a_connected_socket_emits_no_error(harness: Harness, value: Any) -> None:
+    srv = _echo_server(harness)
+    sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock)
     with pytest.raises(TypeError):
         sock.write(value)
-    assert _echoes(env, port_of(srv), sock)
+    assert _echoes(harness, port_of(srv), sock)
     assert "error" not in rec.names
-    env.finish()
+    harness.finish()

@@ -14,18 +14,16 @@ import gevent
 import pytest
 
 import gnet as net
-from helpers import HOST, Env, Recorder, settle, wait_until
-
-HARNESS = Env
+from helpers import HOST, Harness, Recorder, settle, wait_until
 
 
-def pair(env: Env, **server_options: Any) -> tuple[net.Socket, net.Socket]:
+def pair(harness: Harness, **server_options: Any) -> tuple[net.Socket, net.Socket]:
     """A connected loopback pair: (client, accepted server socket)."""
     accepted: list[net.Socket] = []
-    srv = env.server(accepted.append, **server_options)
-    client = env.connect(srv.address()["port"], HOST)
+    srv = harness.listening_server(accepted.append, **server_options)
+    client = harness.connect(srv.address()["port"], HOST)
     wait_until(lambda: accepted and client.remotePort, what="the connection")
-    env.track(accepted[0])
+    harness.track(accepted[0])
     return client, accepted[0]
 
 
@@ -40,8 +38,8 @@ def log_events(sock: net.Socket, log: list[Any], *names: str) -> None:
 
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("empty", [b"", "", bytearray(), memoryview(b"")])
-def test_an_empty_write_queued_while_corked_completes(env: Env, empty: Any) -> None:
-    client, server = pair(env)
+def test_an_empty_write_queued_while_corked_completes(harness: Harness, empty: Any) -> None:
+    client, server = pair(harness)
     got = bytearray()
     client.on("data", got.extend)
     done: list[Any] = []
@@ -53,42 +51,42 @@ def test_an_empty_write_queued_while_corked_completes(env: Env, empty: Any) -> N
     wait_until(lambda: done and client.readableEnded, what="the empty write's callback")
     assert done == [None]
     assert bytes(got) == b"a"
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(20)
-def test_an_empty_write_while_connecting_completes(env: Env) -> None:
-    srv = env.server(lambda sock: sock.resume())
-    client = env.connect(srv.address()["port"], HOST)
+def test_an_empty_write_while_connecting_completes(harness: Harness) -> None:
+    srv = harness.listening_server(lambda sock: sock.resume())
+    client = harness.connect(srv.address()["port"], HOST)
     done: list[Any] = []
     client.write("", lambda err: done.append(err))
     client.end()
     wait_until(lambda: done, what="the empty write's callback")
     assert done == [None]
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.timeout(30)
-def test_end_with_an_empty_string_behind_a_large_write(env: Env) -> None:
-    client, server = pair(env)
+def test_end_with_an_empty_string_behind_a_large_write(harness: Harness) -> None:
+    client, server = pair(harness)
     got = bytearray()
     client.on("data", got.extend)
     cpu = time.process_time()
     server.write(bytes(10_000_000))
     server.end("")
-    wait_until(lambda: client.readableEnded, ms=20_000, what="all the data")
+    wait_until(lambda: client.readableEnded, timeout_s=20.0, what="all the data")
     assert len(got) == 10_000_000
     assert time.process_time() - cpu < 10  # no spinning while the kernel drains
-    env.finish()
+    harness.finish()
 
 
 # --- write() and 'drain' -----------------------------------------------------------
 
 
-def test_a_chunk_over_the_high_water_mark_taken_whole_returns_true(env: Env) -> None:
+def test_a_chunk_over_the_high_water_mark_taken_whole_returns_true(harness: Harness) -> None:
     # Node 20/22: write(Buffer.alloc(70000)) on an idle socket returns true
     # and no 'drain' follows (what is left buffered decides).
-    client, server = pair(env)
+    client, server = pair(harness)
     server.resume()
     drains: list[Any] = []
     client.on("drain", lambda: drains.append(1))
@@ -96,12 +94,12 @@ def test_a_chunk_over_the_high_water_mark_taken_whole_returns_true(env: Env) -> 
     settle()
     assert drains == []
     assert client.writableNeedDrain is False
-    env.finish()
+    harness.finish()
 
 
 def test_drain_comes_before_the_callbacks_of_the_writes_that_emptied_the_buffer(
-        env: Env) -> None:
-    client, server = pair(env)
+        harness: Harness) -> None:
+    client, server = pair(harness)
     log: list[str] = []
     client.on("drain", lambda: log.append("drain"))
     server.pause()
@@ -116,56 +114,56 @@ def test_drain_comes_before_the_callbacks_of_the_writes_that_emptied_the_buffer(
     # the last write's callback came after 'drain'
     assert "drain" in log[: len(log) - 1]
     assert log.index("drain") < len(log) - 1
-    env.finish()
+    harness.finish()
 
 
-def test_high_water_mark_zero_still_reads_everything(env: Env) -> None:
-    client, server = pair(env, highWaterMark=0)
+def test_high_water_mark_zero_still_reads_everything(harness: Harness) -> None:
+    client, server = pair(harness, highWaterMark=0)
     got = bytearray()
     server.on("data", got.extend)
     client.end(bytes(100_000))
     wait_until(lambda: server.readableEnded, what="all 100,000 bytes")
     assert len(got) == 100_000
-    env.finish()
+    harness.finish()
 
 
 # --- end() -------------------------------------------------------------------------
 
 
-def test_end_callback_runs_before_earlier_finish_listeners(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_callback_runs_before_earlier_finish_listeners(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     client.on("finish", lambda: log.append("finish listener"))
     client.end(lambda err: log.append(("end cb", err)))
     wait_until(lambda: len(log) == 2, what="finish")
     assert log == [("end cb", None), "finish listener"]
-    env.finish()
+    harness.finish()
 
 
-def test_end_callback_while_ending_waits_for_finish(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_callback_while_ending_waits_for_finish(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     client.end()
     client.end(lambda err: log.append(err))
     wait_until(lambda: client.destroyed or log, what="the callback")
     wait_until(lambda: log, what="the callback")
     assert log == [None]
-    env.finish()
+    harness.finish()
 
 
-def test_end_callback_after_finish_gets_already_finished(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_callback_after_finish_gets_already_finished(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     client.end()
     client.on("finish", lambda: net.setImmediate(
         lambda: client.end(lambda err: log.append(getattr(err, "code", err)))))
     wait_until(lambda: log, what="the callback")
     assert log == ["ERR_STREAM_ALREADY_FINISHED"]
-    env.finish()
+    harness.finish()
 
 
-def test_end_callback_after_destroy_with_error(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_callback_after_destroy_with_error(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "error", "close")
     boom = OSError("boom")
@@ -175,12 +173,12 @@ def test_end_callback_after_destroy_with_error(env: Env) -> None:
     wait_until(lambda: log and log[-1][0] == "close", what="'close'")
     # Node: error EX, then the callback with ERR_STREAM_DESTROYED, then close.
     assert log == [("error", "EX"), ("cb", "ERR_STREAM_DESTROYED"), ("close", True)]
-    env.caplog.clear()
-    env.finish()
+    harness.caplog.clear()
+    harness.finish()
 
 
-def test_end_then_write_in_one_tick_is_write_after_end_without_finish(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_then_write_in_one_tick_is_write_after_end_without_finish(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "error", "finish", "close")
     client.end()
@@ -188,11 +186,11 @@ def test_end_then_write_in_one_tick_is_write_after_end_without_finish(env: Env) 
     wait_until(lambda: log and log[-1][0] == "close", what="'close'")
     assert log == [("write cb", "ERR_STREAM_WRITE_AFTER_END"),
                    ("error", "ERR_STREAM_WRITE_AFTER_END"), ("close", True)]
-    env.finish()
+    harness.finish()
 
 
-def test_end_then_destroy_in_one_tick_emits_no_finish(env: Env) -> None:
-    client, _server = pair(env)
+def test_end_then_destroy_in_one_tick_emits_no_finish(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "finish", "close")
     client.end()
@@ -200,11 +198,11 @@ def test_end_then_destroy_in_one_tick_emits_no_finish(env: Env) -> None:
     wait_until(lambda: log, what="'close'")
     settle()
     assert log == [("close", False)]
-    env.finish()
+    harness.finish()
 
 
-def test_write_after_destroy_soon_is_write_after_end(env: Env) -> None:
-    client, _server = pair(env)
+def test_write_after_destroy_soon_is_write_after_end(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "error", "finish", "close")
     client.destroySoon()
@@ -212,11 +210,12 @@ def test_write_after_destroy_soon_is_write_after_end(env: Env) -> None:
     wait_until(lambda: log and log[-1][0] == "close", what="'close'")
     assert log == [("write cb", "ERR_STREAM_WRITE_AFTER_END"),
                    ("error", "ERR_STREAM_WRITE_AFTER_END"), ("close", True)]
-    env.finish()
+    harness.finish()
 
 
-def test_write_after_end_with_allow_half_open_is_write_after_end_not_epipe(env: Env) -> None:
-    client, server = pair(env, allowHalfOpen=True)
+def test_write_after_end_with_allow_half_open_is_write_after_end_not_epipe(
+        harness: Harness) -> None:
+    client, server = pair(harness, allowHalfOpen=True)
     log: list[Any] = []
     server.on("end", lambda: None)
     log_events(server, log, "error", "close")
@@ -227,48 +226,48 @@ def test_write_after_end_with_allow_half_open_is_write_after_end_not_epipe(env: 
     wait_until(lambda: log and log[-1][0] == "close", what="'close'")
     assert log[:2] == [("cb", "ERR_STREAM_WRITE_AFTER_END"),
                        ("error", "ERR_STREAM_WRITE_AFTER_END")]
-    env.finish()
+    harness.finish()
 
 
-def test_a_write_refused_right_after_destroy_reports_before_close(env: Env) -> None:
-    client, _server = pair(env)
+def test_a_write_refused_right_after_destroy_reports_before_close(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "close")
     client.destroy()
     client.write("x", lambda err: log.append(("cb", getattr(err, "code", err))))
     wait_until(lambda: ("close", False) in log, what="'close'")
     assert log == [("cb", "ERR_STREAM_DESTROYED"), ("close", False)]
-    env.finish()
+    harness.finish()
 
 
 # --- the server's count ------------------------------------------------------------
 
 
-def test_get_connections_in_a_close_listener_no_longer_counts_that_socket(env: Env) -> None:
+def test_get_connections_in_a_close_listener_no_longer_counts_that_socket(harness: Harness) -> None:
     counts: list[int] = []
-    srv = env.server(lambda sock: (sock.resume(), sock.on(
+    srv = harness.listening_server(lambda sock: (sock.resume(), sock.on(
         "close", lambda _h: counts.append(srv.getConnections()))))
-    clients = [env.connect(srv.address()["port"], HOST) for _ in range(2)]
+    clients = [harness.connect(srv.address()["port"], HOST) for _ in range(2)]
     wait_until(lambda: srv.getConnections() == 2, what="two connections")
     clients[0].end()
     wait_until(lambda: counts, what="the first 'close'")
     clients[1].end()
     wait_until(lambda: len(counts) == 2, what="the second 'close'")
     assert counts == [1, 0]
-    env.finish()
+    harness.finish()
 
 
-def test_get_connections_in_the_same_tick_as_destroy(env: Env) -> None:
+def test_get_connections_in_the_same_tick_as_destroy(harness: Harness) -> None:
     accepted: list[net.Socket] = []
-    srv = env.server(accepted.append)
-    env.connect(srv.address()["port"], HOST)
+    srv = harness.listening_server(accepted.append)
+    harness.connect(srv.address()["port"], HOST)
     wait_until(lambda: accepted, what="the connection")
     accepted[0].destroy()
     assert srv.getConnections() == 0
-    env.finish()
+    harness.finish()
 
 
-def test_close_the_server_when_the_last_client_leaves(env: Env) -> None:
+def test_close_the_server_when_the_last_client_leaves(harness: Harness) -> None:
     # The common Node idiom: it never ran when the count still held the
     # closing socket.
     closed: list[bool] = []
@@ -282,48 +281,48 @@ def test_close_the_server_when_the_last_client_leaves(env: Env) -> None:
 
         sock.on("close", on_close)
 
-    srv = env.server(on_connection)
-    env.connect(srv.address()["port"], HOST).end()
+    srv = harness.listening_server(on_connection)
+    harness.connect(srv.address()["port"], HOST).end()
     wait_until(lambda: closed, what="the server's close")
-    env.finish()
+    harness.finish()
 
 
 # --- the loop ----------------------------------------------------------------------
 
 
-def test_run_returns_while_a_custom_lookup_never_answers(env: Env) -> None:
-    sock = env.connect({"host": "localhost", "port": 80, "lookup": lambda h, o, cb: None})
+def test_run_returns_while_a_custom_lookup_never_answers(harness: Harness) -> None:
+    sock = harness.connect({"host": "localhost", "port": 80, "lookup": lambda h, o, cb: None})
     started = time.monotonic()
     assert net.run(timeout=3000) is True
     assert time.monotonic() - started < 2
     assert sock.connecting
-    env.finish()
+    harness.finish()
 
 
-def test_a_custom_lookup_answering_a_list_of_strings(env: Env) -> None:
+def test_a_custom_lookup_answering_a_list_of_strings(harness: Harness) -> None:
     def lookup(host: str, options: Any, cb: Any) -> None:
         cb(None, ["127.0.0.1"])
 
-    sock = env.connect({"host": "localhost", "port": 80, "lookup": lookup})
+    sock = harness.connect({"host": "localhost", "port": 80, "lookup": lookup})
     rec = Recorder(sock)
     err = rec.wait("error")[0]
     assert err.code == "ERR_INVALID_IP_ADDRESS"
-    env.finish()
+    harness.finish()
 
 
 # --- attributes ---------------------------------------------------------------------
 
 
-def test_user_attributes_on_a_socket(env: Env) -> None:
-    client, server = pair(env)
+def test_user_attributes_on_a_socket(harness: Harness) -> None:
+    client, server = pair(harness)
     server.name = "alice"
     client.nickname = "bob"
     assert (server.name, client.nickname) == ("alice", "bob")
-    env.finish()
+    harness.finish()
 
 
-def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(env: Env) -> None:
-    client, server = pair(env)
+def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(harness: Harness) -> None:
+    client, server = pair(harness)
     log: list[str] = []
     server.on("close", lambda _h: log.append("closed"))
     server.destroy()
@@ -331,7 +330,7 @@ def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(env: Env) -> None:
     assert log == ["closed"]
     client.destroy()
     gevent.sleep(0)
-    env.finish()
+    harness.finish()
 
 
 # --- connect options, checked as Node checks them -----------------------------------
@@ -350,41 +349,41 @@ def test_run_waits_for_a_close_deferred_to_the_next_loop_turn(env: Env) -> None:
     ({"hints": 12345}, "ERR_INVALID_ARG_VALUE", "The argument 'hints' is invalid. Received 12345"),
     ({"hints": "x"}, "ERR_INVALID_ARG_TYPE", 'The "options.hints" property must be of type number'),
 ])
-def test_connect_option_checks(env: Env, options: dict[str, Any], code: str,
+def test_connect_option_checks(harness: Harness, options: dict[str, Any], code: str,
                                message: str) -> None:
     with pytest.raises(Exception) as info:
-        env.connect({"port": 80, **options})
+        harness.connect({"port": 80, **options})
     assert info.value.code == code  # type: ignore[attr-defined]
     assert message in str(info.value)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("args", [(), ({},)])
-def test_connect_without_port_or_path(env: Env, args: tuple[Any, ...]) -> None:
+def test_connect_without_port_or_path(harness: Harness, args: tuple[Any, ...]) -> None:
     with pytest.raises(TypeError) as info:
         net.connect(*args)
     assert str(info.value) == 'The "options" or "port" or "path" argument must be specified'
-    env.finish()
+    harness.finish()
 
 
-def test_connect_error_names_the_local_address_and_port(env: Env) -> None:
-    srv = env.server()
+def test_connect_error_names_the_local_address_and_port(harness: Harness) -> None:
+    srv = harness.listening_server()
     port = srv.address()["port"]
     srv.close()
     net.run(timeout=1000)
     local_port = closed_local_port()
-    sock = env.connect({"port": port, "host": HOST, "localAddress": HOST,
+    sock = harness.connect({"port": port, "host": HOST, "localAddress": HOST,
                         "localPort": local_port})
     err = Recorder(sock).wait("error")[0]
     assert err.code == "ECONNREFUSED"
     assert err.message == f"connect ECONNREFUSED {HOST}:{port} - Local ({HOST}:{local_port})"
     assert (err.localAddress, err.localPort) == (HOST, local_port)
     # Only localAddress: no suffix, no fields, as Node.
-    sock = env.connect({"port": port, "host": HOST, "localAddress": HOST})
+    sock = harness.connect({"port": port, "host": HOST, "localAddress": HOST})
     err = Recorder(sock).wait("error")[0]
     assert err.message == f"connect ECONNREFUSED {HOST}:{port}"
     assert not hasattr(err, "localPort")
-    env.finish()
+    harness.finish()
 
 
 def closed_local_port() -> int:
@@ -398,28 +397,28 @@ def closed_local_port() -> int:
 
 
 @pytest.mark.parametrize("side", ["listen", "connect"])
-def test_an_over_long_unix_path_is_einval(env: Env, tmp_path: Any, side: str) -> None:
+def test_an_over_long_unix_path_is_einval(harness: Harness, tmp_path: Any, side: str) -> None:
     path = str(tmp_path / ("x" * 10_000))
     if side == "listen":
-        srv = env.add(net.createServer())
+        srv = harness.add(net.createServer())
         errors: list[Any] = []
         srv.on("error", errors.append)
         srv.listen(path)
         wait_until(lambda: errors, what="'error'")
         err = errors[0]
     else:
-        err = Recorder(env.connect(path)).wait("error")[0]
+        err = Recorder(harness.connect(path)).wait("error")[0]
     assert err.code == "EINVAL"
     assert err.syscall == side
-    env.finish()
+    harness.finish()
 
 
 # --- streams and options --------------------------------------------------------------
 
 
-def test_pipe_with_end_false_leaves_the_destination_open(env: Env) -> None:
-    client, server = pair(env)
-    sink_client, sink = pair(env)
+def test_pipe_with_end_false_leaves_the_destination_open(harness: Harness) -> None:
+    client, server = pair(harness)
+    sink_client, sink = pair(harness)
     got = bytearray()
     sink.on("data", got.extend)
     assert server.pipe(sink_client, {"end": False}) is sink_client
@@ -428,19 +427,19 @@ def test_pipe_with_end_false_leaves_the_destination_open(env: Env) -> None:
     settle()
     assert sink_client.writable
     assert not sink.readableEnded
-    env.finish()
+    harness.finish()
 
 
-def test_set_keep_alive_refuses_an_options_dict(env: Env) -> None:
-    sock = env.socket()
+def test_set_keep_alive_refuses_an_options_dict(harness: Harness) -> None:
+    sock = harness.socket()
     with pytest.raises(TypeError) as info:
         sock.setKeepAlive({"enable": False})
     assert info.value.code == "ERR_INVALID_ARG_TYPE"  # type: ignore[attr-defined]
-    env.finish()
+    harness.finish()
 
 
-def test_timeout_property_reads_as_set_and_is_writable(env: Env) -> None:
-    client, _server = pair(env)
+def test_timeout_property_reads_as_set_and_is_writable(harness: Harness) -> None:
+    client, _server = pair(harness)
     client.setTimeout(1500)
     assert client.timeout == 1500
     assert isinstance(client.timeout, int)
@@ -448,20 +447,20 @@ def test_timeout_property_reads_as_set_and_is_writable(env: Env) -> None:
     assert client.timeout == 0
     client.timeout = 40
     Recorder(client).wait("timeout")
-    env.finish()
+    harness.finish()
 
 
 # --- a server error nobody handles ------------------------------------------------------
 
 
-def test_an_unhandled_server_error_ends_run_with_it(env: Env) -> None:
-    first = env.server()
-    second = env.add(net.createServer())
+def test_an_unhandled_server_error_ends_run_with_it(harness: Harness) -> None:
+    first = harness.listening_server()
+    second = harness.add(net.createServer())
     second.listen(first.address()["port"], HOST)
     with pytest.raises(OSError) as info:
         net.run(timeout=3000)
     assert info.value.code == "EADDRINUSE"  # type: ignore[attr-defined]
-    env.finish()
+    harness.finish()
 
 
 def test_a_script_whose_listen_fails_exits_non_zero(tmp_path: Any) -> None:
@@ -485,7 +484,7 @@ def test_a_script_whose_listen_fails_exits_non_zero(tmp_path: Any) -> None:
 # --- a gevent StreamServer handler keeps working --------------------------------------
 
 
-def test_a_gevent_style_handler_is_served_gevents_way(env: Env) -> None:
+def test_a_gevent_style_handler_is_served_gevents_way(harness: Harness) -> None:
     from gevent import socket
 
     seen: list[Any] = []
@@ -496,7 +495,7 @@ def test_a_gevent_style_handler_is_served_gevents_way(env: Env) -> None:
         sock.sendall(data.upper())
         # returning closes the connection, as in gevent
 
-    srv = env.add(net.Server((HOST, 0), handle))
+    srv = harness.add(net.Server((HOST, 0), handle))
     srv.start()
     port = srv.address()["port"]
 
@@ -516,10 +515,10 @@ def test_a_gevent_style_handler_is_served_gevents_way(env: Env) -> None:
     closed: list[bool] = []
     srv.close(lambda *_: closed.append(True))
     wait_until(lambda: closed, what="the server's close")
-    env.finish()
+    harness.finish()
 
 
-def test_an_async_def_listener_is_refused_at_registration(env: Env) -> None:
+def test_an_async_def_listener_is_refused_at_registration(harness: Harness) -> None:
     import functools
 
     async def listener(*_args: Any) -> None:
@@ -529,21 +528,21 @@ def test_an_async_def_listener_is_refused_at_registration(env: Env) -> None:
         async def __call__(self, *_args: Any) -> None:
             pass
 
-    sock = env.socket()
+    sock = harness.socket()
     for candidate in (listener, functools.partial(listener), AsyncCallable()):
         with pytest.raises(TypeError) as info:
             sock.on("data", candidate)
         assert info.value.code == "ERR_INVALID_ARG_TYPE"  # type: ignore[attr-defined]
         assert "async def" in str(info.value)
     assert sock.listenerCount("data") == 0
-    env.finish()
+    harness.finish()
 
 
 # --- a paused socket still sees the peer's FIN and RST, as in Node -----------------------
 
 
-def test_a_paused_socket_sees_the_peers_reset(env: Env) -> None:
-    client, server = pair(env)
+def test_a_paused_socket_sees_the_peers_reset(harness: Harness) -> None:
+    client, server = pair(harness)
     log: list[Any] = []
     log_events(server, log, "error", "close")
     server.on("data", lambda chunk: None)
@@ -551,11 +550,11 @@ def test_a_paused_socket_sees_the_peers_reset(env: Env) -> None:
     client.resetAndDestroy()
     wait_until(lambda: ("close", True) in log, what="'close' on the paused socket")
     assert log == [("error", "ECONNRESET"), ("close", True)]
-    env.finish()
+    harness.finish()
 
 
-def test_a_paused_socket_reads_the_peers_fin_and_ends_on_resume(env: Env) -> None:
-    client, server = pair(env)
+def test_a_paused_socket_reads_the_peers_fin_and_ends_on_resume(harness: Harness) -> None:
+    client, server = pair(harness)
     got = bytearray()
     log: list[Any] = []
     server.on("data", got.extend)
@@ -569,12 +568,12 @@ def test_a_paused_socket_reads_the_peers_fin_and_ends_on_resume(env: Env) -> Non
     wait_until(lambda: ("close", False) in log, what="'close'")
     assert bytes(got) == b"bye"
     assert log == [("end",), ("close", False)]
-    env.finish()
+    harness.finish()
 
 
-def test_a_paused_socket_with_nothing_buffered_ends_at_the_peers_fin(env: Env) -> None:
+def test_a_paused_socket_with_nothing_buffered_ends_at_the_peers_fin(harness: Harness) -> None:
     # Node: pause(); the peer's end() -> 'end', 'finish', 'close' all the same.
-    client, server = pair(env)
+    client, server = pair(harness)
     log: list[Any] = []
     server.on("data", lambda chunk: None)
     log_events(server, log, "end", "finish", "close")
@@ -582,21 +581,21 @@ def test_a_paused_socket_with_nothing_buffered_ends_at_the_peers_fin(env: Env) -
     client.end()
     wait_until(lambda: ("close", False) in log, what="'close' on the paused socket")
     assert log == [("end",), ("finish",), ("close", False)]
-    env.finish()
+    harness.finish()
 
 
-def test_run_waits_for_the_close_of_a_never_connected_socket(env: Env) -> None:
-    sock = env.socket()
+def test_run_waits_for_the_close_of_a_never_connected_socket(harness: Harness) -> None:
+    sock = harness.socket()
     closed: list[Any] = []
     sock.on("close", closed.append)
     sock.destroy()
     assert net.run(timeout=2000) is True
     assert closed == [False]
-    env.finish()
+    harness.finish()
 
 
-def test_destroy_soon_twice_still_finishes(env: Env) -> None:
-    client, _server = pair(env)
+def test_destroy_soon_twice_still_finishes(harness: Harness) -> None:
+    client, _server = pair(harness)
     log: list[Any] = []
     log_events(client, log, "finish", "close")
     client.destroySoon()
@@ -604,14 +603,14 @@ def test_destroy_soon_twice_still_finishes(env: Env) -> None:
     wait_until(lambda: ("close", False) in log, what="'close'")
     assert log == [("finish",), ("close", False)]
     assert client.writableFinished
-    env.finish()
+    harness.finish()
 
 
-def test_bytes_written_drops_what_destroy_dropped(env: Env) -> None:
-    client, _server = pair(env)
+def test_bytes_written_drops_what_destroy_dropped(harness: Harness) -> None:
+    client, _server = pair(harness)
     client.cork()
     client.write(b"x")
     assert client.bytesWritten == 1
     client.destroy()
     assert client.bytesWritten == 0
-    env.finish()
+    harness.finish()

@@ -1,7 +1,7 @@
 """Tests for how a gnet.Server stops: close(), closeAllConnections(), stop(), getConnections().
 
-Catalogue IDs (section 3 of the Node reference notes): K1, K2, J10, and the
-getConnections items of L. Also: gevent's ``stop(timeout)`` (seconds),
+close() on a listening server and on one that is not, resetting accepted
+sockets right after close(), and getConnections(). Also: gevent's ``stop(timeout)`` (seconds),
 ``gnet.run()`` returning once the server and its last connection are gone,
 and the accept-error policy when the process runs out of descriptors.
 """
@@ -24,13 +24,13 @@ import pytest
 import gnet as net
 from gnet.errors import ServerNotRunningError
 from gnet.events import once
-from helpers import Tracker, settle, until
+from helpers import Harness, settle, wait_until
 
-# The longest any single wait in this file may take, in seconds (as until()'s default).
+# The longest any single wait in this file may take, in seconds (as wait_until()'s default).
 WAIT = 3.0
 
 
-def serve(track: Tracker, n: int, on_connection: Callable[[net.Socket], Any] | None = None,
+def serve(harness: Harness, n: int, on_connection: Callable[[net.Socket], Any] | None = None,
           ) -> tuple[net.Server, list[net.Socket], list[net.Socket]]:
     """A listening server with ``n`` connected clients; returns server, accepted, clients.
 
@@ -46,11 +46,11 @@ def serve(track: Tracker, n: int, on_connection: Callable[[net.Socket], Any] | N
         else:
             sock.resume()
 
-    server = track.server(handler)
+    server = harness.server(handler)
     server.listen(0, '127.0.0.1')
     port = server.address()['port']
-    clients = [track.connect(port, '127.0.0.1') for _ in range(n)]
-    until(lambda: len(accepted) == n)
+    clients = [harness.connect(port, '127.0.0.1') for _ in range(n)]
+    wait_until(lambda: len(accepted) == n)
     return server, accepted, clients
 
 
@@ -64,11 +64,11 @@ def client_log(client: net.Socket) -> list[Any]:
     return log
 
 
-# --- K1 ---------------------------------------------------------------------------------
+# --- close() on a listening server ---------------------------------------------------
 
 
-def test_K1_close_returns_server_and_waits_for_connections(track: Tracker) -> None:
-    server, accepted, _ = serve(track, 2)
+def test_close_returns_server_and_waits_for_connections(harness: Harness) -> None:
+    server, accepted, _ = serve(harness, 2)
     order: list[str] = []
     for i, sock in enumerate(accepted):
         sock.on('close', lambda had_error, i=i: order.append(f'conn{i}'))
@@ -79,41 +79,41 @@ def test_K1_close_returns_server_and_waits_for_connections(track: Tracker) -> No
     settle()
     assert order == []  # connections are still open
     accepted[0].destroy()
-    until(lambda: order)
+    wait_until(lambda: order)
     settle()
     assert order == ['conn0']
     accepted[1].destroy()
-    until(lambda: 'server' in order)
+    wait_until(lambda: 'server' in order)
     assert order == ['conn0', 'conn1', 'server']
 
 
-def test_K1_open_connections_keep_working_after_close(track: Tracker) -> None:
-    server, _, clients = serve(track, 1, lambda sock: sock.pipe(sock))
+def test_open_connections_keep_working_after_close(harness: Harness) -> None:
+    server, _, clients = serve(harness, 1, lambda sock: sock.pipe(sock))
     server.close()
     log = client_log(clients[0])
     clients[0].write(b'still here')
-    until(lambda: log)
+    wait_until(lambda: log)
     assert log == [b'still here']
     closed: list[bool] = []
     server.on('close', lambda: closed.append(True))
     clients[0].end()
-    until(lambda: closed)
+    wait_until(lambda: closed)
     assert ('close', False) in log
 
 
-def test_K1_close_callback_runs_on_close_without_error(track: Tracker) -> None:
-    server, accepted, _ = serve(track, 1)
+def test_close_callback_runs_on_close_without_error(harness: Harness) -> None:
+    server, accepted, _ = serve(harness, 1)
     calls: list[tuple[Any, ...]] = []
     server.close(lambda *args: calls.append(args))
     settle()
     assert calls == []
     accepted[0].destroy()
-    until(lambda: calls)
+    wait_until(lambda: calls)
     assert calls == [()]
 
 
-def test_K1_connecting_after_close_is_refused_raw(track: Tracker) -> None:
-    server = track.server()
+def test_connecting_after_close_is_refused_raw(harness: Harness) -> None:
+    server = harness.server()
     server.listen(0, '127.0.0.1')
     port = server.address()['port']
     server.close()
@@ -122,31 +122,31 @@ def test_K1_connecting_after_close_is_refused_raw(track: Tracker) -> None:
         socket.create_connection(('127.0.0.1', port), timeout=WAIT).close()
 
 
-def test_K1_connecting_after_close_fails_with_econnrefused(track: Tracker) -> None:
-    server = track.server()
+def test_connecting_after_close_fails_with_econnrefused(harness: Harness) -> None:
+    server = harness.server()
     server.listen(0, '127.0.0.1')
     port = server.address()['port']
     server.close()
     once(server, 'close', timeout=WAIT * 1000)
-    client = track.connect(port, '127.0.0.1')
+    client = harness.connect(port, '127.0.0.1')
     connects: list[bool] = []
     client.on('connect', lambda: connects.append(True))
     log = client_log(client)
-    until(lambda: ('close', True) in log)
+    wait_until(lambda: ('close', True) in log)
     assert connects == []
     assert log == [('error', 'ECONNREFUSED'), ('close', True)]
 
 
-# --- K2 and close() arguments --------------------------------------------------------------
+# --- close() on a server that is not listening, close() arguments ------------------------
 
 
-def test_K2_close_on_never_listening_server(track: Tracker) -> None:
-    server = track.server()
+def test_close_on_never_listening_server(harness: Harness) -> None:
+    server = harness.server()
     order: list[Any] = []
     server.on('close', lambda: order.append('close event'))
     assert server.close(lambda *args: order.append(args)) is server
     assert order == []  # later, never inside the call
-    until(lambda: len(order) == 2)
+    wait_until(lambda: len(order) == 2)
     settle()
     assert order[0] == 'close event'
     (err,) = order[1]
@@ -155,38 +155,38 @@ def test_K2_close_on_never_listening_server(track: Tracker) -> None:
     assert str(err) == 'Server is not running.'
 
 
-def test_K2_close_on_closed_server_reports_not_running(track: Tracker) -> None:
-    server = track.server()
+def test_close_on_closed_server_reports_not_running(harness: Harness) -> None:
+    server = harness.server()
     server.listen(0, '127.0.0.1')
     first: list[tuple[Any, ...]] = []
     server.close(lambda *args: first.append(args))
-    until(lambda: first)
+    wait_until(lambda: first)
     assert first == [()]
     second: list[tuple[Any, ...]] = []
     server.close(lambda *args: second.append(args))
-    until(lambda: second)
+    wait_until(lambda: second)
     assert len(second[0]) == 1
     assert second[0][0].code == 'ERR_SERVER_NOT_RUNNING'
 
 
 @pytest.mark.parametrize('listening', [False, True], ids=['never-listened', 'listening'])
 @pytest.mark.parametrize('argument', ['bad argument', 42, {}])
-def test_close_with_non_callable_argument(track: Tracker, listening: bool, argument: Any) -> None:
-    server = track.server()
+def test_close_with_non_callable_argument(harness: Harness, listening: bool, argument: Any) -> None:
+    server = harness.server()
     if listening:
         server.listen(0, '127.0.0.1')
     closes: list[bool] = []
     server.on('close', lambda: closes.append(True))
     assert server.close(argument) is server
-    until(lambda: closes)
+    wait_until(lambda: closes)
     assert not server.listening
 
 
 # --- closeAllConnections -----------------------------------------------------------------------
 
 
-def test_close_all_connections_then_close(track: Tracker) -> None:
-    server, accepted, clients = serve(track, 3)
+def test_close_all_connections_then_close(harness: Harness) -> None:
+    server, accepted, clients = serve(harness, 3)
     logs = [client_log(c) for c in clients]
     order: list[str] = []
     for sock in accepted:
@@ -196,11 +196,11 @@ def test_close_all_connections_then_close(track: Tracker) -> None:
     settle()
     assert order == []
     assert server.closeAllConnections() is None
-    until(lambda: 'server' in order)
+    wait_until(lambda: 'server' in order)
     assert order == ['conn', 'conn', 'conn', 'server']
     assert all(sock.destroyed for sock in accepted)
     for log in logs:
-        until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
+        wait_until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
         assert log in (
             ['end', ('close', False)],
             [('error', 'ECONNRESET'), ('close', True)],
@@ -208,21 +208,21 @@ def test_close_all_connections_then_close(track: Tracker) -> None:
     assert server.getConnections() == 0
 
 
-def test_close_all_connections_keeps_listening(track: Tracker) -> None:
-    server, accepted, clients = serve(track, 2)
+def test_close_all_connections_keeps_listening(harness: Harness) -> None:
+    server, accepted, clients = serve(harness, 2)
     logs = [client_log(c) for c in clients]
     server.closeAllConnections()
     for log in logs:
-        until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
+        wait_until(lambda log=log: any(isinstance(e, tuple) and e[0] == 'close' for e in log))
     assert server.listening
-    late = track.connect(server.address()['port'], '127.0.0.1')
+    late = harness.connect(server.address()['port'], '127.0.0.1')
     once(late, 'connect', timeout=WAIT * 1000)
-    until(lambda: len(accepted) == 3)
+    wait_until(lambda: len(accepted) == 3)
     assert server.getConnections() == 1
 
 
-def test_close_all_connections_without_connections(track: Tracker) -> None:
-    server = track.server()
+def test_close_all_connections_without_connections(harness: Harness) -> None:
+    server = harness.server()
     assert server.closeAllConnections() is None
     server.listen(0, '127.0.0.1')
     assert server.closeAllConnections() is None
@@ -232,8 +232,8 @@ def test_close_all_connections_without_connections(track: Tracker) -> None:
 # --- stop(timeout): gevent's seconds -------------------------------------------------------------
 
 
-def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> None:
-    server, accepted, clients = serve(track, 2)
+def test_stop_waits_for_connections_then_destroys_the_rest(harness: Harness) -> None:
+    server, accepted, clients = serve(harness, 2)
     polite, stubborn = accepted
     events: dict[str, list[Any]] = {'polite': [], 'stubborn': []}
     started = time.monotonic()
@@ -252,7 +252,7 @@ def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> No
     server.stop(0.5)
     elapsed = time.monotonic() - started
     assert 0.45 <= elapsed < 1.5
-    until(lambda: server_closed)
+    wait_until(lambda: server_closed)
     # The polite connection ended by itself, long before the timeout...
     assert [what for what, _ in events['polite']] == ['end', 'close']
     assert events['polite'][-1][1] < 0.4
@@ -261,7 +261,7 @@ def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> No
     assert events['stubborn'][0][1] >= 0.45
     assert stubborn.destroyed
     assert server_closed[0] >= events['stubborn'][0][1]
-    until(lambda: stubborn_client)
+    wait_until(lambda: stubborn_client)
     settle()
     assert stubborn_client in (
         ['end', ('close', False)],
@@ -269,8 +269,8 @@ def test_stop_waits_for_connections_then_destroys_the_rest(track: Tracker) -> No
     ), stubborn_client
 
 
-def test_stop_returns_early_when_connections_end_by_themselves(track: Tracker) -> None:
-    server, accepted, clients = serve(track, 2)
+def test_stop_returns_early_when_connections_end_by_themselves(harness: Harness) -> None:
+    server, accepted, clients = serve(harness, 2)
     ends: list[bool] = []
     for sock in accepted:
         sock.on('end', lambda: ends.append(True))
@@ -283,11 +283,11 @@ def test_stop_returns_early_when_connections_end_by_themselves(track: Tracker) -
     elapsed = time.monotonic() - started
     assert elapsed < 1.0
     assert ends == [True, True]
-    until(lambda: closes)
+    wait_until(lambda: closes)
 
 
-def test_stop_without_connections_returns_at_once(track: Tracker) -> None:
-    server = track.server()
+def test_stop_without_connections_returns_at_once(harness: Harness) -> None:
+    server = harness.server()
     server.listen(0, '127.0.0.1')
     closes: list[bool] = []
     server.on('close', lambda: closes.append(True))
@@ -295,60 +295,60 @@ def test_stop_without_connections_returns_at_once(track: Tracker) -> None:
     assert server.stop(5) is None
     assert time.monotonic() - started < 0.2
     assert not server.listening
-    until(lambda: closes)
+    wait_until(lambda: closes)
 
 
 # --- getConnections ------------------------------------------------------------------------------
 
 
-def test_getConnections_callback_is_later_and_returns_server(track: Tracker) -> None:
-    server, accepted, _ = serve(track, 3)
+def test_getConnections_callback_is_later_and_returns_server(harness: Harness) -> None:
+    server, accepted, _ = serve(harness, 3)
     counts: list[tuple[Any, Any]] = []
     assert server.getConnections(lambda err, n: counts.append((err, n))) is server
     assert counts == []
-    until(lambda: counts)
+    wait_until(lambda: counts)
     assert counts == [(None, 3)]
     accepted[0].destroy()
     closed: list[bool] = []
     accepted[0].on('close', lambda had_error: closed.append(True))
-    until(lambda: closed)
+    wait_until(lambda: closed)
     server.get_connections(lambda err, n: counts.append((err, n)))
-    until(lambda: len(counts) == 2)
+    wait_until(lambda: len(counts) == 2)
     assert counts[1] == (None, 2)
 
 
-def test_getConnections_without_callback_returns_count(track: Tracker) -> None:
-    server, accepted, clients = serve(track, 2)
+def test_getConnections_without_callback_returns_count(harness: Harness) -> None:
+    server, accepted, clients = serve(harness, 2)
     assert server.getConnections() == 2
     closed: list[bool] = []
     accepted[1].on('close', lambda had_error: closed.append(True))
     clients[1].end()
-    until(lambda: closed)
+    wait_until(lambda: closed)
     assert server.getConnections() == 1
     server.close()
     assert server.getConnections() == 1  # close() leaves open connections alone
 
 
-def test_getConnections_on_never_listening_server(track: Tracker) -> None:
-    server = track.server()
+def test_getConnections_on_never_listening_server(harness: Harness) -> None:
+    server = harness.server()
     assert server.getConnections() == 0
     counts: list[tuple[Any, Any]] = []
     assert server.getConnections(lambda err, n: counts.append((err, n))) is server
-    until(lambda: counts)
+    wait_until(lambda: counts)
     assert counts == [(None, 0)]
 
 
-def test_getConnections_rejects_non_callable(track: Tracker) -> None:
-    server = track.server()
+def test_getConnections_rejects_non_callable(harness: Harness) -> None:
+    server = harness.server()
     with pytest.raises(TypeError) as info:
         server.getConnections(42)
     assert info.value.code == 'ERR_INVALID_ARG_TYPE'  # type: ignore[attr-defined]
 
 
-# --- J10: reset right after close() ------------------------------------------------------------
+# --- reset right after close() ------------------------------------------------------------
 
 
-def _reset_after_close(track: Tracker) -> tuple[net.Server, list[net.Socket], list[str]]:
+def _reset_after_close(harness: Harness) -> tuple[net.Server, list[net.Socket], list[str]]:
     order: list[str] = []
     accepted: list[net.Socket] = []
 
@@ -360,33 +360,33 @@ def _reset_after_close(track: Tracker) -> tuple[net.Server, list[net.Socket], li
             for each in accepted:
                 each.resetAndDestroy()
 
-    server = track.server(on_connection)
+    server = harness.server(on_connection)
     server.on('close', lambda: order.append('server close'))
     server.listen(0, '127.0.0.1')
     return server, accepted, order
 
 
-def test_J10_reset_accepted_sockets_after_close(track: Tracker) -> None:
-    server, _, order = _reset_after_close(track)
+def test_reset_accepted_sockets_after_close(harness: Harness) -> None:
+    server, _, order = _reset_after_close(harness)
     port = server.address()['port']
     logs = []
     for _ in range(2):
-        client = track.connect(port, '127.0.0.1')
+        client = harness.connect(port, '127.0.0.1')
         client.resume()
         logs.append(client_log(client))
-    until(lambda: 'server close' in order)
+    wait_until(lambda: 'server close' in order)
     assert order == ['conn close', 'conn close', 'server close']
     for log in logs:
-        until(lambda log=log: ('close', True) in log)
+        wait_until(lambda log=log: ('close', True) in log)
         assert log == [('error', 'ECONNRESET'), ('close', True)]
 
 
-def test_J10_reset_after_close_seen_by_raw_clients(track: Tracker) -> None:
-    server, _, order = _reset_after_close(track)
+def test_reset_after_close_seen_by_raw_clients(harness: Harness) -> None:
+    server, _, order = _reset_after_close(harness)
     port = server.address()['port']
     raw = [socket.create_connection(('127.0.0.1', port), timeout=WAIT) for _ in range(2)]
     try:
-        until(lambda: 'server close' in order)
+        wait_until(lambda: 'server close' in order)
         assert order == ['conn close', 'conn close', 'server close']
         for sock in raw:
             with pytest.raises(ConnectionResetError):
@@ -399,9 +399,9 @@ def test_J10_reset_after_close_seen_by_raw_clients(track: Tracker) -> None:
 # --- gnet.run() -------------------------------------------------------------------------------
 
 
-def test_run_returns_once_server_closed_and_last_connection_gone(track: Tracker) -> None:
+def test_run_returns_once_server_closed_and_last_connection_gone(harness: Harness) -> None:
     assert net.refCount() == 0, 'a handle leaked from an earlier test'
-    server, accepted, clients = serve(track, 1)
+    server, accepted, clients = serve(harness, 1)
     assert net.run(timeout=50) is False  # listening
     server.close()
     assert net.run(timeout=50) is False  # a connection is still open
@@ -413,7 +413,7 @@ def test_run_returns_once_server_closed_and_last_connection_gone(track: Tracker)
     assert time.monotonic() - started < 1.0
     assert net.refCount() == 0
     assert accepted[0].destroyed
-    until(lambda: closed)
+    wait_until(lambda: closed)
 
 
 RUN_SCRIPT = textwrap.dedent(

@@ -1,4 +1,4 @@
-"""Idle timeouts: socket.setTimeout(), the 'timeout' event, socket.timeout (I1-I4).
+"""Idle timeouts: socket.setTimeout(), the 'timeout' event, socket.timeout.
 
 A 'timeout' is advisory (nothing is closed), comes once per idle period,
 is postponed by reads and writes, and never keeps ``gnet.run()`` alive.
@@ -16,10 +16,7 @@ import pytest
 
 import gnet as net
 from gnet.errors import InvalidArgTypeError, OutOfRangeError
-from helpers import HOST, Net, until
-
-# conftest's `env` fixture: a Net, closed after each test.
-HARNESS = Net
+from helpers import HOST, Harness, wait_until
 
 
 def count_timeouts(sock: net.Socket) -> list[float]:
@@ -29,10 +26,10 @@ def count_timeouts(sock: net.Socket) -> list[float]:
     return fired
 
 
-# -- I1: advisory, once per idle period ------------------------------------------------
+# -- advisory, once per idle period ------------------------------------------------
 
 
-def test_I1_timeout_on_an_idle_server_socket_does_not_close_it(env: Net) -> None:
+def test_timeout_on_an_idle_server_socket_does_not_close_it(harness: Harness) -> None:
     fired: list[float] = []
 
     def on_connection(sock: net.Socket) -> None:
@@ -40,49 +37,49 @@ def test_I1_timeout_on_an_idle_server_socket_does_not_close_it(env: Net) -> None
         sock.on("timeout", lambda: fired.append(time.monotonic()))
         sock.resume()
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     got: list[bytes] = []
     client.on("data", got.append)
     closes: list[bool] = []
     client.on("close", closes.append)
-    until(lambda: fired, what="'timeout'")
-    sock = env.accepted_socket()
+    wait_until(lambda: fired, what="'timeout'")
+    sock = harness.accepted_socket()
     assert sock.destroyed is False
     assert sock.readyState == "open"
     assert sock.write(b"still here") is True
-    until(lambda: got == [b"still here"], what="a write after the timeout")
+    wait_until(lambda: got == [b"still here"], what="a write after the timeout")
     server_closes: list[bool] = []
     sock.on("close", server_closes.append)
     sock.setTimeout(0)
     client.end()
-    until(lambda: closes and server_closes, what="both sides to close")
+    wait_until(lambda: closes and server_closes, what="both sides to close")
     assert closes == [False]
     assert server_closes == [False]
 
 
-def test_timeout_fires_once_per_idle_period(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_timeout_fires_once_per_idle_period(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     fired = count_timeouts(client)
     client.setTimeout(100)
-    until(lambda: fired, what="the first 'timeout'")
+    wait_until(lambda: fired, what="the first 'timeout'")
     gevent.sleep(0.45)  # four more periods of silence
     assert len(fired) == 1
     # Activity starts a new idle period, which ends in one more 'timeout'.
     client.write(b"activity")
-    until(lambda: len(fired) == 2, what="the second 'timeout'")
+    wait_until(lambda: len(fired) == 2, what="the second 'timeout'")
     gevent.sleep(0.45)
     assert len(fired) == 2
 
 
 @pytest.mark.parametrize("activity", ["read", "write"])
-def test_activity_postpones_the_timeout(env: Net, activity: str) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_activity_postpones_the_timeout(harness: Harness, activity: str) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     client.resume()
     fired = count_timeouts(client)
-    peer = env.accepted_socket()
+    peer = harness.accepted_socket()
     client.setTimeout(300)
     # 600 ms of traffic every 50 ms: idle time never gets near 300 ms.
     stop = time.monotonic() + 0.6
@@ -94,22 +91,22 @@ def test_activity_postpones_the_timeout(env: Net, activity: str) -> None:
         gevent.sleep(0.05)
     assert fired == []
     quiet = time.monotonic()
-    until(lambda: fired, what="'timeout' after the traffic stopped")
+    wait_until(lambda: fired, what="'timeout' after the traffic stopped")
     assert fired[0] - quiet >= 0.2  # a full period of silence, less timer slack
 
 
-# -- I2: setTimeout(0), callbacks ---------------------------------------------------------
+# -- setTimeout(0), callbacks ---------------------------------------------------------
 
 
-def test_I2_set_timeout_zero_disables_it(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.end(b"data"))
-    client = env.connect(port)
+def test_set_timeout_zero_disables_it(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.end(b"data"))
+    client = harness.client(port)
     calls: list[None] = []
     assert client.setTimeout(100, lambda: calls.append(None)) is client
     assert client.setTimeout(0) is client
     got: list[bytes] = []
     client.on("data", got.append)
-    until(lambda: got, what="the data")
+    wait_until(lambda: got, what="the data")
     gevent.sleep(0.3)
     assert calls == []
 
@@ -128,19 +125,19 @@ def test_set_timeout_zero_with_the_callback_removes_it() -> None:
         sock.destroy()
 
 
-def test_callback_form_is_a_one_time_listener(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_callback_form_is_a_one_time_listener(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     calls: list[None] = []
     fired = count_timeouts(client)
     client.setTimeout(50, lambda: calls.append(None))
     assert client.listenerCount("timeout") == 2
-    until(lambda: fired, what="the first 'timeout'")
+    wait_until(lambda: fired, what="the first 'timeout'")
     assert calls == [None]
     assert client.listenerCount("timeout") == 1
     client.write(b"activity")
     count = len(fired)
-    until(lambda: len(fired) > count, what="another 'timeout'")
+    wait_until(lambda: len(fired) > count, what="another 'timeout'")
     assert calls == [None]
 
 
@@ -160,28 +157,28 @@ def test_timeout_validation() -> None:
         sock.destroy()
 
 
-# -- I3, I4: no connection, destroyed sockets ---------------------------------------------
+# -- no connection, destroyed sockets ---------------------------------------------
 
 
-def test_I3_timeout_on_a_never_connected_socket() -> None:
+def test_timeout_on_a_never_connected_socket() -> None:
     sock = net.Socket()
     try:
         events: list[str] = []
         sock.on("connect", lambda: events.append("connect"))
         sock.on("timeout", lambda: events.append("timeout"))
         sock.setTimeout(50)
-        until(lambda: events, what="'timeout'")
+        wait_until(lambda: events, what="'timeout'")
         assert events[0] == "timeout"
         assert "connect" not in events
     finally:
         sock.destroy()
 
 
-def test_I4_tiny_timeout_fires_and_none_after_destroy() -> None:
+def test_tiny_timeout_fires_and_none_after_destroy() -> None:
     sock = net.Socket()
     first: list[None] = []
     assert sock.setTimeout(1, lambda: first.append(None)) is sock
-    until(lambda: first, what="the 1 ms timeout")
+    wait_until(lambda: first, what="the 1 ms timeout")
     sock.destroy()
     later: list[None] = []
     assert sock.setTimeout(1, lambda: later.append(None)) is sock
@@ -189,9 +186,9 @@ def test_I4_tiny_timeout_fires_and_none_after_destroy() -> None:
     assert later == []
 
 
-def test_no_timeout_after_destroy(env: Net) -> None:
-    _srv, port = env.server(lambda s: s.resume())
-    client = env.connect(port)
+def test_no_timeout_after_destroy(harness: Harness) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
+    client = harness.client(port)
     fired = count_timeouts(client)
     client.setTimeout(100)
     gevent.sleep(0.02)
@@ -204,18 +201,19 @@ def test_no_timeout_after_destroy(env: Net) -> None:
 
 
 @pytest.mark.parametrize("form", ["options", "kwargs"])
-def test_create_connection_timeout_option_arms_before_connecting(env: Net, form: str) -> None:
-    _srv, port = env.server(lambda s: s.resume())
+def test_create_connection_timeout_option_arms_before_connecting(harness: Harness,
+                                                                 form: str) -> None:
+    _srv, port = harness.server_and_port(lambda s: s.resume())
     if form == "options":
-        client = env.track(net.createConnection({"port": port, "host": HOST, "timeout": 100}))
+        client = harness.track(net.createConnection({"port": port, "host": HOST, "timeout": 100}))
     else:
-        client = env.track(net.createConnection(port, HOST, timeout=100))
+        client = harness.track(net.createConnection(port, HOST, timeout=100))
     assert client.connecting
     assert client.timeout == 100
     events: list[str] = []
     client.on("connect", lambda: events.append("connect"))
     client.on("timeout", lambda: events.append("timeout"))
-    until(lambda: "timeout" in events, what="'timeout'")
+    wait_until(lambda: "timeout" in events, what="'timeout'")
     assert events[:2] == ["connect", "timeout"]
 
 
@@ -242,20 +240,20 @@ def test_timeout_property_after_set_timeout_zero() -> None:
 
 
 @pytest.mark.parametrize("action", ["destroy", "end"])
-def test_set_timeout_idiom_closes_idle_connections(env: Net, action: str) -> None:
+def test_set_timeout_idiom_closes_idle_connections(harness: Harness, action: str) -> None:
     def on_connection(sock: net.Socket) -> None:
         sock.resume()
         sock.setTimeout(100, lambda: getattr(sock, action)())
 
-    _srv, port = env.server(on_connection)
-    client = env.connect(port)
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
     events: list[Any] = []
     client.on("end", lambda: events.append("end"))
     client.on("close", lambda had_error: events.append(("close", had_error)))
     client.resume()
-    until(lambda: events and events[-1][0] == "close", what="the idle connection to close")
+    wait_until(lambda: events and events[-1][0] == "close", what="the idle connection to close")
     assert events == ["end", ("close", False)]
-    until(lambda: env.accepted[0].destroyed, what="the server socket to close")
+    wait_until(lambda: harness.accepted[0].destroyed, what="the server socket to close")
 
 
 def test_timeout_of_a_socket_does_not_keep_run_alive() -> None:
@@ -271,11 +269,11 @@ def test_timeout_of_a_socket_does_not_keep_run_alive() -> None:
         sock.destroy()
 
 
-def test_run_returns_when_sockets_with_pending_timeouts_have_closed(env: Net) -> None:
-    srv, port = env.server(lambda s: (s.setTimeout(10_000), s.resume()))
-    client = env.connect(port, timeout=10_000)
+def test_run_returns_when_sockets_with_pending_timeouts_have_closed(harness: Harness) -> None:
+    srv, port = harness.server_and_port(lambda s: (s.setTimeout(10_000), s.resume()))
+    client = harness.client(port, timeout=10_000)
     client.resume()
-    env.accepted_socket()
+    harness.accepted_socket()
     srv.close()
     client.end()
     start = time.monotonic()
@@ -283,13 +281,13 @@ def test_run_returns_when_sockets_with_pending_timeouts_have_closed(env: Net) ->
     assert time.monotonic() - start < 2.0  # far from the 10 s timeouts
 
 
-def test_timeout_of_an_unrefd_open_connection_does_not_keep_run_alive(env: Net) -> None:
-    srv, port = env.server(lambda s: (s.setTimeout(5000), s.resume()))
-    client = env.connect(port)
+def test_timeout_of_an_unrefd_open_connection_does_not_keep_run_alive(harness: Harness) -> None:
+    srv, port = harness.server_and_port(lambda s: (s.setTimeout(5000), s.resume()))
+    client = harness.client(port)
     client.setTimeout(5000)
     client.resume()
-    peer = env.accepted_socket()
-    until(lambda: not client.connecting, what="the connection")
+    peer = harness.accepted_socket()
+    wait_until(lambda: not client.connecting, what="the connection")
     for handle in (srv, client, peer):
         handle.unref()
     start = time.monotonic()

@@ -1,8 +1,8 @@
 """Unix domain sockets (Node's IPC pipes): what only they have.
 
 The stream behaviour shared with TCP is in test_conformance.py; this module
-covers paths: the listen and connect call forms (B14, C4), connect errors
-(C24), Linux's abstract namespace, the socket file's life (B15, B16), and
+covers paths: the listen and connect call forms, connect errors, Linux's
+abstract namespace, the socket file's life (in use, unlinked on close), and
 ``resetAndDestroy()`` being refused on a pipe.
 """
 
@@ -56,9 +56,9 @@ def read_all(sock: net.Socket) -> tuple[bytes, list[BaseException], list[bool]]:
     return b"".join(chunks), errors, closes
 
 
-def connect_error(net_harness: Any, *args: Any) -> tuple[Any, list[str]]:
+def connect_error(harness: Any, *args: Any) -> tuple[Any, list[str]]:
     """Connect, expecting one failure: (the error, the socket's event names)."""
-    sock = net_harness.connect(*args)
+    sock = harness.connect(*args)
     events: list[str] = []
     errors: list[BaseException] = []
     closed = Event()
@@ -79,13 +79,13 @@ def connect_error(net_harness: Any, *args: Any) -> tuple[Any, list[str]]:
     return errors[0], events
 
 
-# -- listen (B14, B4) ------------------------------------------------------------------
+# -- listen ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("form", ["path", "options", "path-cb", "options-cb", "keyword"])
-def test_B14_listen_forms(net_harness: Any, form: str) -> None:
-    path = net_harness.path()
-    srv = net_harness.server(hello)
+def test_listen_forms(harness: Any, form: str) -> None:
+    path = harness.path()
+    srv = harness.server(hello)
     called: list[bool] = []
 
     def callback() -> None:
@@ -108,49 +108,49 @@ def test_B14_listen_forms(net_harness: Any, form: str) -> None:
     once(srv, "listening", timeout=WAIT_MS)
     assert called == ([True] if form.endswith("-cb") else [])
     assert srv.listening is True
-    # B4: a pipe server's address() is its path.
+    # A pipe server's address() is its path.
     assert srv.address() == path
     assert stat.S_ISSOCK(os.stat(path).st_mode)
-    data, errors, _ = read_all(net_harness.connect(path))
+    data, errors, _ = read_all(harness.connect(path))
     assert (data, errors) == (b"hello", [])
 
 
-def test_B14_readable_all_writable_all_set_the_mode(net_harness: Any) -> None:
-    path = net_harness.path()
-    net_harness.listen(net_harness.server(), {"path": path, "readableAll": True,
+def test_readable_all_writable_all_set_the_mode(harness: Any) -> None:
+    path = harness.path()
+    harness.listen(harness.server(), {"path": path, "readableAll": True,
                                               "writableAll": True})
     mode = os.stat(path).st_mode
     assert mode & stat.S_IROTH and mode & stat.S_IWOTH
     assert mode & stat.S_IRGRP and mode & stat.S_IWGRP
 
 
-def test_address_is_the_path_then_none_after_close(net_harness: Any) -> None:
-    path = net_harness.path()
-    srv = net_harness.server()
+def test_address_is_the_path_then_none_after_close(harness: Any) -> None:
+    path = harness.path()
+    srv = harness.server()
     assert srv.address() is None
-    net_harness.listen(srv, path)
+    harness.listen(srv, path)
     assert srv.address() == path
     srv.close()
     assert srv.address() is None
     once(srv, "close", timeout=WAIT_MS)
 
 
-# -- the socket file (B15, B16) --------------------------------------------------------
+# -- the socket file --------------------------------------------------------
 
 
-def test_B16_close_unlinks_the_socket_file(net_harness: Any) -> None:
-    path = net_harness.path()
-    srv = net_harness.listen(net_harness.server(), path)
+def test_close_unlinks_the_socket_file(harness: Any) -> None:
+    path = harness.path()
+    srv = harness.listen(harness.server(), path)
     assert os.path.exists(path)
     srv.close()
     once(srv, "close", timeout=WAIT_MS)
     assert not os.path.exists(path)
 
 
-def test_B15_path_in_use_gives_eaddrinuse(net_harness: Any) -> None:
-    path = net_harness.path()
-    net_harness.listen(net_harness.server(), path)
-    second = net_harness.server()
+def test_path_in_use_gives_eaddrinuse(harness: Any) -> None:
+    path = harness.path()
+    harness.listen(harness.server(), path)
+    second = harness.server()
     listened: list[bool] = []
     second.listen(path, lambda: listened.append(True))
     (err,) = once(second, "error", timeout=WAIT_MS)
@@ -162,38 +162,38 @@ def test_B15_path_in_use_gives_eaddrinuse(net_harness: Any) -> None:
     assert stat.S_ISSOCK(os.stat(path).st_mode)
 
 
-def test_B16_stale_socket_file_is_not_removed(net_harness: Any) -> None:
+def test_stale_socket_file_is_not_removed(harness: Any) -> None:
     # What a crashed server leaves: a socket file nobody listens on.
-    path = net_harness.path()
+    path = harness.path()
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(path)
     stale.close()
-    srv = net_harness.server(hello)
+    srv = harness.server(hello)
     srv.listen(path)
     (err,) = once(srv, "error", timeout=WAIT_MS)
     assert err.code == "EADDRINUSE"
     assert os.path.exists(path)
     # gnet's removeStale option replaces a file nothing answers on.
-    net_harness.listen(srv, {"path": path, "removeStale": True})
-    data, errors, _ = read_all(net_harness.connect(path))
+    harness.listen(srv, {"path": path, "removeStale": True})
+    data, errors, _ = read_all(harness.connect(path))
     assert (data, errors) == (b"hello", [])
 
 
 @linux_only
-def test_B16_abstract_namespace(net_harness: Any) -> None:
+def test_abstract_namespace(harness: Any) -> None:
     name = f"\0gnet-test-{uuid.uuid4().hex}"
-    srv = net_harness.listen(net_harness.server(hello), name)
+    srv = harness.listen(harness.server(hello), name)
     assert srv.address() == name
-    data, errors, _ = read_all(net_harness.connect(name))
+    data, errors, _ = read_all(harness.connect(name))
     assert (data, errors) == (b"hello", [])
     srv.close()
     once(srv, "close", timeout=WAIT_MS)
-    err, events = connect_error(net_harness, name)
+    err, events = connect_error(harness, name)
     assert err.code == "ECONNREFUSED"
     assert events == ["error", "close(True)"]
 
 
-# -- connect (C4, C24) -----------------------------------------------------------------
+# -- connect -----------------------------------------------------------------
 
 
 def _connect_forms() -> list[Any]:
@@ -211,23 +211,23 @@ def _connect_forms() -> list[Any]:
 
 
 @pytest.mark.parametrize(("make", "shape", "with_cb"), _connect_forms())
-def test_C4_ipc_connect_forms(net_harness: Any, make: Any, shape: str, with_cb: bool) -> None:
-    path = net_harness.path()
-    net_harness.listen(net_harness.server(hello), path)
+def test_ipc_connect_forms(harness: Any, make: Any, shape: str, with_cb: bool) -> None:
+    path = harness.path()
+    harness.listen(harness.server(hello), path)
     called: list[bool] = []
     target: Any = path if shape == "path" else {"path": path}
     args = (target, lambda: called.append(True)) if with_cb else (target,)
-    sock = net_harness.track(make(*args))
+    sock = harness.track(make(*args))
     assert isinstance(sock, net.Socket)
     data, errors, closes = read_all(sock)
     assert (data, errors, closes) == (b"hello", [], [False])
     assert called == ([True] if with_cb else [])
 
 
-def test_C24_connect_to_a_missing_path_gives_enoent(net_harness: Any) -> None:
-    path = net_harness.path("missing.sock")
+def test_connect_to_a_missing_path_gives_enoent(harness: Any) -> None:
+    path = harness.path("missing.sock")
     called: list[bool] = []
-    err, events = connect_error(net_harness, path, lambda: called.append(True))
+    err, events = connect_error(harness, path, lambda: called.append(True))
     assert err.code == "ENOENT"
     assert err.errno == errno.ENOENT
     assert err.syscall == "connect"
@@ -239,11 +239,11 @@ def test_C24_connect_to_a_missing_path_gives_enoent(net_harness: Any) -> None:
     assert called == []
 
 
-def test_C24_connect_to_a_regular_file(net_harness: Any) -> None:
-    path = net_harness.path("regular")
+def test_connect_to_a_regular_file(harness: Any) -> None:
+    path = harness.path("regular")
     with open(path, "w") as f:
         f.write("not a socket")
-    err, events = connect_error(net_harness, path)
+    err, events = connect_error(harness, path)
     # Linux says ECONNREFUSED, some systems ENOTSOCK; Node passes either on.
     assert err.code in ("ENOTSOCK", "ECONNREFUSED")
     assert err.syscall == "connect"
@@ -253,11 +253,11 @@ def test_C24_connect_to_a_regular_file(net_harness: Any) -> None:
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                     reason="root may connect to a socket file of mode 0")
-def test_C24_connect_to_a_mode_0_socket_gives_eacces(net_harness: Any) -> None:
-    path = net_harness.path()
-    net_harness.listen(net_harness.server(), path)
+def test_connect_to_a_mode_0_socket_gives_eacces(harness: Any) -> None:
+    path = harness.path()
+    harness.listen(harness.server(), path)
     os.chmod(path, 0)
-    err, events = connect_error(net_harness, path)
+    err, events = connect_error(harness, path)
     assert err.code == "EACCES"
     assert events == ["error", "close(True)"]
 
@@ -265,11 +265,11 @@ def test_C24_connect_to_a_mode_0_socket_gives_eacces(net_harness: Any) -> None:
 # -- resetAndDestroy ---------------------------------------------------------------------
 
 
-def test_reset_and_destroy_on_a_pipe_raises_invalid_handle_type(net_harness: Any) -> None:
-    path = net_harness.path()
+def test_reset_and_destroy_on_a_pipe_raises_invalid_handle_type(harness: Any) -> None:
+    path = harness.path()
     accepted: Queue[net.Socket] = Queue()
-    net_harness.listen(net_harness.server(accepted.put), path)
-    client = net_harness.connect(path)
+    harness.listen(harness.server(accepted.put), path)
+    client = harness.connect(path)
     once(client, "connect", timeout=WAIT_MS)
     with pytest.raises(InvalidHandleTypeError) as info:
         client.resetAndDestroy()
@@ -279,7 +279,7 @@ def test_reset_and_destroy_on_a_pipe_raises_invalid_handle_type(net_harness: Any
     assert client.destroyed is False
     assert client.readyState == "open"
     client.end(b"still works")
-    server_sock = net_harness.track(accepted.get(timeout=WAIT_S))
+    server_sock = harness.track(accepted.get(timeout=WAIT_S))
     with pytest.raises(InvalidHandleTypeError):
         server_sock.resetAndDestroy()
     data, errors, closes = read_all(server_sock)

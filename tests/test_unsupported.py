@@ -17,9 +17,7 @@ import pytest
 
 import gnet as net
 from gnet.errors import UnsupportedError
-from helpers import HOST, Env, wait_until
-
-HARNESS = Env
+from helpers import HOST, Harness, wait_until
 
 # name -> Node version that documents it (22.x line where it was backported)
 CREATE_SERVER = {
@@ -83,14 +81,14 @@ def _unsupported(call: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(CREATE_SERVER))
-def test_create_server_options(env: Env, name: str) -> None:
-    refused = _unsupported(lambda: env.add(net.createServer({name: VALUES[name]})))
+def test_create_server_options(harness: Harness, name: str) -> None:
+    refused = _unsupported(lambda: harness.add(net.createServer({name: VALUES[name]})))
     assert refused == (name in UNSUPPORTED_SERVER)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("name", sorted(LISTEN))
-def test_listen_options(env: Env, name: str, tmp_path: Any) -> None:
+def test_listen_options(harness: Harness, name: str, tmp_path: Any) -> None:
     # Implemented ones are exercised by tests/test_listen.py; here only that
     # they are not refused.
     if name == "path":
@@ -99,25 +97,25 @@ def test_listen_options(env: Env, name: str, tmp_path: Any) -> None:
         options = {"fd": 3}
     else:
         options = {"port": 0, "host": HOST, name: VALUES.get(name, 0)}
-    srv = env.add(net.createServer())
+    srv = harness.add(net.createServer())
     srv.on("error", lambda err: None)
     refused = _unsupported(lambda: srv.listen(options))
     assert refused == (name in UNSUPPORTED_LISTEN)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("name", sorted(SOCKET))
-def test_socket_options(env: Env, name: str) -> None:
+def test_socket_options(harness: Harness, name: str) -> None:
     if name == "fd":
         pytest.skip("Socket({'fd': n}) is exercised by tests/test_lifecycle.py")
-    refused = _unsupported(lambda: env.track(net.Socket({name: VALUES[name]})))
+    refused = _unsupported(lambda: harness.track(net.Socket({name: VALUES[name]})))
     assert refused == (name in UNSUPPORTED_SOCKET)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("name", sorted(CONNECT))
-def test_connect_options(env: Env, name: str, tmp_path: Any) -> None:
-    srv = env.server()
+def test_connect_options(harness: Harness, name: str, tmp_path: Any) -> None:
+    srv = harness.listening_server()
     options = {"port": srv.address()["port"], "host": HOST}
     if name == "path":
         options = {"path": str(tmp_path / "absent.sock")}
@@ -125,20 +123,20 @@ def test_connect_options(env: Env, name: str, tmp_path: Any) -> None:
         options[name] = VALUES.get(name, HOST if name == "localAddress" else None)
 
     def connect() -> None:
-        sock = env.connect(options)
+        sock = harness.connect(options)
         sock.on("error", lambda err: None)
 
     refused = _unsupported(connect)
     assert refused == (name in UNSUPPORTED_SOCKET)
-    env.finish()
+    harness.finish()
 
 
 @pytest.mark.parametrize("name", sorted(SOCKET_EVENTS))
-def test_socket_events(env: Env, name: str) -> None:
-    sock = env.socket()
+def test_socket_events(harness: Harness, name: str) -> None:
+    sock = harness.socket()
     refused = _unsupported(lambda: sock.on(name, lambda *args: None))
     assert refused == (name in UNSUPPORTED_EVENTS)
-    env.finish()
+    harness.finish()
 
 
 def test_every_unsupported_name_is_documented_by_node() -> None:
@@ -148,22 +146,22 @@ def test_every_unsupported_name_is_documented_by_node() -> None:
     assert SOCKET_EVENTS.keys() >= UNSUPPORTED_EVENTS
 
 
-def test_the_error_names_the_option_and_what_to_do(env: Env) -> None:
+def test_the_error_names_the_option_and_what_to_do(harness: Harness) -> None:
     with pytest.raises(NotImplementedError) as info:
         net.connect({"port": 80, "onread": VALUES["onread"]})
     assert str(info.value).startswith('options.onread is not supported by gnet; ')
     with pytest.raises(UnsupportedError) as info2:
         net.Socket().on("readable", lambda: None)
     assert "'readable'" in str(info2.value)
-    env.finish()
+    harness.finish()
 
 
-def test_pause_and_resume_events(env: Env) -> None:
+def test_pause_and_resume_events(harness: Harness) -> None:
     accepted: list[net.Socket] = []
-    srv = env.server(accepted.append)
-    env.connect(srv.address()["port"], HOST)
+    srv = harness.listening_server(accepted.append)
+    harness.connect(srv.address()["port"], HOST)
     wait_until(lambda: accepted, what="the connection")
-    sock = env.track(accepted[0])
+    sock = harness.track(accepted[0])
     log: list[str] = []
     sock.on("pause", lambda: log.append("pause"))
     sock.on("resume", lambda: log.append("resume"))
@@ -174,4 +172,4 @@ def test_pause_and_resume_events(env: Env) -> None:
     sock.resume()
     assert log == ["pause"]  # 'resume' comes soon after, once
     wait_until(lambda: log == ["pause", "resume"], what="'resume'")
-    env.finish()
+    harness.finish()

@@ -248,11 +248,11 @@ BIG = 64 * MIB
 
 @pytest.mark.slow
 def test_node_client_streams_64mib_through_gnet_echo_server(
-        net_harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
     """A Node client sends 64 MiB through a gnet echo server; both ends check the SHA-256."""
     seed = "node-to-gnet"
     expected = stream_sha256(seed, BIG)
-    echo = EchoServer(net_harness, 0, HOST)
+    echo = EchoServer(harness, 0, HOST)
     client = node_script("stream_client.js", echo.target, BIG, seed)
     got = client.result()
     [conn] = echo.wait()
@@ -271,13 +271,13 @@ def test_node_client_streams_64mib_through_gnet_echo_server(
 
 @pytest.mark.slow
 def test_gnet_client_streams_64mib_through_node_echo_server(
-        net_harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
     """A gnet client sends 64 MiB through a Node echo server; both ends check the SHA-256."""
     seed = "gnet-to-node"
     expected = stream_sha256(seed, BIG)
     server = node_script("echo_server.js", "0")
     side = Side(first=True, seed=seed, nbytes=BIG, half_open=False)
-    sock = gnet_client(net_harness, server.ready())
+    sock = gnet_client(harness, server.ready())
     side.serve(sock)
     [seen] = server.result()["connections"]
     mine = side.result()
@@ -301,7 +301,7 @@ FIRST_BYTES = 3 * MIB + 123
 SECOND_BYTES = 2 * MIB + 45
 
 
-def run_scenario(net_harness: Any, node_script: Any, *, gnet_role: str, gnet_first: bool,
+def run_scenario(harness: Any, node_script: Any, *, gnet_role: str, gnet_first: bool,
                  transport: str, first_bytes: int, second_bytes: int, half_open: bool,
                  end_mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """One connection between gnet and node/half_close.js; returns (gnet's, Node's) report."""
@@ -313,15 +313,15 @@ def run_scenario(net_harness: Any, node_script: Any, *, gnet_role: str, gnet_fir
                  f"half_open={int(half_open)}",
                  f"end_mode={end_mode if not gnet_first else 'write-end'}")
     if gnet_role == "server":
-        srv = net_harness.server(side.serve, allowHalfOpen=half_open)
-        net_harness.listen(srv, *listen_args(transport, net_harness))
+        srv = harness.server(side.serve, allowHalfOpen=half_open)
+        harness.listen(srv, *listen_args(transport, harness))
         address = srv.address()
         target = address if isinstance(address, str) else address["port"]
         peer = node_script("half_close.js", "client", target, *node_args)
     else:
-        peer = node_script("half_close.js", "server", node_target(transport, net_harness),
+        peer = node_script("half_close.js", "server", node_target(transport, harness),
                            *node_args)
-        sock = gnet_client(net_harness, peer.ready(), allowHalfOpen=half_open)
+        sock = gnet_client(harness, peer.ready(), allowHalfOpen=half_open)
         sock.on("connect", lambda: side.events.append("connect"))
         side.serve(sock)
     theirs = peer.result()
@@ -333,10 +333,10 @@ def run_scenario(net_harness: Any, node_script: Any, *, gnet_role: str, gnet_fir
 @pytest.mark.parametrize("first", ["gnet", "node"])
 @pytest.mark.parametrize("gnet_role", ["server", "client"])
 def test_half_close_with_allow_half_open(
-        net_harness: Any, node_script: Any, figures: dict[str, Any],
+        harness: Any, node_script: Any, figures: dict[str, Any],
         gnet_role: str, first: str, transport: str) -> None:
     """The first side writes and ends; the other, still writable, answers and ends."""
-    mine, theirs = run_scenario(net_harness, node_script, gnet_role=gnet_role,
+    mine, theirs = run_scenario(harness, node_script, gnet_role=gnet_role,
                                 gnet_first=first == "gnet", transport=transport,
                                 first_bytes=FIRST_BYTES, second_bytes=SECOND_BYTES,
                                 half_open=True, end_mode="write-end")
@@ -372,14 +372,14 @@ END_BYTES = 8 * MIB + 7
 @pytest.mark.parametrize("sender", ["gnet", "node"])
 @pytest.mark.parametrize("gnet_role", ["server", "client"])
 def test_end_data_arrives_whole_before_fin(
-        net_harness: Any, node_script: Any, figures: dict[str, Any],
+        harness: Any, node_script: Any, figures: dict[str, Any],
         gnet_role: str, sender: str) -> None:
     """``end(8 MiB)`` in one call: the receiver has every byte when 'end' comes.
 
     allowHalfOpen is off on both sides here: the receiver ends by itself
-    after its 'end' listener ran, and is still writable inside it (D4).
+    after its 'end' listener ran, and is still writable inside it.
     """
-    mine, theirs = run_scenario(net_harness, node_script, gnet_role=gnet_role,
+    mine, theirs = run_scenario(harness, node_script, gnet_role=gnet_role,
                                 gnet_first=sender == "gnet", transport="tcp",
                                 first_bytes=END_BYTES, second_bytes=0, half_open=False,
                                 end_mode="end-data")
@@ -405,7 +405,7 @@ def test_end_data_arrives_whole_before_fin(
 # --- resets ---------------------------------------------------------------------------------
 
 
-def reset_peer(net_harness: Any, node_script: Any, gnet_role: str, action: str,
+def reset_peer(harness: Any, node_script: Any, gnet_role: str, action: str,
                on_data: Callable[[net.Socket], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run node/reset.js against a gnet socket whose 'data' calls ``on_data(sock)``."""
     events: list[str] = []
@@ -434,12 +434,12 @@ def reset_peer(net_harness: Any, node_script: Any, gnet_role: str, action: str,
         sock.on("close", close)
 
     if gnet_role == "server":
-        srv = net_harness.server(serve)
-        net_harness.listen(srv, 0, HOST)
+        srv = harness.server(serve)
+        harness.listen(srv, 0, HOST)
         peer = node_script("reset.js", "client", srv.address()["port"], action)
     else:
         peer = node_script("reset.js", "server", "0", action)
-        sock = gnet_client(net_harness, peer.ready())
+        sock = gnet_client(harness, peer.ready())
         sock.on("connect", lambda: events.append("connect"))
         serve(sock)
     theirs = peer.result()
@@ -449,9 +449,9 @@ def reset_peer(net_harness: Any, node_script: Any, gnet_role: str, action: str,
 
 @pytest.mark.parametrize("gnet_role", ["server", "client"])
 def test_node_reset_and_destroy_is_econnreset_in_gnet(
-        net_harness: Any, node_script: Any, figures: dict[str, Any], gnet_role: str) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any], gnet_role: str) -> None:
     """Node's ``resetAndDestroy()``: gnet gets 'error' ECONNRESET ('read'), then 'close'(True)."""
-    mine, theirs = reset_peer(net_harness, node_script, gnet_role, "reset",
+    mine, theirs = reset_peer(harness, node_script, gnet_role, "reset",
                               lambda sock: sock.write(b"pong"))
     assert theirs["error"] is None and theirs["had_error"] is False
     assert theirs["events"][-2:] == ["data", "close"]
@@ -466,10 +466,10 @@ def test_node_reset_and_destroy_is_econnreset_in_gnet(
 
 @pytest.mark.parametrize("gnet_role", ["server", "client"])
 def test_gnet_reset_and_destroy_is_econnreset_in_node(
-        net_harness: Any, node_script: Any, figures: dict[str, Any], gnet_role: str) -> None:
-    """gnet's ``resetAndDestroy()``: Node gets 'error' ECONNRESET; gnet gets no 'error' (J8)."""
+        harness: Any, node_script: Any, figures: dict[str, Any], gnet_role: str) -> None:
+    """gnet's ``resetAndDestroy()``: Node gets 'error' ECONNRESET; gnet gets no 'error'."""
     returned: list[Any] = []
-    mine, theirs = reset_peer(net_harness, node_script, gnet_role, "expect-reset",
+    mine, theirs = reset_peer(harness, node_script, gnet_role, "expect-reset",
                               lambda sock: returned.append(sock.resetAndDestroy()))
     assert theirs["error"] == {"code": "ECONNRESET", "syscall": "read",
                                "message": "read ECONNRESET"}
@@ -490,10 +490,10 @@ PER_CLIENT = 64 * KIB + 17
 
 
 def test_200_concurrent_node_clients(
-        net_harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
     """200 Node clients, all connected at once, each echoed exactly its own bytes."""
     seed = "many"
-    echo = EchoServer(net_harness, 0, HOST, expect=CLIENTS)
+    echo = EchoServer(harness, 0, HOST, expect=CLIENTS)
     got = node_script("many_clients.js", echo.target, CLIENTS, PER_CLIENT, seed).result()
     conns = echo.wait()
     total = CLIENTS * PER_CLIENT
@@ -560,11 +560,11 @@ UNIX_BYTES = 16 * MIB + 5
 
 
 def test_unix_node_client_gnet_echo_server(
-        net_harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
     """16 MiB from a Node client through a gnet echo server on a Unix socket."""
     seed = "unix-node-to-gnet"
     expected = stream_sha256(seed, UNIX_BYTES)
-    echo = EchoServer(net_harness, net_harness.path())
+    echo = EchoServer(harness, harness.path())
     assert isinstance(echo.target, str)
     got = node_script("stream_client.js", echo.target, UNIX_BYTES, seed).result()
     [conn] = echo.wait()
@@ -579,15 +579,15 @@ def test_unix_node_client_gnet_echo_server(
 
 
 def test_unix_gnet_client_node_echo_server(
-        net_harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
+        harness: Any, node_script: Any, figures: dict[str, Any]) -> None:
     """16 MiB from a gnet client through a Node echo server on a Unix socket."""
     seed = "unix-gnet-to-node"
     expected = stream_sha256(seed, UNIX_BYTES)
-    server = node_script("echo_server.js", net_harness.path("node.sock"))
+    server = node_script("echo_server.js", harness.path("node.sock"))
     target = server.ready()
-    assert target == net_harness.path("node.sock")
+    assert target == harness.path("node.sock")
     side = Side(first=True, seed=seed, nbytes=UNIX_BYTES, half_open=False)
-    sock = gnet_client(net_harness, target)
+    sock = gnet_client(harness, target)
     side.serve(sock)
     [seen] = server.result()["connections"]
     mine = side.result()

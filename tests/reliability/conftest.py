@@ -35,7 +35,7 @@ import pytest
 
 import gnet as net
 from gnet.dispatch import idle_workers
-from helpers import HOST, KIB, until
+from helpers import HOST, KIB, wait_until
 
 # The longest any single wait may take, in seconds: far above what loopback needs.
 WAIT_S = 5.0
@@ -158,7 +158,7 @@ class EventLog:
         return [getattr(err, "code", type(err).__name__) for err in self.errors]
 
     def wait_closed(self, timeout: float = WAIT_S) -> EventLog:
-        until(lambda: self.closes, timeout, f"'close' on {self.sock!r}")
+        wait_until(lambda: self.closes, timeout, f"'close' on {self.sock!r}")
         return self
 
     def assert_closed_once(self, had_error: bool) -> None:
@@ -339,7 +339,7 @@ class Bench:
 
     def accepted_for(self, local_port: int) -> net.Socket:
         """The accepted socket whose peer is our socket bound to ``local_port``."""
-        until(lambda: local_port in self.logs, what=f"the server to accept :{local_port}")
+        wait_until(lambda: local_port in self.logs, what=f"the server to accept :{local_port}")
         return self.logs[local_port].sock
 
     def log_of(self, accepted: net.Socket) -> EventLog:
@@ -348,7 +348,7 @@ class Bench:
     def pair(self, **client_options: Any) -> tuple[net.Socket, net.Socket]:
         """A connected gnet client and the server's socket for it."""
         client = self.connect(**client_options)
-        until(lambda: not client.connecting, what="connect")
+        wait_until(lambda: not client.connecting, what="connect")
         assert client.localPort is not None, client
         return client, self.accepted_for(client.localPort)
 
@@ -365,7 +365,7 @@ class Bench:
         group = [Bystander(self, rng.randbytes(size)) for _ in range(count)]
         for each in group:
             each.start()
-        until(lambda: all(b.started() for b in group), what="bystanders' first halves")
+        wait_until(lambda: all(b.started() for b in group), what="bystanders' first halves")
         yield group
         for each in group:
             each.finish()

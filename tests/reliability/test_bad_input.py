@@ -58,6 +58,7 @@ from gnet.errors import (
 from gnet.events import EventEmitter, once
 from gnet.loop import Timeout
 from gnet.naming import snake_case
+from helpers import wait_until
 
 HOST = "127.0.0.1"
 WAIT_MS = 5000
@@ -70,14 +71,6 @@ HUGE_INT = 10**400  # beyond any float: Node's Infinity, spelt as a Python int
 
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-def until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "a condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        gevent.sleep(0.001)
 
 
 def _noop(*_args: Any) -> None:
@@ -148,7 +141,7 @@ class World:
         probe = net.createConnection(self.port, HOST)
         once(probe, "connect", timeout=WAIT_MS)
         probe.destroy()
-        until(lambda: self.tcp.getConnections() == 0, what="the warm-up connection to close")
+        wait_until(lambda: self.tcp.getConnections() == 0, what="the warm-up connection to close")
 
     def idle(self) -> bool:
         return self.tcp.getConnections() == 0 and self.unix.getConnections() == 0
@@ -212,7 +205,7 @@ class Ctx:
     def destroyed(self) -> None:
         self.connected()
         self.sock.destroy()
-        until(lambda: ("close", False) in self.events, what="'close'")
+        wait_until(lambda: ("close", False) in self.events, what="'close'")
         self.events.clear()
 
     def fresh_server(self) -> None:
@@ -248,9 +241,9 @@ class Ctx:
             self.timer.close()
         if self.fd is not None:
             os.close(self.fd)
-        until(lambda: all(s._close_emitted or s._state == 0 for s in self.sockets),
+        wait_until(lambda: all(s._life.teardown == 2 or s._life.phase == 0 for s in self.sockets),
               what="the row's sockets to close")
-        until(self.world.idle, what="the servers' side of the row's connections to close")
+        wait_until(self.world.idle, what="the servers' side of the row's connections to close")
 
 
 STATES: dict[str, Callable[[Ctx], None]] = {
@@ -704,7 +697,7 @@ def run_case(row: Case, world: World) -> Outcome:
     auto_select = net.getDefaultAutoSelectFamily()
     attempt_ms = net.getDefaultAutoSelectFamilyAttemptTimeout()
     hwm = net.getDefaultHighWaterMark()
-    until(world.idle, what="the servers to be idle before the row")
+    wait_until(world.idle, what="the servers to be idle before the row")
     fds = fd_count()
     refs = net.refCount()
     ctx = Ctx(world)
@@ -724,9 +717,9 @@ def run_case(row: Case, world: World) -> Outcome:
         # Whatever the call set going (callbacks, 'error', 'close') happens
         # now: wait for what the row expects, then a little for anything more.
         if isinstance(row.expect, CallsBack) and out.error is None:
-            until(lambda: ctx.callbacks, timeout=1.0, what="the callback")
+            wait_until(lambda: ctx.callbacks, timeout_s=1.0, what="the callback")
         elif isinstance(row.expect, Emits) and out.error is None:
-            until(lambda: ctx.events, timeout=1.0, what="'close'")
+            wait_until(lambda: ctx.events, timeout_s=1.0, what="'close'")
         gevent.sleep(0.01)
         out.callbacks = list(ctx.callbacks)
         out.errors = list(ctx.errors)
@@ -740,15 +733,11 @@ def run_case(row: Case, world: World) -> Outcome:
             net.setDefaultAutoSelectFamilyAttemptTimeout(attempt_ms)
             net.setDefaultHighWaterMark(hwm)
     # A destroyed socket counts until its 'close', a loop turn later.
-    deadline = time.monotonic() + 1.0
-    while net.refCount() != refs and time.monotonic() < deadline:
-        gevent.sleep(0.005)
+    wait_until(lambda: net.refCount() == refs, 1.0, interval_s=0.005, fail=False)
     out.leaked_refs = net.refCount() - refs
     # A closed socket's descriptor is released by the time 'close' is
     # emitted; the servers' side may lag by a loop turn.
-    deadline = time.monotonic() + 1.0
-    while fd_count() > fds and time.monotonic() < deadline:
-        gevent.sleep(0.005)
+    wait_until(lambda: fd_count() <= fds, 1.0, interval_s=0.005, fail=False)
     out.leaked_fds = fd_count() - fds
     _contain_leaks()
     return out
@@ -820,7 +809,7 @@ def test_bad_input(row: Case, world: World) -> None:
 def test_the_whole_table_leaves_no_descriptor_behind(world: World) -> None:
     # The rows that gnet gets right, back to back, with the descriptors
     # counted around the lot (each row is also checked on its own above).
-    until(world.idle, what="the servers to be idle")
+    wait_until(world.idle, what="the servers to be idle")
     before = fd_count()
     refs = net.refCount()
     for row in CASES:

@@ -34,7 +34,7 @@ import gevent.subprocess
 import pytest
 
 import gnet as net
-from helpers import HOST, KIB, MIB, until
+from helpers import HOST, KIB, MIB, wait_until
 
 from .conftest import (
     WAIT_S,
@@ -169,7 +169,7 @@ def test_server_resets_at_a_random_point_of_an_echo(bench: Bench, rng: random.Ra
     The client gets one 'error' ECONNRESET (syscall read or write, whichever
     met the RST first) and 'close'(True); what it got back is a prefix of
     what it sent, no longer than the cut. The resetting socket emits no
-    'error' and 'close'(False), as in Node (J8).
+    'error' and 'close'(False), as in Node.
     """
     with bench.bystanders(rng):
         for _ in range(ROUNDS):
@@ -235,7 +235,7 @@ def test_raw_client_with_linger_zero_resets_mid_upload(bench: Bench, rng: random
             # Send in a greenlet: the echo fills our receive buffer, and a
             # cooperative sendall() would wait for it forever otherwise.
             sender = gevent.spawn(raw.sendall, payload[:cut])
-            until(lambda cut=cut, server_log=server_log: len(server_log.data) >= cut // 2
+            wait_until(lambda cut=cut, server_log=server_log: len(server_log.data) >= cut // 2
                        or server_log.closed, what="half the upload")
             sender.kill()
             linger_zero(raw)
@@ -355,7 +355,7 @@ def test_sigkilled_server_process_gives_the_client_econnreset(
             pumps: list[Pump] = []
             client.on("connect", lambda: pumps.append(Pump(client, pattern)))
             peer.expect("stalled")
-            until(lambda: pumps, what="connect")
+            wait_until(lambda: pumps, what="connect")
             pumps[0].blocked_for(0.1)
             peer.kill()
         finally:
@@ -388,7 +388,7 @@ def test_both_sides_end_at_once(bench: Bench, rng: random.Random, server_half_op
         pairs = []
         for _ in range(40):
             client = bench.connect(srv.address()["port"], allowHalfOpen=client_half_open)
-            until(lambda client=client: not client.connecting, what="connect")
+            wait_until(lambda client=client: not client.connecting, what="connect")
             assert client.localPort is not None
             accepted = bench.accepted_for(client.localPort)
             pairs.append((EventLog(client).collect(), bench.log_of(accepted).collect(),
@@ -467,7 +467,7 @@ def test_destroy_inside_a_listener(
             accepted.on("drain", destroy)
             pump = Pump(accepted, Pattern(rng.randrange(2**32)))
             pump.stopped = True  # one burst up to the high-water mark, no more
-            until(lambda: accepted.writableNeedDrain, what="write() to return False")
+            wait_until(lambda: accepted.writableNeedDrain, what="write() to return False")
             client_log.collect()
         else:
             client_log.collect()
@@ -509,7 +509,7 @@ def test_destroy_inside_a_listener(
 def test_write_in_the_end_listener_reaches_the_half_closed_peer(
         bench: Bench, rng: random.Random,
 ) -> None:
-    """Node's D4: inside 'end' (allowHalfOpen false) a reply still goes out, with no error.
+    """As in Node: inside 'end' (allowHalfOpen false) a reply still goes out, with no error.
 
     The client ended first; it still reads, gets the whole reply, then 'end'.
     """
@@ -566,7 +566,7 @@ def test_end_then_write_after_the_peers_fin_is_epipe(bench: Bench, rng: random.R
         assert isinstance(err, BrokenPipeError)
         assert err.errno == errno.EPIPE
         assert err.message == EPIPE_MESSAGE  # type: ignore[attr-defined]
-        until(lambda: client.destroyed, what="the client to close")
+        wait_until(lambda: client.destroyed, what="the client to close")
     bench.assert_serving()
 
 
@@ -597,7 +597,7 @@ def test_write_after_the_close_that_followed_the_peers_fin_calls_back_epipe(
     Node (checked with v20): cb gets EPIPE "This socket has been ended by the
     other party", write() returns False, and no 'error' is emitted (the
     socket is already destroyed). An explicit destroy() without a FIN gives
-    ERR_STREAM_DESTROYED instead (J4); that case is not this one.
+    ERR_STREAM_DESTROYED instead; that case is not this one.
     """
     with bench.bystanders(rng):
         client, accepted = bench.pair()
@@ -608,7 +608,7 @@ def test_write_after_the_close_that_followed_the_peers_fin_calls_back_epipe(
         server_log.wait_closed().assert_closed_once(False)
         results: list[Any] = [accepted.write(b"late", lambda err: results.append(err))]
         bench.faults += 1
-        until(lambda: len(results) == 2, what="the write callback")
+        wait_until(lambda: len(results) == 2, what="the write callback")
         gevent.sleep(0.01)
         assert results[0] is False
         assert getattr(results[1], "code", None) == "EPIPE", results[1]

@@ -28,7 +28,7 @@ import gevent.subprocess
 import pytest
 
 import gnet as net
-from helpers import HOST, KIB, until
+from helpers import HOST, KIB, wait_until
 from test_server_close import _cpu_seconds
 
 from .conftest import (
@@ -74,7 +74,7 @@ class Child:
         def found() -> str | None:
             return next((x for x in self.lines[start:] if x.startswith(prefix)), None)
 
-        until(lambda: found() is not None or self.proc.poll() is not None, timeout,
+        wait_until(lambda: found() is not None or self.proc.poll() is not None, timeout,
                    f"the child to print {prefix!r}")
         line = found()
         assert line is not None, f"the child exited; it printed {self.lines}"
@@ -164,7 +164,7 @@ def test_descriptor_exhaustion_flood_then_recovery(figures: Figures) -> None:
         emfile_reports = len(child.errors())
 
         # Recovery: descriptors back where they were, and normal service.
-        until(lambda: fd_count(child.pid) == base_fds, what="the server's descriptors")
+        wait_until(lambda: fd_count(child.pid) == base_fds, what="the server's descriptors")
         errors_before = len(child.errors())
         started = time.monotonic()
         fresh = [gsocket.create_connection((HOST, port), timeout=WAIT_S)
@@ -259,8 +259,8 @@ def test_max_connections_flood_drops_the_excess_and_keeps_the_rest(
     srv.on("drop", drops.append)
     port = srv.address()["port"]
     logs = [EventLog(bench.connect(port)).collect() for _ in range(flood)]
-    until(lambda: len(served) + len(drops) == flood, what="every connection handled")
-    until(lambda: sum(log.closed for log in logs) == flood - limit, what="the drops to close")
+    wait_until(lambda: len(served) + len(drops) == flood, what="every connection handled")
+    wait_until(lambda: sum(log.closed for log in logs) == flood - limit, what="the drops to close")
     gevent.sleep(0.05)
     assert len(served) == limit
     assert len(drops) == flood - limit
@@ -283,10 +283,10 @@ def test_max_connections_flood_drops_the_excess_and_keeps_the_rest(
         sock.end()
     for log in open_logs:
         log.wait_closed().assert_closed_once(False)
-    until(lambda: srv.getConnections() == 0, what="the served connections to close")
+    wait_until(lambda: srv.getConnections() == 0, what="the served connections to close")
     second = [EventLog(bench.connect(port)).collect() for _ in range(limit)]
-    until(lambda: len(served) == 2 * limit, what="the second wave")
-    until(lambda: all(log.data == b"welcome\n" for log in second), what="greetings")
+    wait_until(lambda: len(served) == 2 * limit, what="the second wave")
+    wait_until(lambda: all(log.data == b"welcome\n" for log in second), what="greetings")
     assert len(drops) == flood - limit
     figures["flood / maxConnections"] = f"{flood} / {limit}"
     figures["served / dropped"] = f"{limit} / {len(drops)}"
@@ -338,9 +338,9 @@ def test_max_connections_under_churn_serves_whoever_fits(bench: Bench, figures: 
         state["in flight"] += 1
 
     for _ in range(total):
-        until(lambda: state["in flight"] < window, what="a free slot")
+        wait_until(lambda: state["in flight"] < window, what="a free slot")
         start()
-    until(lambda: state["in flight"] == 0, what="every client to finish")
+    wait_until(lambda: state["in flight"] == 0, what="every client to finish")
     gevent.sleep(0.05)
     figures["clients / maxConnections / in flight"] = f"{total} / {limit} / {window}"
     figures["served / dropped"] = f"{served} / {dropped}"
@@ -406,7 +406,7 @@ def test_idle_peers_are_closed_by_the_readme_idiom(bench: Bench, figures: Figure
         assert log.data == sent[id(log)] + BYE
         waited = (closed_at[id(log)] - last_write[id(log)]) * 1000
         assert IDLE_MS - 5 <= waited <= IDLE_MS + LATE_MS, waited
-    until(lambda: srv.getConnections() == 0, what="the server to hold nothing")
+    wait_until(lambda: srv.getConnections() == 0, what="the server to hold nothing")
     delays = sorted((closed_at[id(log)] - started) * 1000 for log in idle)
     figures["idle / busy clients"] = "60 / 5"
     figures["idle timeout ms"] = IDLE_MS
@@ -433,7 +433,7 @@ def test_timeout_alone_closes_nothing(bench: Bench, figures: Figures) -> None:
     srv = bench.make_server(on_connection)
     port = srv.address()["port"]
     logs = [EventLog(bench.connect(port)).collect() for _ in range(30)]
-    until(lambda: len(counts) == 30, what="the connections")
+    wait_until(lambda: len(counts) == 30, what="the connections")
     gevent.sleep(4 * IDLE_MS / 1000)
     assert counts == [1] * 30
     assert srv.getConnections() == 30
@@ -474,15 +474,15 @@ def test_a_peer_that_ignores_our_fin_needs_destroy(bench: Bench, figures: Figure
         started = time.monotonic()
         peers = [gsocket.create_connection((HOST, port), timeout=WAIT_S) for _ in range(20)]
         bench.raw.extend(peers)
-        until(lambda srv=srv: srv.getConnections() == 20, what="the connections")
+        wait_until(lambda srv=srv: srv.getConnections() == 20, what="the connections")
         accepted = bench.accepted[-20:]
         if name == "polite":
             gevent.sleep(4 * IDLE_MS / 1000)
             assert srv.getConnections() == 20
             assert all(sock.readyState == "readOnly" for sock in accepted)
         else:
-            until(lambda srv=srv: srv.getConnections() == 0,
-                       timeout=(2 * IDLE_MS + LATE_MS) / 1000 + 1, what="the firm idiom")
+            wait_until(lambda srv=srv: srv.getConnections() == 0,
+                       timeout_s=(2 * IDLE_MS + LATE_MS) / 1000 + 1, what="the firm idiom")
             waited = (time.monotonic() - started) * 1000
             assert 2 * IDLE_MS - 5 <= waited <= 2 * IDLE_MS + LATE_MS, waited
             for sock in accepted:

@@ -24,7 +24,7 @@ from gevent.event import Event
 
 import gnet as net
 from gnet.dispatch import MAX_IDLE_WORKERS, idle_workers, wait_quiet
-from helpers import HOST, until
+from helpers import HOST, wait_until
 
 from .conftest import (
     WAIT_S,
@@ -209,12 +209,12 @@ class Load:
                     pytest.fail(f"{in_flight} connections made no progress in {WAIT_S} s")
             in_flight += 1
             self.open(done)
-        until(lambda: in_flight == 0, WAIT_S, f"the last {in_flight} connections to close")
+        wait_until(lambda: in_flight == 0, WAIT_S, f"the last {in_flight} connections to close")
 
     def settle(self) -> None:
         # getConnections() stops counting a socket when it is destroyed; its
         # 'close' comes a loop turn later. Only the listening server is left.
-        until(lambda: self.server.getConnections() == 0 and net.refCount() == 1, WAIT_S,
+        wait_until(lambda: self.server.getConnections() == 0 and net.refCount() == 1, WAIT_S,
               "every server socket closed")
         wait_quiet(WAIT_S)
         gevent.sleep(0.05)
@@ -306,7 +306,7 @@ def test_refused_and_abandoned_connects_leak_nothing(figures: Figures) -> None:
     """2,000 connects to a port nobody listens on: ECONNREFUSED each, nothing left behind.
 
     Half are left to fail, half are destroyed before the refusal arrives
-    (no 'error' then, Node's C20). Tolerances as in the 10,000-connection
+    (no 'error' then, as in Node). Tolerances as in the 10,000-connection
     test: descriptors, live greenlets (parked workers aside), gnet.Socket
     objects and refCount exactly as before; no warning.
     """

@@ -29,7 +29,7 @@ import gevent.socket as gsocket
 import pytest
 
 import gnet as net
-from helpers import HOST, KIB, MIB, until
+from helpers import HOST, KIB, MIB, wait_until
 
 from .conftest import (
     READ_CHUNK,
@@ -151,9 +151,9 @@ def test_pipe_into_a_slow_consumer_holds_buffers_and_rss_flat(
 
     producer.on("connect", produce)
     sampler = gevent.spawn(sample_often)
-    until(lambda: consumer.received >= 8 * MIB, timeout=30, what="the first 8 MiB")
+    wait_until(lambda: consumer.received >= 8 * MIB, timeout_s=30, what="the first 8 MiB")
     rss["early"] = trimmed_rss_bytes()
-    until(lambda: consumer.ended, timeout=30, what="the whole transfer")
+    wait_until(lambda: consumer.ended, timeout_s=30, what="the whole transfer")
     elapsed = time.monotonic() - started
     rss["end"] = trimmed_rss_bytes()
     sampler.join(WAIT_S)
@@ -306,7 +306,7 @@ def test_pause_stops_reading_from_the_kernel(
     accepted.on("data", on_data)
     sender = gevent.spawn(send_until_blocked, raw, pattern, 256 * MIB)
     sent = sender.get(timeout=30)
-    until(lambda: "paused at" in state, what="the pause")
+    wait_until(lambda: "paused at" in state, what="the pause")
     # Reading goes on into the socket's buffer until it holds the mark
     # (the last recv() may take up to 64 KiB past it): wait until it stops.
     frozen = -1

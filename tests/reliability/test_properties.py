@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import functools
 import itertools
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -46,7 +45,7 @@ from hypothesis.stateful import (
 import gnet as net
 from gnet.encodings import Decoder
 from gnet.events import once
-from helpers import Acceptor
+from helpers import Acceptor, wait_until
 
 HOST = "127.0.0.1"
 # Bound on one wait, in seconds; loopback answers in far less.
@@ -63,15 +62,6 @@ def net_settings(max_examples: int) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                HealthCheck.data_too_large],
     )
-
-
-def until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "a condition") -> None:
-    """Let the loop run until ``predicate()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        gevent.sleep(0.0005)
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +196,7 @@ def test_set_encoding_gives_the_same_text_for_any_split(
         sent += len(piece)
         # Lock-step: the next piece leaves only once this one was read, so
         # the receiver's reads end exactly at the cuts.
-        until(lambda n=sent: side.bytesRead >= n, what=f"{sent} bytes to be read")
+        wait_until(lambda n=sent: side.bytesRead >= n, what=f"{sent} bytes to be read")
     client.end()
     once(side, "end", timeout=WAIT_S * 1000)
     assert all(isinstance(chunk, str) for chunk in received)
@@ -433,7 +423,7 @@ class PairMachine(RuleBasedStateMachine):
     @rule(side=st.sampled_from(SIDES), ms=st.sampled_from([0, 1, 5, 20]))
     def set_timeout(self, side: str, ms: int) -> None:
         sock = self.sock(side)
-        if not sock.destroyed:  # a destroyed socket ignores setTimeout (I4)
+        if not sock.destroyed:  # a destroyed socket ignores setTimeout
             self.parties[side].call("setTimeout", ms)
         assert sock.setTimeout(ms) is sock
         self.settle()
@@ -462,13 +452,13 @@ class PairMachine(RuleBasedStateMachine):
             # Nothing lost: a side that flushed and sent FIN is read to the
             # end by a peer that was neither destroyed nor failed.
             if writer.saw("finish") and not reader.destroyed_by_call:
-                until(lambda r=reader: r.saw("end") or r.saw("error"),
+                wait_until(lambda r=reader: r.saw("end") or r.saw("error"),
                       what=f"{reader.name} to see 'end' ({reader.names()})")
                 if not reader.saw("error"):
                     assert bytes(reader.received) == bytes(writer.written)
         for side in SIDES:
             self.sock(side).destroy()
-        until(lambda: client.saw("close") and server.saw("close"), what="both 'close' events")
+        wait_until(lambda: client.saw("close") and server.saw("close"), what="both 'close' events")
         gevent.sleep(0.005)  # anything emitted after 'close' would show now
         for party, peer in ((client, server), (server, client)):
             check_order(party, peer)
@@ -506,7 +496,7 @@ def test_end_with_data_over_the_mark_emits_no_drain(acceptor: Acceptor) -> None:
     assert seen == ["finish", "close"]
 
 
-def test_I2_no_timeout_after_set_timeout_0(acceptor: Acceptor) -> None:
+def test_no_timeout_after_set_timeout_0(acceptor: Acceptor) -> None:
     # Found by the state machine above, made deterministic: a 'data'
     # listener works for a while (the idle timer runs out meanwhile), then
     # disables the timeout. In Node the timer cannot fire during the
@@ -524,7 +514,7 @@ def test_I2_no_timeout_after_set_timeout_0(acceptor: Acceptor) -> None:
     side.on("timeout", lambda: seen.append("timeout"))
     side.setTimeout(5)
     client.write(b"x")
-    until(lambda: "setTimeout(0)" in seen, what="the listener to finish")
+    wait_until(lambda: "setTimeout(0)" in seen, what="the listener to finish")
     gevent.sleep(0.03)
     acceptor.forget()
     assert seen == ["data", "setTimeout(0)"]
