@@ -33,7 +33,6 @@ __all__ = (
     'validate_port',
     'family_name',
     'host_name_error',
-    'family_number',
     'address_info',
 )
 
@@ -135,9 +134,9 @@ def isIP(value: object = None) -> int:
 
 # Is this string a port or a pipe path? Node decides it in one place
 # (``isPipeName``: a string is a port when ``Number(s) >= 0``), and so does
-# gnet: listen(), connect() and the options' ``port`` all go through
-# is_port_string() and validate_port() below, so '1e3' is port 1000 for
-# every one of them and '-1' is a path for every one of them.
+# gnet: listen() and connect() both ask gnet.arguments.is_pipe_name, which
+# asks is_port_string() below, and every port is checked by validate_port(),
+# so '1e3' is port 1000 for every one of them and '-1' a path for every one.
 #
 # The spellings JavaScript's Number(string) accepts: decimal with optional
 # sign, fraction and exponent, Infinity with optional sign, or 0x / 0o / 0b
@@ -188,7 +187,8 @@ def is_port_string(text: str) -> bool:
     ``'80.5'`` and ``''`` are ports (the last two then fail
     :func:`validate_port`), while ``'-1'``, ``'abc'`` and ``'/tmp/s.sock'``
     are paths. ``listen()``, ``connect()`` and ``createConnection()`` all
-    decide with this one function.
+    decide with this one function (through
+    :func:`gnet.arguments.is_pipe_name`).
 
     Args:
         text: The first positional argument.
@@ -310,42 +310,6 @@ def family_name(af: int) -> str:
     if af == socket.AF_INET6:
         return 'IPv6'
     raise InvalidArgValueError('family', af, 'must be AF_INET or AF_INET6')
-
-
-_FAMILIES: dict[Any, int] = {0: 0, 4: 4, 6: 6, 'ipv4': 4, 'ipv6': 6}
-_AF_FAMILIES = {socket.AF_UNSPEC: 0, socket.AF_INET: 4, socket.AF_INET6: 6}
-
-
-def family_number(value: object, name: str = 'family') -> int:
-    """Read a ``family`` option as Node's ``dns.lookup`` does.
-
-    Accepts 0, 4, 6, ``'IPv4'`` / ``'IPv6'`` (any case), ``None`` (as 0) and,
-    beyond Node, ``socket.AF_UNSPEC`` / ``AF_INET`` / ``AF_INET6``.
-
-    Args:
-        value: The family given.
-        name: The argument's name, for the message (``'options.family'``).
-
-    Returns:
-        4, 6, or 0 for "either".
-
-    Raises:
-        InvalidArgValueError: any other value, ``bool`` included.
-    """
-    if value is None:
-        return 0
-    if isinstance(value, socket.AddressFamily):
-        result = _AF_FAMILIES.get(value)
-    elif isinstance(value, str):
-        result = _FAMILIES.get(value.lower())
-    elif value.__class__ is not bool and isinstance(value, (int, float)):
-        result = _FAMILIES.get(value)
-    else:
-        result = None
-    if result is None:
-        raise InvalidArgValueError(name, value,
-                                   "must be one of: 0, 4, 6, 'IPv4', 'IPv6'")
-    return result
 
 
 _AF_UNIX = getattr(socket, 'AF_UNIX', None)

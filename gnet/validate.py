@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from gnet.errors import InvalidArgTypeError, OutOfRangeError
@@ -23,7 +23,6 @@ __all__ = (
     'validate_int',
     'validate_bool',
     'validate_string',
-    'validate_options',
 )
 
 _F = Callable[..., Any]
@@ -182,26 +181,3 @@ def validate_string(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise InvalidArgTypeError(name, 'str', value)
     return value
-
-
-def validate_options(value: object, name: str = 'options') -> dict[str, Any]:
-    """Check an options object (Node's ``validateObject`` for options).
-
-    Args:
-        value: A ``dict`` (any ``Mapping`` is copied into one), or ``None``
-            for "no options".
-        name: The argument's name, for the message.
-
-    Returns:
-        ``value`` itself if it is a ``dict``, a new ``dict`` otherwise.
-
-    Raises:
-        InvalidArgTypeError: ``value`` is neither ``None`` nor a mapping.
-    """
-    if isinstance(value, dict):
-        return value
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise InvalidArgTypeError(name, 'dict', value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import socket
 from typing import Any
 
@@ -14,7 +13,6 @@ from hypothesis import example, given, strategies as st
 from gnet.addresses import (
     address_info,
     family_name,
-    family_number,
     isIP,
     isIPv4,
     isIPv6,
@@ -262,26 +260,6 @@ def test_family_name() -> None:
     assert family_name(socket.AF_INET6) == 'IPv6'
     with pytest.raises(InvalidArgValueError):
         family_name(socket.AF_UNIX)
-
-
-@pytest.mark.parametrize(
-    ('value', 'expected'),
-    [
-        (None, 0), (0, 0), (4, 4), (6, 6), (4.0, 4),
-        ('IPv4', 4), ('IPv6', 6), ('ipv4', 4), ('IPV6', 6),
-        (socket.AF_INET, 4), (socket.AF_INET6, 6), (socket.AF_UNSPEC, 0),
-    ],
-)
-def test_family_number(value: Any, expected: int) -> None:
-    assert family_number(value) == expected
-
-
-@pytest.mark.parametrize('value', [True, False, 1, 2, 5, 10, -4, '4', '6', '', 'IPv5',
-                                   float('nan'), [], {}, socket.AF_UNIX])
-def test_family_number_refuses(value: Any) -> None:
-    message = "The property 'options.family' must be one of: 0, 4, 6, 'IPv4', 'IPv6'. Received "
-    with pytest.raises(InvalidArgValueError, match='^' + re.escape(message)):
-        family_number(value, 'options.family')
 
 
 # --- address_info -----------------------------------------------------------------------

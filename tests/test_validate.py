@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from gnet.validate import (
     validate_function,
     validate_int,
     validate_number,
-    validate_options,
     validate_string,
     validate_timeout,
 )
@@ -180,33 +177,6 @@ def test_validate_string_accepts(value: str) -> None:
 def test_validate_string_refuses(value: Any) -> None:
     with pytest.raises(InvalidArgTypeError, match=r'^The "host" argument must be of type str\.'):
         validate_string(value, 'host')
-
-
-# --- validate_options -------------------------------------------------------------------
-
-
-def test_validate_options_none_is_empty() -> None:
-    assert validate_options(None) == {}
-    assert validate_options(None) is not validate_options(None)
-
-
-def test_validate_options_dict_is_returned_as_is() -> None:
-    options = {'port': 1}
-    assert validate_options(options) is options
-    ordered = OrderedDict(port=1)
-    assert validate_options(ordered) is ordered
-
-
-def test_validate_options_mapping_is_copied() -> None:
-    result = validate_options(MappingProxyType({'port': 1}))
-    assert result == {'port': 1}
-    assert type(result) is dict
-
-
-@pytest.mark.parametrize('value', ['path', 0, True, [('port', 1)], 1.5, b''])
-def test_validate_options_refuses(value: Any) -> None:
-    with pytest.raises(InvalidArgTypeError, match=r'^The "options" argument must be of type dict'):
-        validate_options(value)
 
 
 def test_nan_is_never_accepted_as_a_number() -> None:
