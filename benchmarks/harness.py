@@ -198,6 +198,10 @@ class ServerSpec:
         needs: Python modules the server imports (it is skipped without them).
         reference: True for the C server: it calibrates the load generator
             and is not compared with the others.
+        pythonpath: The directory whose ``gnet`` package a Python server
+            imports: None for this checkout, an exported older commit for
+            the baseline peer (``--baseline-ref``, see ``baseline.py``).
+        baseline: True for that peer.
     """
 
     key: str
@@ -206,6 +210,8 @@ class ServerSpec:
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     reference: bool = False
+    pythonpath: str | None = None
+    baseline: bool = False
 
     def missing(self, node: str | None) -> str | None:
         """Why this server cannot run here, or None if it can."""
@@ -253,6 +259,31 @@ def proc_stat_cpu(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
+def proc_cpu_exact(pid: int) -> float | None:
+    """CPU seconds a process's live threads have run, to the nanosecond, or None.
+
+    /proc/PID/stat counts in clock ticks (10 ms): a 0.4 s measurement at
+    full load is only 40 of them, too coarse to compare two servers' CPU per
+    operation within a few percent. The scheduler's own count
+    (/proc/PID/task/TID/schedstat, first field, in ns) has no such step; it
+    leaves out threads that have exited, which the echo servers' do not.
+    """
+    total = 0
+    try:
+        tids = os.listdir(f'/proc/{pid}/task')
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f'/proc/{pid}/task/{tid}/schedstat') as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            continue  # the thread has just exited
+        except (OSError, ValueError, IndexError):
+            return None
+    return total / 1e9
+
+
 def core_busy(cpu: int) -> float:
     """CPU seconds a core spent running tasks (user, nice, system), from /proc/stat.
 
@@ -295,16 +326,12 @@ class ServerProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f'{spec.key}.log'
         self._log = open(self.log_path, 'wb')  # noqa: SIM115 (closed in stop())
-        # The checkout's gnet comes first, as it does for the runner (python -m
-        # benchmarks): what is measured is the code in this tree.
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (str(HERE.parent), env.get('PYTHONPATH')) if p)
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
-            preexec_fn=pinned(cpu), cwd=str(HERE), env=env,
+            preexec_fn=pinned(cpu), cwd=str(HERE), env=server_env(spec),
         )
         self.pid = self.proc.pid
+        self.paused = False
         try:
             line = _read_line(self.proc, START_TIMEOUT)
         except BenchError:
@@ -318,6 +345,25 @@ class ServerProcess:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def pause(self) -> None:
+        """Stop the process (SIGSTOP) while other servers are measured.
+
+        The servers of a round all stay up so that each scenario can run
+        them one after the other; a stopped one takes no CPU time at all
+        (the C server busy-polls, an idle event loop may still wake up),
+        so it cannot disturb the one being measured.
+        """
+        if self.alive() and not self.paused:
+            os.kill(self.pid, signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        if self.paused:
+            self.paused = False
+            if self.alive():
+                os.kill(self.pid, signal.SIGCONT)
 
     def check_alive(self) -> None:
         if not self.alive():
@@ -335,6 +381,9 @@ class ServerProcess:
 
     def cpu(self) -> tuple[float, float]:
         return proc_stat_cpu(self.pid)
+
+    def cpu_exact(self) -> float | None:
+        return proc_cpu_exact(self.pid)
 
     def rss_kib(self) -> int:
         return proc_rss_kib(self.pid)
@@ -368,6 +417,8 @@ class ServerProcess:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
+            # A stopped process acts on SIGTERM only once it runs again.
+            self.resume()
             try:
                 self.proc.wait(3)
             except subprocess.TimeoutExpired:
@@ -376,6 +427,20 @@ class ServerProcess:
         if self.proc.stdout:
             self.proc.stdout.close()
         self._log.close()
+
+
+def server_env(spec: ServerSpec) -> dict[str, str]:
+    """The environment a server runs in: which ``gnet`` it imports.
+
+    The checkout's gnet comes first, as it does for the runner (python -m
+    benchmarks): what is measured is the code in this tree. The baseline
+    peer puts its exported tree there instead, ahead of the checkout that
+    the editable install adds to ``sys.path``.
+    """
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (spec.pythonpath or str(HERE.parent), env.get('PYTHONPATH')) if p)
+    return env
 
 
 def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
@@ -481,7 +546,12 @@ def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
 
     Returns:
         The load generator's result plus ``server_user_s``/``server_sys_s``
-        (CPU seconds in the window) and ``value`` (the scenario's figure).
+        (CPU seconds in the window, in clock ticks), ``server_cpu_s`` (their
+        sum, to the nanosecond, where the kernel tells) and ``value`` (the
+        scenario's figure).
+
+    Raises:
+        BenchError: the load generator failed, or no operation completed.
     """
     argv = [str(loadgen), scenario.mode, str(server.port), *scenario.loadgen_args(),
             '--duration', str(settings.duration), '--warmup', str(settings.warmup)]
@@ -492,14 +562,14 @@ def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
              if settings.server_cpu is not None and settings.client_cpu is not None else None)
     try:
         first = _read_line(proc, timeout)
-        cpu0 = server.cpu()
+        cpu0, exact0 = server.cpu(), server.cpu_exact()
         if cores:
             busy0 = core_busy(cores[0]), core_busy(cores[1])
             own0 = sum(os.times()[:2])
         if json.loads(first).get('event') != 'measuring':
             raise BenchError(f'unexpected load generator output {first!r}')
         last = _read_line(proc, timeout)
-        cpu1 = server.cpu()
+        cpu1, exact1 = server.cpu(), server.cpu_exact()
         if cores:
             busy1 = core_busy(cores[0]), core_busy(cores[1])
             own1 = sum(os.times()[:2])
@@ -518,7 +588,14 @@ def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,
     result: dict[str, Any] = json.loads(last)
     result['server_user_s'] = cpu1[0] - cpu0[0]
     result['server_sys_s'] = cpu1[1] - cpu0[1]
+    if exact0 is not None and exact1 is not None:
+        result['server_cpu_s'] = exact1 - exact0
     result['value'] = result[scenario.metric]
+    if not result.get('ops'):
+        # A server that accepts and then answers nothing is broken, not slow.
+        server.check_alive()
+        raise BenchError(f'no operation completed in {result.get("elapsed", 0):.2f} s '
+                         f'(errors: {result.get("errors")}); see {server.log_path}')
     if cores:
         # Whatever else ran on the two cores in the window: other processes
         # on the machine take time from the server or the load generator.
@@ -543,7 +620,9 @@ def run_idle(loadgen: Path, server: ServerProcess, counts: Sequence[int],
     before) / N, both read once RSS stops moving.
 
     Returns:
-        One result per count, with ``value`` in KiB per connection.
+        One result per count, with ``value`` in KiB per connection, and the
+        server's CPU time (``server_user_s``, ``server_sys_s``) spent on the
+        ``ops`` connections that stage opened.
     """
     warm = subprocess.run(
         [str(loadgen), 'connrate', str(server.port), '--conns', '8', '--duration', '0.2',
@@ -557,6 +636,7 @@ def run_idle(loadgen: Path, server: ServerProcess, counts: Sequence[int],
     base_rss = server.settled_rss()
 
     stages = ','.join(str(n) for n in counts)
+    cpu_before, exact_before, opened_before = server.cpu(), server.cpu_exact(), 0
     proc = subprocess.Popen(
         [str(loadgen), 'idle', str(server.port), '--stages', stages, '--timeout', '120'],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -566,6 +646,7 @@ def run_idle(loadgen: Path, server: ServerProcess, counts: Sequence[int],
     try:
         for count in counts:
             ready = json.loads(_read_line(proc, 150))
+            cpu_now, exact_now = server.cpu(), server.cpu_exact()
             server.check_alive()
             if ready.get('timed_out') or ready.get('open') != count:
                 raise BenchError(f'only {ready.get("open")} of {count} connections opened '
@@ -575,7 +656,14 @@ def run_idle(loadgen: Path, server: ServerProcess, counts: Sequence[int],
                 base_rss_kib=base_rss, rss_kib=rss, base_fds=base_fds,
                 server_fds=server.fd_count(), value=(rss - base_rss) / count,
                 kib_per_conn=(rss - base_rss) / count,
+                # Server CPU per connection of this stage: accepting it and
+                # echoing its 64 B (the server is idle while RSS is read).
+                ops=count - opened_before, server_user_s=cpu_now[0] - cpu_before[0],
+                server_sys_s=cpu_now[1] - cpu_before[1],
             )
+            if exact_now is not None and exact_before is not None:
+                ready['server_cpu_s'] = exact_now - exact_before
+            cpu_before, exact_before, opened_before = server.cpu(), server.cpu_exact(), count
             results.append(ready)
             proc.stdin.write(b'\n')
             proc.stdin.flush()

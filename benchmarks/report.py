@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from benchmarks import baseline
+
 # gnet's targets: (scenario, 'ge' or 'le', ratio to Node's figure).
 TARGETS: tuple[tuple[str, str, float], ...] = (
     ('pingpong-50', 'ge', 1.0),
@@ -24,6 +26,7 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
 HEADROOM = 2.0
 
 COLORS = {'gnet': '#d62728', 'node': '#2ca02c', 'gevent': '#1f77b4', 'c': '#7f7f7f'}
+BASELINE_COLOR = '#ff9896'
 OTHER_COLOR = '#9ecae1'
 
 
@@ -50,6 +53,25 @@ def fmt_us(value: float | None) -> str:
     if value is None:
         return 'n/a'
     return f'{value:,.0f}' if value >= 10 else f'{value:.1f}'
+
+
+def fmt_cpu(value: float | None, mode: str) -> str:
+    """Server CPU microseconds per operation (one decimal for bulk's large reads)."""
+    if value is None:
+        return 'n/a'
+    return f'{value:.1f}' if mode in ('bulk', 'idle') else f'{value:.2f}'
+
+
+def fmt_range(stats: dict[str, float] | None, fmt: Any = fmt_ratio) -> str:
+    """A median with the range of the rounds: ``1.02x (0.97x-1.05x)``."""
+    if not stats:
+        return 'n/a'
+    return f'{fmt(stats["median"])} ({fmt(stats["min"])}-{fmt(stats["max"])})'
+
+
+def _base_key(data: dict[str, Any]) -> str | None:
+    info = data.get('baseline')
+    return info['key'] if info else None
 
 
 def _scenarios(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +101,8 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         gnet, node = per.get('gnet', {}), per.get('node', {})
         ratio = gnet.get('vs_node')
         row = {'key': key, 'what': f'{sc["title"]} ({sc["unit"]})', 'unit': sc['unit'],
-               'gnet': gnet.get('value'),
+               'gnet': gnet.get('value'), 'mode': sc['mode'],
+               'gnet_cpu': gnet.get('cpu_us_per_op'), 'node_cpu': node.get('cpu_us_per_op'),
                'node': node.get('value'), 'ratio': ratio,
                'required': f'{"≥" if op == "ge" else "≤"} {want:.2f}x Node'}
         if ratio is None:
@@ -147,6 +170,98 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
     return lines
 
 
+def baseline_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per scenario, gnet against the baseline peer: figures, per-round ratios, verdicts."""
+    key = _base_key(data)
+    rows: list[dict[str, Any]] = []
+    if not key:
+        return rows
+    for sc in _scenarios(data):
+        per = data['summary'].get(sc['key'], {})
+        gnet, base, node = per.get('gnet', {}), per.get(key, {}), per.get('node', {})
+        if 'value' not in gnet or 'value' not in base:
+            rows.append({'sc': sc, 'missing': gnet.get('error') or base.get('error')
+                         or 'not measured'})
+            continue
+        pair = gnet.get('paired', {}).get(key) or {}
+        noise = max((baseline.relative_spread(e) or 0.0) for e in (gnet, base))
+        cpu_noise = max((baseline.relative_spread(e, 'cpu') or 0.0) for e in (gnet, base))
+        rows.append({
+            'sc': sc, 'gnet': gnet, 'base': base, 'node': node, 'rounds': pair.get('rounds', 0),
+            'ratio': pair.get('value'), 'cpu_ratio': pair.get('cpu'),
+            'verdict': baseline.verdict(pair.get('value'), noise, sc['higher_is_better']),
+            'cpu_verdict': baseline.verdict(pair.get('cpu'), cpu_noise, False),
+            'gnet_vs_node': (gnet.get('paired', {}).get('node') or {}).get('value'),
+            'base_vs_node': (base.get('paired', {}).get('node') or {}).get('value'),
+        })
+    return rows
+
+
+def baseline_section(data: dict[str, Any]) -> list[str]:
+    """The Markdown comparison of gnet with the baseline peer (``--baseline-ref``)."""
+    info = data.get('baseline')
+    if not info:
+        return []
+    key = info['key']
+    out = [f'## gnet against {key} (regression check, same run)', '']
+    out.append(
+        f'{key} is gnet as of commit `{info["commit"][:12]}` ("{info["subject"]}"; '
+        f'`--baseline-ref {info["ref"]}`), exported from git into a temporary directory and '
+        'run with the same server script. In every round both ran each scenario one right '
+        'after the other (the order alternating from round to round), so the ratios below '
+        'are taken round by round: median (min-max over the rounds). A peer\'s figures are '
+        'its median (min-max). A median ratio is called worse only when it is worse than '
+        '1.00x by more than the larger run-to-run spread, (max - min) / median, of the two '
+        'peers\' own figures (in brackets).')
+    out.append('')
+
+    def figure(entry: dict[str, Any], unit: str) -> str:
+        return (f'{fmt_value(entry["value"], unit)} ({fmt_value(entry["min"], unit)}-'
+                f'{fmt_value(entry["max"], unit)})')
+
+    def cpu(entry: dict[str, Any], mode: str) -> str:
+        if entry.get('cpu_us_per_op') is None:
+            return 'n/a'
+        return (f'{fmt_cpu(entry["cpu_us_per_op"], mode)} ({fmt_cpu(entry["cpu_min"], mode)}-'
+                f'{fmt_cpu(entry["cpu_max"], mode)})')
+
+    rows_in = baseline_rows(data)
+    figures, cpus, nodes = [], [], []
+    for r in rows_in:
+        sc = r['sc']
+        if 'missing' in r:
+            figures.append([sc['title'], sc['unit'], 'failed: ' + r['missing'][:60].replace(
+                '|', '/'), '', '', ''])
+            continue
+        figures.append([sc['title'], sc['unit'], figure(r['gnet'], sc['unit']),
+                        figure(r['base'], sc['unit']), fmt_range(r['ratio']), r['verdict']])
+        cpus.append([sc['title'], cpu(r['gnet'], sc['mode']), cpu(r['base'], sc['mode']),
+                     fmt_range(r['cpu_ratio']), r['cpu_verdict']])
+        node = r['node']
+        node_cpu = node.get('cpu_us_per_op')
+        nodes.append([sc['title'], fmt_range(r['gnet_vs_node']), fmt_range(r['base_vs_node']),
+                      fmt_cpu(node_cpu, sc['mode']) if node else 'n/a',
+                      fmt_ratio(r['gnet'].get('cpu_us_per_op') / node_cpu
+                                if node_cpu and r['gnet'].get('cpu_us_per_op') else None),
+                      fmt_ratio(r['base'].get('cpu_us_per_op') / node_cpu
+                                if node_cpu and r['base'].get('cpu_us_per_op') else None)])
+    out += _table(['Scenario', 'unit', 'gnet', key, f'gnet / {key}', 'verdict'], figures,
+                  'llrrrl')
+    out.append('')
+    out.append('Server CPU per operation (us; lower is better):')
+    out.append('')
+    out += _table(['Scenario', 'gnet', key, f'gnet / {key}', 'verdict'], cpus, 'lrrrl')
+    out.append('')
+    if any(r.get('node') for r in rows_in):
+        out.append('Both against Node, round by round (figure ratio: median (min-max)), and '
+                   'server CPU per operation as a multiple of Node\'s:')
+        out.append('')
+        out += _table(['Scenario', 'gnet x Node', f'{key} x Node', 'Node CPU us/op',
+                       'gnet CPU x Node', f'{key} CPU x Node'], nodes, 'lrrrrr')
+        out.append('')
+    return out
+
+
 def markdown(data: dict[str, Any], png_name: str | None) -> str:
     meta = data['meta']
     labels = _labels(data)
@@ -172,10 +287,18 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     for t in targets(data):
         ref = t.get('node') if t['key'] != 'emit-1' else t.get('pyee')
         status = '**met**' if t['met'] else t['verdict'] if t['met'] is not None else 'n/a'
+        cpu = ''
+        if t.get('gnet_cpu') is not None:
+            cpu = f'{fmt_cpu(t["gnet_cpu"], t["mode"])} / {fmt_cpu(t.get("node_cpu"), t["mode"])}'
         rows.append([t['what'], fmt_value(t['gnet'], t['unit']),
                      ('pyee ' if t['key'] == 'emit-1' else '') + fmt_value(ref, t['unit']),
-                     fmt_ratio(t['ratio']), t['required'], status])
-    out += _table(['Target', 'gnet', 'Node', 'ratio', 'required', 'status'], rows, 'lrrrll')
+                     fmt_ratio(t['ratio']), t['required'], status, cpu])
+    out += _table(['Target', 'gnet', 'Node', 'ratio', 'required', 'status',
+                   'server CPU us/op, gnet / Node'], rows, 'lrrrllr')
+    add('')
+    add('Server CPU per operation is the server process\'s user + system time in the '
+        'measured window divided by the operations done in it (per round trip, message, '
+        'connection, bulk read; per connection opened for idle memory); lower is better.')
     add('')
     checks = headroom(data)
     if checks:
@@ -183,6 +306,7 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         add(f'Load generator {HEADROOM:.0f}x over the fastest Python server: {held} of '
             f'{len(checks)} scenarios (see [below](#the-load-generator-is-not-the-bottleneck)).')
         add('')
+    out += baseline_section(data)
 
     add('## Results')
     add('')
@@ -201,9 +325,8 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         if sc['latency']:
             header += ['p50 us', 'p99 us']
             align += 'rr'
-        if not idle:
-            header += ['server CPU us/op']
-            align += 'r'
+        header += ['server CPU us/conn' if idle else 'server CPU us/op']
+        align += 'r'
         header += ['spread']
         align += 'r'
         rows = []
@@ -219,14 +342,13 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
                 continue
             spread = ((entry['max'] - entry['min']) / entry['value'] * 100
                       if entry['value'] else 0.0)
-            row = [f'**{name}**' if key == 'gnet' else name,
+            row = [f'**{name}**' if key == 'gnet' else f'*{name}*' if server.get('baseline')
+                   else name,
                    fmt_value(entry['value'], sc['unit']),
                    fmt_ratio(entry.get('vs_node')), fmt_ratio(entry.get('vs_gevent'))]
             if sc['latency']:
                 row += [fmt_us(entry.get('p50_us')), fmt_us(entry.get('p99_us'))]
-            if not idle:
-                row += [f'{entry["cpu_us_per_op"]:.2f}' if sc['mode'] != 'bulk'
-                        else f'{entry["cpu_us_per_op"]:.1f}']
+            row += [fmt_cpu(entry.get('cpu_us_per_op'), sc['mode'])]
             row += [f'±{spread / 2:.0f}%' + (f', {entry["failed"]} failed'
                                               if entry['failed'] else '')
                     + (f', {entry["disturbed"]} disturbed' if entry.get('disturbed') else '')
@@ -311,9 +433,11 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         f'{meta["warmup"]} s of warm-up; idle connections: '
         f'{", ".join(f"{n:,}" for n in meta["idle_counts"]) or "skipped"}')
     add('')
-    add('Every round starts each server afresh, in an order that rotates from round to '
-        'round, measures its memory per idle connection, then runs each timed scenario '
-        'against it. Every server sets TCP_NODELAY (asyncio, uvloop and trio do so by '
+    add('Every round starts each server afresh and measures its memory per idle '
+        'connection, then runs each timed scenario on every server in turn, one right after '
+        'the other, in an order that rotates and reverses from round to round; a server waits '
+        'for its turn stopped (SIGSTOP), so it takes no CPU time from the one measured. Every '
+        'server sets TCP_NODELAY (asyncio, uvloop and trio do so by '
         'themselves) and applies backpressure: it stops reading while its writes are '
         'buffered. The gnet server is Node\'s code ported line for line: \'data\' -> '
         '`write()`, `pause()` when `write()` returns False, `resume()` on \'drain\' '
@@ -335,8 +459,11 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     add('- The load generator checks every byte it gets back against what it sent; any '
         'difference would be reported as byte errors. "server CPU us/op" is the server '
         'process\'s user + system CPU time in the measured window per operation (per read '
-        'of up to 256 KiB for bulk; for the busy-polling C server it includes the polling). '
-        '"spread" is half the range of the rounds around the median.')
+        'of up to 256 KiB for bulk; for the busy-polling C server it includes the polling), '
+        'as the scheduler counts it to the nanosecond (/proc/PID/task/*/schedstat). '
+        '"spread" is half the range of the rounds around the median. For idle '
+        'connections, "server CPU us/conn" is the server\'s CPU time while the connections '
+        'were opened, per connection (accept and one 64 B echo).')
     add('- The load generator busy-polls its own core, so it never waits to be woken up; the '
         'servers sleep when idle, as they would in production. A measurement during which '
         'other processes used more than 5% of a core on the two cores is run again (up to '
@@ -386,7 +513,8 @@ def chart(data: dict[str, Any], path: Path) -> bool:
         keys = [s['key'] for s in data['servers'] if 'value' in per.get(s['key'], {})]
         values = [per[k]['value'] for k in keys]
         y = list(range(len(keys)))[::-1]
-        colors = [COLORS.get(k, OTHER_COLOR) for k in keys]
+        colors = [BASELINE_COLOR if k == _base_key(data) else COLORS.get(k, OTHER_COLOR)
+                  for k in keys]
         ax.barh(y, values, color=colors)
         ax.set_yticks(y, [labels[k] for k in keys], fontsize=8)
         better = 'higher' if sc['higher_is_better'] else 'lower'
@@ -435,7 +563,9 @@ def write(data: dict[str, Any], md_path: Path, png_path: Path) -> None:
 def console_summary(data: dict[str, Any]) -> str:
     """A plain-text version of the targets and the main figures, for the terminal."""
     labels = _labels(data)
-    lines = ['', 'median figures (x Node, x gevent):']
+    width = max([22] + [len(label) + 1 for label in labels.values()])
+    lines = ['', 'median figures (range of the rounds), x Node, x gevent, server CPU us/op '
+             '(range):']
     for sc in _scenarios(data):
         per = data['summary'].get(sc['key'], {})
         lines.append(f'  {sc["title"]} [{sc["unit"]}]')
@@ -444,15 +574,43 @@ def console_summary(data: dict[str, Any]) -> str:
             if not entry:
                 continue
             if 'value' not in entry:
-                lines.append(f'    {labels[server["key"]]:<22} failed')
+                lines.append(f'    {labels[server["key"]]:<{width}} failed')
                 continue
-            figure = fmt_value(entry['value'], sc['unit'])
-            lines.append(f'    {labels[server["key"]]:<22} {figure:>12}'
+            unit = sc['unit']
+            figure = (f'{fmt_value(entry["value"], unit)} ({fmt_value(entry["min"], unit)}-'
+                      f'{fmt_value(entry["max"], unit)})')
+            cpu = 'n/a'
+            if entry.get('cpu_us_per_op') is not None:
+                cpu = (f'{fmt_cpu(entry["cpu_us_per_op"], sc["mode"])} '
+                       f'({fmt_cpu(entry["cpu_min"], sc["mode"])}-'
+                       f'{fmt_cpu(entry["cpu_max"], sc["mode"])})')
+            lines.append(f'    {labels[server["key"]]:<{width}} {figure:>30}'
                          f'  {fmt_ratio(entry.get("vs_node")):>7}'
-                         f'  {fmt_ratio(entry.get("vs_gevent")):>7}')
+                         f'  {fmt_ratio(entry.get("vs_gevent")):>7}  CPU {cpu}')
+    rows = baseline_rows(data)
+    if rows:
+        key = _base_key(data)
+        lines.append('')
+        lines.append(f'gnet / {key}, per round: median (min-max); verdict against the '
+                     'run-to-run spread:')
+        for r in rows:
+            if 'missing' in r:
+                lines.append(f'  {r["sc"]["key"]:<12} failed: {r["missing"][:70]}')
+                continue
+            lines.append(f'  {r["sc"]["key"]:<12} figure {fmt_range(r["ratio"]):<24} '
+                         f'{r["verdict"].replace("**", "")}')
+            lines.append(f'  {"":<12} CPU/op {fmt_range(r["cpu_ratio"]):<24} '
+                         f'{r["cpu_verdict"].replace("**", "")}')
+            if r['gnet_vs_node'] or r['base_vs_node']:
+                lines.append(f'  {"":<12} x Node: gnet {fmt_range(r["gnet_vs_node"])}, '
+                             f'{key} {fmt_range(r["base_vs_node"])}')
     lines.append('')
     lines.append('targets for gnet:')
     for t in targets(data):
+        cpu = ''
+        if t.get('gnet_cpu') is not None:
+            cpu = (f'  CPU us/op gnet {fmt_cpu(t["gnet_cpu"], t["mode"])}, Node '
+                   f'{fmt_cpu(t.get("node_cpu"), t["mode"])}')
         lines.append(f'  {t["what"]:<70} {fmt_ratio(t["ratio"]):>7}  {t["required"]:<14} '
-                     f'{t["verdict"]}')
+                     f'{t["verdict"]}{cpu}')
     return '\n'.join(lines)

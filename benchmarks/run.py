@@ -20,6 +20,7 @@ the report from that file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -37,7 +38,7 @@ from typing import Any
 if __package__ in (None, ''):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import harness, report
+from benchmarks import baseline, harness, report
 from benchmarks.harness import (
     SERVERS,
     TIMED_SCENARIOS,
@@ -101,6 +102,7 @@ def format_figure(scenario: Scenario, result: dict[str, Any]) -> str:
     text = f'{value:,.1f} {scenario.unit}' if value < 100 else f'{value:,.0f} {scenario.unit}'
     if scenario.latency:
         text += f'  p50 {result["p50_us"]:.0f} us  p99 {result["p99_us"]:.0f} us'
+    text += f'  CPU {report.fmt_us(baseline.cpu_us_per_op(result))} us/op'
     if result.get('attempts', 1) > 1:
         text += f'  ({result["attempts"]} attempts, {result["interference"]:.0%} interference)'
     if result.get('byte_errors') or result.get('errors'):
@@ -168,8 +170,16 @@ def machine_info(settings: Settings, qos: bool) -> dict[str, Any]:
 
 def summarize(runs: list[dict[str, Any]], scenarios: list[Scenario],
               specs: list[ServerSpec]) -> dict[str, dict[str, Any]]:
-    """Median (and spread) of each server's figures per scenario."""
+    """Median (and spread) of each server's figures per scenario.
+
+    Besides the medians, each entry has the range of the rounds (``min``,
+    ``max``; ``cpu_min``, ``cpu_max`` for server CPU per operation) and,
+    under ``paired``, the per-round ratios of its figures to Node's and, for
+    gnet, to the baseline peer's (``baseline.paired``): the figures the
+    regression check is judged on.
+    """
     summary: dict[str, dict[str, Any]] = {}
+    base_key = next((s.key for s in specs if s.baseline), None)
     for sc in scenarios:
         per_server: dict[str, Any] = {}
         for spec in specs:
@@ -189,10 +199,11 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[Scenario],
             if sc.latency:
                 entry['p50_us'] = statistics.median(r['p50_us'] for r in good)
                 entry['p99_us'] = statistics.median(r['p99_us'] for r in good)
+            cpu = [c for c in map(baseline.cpu_us_per_op, good) if c is not None]
+            if cpu:
+                entry['cpu_us_per_op'] = statistics.median(cpu)
+                entry['cpu_min'], entry['cpu_max'] = min(cpu), max(cpu)
             if sc.mode != 'idle':
-                entry['cpu_us_per_op'] = statistics.median(
-                    (r['server_user_s'] + r['server_sys_s']) / r['ops'] * 1e6
-                    if r['ops'] else 0.0 for r in good)
                 entry['client_busy'] = statistics.median(r['client_busy'] for r in good)
                 entry['server_load'] = statistics.median(
                     (r['server_user_s'] + r['server_sys_s']) / r['elapsed'] for r in good)
@@ -205,6 +216,13 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[Scenario],
             for entry in per_server.values():
                 if 'value' in entry:
                     entry[f'vs_{ref}'] = entry['value'] / base if base else None
+        for key, entry in per_server.items():
+            if 'value' not in entry:
+                continue
+            refs = ['node'] + ([base_key] if key == 'gnet' and base_key else [])
+            paired = {ref: baseline.paired(runs, sc.key, key, ref) for ref in refs
+                      if ref != key and 'value' in per_server.get(ref, {})}
+            entry['paired'] = {ref: pair for ref, pair in paired.items() if pair}
         summary[sc.key] = per_server
     return summary
 
@@ -242,6 +260,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--emit-number', type=int, help='emit_bench.py --number (default 500000)')
     p.add_argument('--emit-repeat', type=int, help='emit_bench.py --repeat (default 7)')
     p.add_argument('--no-emit', action='store_true', help='skip the EventEmitter benchmark')
+    p.add_argument('--baseline-ref', metavar='REF',
+                   help='also measure the gnet of this git commit (tag, branch, HEAD~1...), '
+                        'exported to a temporary directory, as the peer "gnet@<commit>" '
+                        'beside every other server, and report gnet / gnet@<commit> per round '
+                        '(see benchmarks/baseline.py)')
     p.add_argument('--udp', action='store_true',
                    help='also run the UDP scenarios (benchmarks/udp_bench.py) into the report')
     p.add_argument('--md', type=Path, default=DEFAULT_MD, help='report path')
@@ -304,6 +327,24 @@ def main(argv: list[str] | None = None) -> int:
     timed = [sc for sc in TIMED_SCENARIOS
              if sc.key in pick(args.scenarios, [sc.key for sc in TIMED_SCENARIOS], 'scenarios')]
     idle = [harness.idle_scenario(n) for n in settings.idle_counts]
+    with contextlib.ExitStack() as stack:
+        base_info = None
+        if args.baseline_ref:
+            try:
+                base_spec, base_info = stack.enter_context(
+                    baseline.baseline(args.baseline_ref, settings.python))
+            except BenchError as exc:
+                raise SystemExit(f'error: {exc}') from None
+            # Right after gnet, so that the two take their turns side by side.
+            at = next((i + 1 for i, s in enumerate(specs) if s.key == 'gnet'), len(specs))
+            specs.insert(at, base_spec)
+        return measure(args, settings, specs, timed, idle, base_info)
+
+
+def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec],
+            timed: list[Scenario], idle: list[Scenario],
+            base_info: dict[str, Any] | None) -> int:
+    """Run the rounds, write the results and the report; return the exit status."""
     emit_number = args.emit_number or (100_000 if args.quick else 500_000)
     emit_repeat = args.emit_repeat or (3 if args.quick else 7)
 
@@ -329,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
                         + (0 if args.no_emit else 1))
     for key, reason in skipped.items():
         progress.note(f'skipping {key}: {reason}')
+    if base_info:
+        progress.note(f'{base_info["key"]}: gnet of {base_info["ref"]} = '
+                      f'{base_info["commit"][:12]} "{base_info["subject"][:60]}", '
+                      f'imported from {base_info["imported"]}')
 
     runs: list[dict[str, Any]] = []
     with harness.LatencyRequest(enabled=not args.no_pm_qos) as qos:
@@ -345,10 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                 harness.wait_until_quiet((settings.server_cpu, settings.client_cpu), [],
                                          settings.max_interference, settings.quiet_wait)
         for rnd in range(settings.repeats):
-            order = active[rnd % len(active):] + active[:rnd % len(active)] if active else []
-            for spec in order:
-                runs.extend(run_server_round(spec, rnd, settings, loadgen, echo_c, timed, idle,
-                                             progress))
+            runs.extend(run_round(round_order(active, rnd), rnd, settings, loadgen, echo_c,
+                                  timed, idle, progress))
         emit = None
         if not args.no_emit:
             progress.begin('EventEmitter emit: gnet vs pyee')
@@ -370,10 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         'meta': meta,
         'servers': [{'key': s.key, 'label': s.label, 'kind': s.kind, 'reference': s.reference,
-                     'skipped': skipped.get(s.key)} for s in specs],
+                     'baseline': s.baseline, 'skipped': skipped.get(s.key)} for s in specs],
         'scenarios': [dataclasses.asdict(sc) for sc in scenarios],
         'runs': runs,
         'summary': summarize(runs, scenarios, active),
+        'baseline': base_info,
         'emit': emit,
         'udp': udp,
     }
@@ -419,61 +463,105 @@ def measure_undisturbed(loadgen: Path, server: ServerProcess, sc: Scenario, sett
     return best
 
 
-def run_server_round(spec: ServerSpec, rnd: int, settings: Settings, loadgen: Path,
-                     echo_c: Path | None, timed: list[Scenario], idle: list[Scenario],
-                     progress: Progress) -> list[dict[str, Any]]:
-    """One server, started afresh: idle memory first, then each timed scenario."""
+def round_order(active: list[ServerSpec], rnd: int) -> list[ServerSpec]:
+    """The order servers take turns in round ``rnd``: rotated, and reversed every other round.
+
+    Each scenario runs every server in this order, one right after the
+    other, so a slow stretch of the machine lands on neighbours alike;
+    rotating and reversing moves every server to every position (and
+    makes each neighbouring pair swap places from round to round: ABAB,
+    then BABA).
+    """
+    if not active:
+        return []
+    shift = rnd % len(active)
+    order = active[shift:] + active[:shift]
+    return order[::-1] if rnd % 2 else order
+
+
+def run_round(order: list[ServerSpec], rnd: int, settings: Settings, loadgen: Path,
+              echo_c: Path | None, timed: list[Scenario], idle: list[Scenario],
+              progress: Progress) -> list[dict[str, Any]]:
+    """One round: every server started afresh, then each scenario on each server in turn.
+
+    Each server is started, its memory per idle connection measured, and
+    it is paused (SIGSTOP) until its turn; then, scenario by scenario,
+    each server is resumed, measured and paused again, in ``order``. So
+    the figures that are compared (gnet, the baseline peer, Node) are
+    taken seconds apart, not minutes, and a paused server takes nothing
+    from the one measured. A server that dies is left out of the rest of
+    the round, its missing figures recorded as errors.
+    """
     runs: list[dict[str, Any]] = []
-    label = f'round {rnd + 1}/{settings.repeats}  {spec.label:<20}'
-    steps = len(timed) + (1 if idle else 0)
-    progress.begin(f'{label} starting')
+    servers: dict[str, ServerProcess] = {}
+    dead: dict[str, str] = {}
+
+    def label(spec: ServerSpec) -> str:
+        return f'round {rnd + 1}/{settings.repeats}  {spec.label:<20}'
+
+    def record(spec: ServerSpec, sc: Scenario, error: str) -> None:
+        runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key, 'error': error})
+
     try:
-        server = ServerProcess(spec, spec.command(0, settings.python, settings.node, echo_c),
-                               settings.server_cpu)
-    except BenchError as exc:
-        for sc in idle + timed:
-            runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
-                         'error': str(exc)})
-        progress.end(f'{label} FAILED to start: {exc}', steps)
-        return runs
-    try:
-        if idle:
-            progress.begin(f'{label} {", ".join(f"{sc.idle:,}" for sc in idle)} idle connections')
+        for spec in order:
+            progress.begin(f'{label(spec)} starting')
             try:
-                results = harness.run_idle(loadgen, server, [sc.idle for sc in idle], settings)
-                for sc, result in zip(idle, results, strict=True):
-                    runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key, **result})
-                progress.end(f'{label} idle: ' + ', '.join(
-                    f'{sc.idle:,} conns {r["value"]:.2f} KiB/conn'
-                    for sc, r in zip(idle, results, strict=True)))
+                server = ServerProcess(spec, spec.command(0, settings.python, settings.node,
+                                                          echo_c), settings.server_cpu)
             except BenchError as exc:
-                for sc in idle:
-                    runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
-                                 'error': str(exc)})
-                progress.end(f'{label} idle: FAILED: {exc}')
-                if not server.alive():
-                    raise
+                for sc in idle + timed:
+                    record(spec, sc, str(exc))
+                dead[spec.key] = str(exc)
+                progress.end(f'{label(spec)} FAILED to start: {exc}',
+                             len(timed) + (1 if idle else 0))
+                continue
+            servers[spec.key] = server
+            if idle:
+                progress.begin(f'{label(spec)} '
+                               f'{", ".join(f"{sc.idle:,}" for sc in idle)} idle connections')
+                try:
+                    results = harness.run_idle(loadgen, server, [sc.idle for sc in idle],
+                                               settings)
+                    for sc, result in zip(idle, results, strict=True):
+                        runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
+                                     **result})
+                    progress.end(f'{label(spec)} idle: ' + ', '.join(
+                        f'{sc.idle:,} conns {r["value"]:.2f} KiB/conn '
+                        f'{report.fmt_us(baseline.cpu_us_per_op(r))} us CPU/conn'
+                        for sc, r in zip(idle, results, strict=True)))
+                except BenchError as exc:
+                    for sc in idle:
+                        record(spec, sc, str(exc))
+                    progress.end(f'{label(spec)} idle: FAILED: {exc}')
+            if not server.alive():
+                dead[spec.key] = f'{spec.label} died: {server.log_tail()}'
+            server.pause()
+
         for sc in timed:
-            progress.begin(f'{label} {sc.key}')
-            try:
-                result = measure_undisturbed(loadgen, server, sc, settings, progress, label)
-                runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key, **result})
-                progress.end(f'{label} {sc.key:<12} {format_figure(sc, result)}')
-            except BenchError as exc:
-                runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
-                             'error': str(exc)})
-                progress.end(f'{label} {sc.key:<12} FAILED: {exc}')
-                if not server.alive():
-                    raise
-    except BenchError:
-        done = {(r['scenario']) for r in runs}
-        for sc in idle + timed:
-            if sc.key not in done:
-                runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
-                             'error': f'{spec.label} died: {server.log_tail()}'})
-                progress.end(f'{label} {sc.key:<12} skipped: server died')
+            for spec in order:
+                if spec.key in dead:
+                    record(spec, sc, dead[spec.key])
+                    progress.end(f'{label(spec)} {sc.key:<12} skipped: '
+                                 f'{dead[spec.key][:80]}')
+                    continue
+                server = servers[spec.key]
+                server.resume()
+                progress.begin(f'{label(spec)} {sc.key}')
+                try:
+                    result = measure_undisturbed(loadgen, server, sc, settings, progress,
+                                                 label(spec))
+                    runs.append({'round': rnd, 'server': spec.key, 'scenario': sc.key,
+                                 **result})
+                    progress.end(f'{label(spec)} {sc.key:<12} {format_figure(sc, result)}')
+                except BenchError as exc:
+                    record(spec, sc, str(exc))
+                    progress.end(f'{label(spec)} {sc.key:<12} FAILED: {exc}')
+                    if not server.alive():
+                        dead[spec.key] = f'{spec.label} died: {server.log_tail()}'
+                server.pause()
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     return runs
 
 
