@@ -464,17 +464,18 @@ def measure_undisturbed(loadgen: Path, server: ServerProcess, sc: Scenario, sett
 
 
 def round_order(active: list[ServerSpec], rnd: int) -> list[ServerSpec]:
-    """The order servers take turns in round ``rnd``: rotated, and reversed every other round.
+    """The order servers take turns in round ``rnd``: reversed every other round, rotated.
 
     Each scenario runs every server in this order, one right after the
-    other, so a slow stretch of the machine lands on neighbours alike;
-    rotating and reversing moves every server to every position (and
-    makes each neighbouring pair swap places from round to round: ABAB,
-    then BABA).
+    other, so a slow stretch of the machine lands on neighbours alike.
+    Reversing every other round makes each neighbouring pair (gnet and
+    the baseline peer are neighbours) swap places from one round to the
+    next: AB, BA, AB...; rotating by one every second round moves every
+    server through every position.
     """
     if not active:
         return []
-    shift = rnd % len(active)
+    shift = (rnd // 2) % len(active)
     order = active[shift:] + active[:shift]
     return order[::-1] if rnd % 2 else order
 

@@ -1,10 +1,16 @@
 """Smoke run of the benchmark suite (benchmarks/), so that it does not rot.
 
 One tiny run of ``python -m benchmarks`` (a few milliseconds per scenario,
-a few dozen idle connections, a handful of servers) into a temporary
-directory; the tests check only that it produced well-formed results, that
-every echoed byte was right, and that the report was written. No figure is
-compared with anything: timings on a loaded machine prove nothing.
+a few dozen idle connections, a handful of servers, two rounds) into a
+temporary directory, with ``--baseline-ref HEAD`` when this is a git
+checkout, so the baseline peer (``gnet@<commit>``, HEAD's gnet exported to a
+temporary directory) runs beside the others; the tests check only that it
+produced well-formed results, that every echoed byte was right, that every
+peer has its server CPU per operation in every scenario, that the baseline
+peer imported the exported code, took turns with gnet (one order in one
+round, the other in the next) and left no tree behind, and that the report
+was written. No figure is compared with anything: timings on a loaded
+machine prove nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ NODE = shutil.which("node")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.once,
+    # The module's one run (about 30 s; longer on a busy machine) counts
+    # against the first test's time.
+    pytest.mark.timeout(240),
     pytest.mark.skipif(not (BENCH / "run.py").exists(), reason="no benchmarks/ in this tree"),
     pytest.mark.skipif(not sys.platform.startswith("linux"),
                        reason="the suite uses epoll and /proc"),
@@ -40,9 +49,13 @@ pytestmark = [
 SERVERS = ["c", "gnet", "gevent", "asyncio-protocol", *(["node"] if NODE else [])]
 TIMED = ["pingpong-1", "pingpong-50", "pipelined", "bulk", "connrate"]
 IDLE = [20, 40]
+REPEATS = 2
+# The baseline peer needs the repository's history (not there in an sdist).
+GIT = shutil.which("git") is not None and (REPO / ".git").exists()
+needs_git = pytest.mark.skipif(not GIT, reason="not a git checkout: no --baseline-ref")
 
 
-def _bench(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _bench(*args: str | Path, timeout: float = 200) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *map(str, args)],
         cwd=REPO, capture_output=True, text=True, timeout=timeout,
@@ -53,8 +66,9 @@ def _bench(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProce
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
     proc = _bench(
-        "--duration", "0.05", "--warmup", "0.02", "--repeats", "1",
+        "--duration", "0.05", "--warmup", "0.02", "--repeats", str(REPEATS),
         "--idle", ",".join(map(str, IDLE)), "--servers", ",".join(SERVERS),
+        *(["--baseline-ref", "HEAD"] if GIT else []),
         "--emit-number", "2000", "--emit-repeat", "1", "--attempts", "1", "--no-pm-qos",
         # A smoke run measures nothing: never wait for the machine to be quiet.
         "--quiet-wait", "0", "--max-interference", "1",
@@ -62,19 +76,109 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "--png", out / "benchmarks.png",
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return {"out": out, "proc": proc, "data": json.loads((out / "results.json").read_text())}
+    data = json.loads((out / "results.json").read_text())
+    peers = SERVERS + ([data["baseline"]["key"]] if GIT else [])
+    return {"out": out, "proc": proc, "data": data, "peers": peers}
 
 
 def test_every_server_ran_every_scenario(run: dict[str, Any]) -> None:
     data = run["data"]
-    assert sorted(s["key"] for s in data["servers"]) == sorted(SERVERS)
+    assert sorted(s["key"] for s in data["servers"]) == sorted(run["peers"])
     assert not [s for s in data["servers"] if s["skipped"]]
     scenario_keys = [sc["key"] for sc in data["scenarios"]]
     assert scenario_keys == [f"idle-{n}" for n in IDLE] + TIMED
-    runs = {(r["server"], r["scenario"]): r for r in data["runs"]}
-    assert len(runs) == len(data["runs"]) == len(SERVERS) * len(scenario_keys)
-    for (server, scenario), r in runs.items():
+    runs = {(r["round"], r["server"], r["scenario"]): r for r in data["runs"]}
+    assert len(runs) == len(data["runs"]) == REPEATS * len(run["peers"]) * len(scenario_keys)
+    for (_, server, scenario), r in runs.items():
         assert "error" not in r, (server, scenario, r.get("error"))
+
+
+def test_server_cpu_per_operation_for_every_peer_and_scenario(run: dict[str, Any]) -> None:
+    data = run["data"]
+    for r in data["runs"]:
+        # Counted by the scheduler, to the nanosecond, in every measurement.
+        assert r["ops"] > 0 and r["server_cpu_s"] >= 0, r
+    for scenario, per in data["summary"].items():
+        for key in run["peers"]:
+            entry = per[key]
+            assert entry["cpu_min"] <= entry["cpu_us_per_op"] <= entry["cpu_max"], (scenario, key)
+            assert math.isfinite(entry["cpu_us_per_op"])
+    text = (run["out"] / "benchmarks.md").read_text()
+    tables = text.split("## Results", 1)[1].split("\n### ")[1:]
+    assert len(tables) == len(data["scenarios"])
+    for table in tables:
+        assert "| server CPU us/op |" in table or "| server CPU us/conn |" in table, table
+    assert "server CPU us/op, gnet / Node" in text
+    stdout = run["proc"].stdout
+    assert stdout.count("  CPU ") >= len(run["peers"]) * len(data["scenarios"])
+
+
+@needs_git
+def test_baseline_peer_ran_the_exported_code_and_left_nothing(run: dict[str, Any]) -> None:
+    data = run["data"]
+    info = data["baseline"]
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", info["commit"]],
+                          capture_output=True, text=True)
+    assert head.returncode == 0 and head.stdout.strip() == info["commit"]
+    assert info["ref"] == "HEAD" and info["key"] == f"gnet@{info['commit'][:7]}"
+    [peer] = [s for s in data["servers"] if s["baseline"]]
+    assert peer["key"] == info["key"] and peer["kind"] == "python"
+    imported = Path(info["imported"])
+    # It imported gnet from the exported tree, not from this checkout...
+    assert imported.name == "__init__.py" and imported.parent.name == "gnet"
+    assert not imported.is_relative_to(REPO)
+    # ...and the tree is gone.
+    assert not imported.parent.parent.exists()
+    assert info["key"] in run["proc"].stderr
+
+
+@needs_git
+def test_gnet_and_the_baseline_take_turns(run: dict[str, Any]) -> None:
+    """Within a round each scenario runs every peer in turn; the order flips between rounds."""
+    key = run["data"]["baseline"]["key"]
+    firsts = []
+    for rnd in range(REPEATS):
+        rows = [r for r in run["data"]["runs"] if r["round"] == rnd]
+        timed = [(r["scenario"], r["server"]) for r in rows
+                 if not r["scenario"].startswith("idle-")]
+        # Scenario-major: all peers did pingpong-1 before any did pingpong-50 (ABAB...).
+        assert [sc for sc, _ in timed] == [sc for sc in TIMED for _ in run["peers"]]
+        per_scenario = {tuple(srv for sc, srv in timed if sc == s) for s in TIMED}
+        assert len(per_scenario) == 1  # the same order for every scenario of a round
+        order = per_scenario.pop()
+        firsts.append(order.index("gnet") < order.index(key))
+    assert firsts[0] != firsts[1]
+
+
+@needs_git
+def test_report_compares_gnet_with_the_baseline(run: dict[str, Any]) -> None:
+    data = run["data"]
+    key = data["baseline"]["key"]
+    for scenario, per in data["summary"].items():
+        pair = per["gnet"]["paired"].get(key)
+        assert pair is not None and pair["rounds"] == REPEATS, scenario
+        for what in ("value", "cpu"):
+            stats = pair[what]
+            if stats is None:
+                # A few dozen idle connections can read as no memory at all:
+                # no ratio then, rather than a wrong one.
+                assert what == "value" and scenario.startswith("idle-"), scenario
+                continue
+            assert stats["min"] <= stats["median"] <= stats["max"], (scenario, what)
+    text = (run["out"] / "benchmarks.md").read_text()
+    assert f"## gnet against {key} (regression check, same run)" in text
+    assert f"| Scenario | gnet | {key} | gnet / {key} | verdict |" in text
+    assert f"| *{key}* |" in text  # in every results table
+    assert f"gnet / {key}, per round" in run["proc"].stdout
+
+
+@needs_git
+def test_an_unknown_baseline_ref_is_refused(tmp_path: Path) -> None:
+    proc = _bench("--baseline-ref", "no-such-ref-for-gnet", "--json", tmp_path / "r.json",
+                  "--md", tmp_path / "b.md", "--png", tmp_path / "b.png", timeout=60)
+    assert proc.returncode != 0
+    assert "--baseline-ref 'no-such-ref-for-gnet': no such commit" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_no_byte_or_connection_errors(run: dict[str, Any]) -> None:
@@ -113,9 +217,9 @@ def test_idle_results_are_well_formed(run: dict[str, Any]) -> None:
 def test_summary_has_medians_and_ratios(run: dict[str, Any]) -> None:
     summary = run["data"]["summary"]
     for scenario, per in summary.items():
-        assert set(per) == set(SERVERS), scenario
+        assert set(per) == set(run["peers"]), scenario
         for entry in per.values():
-            assert entry["n"] == 1 and entry["min"] <= entry["value"] <= entry["max"]
+            assert entry["n"] == REPEATS and entry["min"] <= entry["value"] <= entry["max"]
         # A ratio needs a reference above zero (a tiny smoke measurement on a
         # busy machine can read 0); then it is None, never a wrong number.
         assert per["gevent"]["vs_gevent"] == (pytest.approx(1.0) if per["gevent"]["value"]
