@@ -42,7 +42,7 @@ from gnet.interfaces import IServer
 from gnet.naming import snake_case
 from helpers import Harness, has_ipv6_loopback, settle, wait_until
 
-# The longest any single wait in this file may take, in seconds (as wait_until()'s default).
+# The bound on this file's waits other than wait_until() (which has WAIT_S), in seconds.
 WAIT = 3.0
 
 HAS_IPV6 = has_ipv6_loopback()

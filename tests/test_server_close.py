@@ -26,7 +26,7 @@ from gnet.errors import ServerNotRunningError
 from gnet.events import once
 from helpers import Harness, settle, wait_until
 
-# The longest any single wait in this file may take, in seconds (as wait_until()'s default).
+# The bound on this file's waits other than wait_until() (which has WAIT_S), in seconds.
 WAIT = 3.0
 
 
