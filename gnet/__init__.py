@@ -12,6 +12,7 @@ from gnet import (
     errors as errors,
     events as events,
     interfaces as interfaces,
+    process as process,  # its stdin/stdout/stderr are made on first use
 )
 from gnet.abort import AbortController as AbortController, AbortSignal as AbortSignal
 from gnet.addresses import isIP as isIP, isIPv4 as isIPv4, isIPv6 as isIPv6
@@ -87,6 +88,7 @@ __all__ = (
     "errors",
     "events",
     "interfaces",
+    "process",
 )
 
 del add_aliases, fix_module, module_aliases
