@@ -75,6 +75,13 @@ __all__ = (
     'UnhandledErrorError',
     'UnsupportedError',
     'UnknownEncodingError',
+    'TLSCertAltnameInvalidError',
+    'TLSCertAltnameFormatError',
+    'TLSInvalidProtocolVersionError',
+    'TLSProtocolVersionConflictError',
+    'TLSInvalidProtocolMethodError',
+    'CryptoOperationFailedError',
+    'OpenSSLError',
     'dns_error',
     'system_error',
 )
@@ -837,3 +844,121 @@ def dns_error(err: OSError, hostname: str,
     exc.message = message
     exc.__cause__ = err
     return exc
+
+
+# --- TLS (gnet.tls) -----------------------------------------------------------
+
+
+class TLSCertAltnameInvalidError(NodeError):
+    """A certificate that does not name the host (``ERR_TLS_CERT_ALTNAME_INVALID``).
+
+    What ``gnet.tls.checkServerIdentity`` returns (it does not raise it), as
+    Node's ``tls.checkServerIdentity``. The message is Node's
+    "Hostname/IP does not match certificate's altnames: " followed by
+    ``reason``.
+
+    Args:
+        reason: Why the names differ, in Node's words
+            (``"Host: a.com. is not cert's CN: b.com"``).
+        host: The host name checked (its trailing dot removed).
+        cert: The certificate object checked.
+    """
+
+    code = 'ERR_TLS_CERT_ALTNAME_INVALID'
+
+    def __init__(self, reason: str, host: str, cert: Any) -> None:
+        super().__init__(f"Hostname/IP does not match certificate's altnames: {reason}")
+        self.reason = reason
+        self.host = host
+        self.cert = cert
+
+
+class TLSCertAltnameFormatError(NodeError, ValueError):
+    """A ``subjectaltname`` string with a broken quoted name (``ERR_TLS_CERT_ALTNAME_FORMAT``).
+
+    Node raises it as a SyntaxError; here it is a ``ValueError``.
+    """
+
+    code = 'ERR_TLS_CERT_ALTNAME_FORMAT'
+    default_message = 'Invalid subject alternative name string'
+
+
+class TLSInvalidProtocolVersionError(NodeError, TypeError):
+    """A ``minVersion``/``maxVersion`` Node does not know (``ERR_TLS_INVALID_PROTOCOL_VERSION``).
+
+    Args:
+        version: The value given.
+        which: ``'minimum'`` or ``'maximum'``.
+    """
+
+    code = 'ERR_TLS_INVALID_PROTOCOL_VERSION'
+
+    def __init__(self, version: object, which: str) -> None:
+        shown = f'"{version}"' if isinstance(version, str) else repr(version)
+        super().__init__(f'{shown} is not a valid {which} TLS protocol version')
+
+
+class TLSProtocolVersionConflictError(NodeError, TypeError):
+    """``secureProtocol`` given with ``minVersion`` or ``maxVersion``.
+
+    Node's ``ERR_TLS_PROTOCOL_VERSION_CONFLICT``.
+
+    Args:
+        version: The ``minVersion`` or ``maxVersion`` given.
+        protocol: The ``secureProtocol`` given.
+    """
+
+    code = 'ERR_TLS_PROTOCOL_VERSION_CONFLICT'
+
+    def __init__(self, version: object, protocol: object) -> None:
+        super().__init__(f'TLS protocol version "{version}" conflicts with '
+                         f'secureProtocol "{protocol}"')
+
+
+class TLSInvalidProtocolMethodError(NodeError, TypeError):
+    """A ``secureProtocol`` OpenSSL has no method for (``ERR_TLS_INVALID_PROTOCOL_METHOD``).
+
+    Args:
+        method: The value given.
+        message: Node's text when it is not 'Unknown method: <method>'
+            ('SSLv3 methods disabled').
+    """
+
+    code = 'ERR_TLS_INVALID_PROTOCOL_METHOD'
+
+    def __init__(self, method: object, message: str | None = None) -> None:
+        super().__init__(message or f'Unknown method: {method}')
+
+
+class CryptoOperationFailedError(NodeError):
+    """An OpenSSL step without an OpenSSL reason (``ERR_CRYPTO_OPERATION_FAILED``).
+
+    Node's wording, e.g. 'Failed to set ECDH curve', 'Failed to parse CRL'.
+    """
+
+    code = 'ERR_CRYPTO_OPERATION_FAILED'
+    default_message = 'Operation failed'
+
+
+class OpenSSLError(NodeError):
+    """An error OpenSSL reported, under Node's code for it.
+
+    Node names such errors from OpenSSL's library and reason:
+    ``'ERR_OSSL_PEM_NO_START_LINE'``, ``'ERR_OSSL_X509_KEY_VALUES_MISMATCH'``,
+    ``'ERR_SSL_NO_CIPHER_MATCH'``; ``code`` is set per instance. The message
+    is OpenSSL's text as Node shows it (``'error:...:PEM routines::no start
+    line'``), less the packed error number, which Python does not give;
+    ``library`` and ``reason`` are Node's fields of the same names.
+
+    Args:
+        code: Node's code.
+        library: OpenSSL's library text, e.g. ``'PEM routines'``.
+        reason: OpenSSL's reason text, e.g. ``'no start line'``.
+    """
+
+    def __init__(self, code: str, library: str, reason: str) -> None:
+        super().__init__(f'error:{library}::{reason}')
+        # An instance attribute shadows the class attribute NodeError.code.
+        self.code = code
+        self.library = library
+        self.reason = reason
