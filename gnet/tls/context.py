@@ -156,6 +156,11 @@ def _openssl_error(err: ssl.SSLError) -> OpenSSLError:
     return exc
 
 
+def _mismatch() -> OpenSSLError:
+    return OpenSSLError('ERR_OSSL_X509_KEY_VALUES_MISMATCH', 'x509 certificate routines',
+                        'key values mismatch')
+
+
 def _bad_decrypt() -> OpenSSLError:
     return OpenSSLError('ERR_OSSL_BAD_DECRYPT', 'Provider routines', 'bad decrypt')
 
@@ -242,6 +247,12 @@ def _identity_error(identity: _Identity, err: ssl.SSLError) -> OpenSSLError:
     # PEM is the generic 'PEM lib' of SSL_CTX_use_*_file. Node reports the
     # first (the cause), so the cause is found again here, in Node's order:
     # the certificate is loaded before the key.
+    if getattr(err, 'reason', None) == 'NO_CERTIFICATE_ASSIGNED':
+        # A key of another type than the certificate's (RSA key, ECDSA
+        # certificate): OpenSSL finds no certificate in the key's slot. The
+        # key does not match the certificate, so say so as for a same-type
+        # mismatch.
+        return _mismatch()
     if getattr(err, 'library', None) != 'SSL' or 'PEM lib' not in str(err):
         return _openssl_error(err)
     if not _PEM_CERT_BLOCK.search(identity.chain.decode('latin-1')):

@@ -15,12 +15,13 @@ for name.
 is given. Node's are the Mozilla bundle compiled into Node; gnet's are the
 system's (``ssl.get_default_verify_paths()``, which follows
 ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``), because that is what the standard
-library loads. The PEM text has Node's layout (64-column base64, no newline
+library loads. The PEM text has Node's layout (72-column base64, no newline
 after the END line).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import ssl
@@ -96,7 +97,11 @@ def getCiphers() -> list[str]:
 
 
 def _pem(der: bytes) -> str:
-    return ssl.DER_cert_to_PEM_cert(der).rstrip('\n')
+    # Node's bundle (node_root_certs.h) has 72-column lines, where OpenSSL
+    # and Python write 64.
+    text = base64.b64encode(der).decode('ascii')
+    lines = [text[i:i + 72] for i in range(0, len(text), 72)]
+    return '\n'.join(['-----BEGIN CERTIFICATE-----', *lines, '-----END CERTIFICATE-----'])
 
 
 @functools.cache
