@@ -38,9 +38,10 @@ options object and ``port`` where it was positional.
 
 TLS's ``tls.connect`` takes ``connect``'s overloads plus its own options:
 it will pass its option names to :func:`normalize_connect` and read the same
-:class:`ConnectTarget`. UDP (``dgram``) has no overloads but the same port,
-host and family rules: ``validate_port(value, name, allow_zero)`` and
-:func:`family_option` are what it reuses.
+:class:`ConnectTarget`. UDP (``dgram``) has no overloads of this kind and
+names its family by socket type ('udp4'/'udp6'); it already reads ports with
+the same ``validate_port(value, name, allow_zero)``, and a family or host
+rule it comes to need belongs here, beside :func:`family_option`.
 """
 
 from __future__ import annotations
