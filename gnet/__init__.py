@@ -13,6 +13,7 @@ from gnet import (
     events as events,
     interfaces as interfaces,
     process as process,  # its stdin/stdout/stderr are made on first use
+    tls as tls,
 )
 from gnet.abort import AbortController as AbortController, AbortSignal as AbortSignal
 from gnet.addresses import isIP as isIP, isIPv4 as isIPv4, isIPv6 as isIPv6
@@ -89,6 +90,7 @@ __all__ = (
     "events",
     "interfaces",
     "process",
+    "tls",
 )
 
 del add_aliases, fix_module, module_aliases
