@@ -7,22 +7,11 @@ All I/O runs in the hub, in watcher callbacks that never block; all events
 are emitted in a gnet worker greenlet (see ``dispatch.py``), one socket's
 events one after another, never inside the call that caused them.
 
-Read path (hub -> worker)::
-
-    read watcher fires -> recv() -> chunk appended to the read queue
-      -> the socket schedules itself once -> a worker runs _run()
-      -> emit('data', chunk) -> the user's listener
-
-The read watcher stays started while the socket reads; it stops only when
-the read queue holds ``readableHighWaterMark`` bytes nobody consumed yet
-(then TCP pushes back on the peer) and at EOF. As in Node, a socket nobody
-reads from, or a paused one, still reads up to that mark (so a peer's FIN or
-RST is seen), and 'end' waits until every queued chunk was consumed.
-
-Write path (caller -> kernel)::
-
-    write(chunk) -> nothing queued? send() now -> the rest, if any, is queued
-      -> write watcher drains the queue when the kernel has room -> 'drain'
+The read path (hub -> worker: recv, the read queue, 'data') is
+:mod:`gnet.read_side`; the write path (caller -> kernel: send, the write
+queue, 'drain', FIN, 'finish') is :mod:`gnet.write_side`. This module keeps
+what ties them together: construction, the event queue, connecting,
+teardown, timeouts, options and Node's property surface.
 
 Events that are not data ('connect', 'drain', 'timeout', 'error', 'close',
 write callbacks) go through a second, small event queue that is run before
@@ -53,12 +42,10 @@ import errno
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gevent import get_hub
 from gevent.hub import Waiter
-from greenlet import getcurrent
 from zope.interface import implementer
 
 from gnet.abort import add_abort_listener, validate_abort_signal
@@ -67,7 +54,7 @@ from gnet.arguments import check_connect, normalize_connect
 from gnet.blocklist import BlockList, block_list_option
 from gnet.connector import Connector
 from gnet.dispatch import check_thread, get_loop, schedule
-from gnet.encodings import Decoder, encode, normalize_encoding
+from gnet.encodings import Decoder
 from gnet.errors import (
     AbortError,
     InvalidArgTypeError,
@@ -78,10 +65,7 @@ from gnet.errors import (
     OutOfRangeError,
     SocketClosedBeforeConnectionError,
     SocketClosedError,
-    StreamAlreadyFinishedError,
     StreamDestroyedError,
-    StreamNullValuesError,
-    StreamWriteAfterEndError,
     UnsupportedError,
     system_error,
 )
@@ -89,12 +73,11 @@ from gnet.events import EventEmitter
 from gnet.interfaces import IConnectTarget, ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
+from gnet.read_side import END, ReadSide
 from gnet.state import (
     CLOSE_EMITTED,
     CONNECTING,
-    ENDED,
-    ENDING,
-    FINISHED,
+    DESTROYED,
     NEW,
     OPEN,
     Lifecycle,
@@ -105,6 +88,7 @@ from gnet.validate import (
     validate_number,
     validate_timeout,
 )
+from gnet.write_side import WriteSide
 
 if TYPE_CHECKING:
     from gnet.server import Server
@@ -123,11 +107,6 @@ S = TypeVar("S", bound="Socket")
 
 # Node 22+ default for both directions of a socket.
 _default_hwm = 64 * 1024
-# One recv() asks for this much: Node reads 64 KiB at a time too.
-READ_SIZE = 64 * 1024
-# sendmsg() takes at most IOV_MAX (1024 on Linux) buffers; a few dozen
-# already fill a socket buffer.
-WRITEV_MAX = 64
 
 # A file descriptor is a C int, as are Node's int32 options.
 _FD_MAX = _INT32_MAX = 2**31 - 1
@@ -138,7 +117,6 @@ _USER_TIMEOUT_MAX_MS = 2**31 - 1
 _VALID_HINTS = _socket.AI_ADDRCONFIG | _socket.AI_V4MAPPED | _socket.AI_ALL
 
 
-_END = None  # marks EOF in the read queue (chunks are never None)
 
 _SOCKET_OPTIONS = (
     "allowHalfOpen", "highWaterMark", "readableHighWaterMark", "writableHighWaterMark",
@@ -178,20 +156,8 @@ def setDefaultHighWaterMark(value: int) -> None:
     _default_hwm = int(validate_number(value, "value", 0))
 
 
-def _chunk_bytes(data: Any, encoding: str | None) -> bytes | bytearray | memoryview:
-    if data.__class__ is bytes:
-        return data
-    if isinstance(data, str):
-        return encode(data, encoding)
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return data
-    if data is None:
-        raise StreamNullValuesError()
-    raise InvalidArgTypeError("chunk", "str, bytes, bytearray or memoryview", data)
-
-
 @implementer(ISocket)
-class Socket(EventEmitter, Handle):
+class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
     Node: ``new net.Socket([options])``. Events: 'lookup'(err, address,
@@ -384,7 +350,7 @@ class Socket(EventEmitter, Handle):
                     break
                 if not self._pull:
                     item = rq[0]
-                    if item is _END:
+                    if item is END:
                         # Every chunk before it was consumed: 'end' comes
                         # even while paused, as Node's read(0) at EOF does.
                         if self._life.teardown == CLOSE_EMITTED:
@@ -522,89 +488,6 @@ class Socket(EventEmitter, Handle):
     # ------------------------------------------------------------------
     # Read path
 
-    def _start_reading(self) -> None:
-        t = self._t
-        if t is not None and not t.reading and not self._life.read and not self._life.teardown:
-            t.start_reading(self._on_readable)
-            if not self._active:
-                self._sync_active()
-
-    def _stop_reading(self) -> None:
-        t = self._t
-        if t is not None and t.reading:
-            t.stop_reading()
-            self._sync_active()
-
-    def _on_readable(self) -> None:
-        # Hub: the kernel has data (or FIN, or an error) for us.
-        try:
-            data = self._t.recv(READ_SIZE)  # type: ignore[union-attr]
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._destroy(system_error(exc, "read"), True)
-            return
-        if self._timer is not None:
-            self._touch()
-        rq = self._rq
-        if rq is None:
-            rq = self._rq = []
-        if data:
-            self.bytesRead += len(data)
-            rq.append(data)
-            self._rlen += len(data)
-            if self._rlen >= self._rhwm:
-                # Nobody consumed a whole highWaterMark: let TCP push back.
-                self._stop_reading()
-        else:
-            self._life.apply("eof")
-            self._stop_reading()
-            rq.append(_END)
-        if self._pull:
-            self._wake()
-        elif not self._queued:
-            self._queued = True
-            schedule(self._run)
-
-    def _consumed(self, n: int) -> None:
-        self._rlen -= n
-        t = self._t
-        if t is not None and not t.reading and self._flowing is not False and self._has_room():
-            self._start_reading()
-
-    def _has_room(self) -> bool:
-        # Node reads while less than readableHighWaterMark is buffered, and
-        # always when nothing is (so highWaterMark 0 still reads).
-        return self._rlen < self._rhwm or not self._rlen
-
-    def _wake(self) -> None:
-        # Wake an iterating reader. Only the hub may switch into a waiting
-        # greenlet directly; from anywhere else, ask the hub to do it.
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            hub = get_hub()
-            if getcurrent() is hub:
-                waiter.switch(None)
-            else:
-                hub.loop.run_callback(waiter.switch, None)
-
-    def _emit_end(self) -> None:
-        life = self._life
-        life.apply("end")
-        decoder = self._decoder
-        if decoder is not None:
-            tail = decoder.end()
-            if tail:
-                self.emit("data", tail)
-        self.emit("end")
-        if life is not self._life or life.teardown:
-            return
-        if not self.allowHalfOpen and not life.write:
-            # Node ends our side after the user's 'end' listeners ran, so
-            # they may still write a last reply.
-            self.end()
-        self._auto_destroy()
 
     def _auto_destroy(self) -> None:
         # Node's autoDestroy: once 'end' and 'finish' were both emitted, in
@@ -615,36 +498,6 @@ class Socket(EventEmitter, Handle):
     # ------------------------------------------------------------------
     # Flow control
 
-    def pause(self: S) -> S:
-        """Stop emitting 'data' (Node's pause). Returns self.
-
-        As in Node, reading goes on into the socket's buffer until it holds
-        ``readableHighWaterMark`` bytes; then TCP pushes back on the peer.
-        So a paused socket still sees the peer's reset ('error', 'close')
-        and FIN ('end' once resumed and the buffer is consumed).
-        """
-        if self._flowing is not False:
-            self._flowing = False
-            self.emit("pause")
-        return self
-
-    def resume(self: S) -> S:
-        """Start or restart emitting 'data' and reading (Node's resume). Returns self.
-
-        'resume' is emitted soon after (not inside the call), as in Node.
-        """
-        if self._flowing is not True:
-            self._queue(self.emit, "resume")
-        self._flowing = True
-        if self._has_room():
-            self._start_reading()
-        if self._rq and not self._queued:
-            self._schedule()
-        return self
-
-    def isPaused(self) -> bool:
-        """Whether ``pause()`` was called and ``resume()`` not since."""
-        return self._flowing is False
 
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_EVENTS:
@@ -655,372 +508,10 @@ class Socket(EventEmitter, Handle):
         if name == "data" and self._flowing is None:
             self.resume()
 
-    def setEncoding(self: S, encoding: str | None = None) -> S:
-        """Make 'data' deliver ``str`` decoded with a Node encoding name.
-
-        A multi-byte character split across reads arrives whole. Returns self.
-
-        Raises:
-            UnknownEncodingError: the name is not one of Node's encodings.
-        """
-        self._decoder = Decoder(normalize_encoding(encoding))
-        return self
-
-    def __iter__(self) -> Iterator[Any]:
-        """Yield received chunks until 'end' (Node's ``for await (const c of s)``).
-
-        Reads in the calling greenlet, so a 'connection' listener can serve
-        its socket synchronously. Leaving the loop early destroys the socket,
-        as in Node; an error raises from the iterator.
-        """
-        self._pull = True
-        if self._flowing is not False:
-            self._flowing = True
-        self._start_reading()
-        finished = False
-        try:
-            while True:
-                rq = self._rq
-                if rq:
-                    item = rq.pop(0)
-                    if item is _END:
-                        finished = True
-                        self._queue(self._emit_end)
-                        return
-                    self._consumed(len(item))
-                    decoder = self._decoder
-                    if decoder is not None:
-                        item = decoder.write(item)
-                        if not item:
-                            continue
-                    yield item
-                    continue
-                if self._life.teardown:
-                    finished = True
-                    if self._error is not None:
-                        raise self._error
-                    return
-                if self._flowing is False:
-                    self.resume()
-                waiter = self._waiter = Waiter()
-                waiter.get()
-        finally:
-            self._pull = False
-            if not finished:
-                self.destroy()
 
     # ------------------------------------------------------------------
     # Write path
 
-    def write(
-        self,
-        data: Any,
-        encoding: str | Callable[..., Any] | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> bool:
-        """Queue ``data`` for sending (Node's ``socket.write``).
-
-        Sends at once when nothing is queued; queues only what the kernel
-        did not take. ``callback(err)`` runs once the chunk is handed to the
-        kernel (err is None) or the write failed.
-
-        The caller may reuse ``data`` as soon as this returns: what has to
-        wait in the queue is kept as a slice of ``bytes`` (no copy) but as a
-        copy of a ``bytearray`` or a ``memoryview`` (so the caller's
-        buffer is never aliased, and may be changed or resized). Node's
-        Buffer has no such distinction: Node keeps a reference to the
-        Buffer written.
-
-        Args:
-            data: bytes, bytearray, memoryview, or str (encoded with
-                ``encoding``, default utf8).
-            encoding: a Node encoding name, or the callback.
-            callback: called as ``callback(err)``.
-
-        Returns:
-            False once ``writableLength`` reaches ``writableHighWaterMark``;
-            'drain' follows when the buffer empties.
-
-        Raises:
-            StreamNullValuesError: data is None.
-            InvalidArgTypeError: data of another type, or a bad callback.
-            ForeignThreadError: called from an OS thread that does not run
-                gnet's loop, when the chunk has to be queued or has a
-                callback (gnet is not thread-safe).
-        """
-        if encoding is not None and not isinstance(encoding, str):
-            callback, encoding = encoding, None
-        chunk = _chunk_bytes(data, encoding)
-        if callback is not None:
-            validate_function(callback, "callback")
-        life = self._life
-        if life.write or life.teardown:
-            return self._write_refused(callback)
-        n = len(chunk)
-        self._bytes_written += n
-        wlen = self._wlen
-        # Node: below the mark, or nothing buffered at all (highWaterMark 0).
-        ok = wlen + n < self._whwm or not wlen + n
-        if self._timer is not None:
-            self._touch()
-        if not wlen and life.phase == OPEN and not self._corked:
-            # The fast path: nothing queued, so the kernel may take it all now.
-            try:
-                sent = self._t.send(chunk)  # type: ignore[union-attr]
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError as exc:
-                err = system_error(exc, "write")
-                # Node: the write's callback, then 'error', then 'close'.
-                if callback is not None:
-                    self._queue(callback, err)
-                self._destroy(err, True)
-                return False
-            if sent == n:
-                # Node compares what is still buffered after the write: a
-                # chunk the kernel took whole leaves nothing, so True and no
-                # 'drain', however large the chunk.
-                if callback is not None:
-                    check_thread("write")
-                    self._queue(callback, None)
-                return True
-            # The rest waits in the queue: a slice of immutable bytes, but a
-            # copy of a bytearray (or a view of one), which the caller may
-            # reuse or resize as soon as write() returns.
-            if chunk.__class__ is bytes:
-                chunk = memoryview(chunk)[sent:]
-            else:
-                chunk = bytes(memoryview(chunk)[sent:])
-            n -= sent
-        elif chunk.__class__ is not bytes:
-            chunk = bytes(chunk)  # the caller may reuse its buffer
-        check_thread("write")
-        wq = self._wq
-        if wq is None:
-            wq = self._wq = deque()
-        wq.append([chunk, callback])
-        self._wlen = wlen + n
-        if not ok:
-            self._need_drain = True
-        t = self._t
-        if life.phase == OPEN and not self._corked and not t.writing:  # type: ignore[union-attr]
-            t.start_writing(self._flush)  # type: ignore[union-attr]
-            self._sync_active()
-        return ok
-
-    def _write_refused(self, callback: Callable[..., Any] | None) -> bool:
-        # The write-refused condition: the write side is ending or the socket
-        # is destroyed. write() after end() or destroy(), as Node's Writable decides: once
-        # 'end' was emitted and the socket ended its side in reply (not
-        # allowHalfOpen), EPIPE (net's writeAfterFIN); after end(), write
-        # after end; else destroyed. The error goes to the callback, then
-        # destroys the socket ('error'), unless it was destroyed already.
-        err = self._refusal(True)
-        if callback is not None:
-            self._queue(callback, err)
-        self._destroy(err, True)
-        return False
-
-    def _refusal(self, fin: bool) -> BaseException:
-        if not self._life.write:
-            return StreamDestroyedError("write")
-        if fin and self._life.read == ENDED and not self.allowHalfOpen:
-            epipe = system_error(errno.EPIPE, "write")
-            epipe.strerror = "This socket has been ended by the other party"
-            epipe.message = epipe.strerror  # type: ignore[attr-defined]
-            return epipe
-        return StreamWriteAfterEndError()
-
-    def _flush(self) -> None:
-        # Hub (write watcher), or right after connecting: hand the kernel as
-        # much of the queue as it takes, in one sendmsg() when there are
-        # several chunks.
-        # Loop exits: the queue is empty; the kernel refused (EAGAIN); the
-        # kernel took less than the next chunk (the watcher calls again when
-        # it has room). Empty chunks complete as soon as everything before them
-        # did, so a write(b'') never stays queued (send(b'') returns 0).
-        wq = self._wq
-        t = self._t
-        done: list[Callable[..., Any]] | None = None
-        while wq:
-            try:
-                if len(wq) > 1:
-                    sent = t.sendmsg([item[0] for item in _head(wq)])  # type: ignore[union-attr]
-                else:
-                    sent = t.send(wq[0][0])  # type: ignore[union-attr]
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:
-                if done:
-                    for callback in done:
-                        self._queue(callback, None)
-                self._destroy(system_error(exc, "write"), True)
-                return
-            self._wlen -= sent
-            full = False
-            while wq:
-                item = wq[0]
-                size = len(item[0])
-                if sent < size:
-                    # Not all of this chunk went out: wait for the watcher.
-                    if sent:
-                        item[0] = memoryview(item[0])[sent:]
-                    full = True
-                    break
-                sent -= size
-                wq.popleft()
-                if item[1] is not None:
-                    if done is None:
-                        done = [item[1]]
-                    else:
-                        done.append(item[1])
-            if full:
-                break
-        if wq:
-            if done:
-                for callback in done:
-                    self._queue(callback, None)
-            if not t.writing:  # type: ignore[union-attr]
-                t.start_writing(self._flush)  # type: ignore[union-attr]
-                self._sync_active()
-            return
-        if t.writing:  # type: ignore[union-attr]
-            t.stop_writing()  # type: ignore[union-attr]
-            self._sync_active()
-        if self._timer is not None:
-            self._touch()
-        # Node emits 'drain' before the callbacks of the writes that emptied
-        # the buffer.
-        if self._need_drain:
-            self._queue(self._emit_drain)
-        if done:
-            for callback in done:
-                self._queue(callback, None)
-        if self._life.write == ENDING:
-            self._shutdown()
-
-    def _emit_drain(self) -> None:
-        # Node: 'drain' answers a write() that returned False, never an end().
-        if self._need_drain and not self._wlen and not self._life.write \
-                and not self._life.teardown:
-            self._need_drain = False
-            self.emit("drain")
-
-    def cork(self: S) -> S:
-        """Hold writes in memory until ``uncork()`` (Node's cork). Returns self."""
-        self._corked += 1
-        return self
-
-    def uncork(self: S) -> S:
-        """Release one ``cork()``; the last one sends what was held. Returns self."""
-        if self._corked:
-            self._corked -= 1
-            if not self._corked and self._wq and self._life.phase == OPEN:
-                self._flush()
-        return self
-
-    def end(
-        self: S,
-        data: Any = None,
-        encoding: str | Callable[..., Any] | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> S:
-        """Send ``data`` (if any), then FIN once everything queued is out.
-
-        Node's ``socket.end([data[, encoding]][, callback])``: nothing written
-        before is lost. ``callback(err)`` runs on 'finish' (err None) or
-        when the socket fails first. Returns self.
-        """
-        check_thread("end")
-        if callable(data) and callback is None and encoding is None:
-            data, callback = None, data
-        elif encoding is not None and not isinstance(encoding, str):
-            callback, encoding = encoding, None
-        if callback is not None:
-            validate_function(callback, "callback")
-        err: BaseException | None = None
-        life = self._life
-        if data is not None:
-            if life.write or life.teardown:
-                # Node's end() writes through the stream, not net's
-                # writeAfterFIN: never EPIPE here.
-                err = self._refusal(False)
-                self._destroy(err, True)
-            else:
-                self.write(data, encoding)
-        if err is None and (life.write or life.teardown):
-            if life.write == FINISHED:
-                err = StreamAlreadyFinishedError("end")
-            elif life.teardown:
-                err = StreamDestroyedError("end")
-        if callback is not None:
-            if err is not None:
-                self._queue(callback, err)
-            elif life.write == FINISHED:
-                self._queue(callback, None)
-            elif self._onfinished is None:
-                self._onfinished = [callback]
-            else:
-                self._onfinished.append(callback)
-        if life.write or life.teardown:
-            return self
-        life.apply("ending")
-        corked = self._corked
-        # Node's end() uncorks: what was held goes out before FIN.
-        self._corked = 0
-        if life.phase == NEW:
-            # Never connected: nothing to flush; finish, then close.
-            life.apply("fin")
-            self._queue(self._emit_finish, life)
-            self._destroy(None, False)
-        elif life.phase == OPEN:
-            if not self._wq:
-                self._shutdown()
-            elif corked:
-                self._flush()
-        return self
-
-    def _shutdown(self) -> None:
-        # Everything queued is in the kernel: send FIN. When the peer's FIN
-        # was read already, the close() that follows 'finish' sends ours (the
-        # receive buffer is empty, so it is a FIN, not a RST): one system
-        # call less for every connection a client closes first.
-        life = self._life
-        try:
-            if life.read != ENDED:
-                self._t.shutdown()  # type: ignore[union-attr]
-        except OSError as exc:
-            if exc.errno != errno.ENOTCONN:
-                self._destroy(system_error(exc, "shutdown"), True)
-                return
-        life.apply("fin")
-        self._queue(self._emit_finish, life)
-
-    def _emit_finish(self, life: Lifecycle) -> None:
-        # Node never emits 'finish' once the socket was destroyed (its FIN
-        # completes asynchronously; gnet's shutdown() returns at once, so the
-        # check is made here). A never-connected socket is the exception.
-        # A 'finish' queued before a reconnect belongs to the old connection.
-        if life is not self._life or (life.teardown and life.phase != NEW):
-            return
-        life.apply("finish")
-        # end() callbacks run before the 'finish' listeners, as in Node.
-        callbacks = self._onfinished
-        if callbacks is not None:
-            self._onfinished = None
-            for callback in callbacks:
-                callback(None)
-        self.emit("finish")
-        if life is self._life:
-            self._auto_destroy()
-
-    def destroySoon(self) -> None:
-        """End the writable side, then destroy once it has finished (Node's destroySoon)."""
-        if self._life.write == FINISHED or self._life.phase == NEW:
-            self.destroy()
-        else:
-            self.end()
-            self.once("finish", lambda: self.destroy())
 
     # ------------------------------------------------------------------
     # Teardown
@@ -1152,7 +643,7 @@ class Socket(EventEmitter, Handle):
             (t is not None and (t.reading or t.writing))
             or (life.phase == CONNECTING
                 and not (self._attempt is not None and self._attempt.waiting))
-            or life.teardown == 1  # destroyed, 'close' not emitted yet
+            or life.teardown == DESTROYED  # 'close' not emitted yet
         )
         self._set_active(active)
 
@@ -1361,57 +852,6 @@ class Socket(EventEmitter, Handle):
         """'IPv4' or 'IPv6' for our end, or None."""
         return self._local_family if self._t is not None else None
 
-    @property
-    def bytesWritten(self) -> int:
-        """Bytes accepted by ``write()``/``end()`` so far, counted at call time."""
-        return self._bytes_written
-
-    @property
-    def writableLength(self) -> int:
-        """Bytes written but not yet handed to the kernel."""
-        return self._wlen
-
-    bufferSize = writableLength
-
-    @property
-    def writableHighWaterMark(self) -> int:
-        """The ``writableLength`` at which ``write()`` returns False."""
-        return self._whwm
-
-    @property
-    def readableHighWaterMark(self) -> int:
-        """Unconsumed bytes at which gnet stops reading from the kernel."""
-        return self._rhwm
-
-    @property
-    def writableNeedDrain(self) -> bool:
-        """True after ``write()`` returned False, until 'drain'."""
-        return self._need_drain
-
-    @property
-    def readableLength(self) -> int:
-        """Bytes read from the kernel but not yet emitted."""
-        return self._rlen
-
-    @property
-    def readableFlowing(self) -> bool | None:
-        """None until a consumer appears, then True (flowing) or False (paused)."""
-        return self._flowing
-
-    @property
-    def readableEnded(self) -> bool:
-        """True once 'end' was emitted."""
-        return self._life.read == ENDED
-
-    @property
-    def writableEnded(self) -> bool:
-        """True once ``end()`` was called."""
-        return bool(self._life.write)
-
-    @property
-    def writableFinished(self) -> bool:
-        """True once everything was flushed, FIN sent and 'finish' emitted."""
-        return self._life.write == FINISHED
 
     @property
     def connecting(self) -> bool:
@@ -1428,15 +868,6 @@ class Socket(EventEmitter, Handle):
         """True once destroyed (by ``destroy()``, an error, or a full close)."""
         return self._life.destroyed
 
-    @property
-    def readable(self) -> bool:
-        """Whether 'data'/'end' may still come."""
-        return self._life.readable
-
-    @property
-    def writable(self) -> bool:
-        """Whether ``write()`` is still accepted."""
-        return self._life.writable
 
     @property
     def readyState(self) -> str:
@@ -1478,9 +909,6 @@ class Socket(EventEmitter, Handle):
 
     # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
     if TYPE_CHECKING:
-        is_paused = isPaused
-        set_encoding = setEncoding
-        destroy_soon = destroySoon
         reset_and_destroy = resetAndDestroy
         set_timeout = setTimeout
         set_no_delay = setNoDelay
@@ -1492,17 +920,6 @@ class Socket(EventEmitter, Handle):
         local_address = localAddress
         local_port = localPort
         local_family = localFamily
-        bytes_written = bytesWritten
-        writable_length = writableLength
-        buffer_size = bufferSize
-        writable_high_water_mark = writableHighWaterMark
-        readable_high_water_mark = readableHighWaterMark
-        writable_need_drain = writableNeedDrain
-        readable_length = readableLength
-        readable_flowing = readableFlowing
-        readable_ended = readableEnded
-        writable_ended = writableEnded
-        writable_finished = writableFinished
         ready_state = readyState
         allow_half_open: bool
         auto_select_family_attempted_addresses: list[str] | None
@@ -1572,13 +989,6 @@ def serve(sock: Socket, emit: Callable[[str, Socket], Any]) -> None:
         sock._listener_failed(exc)
     if sock._flowing is not False:
         sock._start_reading()
-
-
-def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
-    for i, item in enumerate(wq):
-        if i == WRITEV_MAX:
-            return
-        yield item
 
 
 def socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
