@@ -108,13 +108,10 @@ S = TypeVar("S", bound="Socket")
 # Node 22+ default for both directions of a socket.
 _default_hwm = 64 * 1024
 
-# A file descriptor is a C int, as are Node's int32 options.
-_FD_MAX = _INT32_MAX = 2**31 - 1
+# A file descriptor is a C int.
+_FD_MAX = 2**31 - 1
 # TCP_USER_TIMEOUT takes an unsigned int of ms (kept within a C int).
 _USER_TIMEOUT_MAX_MS = 2**31 - 1
-
-# The getaddrinfo() flags Node accepts as connect's ``hints``.
-_VALID_HINTS = _socket.AI_ADDRCONFIG | _socket.AI_V4MAPPED | _socket.AI_ALL
 
 
 
