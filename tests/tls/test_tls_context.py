@@ -339,40 +339,63 @@ def test_ssl_context_is_cached_per_side_and_mode(certs: Any) -> None:
 # --- no files left ----------------------------------------------------------------------
 
 
-def _fds() -> set[str]:
-    return set(os.listdir('/proc/self/fd')) if os.path.isdir('/proc/self/fd') else set()
+def _our_memfds() -> list[str]:
+    # Descriptors of gnet's anonymous memory files still open in this process.
+    found = []
+    for fd in os.listdir('/proc/self/fd') if os.path.isdir('/proc/self/fd') else ():
+        try:
+            target = os.readlink(f'/proc/self/fd/{fd}')
+        except OSError:
+            continue
+        if 'gnet-tls' in target:
+            found.append(target)
+    return found
 
 
-def test_keys_leave_no_file_and_no_descriptor(certs: Any) -> None:
-    before_files = set(os.listdir(tempfile.gettempdir()))
-    before_fds = _fds()
+@pytest.fixture
+def private_tmp(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # The shared temporary directory sees other processes' files; a private
+    # one shows exactly what gnet left.
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    return tmp_path
+
+
+def test_keys_leave_no_file_and_no_descriptor(certs: Any, private_tmp: Any) -> None:
     for _ in range(20):
         tls.createSecureContext(key=_key(certs.leaf), cert=_chain(certs.leaf),
                                 crl=_crl(certs.ca, []))
-    assert set(os.listdir(tempfile.gettempdir())) - before_files == set()
-    assert _fds() - before_fds == set()
+    assert os.listdir(private_tmp) == []
+    assert _our_memfds() == []
 
 
 @pytest.mark.parametrize('how', ['memfd', 'tempfile'])
-def test_memory_path_both_ways(how: str) -> None:
+def test_memory_path_both_ways(how: str, private_tmp: Any) -> None:
     if how == 'memfd' and memfile.strategy() != 'memfd':
         pytest.skip('no memfd_create here')
-    before = set(os.listdir(tempfile.gettempdir()))
     with memfile.memory_path(b'secret key', how) as path:
         with open(path, 'rb') as first, open(path, 'rb') as second:
             assert first.read() == second.read() == b'secret key'
         if how == 'memfd':
             assert path.startswith('/proc/self/fd/')
-            assert set(os.listdir(tempfile.gettempdir())) == before
-    assert not os.path.exists(path)
-    assert set(os.listdir(tempfile.gettempdir())) == before
+            assert os.listdir(private_tmp) == []
+            assert len(_our_memfds()) == 1
+        else:
+            assert os.listdir(private_tmp) == [os.path.basename(path)]
+            assert os.stat(path).st_mode & 0o077 == 0
+    if how == 'tempfile':
+        assert not os.path.exists(path)
+    assert os.listdir(private_tmp) == []
+    assert _our_memfds() == []
 
 
-def test_memory_path_cleans_up_when_the_loader_fails() -> None:
+def test_memory_path_cleans_up_when_the_loader_fails(private_tmp: Any) -> None:
     for how in ('tempfile', memfile.strategy()):
         with pytest.raises(RuntimeError), memfile.memory_path(b'x', how) as path:
             raise RuntimeError('loader failed')
-        assert not os.path.exists(path)
+        if how == 'tempfile':
+            assert not os.path.exists(path)
+    assert os.listdir(private_tmp) == []
+    assert _our_memfds() == []
 
 
 def test_this_platform_uses_memfd() -> None:
