@@ -72,13 +72,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import gevent
-from gevent import get_hub, socket as gsocket
+from gevent import socket as gsocket
 from zope.interface import implementer
 
 from gnet.abort import add_abort_listener, validate_abort_signal
 from gnet.addresses import address_info, isIP, validate_port
 from gnet.blocklist import block_list_option
-from gnet.dispatch import schedule
+from gnet.dispatch import get_loop, schedule
 from gnet.errors import (
     BufferOutOfBoundsError,
     InvalidArgTypeError,
@@ -475,7 +475,7 @@ class Socket(EventEmitter, Handle):
         return sock
 
     def _wire(self) -> None:
-        loop = get_hub().loop
+        loop = get_loop()
         fd = self._sock.fileno()
         self._rw = loop.io(fd, 1)
         self._ww = loop.io(fd, 2)

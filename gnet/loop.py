@@ -27,7 +27,7 @@ from gevent.event import Event
 from gevent.monkey import get_original
 from greenlet import getcurrent
 
-from gnet.dispatch import in_worker, recover, schedule, wait_quiet
+from gnet.dispatch import get_loop, in_worker, recover, schedule, wait_quiet
 from gnet.errors import NestedRunError
 from gnet.naming import add_aliases
 from gnet.validate import validate_function, validate_number
@@ -413,7 +413,7 @@ class Timeout(Handle):
     def _new_watcher(self) -> Any:
         # Node clamps delays below 1 ms to 1 ms.
         seconds = max(self._ms, 1.0) / 1000.0
-        watcher = get_hub().loop.timer(seconds, seconds if self._repeat else 0.0)
+        watcher = get_loop().timer(seconds, seconds if self._repeat else 0.0)
         watcher.start(schedule, self._fire)
         return watcher
 

@@ -28,7 +28,7 @@ from gevent import get_hub
 from gevent.hub import Waiter
 from greenlet import getcurrent
 
-from gnet.dispatch import schedule
+from gnet.dispatch import get_loop, schedule
 from gnet.encodings import Decoder, normalize_encoding
 from gnet.errors import system_error
 from gnet.naming import add_aliases
@@ -152,7 +152,7 @@ class ReadSide:
             if getcurrent() is hub:
                 waiter.switch(None)
             else:
-                hub.loop.run_callback(waiter.switch, None)
+                get_loop().run_callback(waiter.switch, None)
 
     def _emit_end(self) -> None:
         life = self._life
