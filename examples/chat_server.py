@@ -5,7 +5,7 @@ stream into lines, broadcasting, a limit on line length, dropping a member
 that stops reading); ``gnet chat`` serves the same room. This script is its
 launcher with the example's name, and shows the process side: one line
 once listening, one line (not a traceback) when the port is taken, and a
-clean Ctrl-C (see ``run_chat`` in gnet/__main__.py).
+clean Ctrl-C (see ``run_chat`` in gnet/cli/servers.py).
 
 The first line a client sends is its name; after that, every line is said
 to the room as ``name: line``. Joins and leaves are announced as
@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gnet.__main__ import DEFAULT_HOST, DEFAULT_PORT, run_chat
+from gnet.cli import DEFAULT_HOST, DEFAULT_PORT, run_chat
 
 
 def main() -> None:

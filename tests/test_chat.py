@@ -499,7 +499,7 @@ def test_a_log_that_raises_does_not_hurt_members(chat: Any) -> None:
     ["--max-connections", "1.5"], ["--name-timeout", "-5"], ["--idle-timeout", "soon"],
 ])
 def test_gnet_chat_refuses_bad_limits(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    from gnet.__main__ import build_parser
+    from gnet.cli import build_parser
 
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(["chat", *args])
@@ -508,7 +508,7 @@ def test_gnet_chat_refuses_bad_limits(args: list[str], capsys: pytest.CaptureFix
 
 
 def test_gnet_chat_limit_flags() -> None:
-    from gnet.__main__ import build_parser
+    from gnet.cli import build_parser
 
     args = build_parser().parse_args(["chat", "--name-timeout", "500", "--idle-timeout", "0",
                                       "--max-connections", "7", "--rate-limit", "2.5"])

@@ -75,8 +75,8 @@ class Gnet:
         self.args = args
         argv = [*GNET, *args]
         if prelude:
-            argv = [*GNET[:-2], "-c", f"import sys; import gnet.__main__; {prelude}; "
-                    "sys.exit(gnet.__main__.main(sys.argv[1:]))", *args]
+            argv = [*GNET[:-2], "-c", f"import sys; import gnet.cli; {prelude}; "
+                    "sys.exit(gnet.cli.main(sys.argv[1:]))", *args]
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self._buffers = {"stdout": b"", "stderr": b""}
@@ -594,7 +594,7 @@ def test_connect_second_ctrl_c_hangs_up_at_once(stdlib_server: Any, gnet: Any) -
     server = stdlib_server(peer)
     # A grace period far beyond this test's waits: only the second Ctrl-C can end it.
     client = gnet("connect", "127.0.0.1", str(server.port),
-                  prelude="gnet.__main__.GRACE_MS = 600_000")
+                  prelude="import gnet.cli.common; gnet.cli.common.GRACE_MS = 600_000")
     assert client.line() == "ready"
     client.proc.send_signal(signal.SIGINT)
     assert peer.fin.wait(WAIT_S)  # the first one ended our side
@@ -734,7 +734,7 @@ def test_echo_client_reset_is_one_line_and_the_server_goes_on(gnet: Any, peers: 
 def test_servers_bind_loopback_by_default(command: list[str]) -> None:
     # Parsed only: port 8124 may be taken on this machine. The servers
     # started by the other tests (--port 0) show 127.0.0.1 in their first line.
-    from gnet.__main__ import build_parser
+    from gnet.cli import build_parser
 
     args = build_parser().parse_args(command)
     assert args.host == "127.0.0.1"
