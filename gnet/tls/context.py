@@ -24,17 +24,26 @@ Options, in Node's names (``snake_case`` spellings work too):
   ``honorCipherOrder``, ``ecdhCurve``, ``minVersion``/``maxVersion``
   (``'TLSv1'`` .. ``'TLSv1.3'``), ``secureProtocol``, ``secureOptions``,
   ``dhparam`` (PEM), ``allowPartialTrustChain``.
+* ``pfx`` (PKCS#12 ``bytes``, or ``{'buf': ..., 'passphrase': ...}``
+  entries): read with the ``cryptography`` package (``gnet-node[tls]``);
+  its extra certificates are sent with the certificate and trusted, as in
+  Node.
 
 What the standard library cannot do raises ``UnsupportedError``
 (``ERR_GNET_UNSUPPORTED``) naming the option, never ignored: a choice or
 order of TLS 1.3 suites other than OpenSSL's default, more than one
 ``ecdhCurve``, ``sigalgs``, ``sessionIdContext``, ``sessionTimeout``,
-``ticketKeys``, ``dhparam: 'auto'``, ``pfx``, the engine options, and a
+``ticketKeys``, ``dhparam: 'auto'``, the engine options, ``pfx``
+without ``cryptography`` installed, and a
 ``cert`` without its ``key`` (or the reverse).
 
-Differences from Node: a ``ca`` that holds no certificate is an error
-(Node trusts nothing then, silently); OpenSSL errors carry Node's ``code``,
-``library`` and ``reason`` but no packed error number in the message.
+Differences from Node: a ``ca`` that holds no certificate, and a
+``dhparam`` OpenSSL cannot read, are errors (Node goes on silently);
+parameters under 2048 bits fail with OpenSSL's ``ERR_SSL_DH_KEY_TOO_SMALL``
+where Node refuses under 1024 and warns under 2048; a PFX that does not open
+is ``ERR_CRYPTO_OPERATION_FAILED`` with Node's message (Node's error has no
+code); OpenSSL errors carry Node's ``code``, ``library`` and ``reason`` but
+no packed error number in the message.
 """
 
 from __future__ import annotations
@@ -76,7 +85,6 @@ _UNSUPPORTED = {
     'sessionTimeout': 'the standard library cannot set the session lifetime',
     'ticketKeys': 'the standard library cannot set ticket keys '
                   '(make the context before fork() to share tickets among workers)',
-    'pfx': 'convert the PKCS#12 file to PEM and pass key and cert',
     'clientCertEngine': 'OpenSSL engines are not available from Python',
     'privateKeyEngine': 'OpenSSL engines are not available from Python',
     'privateKeyIdentifier': 'OpenSSL engines are not available from Python',
@@ -299,6 +307,39 @@ def _pair(certs: list[str], keys: list[tuple[str, str | None]]) -> list[_Identit
     return pairs
 
 
+def _from_pkcs12(raw: object, passphrase: str | None) -> tuple[_Identity, list[str]]:
+    # A PKCS#12 (PFX) bundle as Node's loadPKCS12 reads it: the key, its
+    # certificate, and the other certificates, which go out with it and are
+    # trusted too. The standard library cannot read PKCS#12; cryptography can.
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+    except ImportError:
+        raise UnsupportedError('options.pfx without the cryptography package',
+                               'install gnet-node[tls], or pass key and cert as PEM') from None
+    if isinstance(raw, str):
+        raw = raw.encode('utf-8')
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise CryptoOperationFailedError('Unable to load PFX certificate')
+    data = bytes(raw)
+    password = passphrase.encode('utf-8') if passphrase is not None else None
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, password)
+    except (ValueError, TypeError):
+        # OpenSSL's words, as Node shows them: a DER structure that fails
+        # its MAC (a wrong or missing passphrase), or no structure at all.
+        reason = 'mac verify failure' if data[:1] == b'\x30' else 'not enough data'
+        raise CryptoOperationFailedError(reason) from None
+    if key is None or cert is None:
+        raise CryptoOperationFailedError('Unable to load PFX certificate')
+    pem = serialization.Encoding.PEM
+    chain = cert.public_bytes(pem) + b''.join(c.public_bytes(pem) for c in extra)
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return (_Identity(chain, key_pem, None),
+            [c.public_bytes(pem).decode('ascii') for c in extra])
+
+
 class SecureContext:
     """Credentials and TLS policy for connections (Node's ``tls.SecureContext``).
 
@@ -312,7 +353,7 @@ class SecureContext:
     """
 
     __slots__ = (
-        '_ca', '_cipher_list', '_crl', '_curve', '_dhparam', '_identities', '_max',
+        '_ca', '_cipher_list', '_crl', '_curve', '_dhparam', '_extra_ca', '_identities', '_max',
         '_min', '_options', '_partial_chain', '_prefer_server', '_contexts',
     )
 
@@ -414,6 +455,17 @@ class SecureContext:
             raise UnsupportedError(f'{name}.key without {name}.cert',
                                    'the standard library loads a key with its certificate')
         self._identities = _pair(certs, keys) if certs else []
+        self._extra_ca: list[str] = []
+        pfx = options.get('pfx')
+        if pfx is not None:
+            for item in _as_list(pfx):
+                raw, pass_ = item, passphrase
+                if isinstance(item, dict):
+                    raw = item.get('buf') or item
+                    pass_ = item.get('passphrase') or passphrase
+                identity, extra = _from_pkcs12(raw, pass_)
+                self._identities.append(identity)
+                self._extra_ca.extend(extra)
 
         curve = options.get('ecdhCurve')
         if curve is None:
@@ -478,6 +530,10 @@ class SecureContext:
                     context.load_verify_locations(cadata=text)
                 except ssl.SSLError as err:
                     raise _openssl_error(err) from None
+        for text in self._extra_ca:
+            # Node trusts the CA certificates a PFX carries, as well as
+            # sending them with its certificate.
+            context.load_verify_locations(cadata=text)
         if self._crl is not None:
             with memory_path(self._crl) as path:
                 try:

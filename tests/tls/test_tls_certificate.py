@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, ObjectIdentifier
 
-from gnet import errors
+from gnet import errors, tls
 from gnet.tls.certificate import certificate_object
 
 
@@ -134,6 +134,17 @@ def test_issuer_chain(certs: Any) -> None:
     # A self-signed certificate is its own issuer.
     alone = certificate_object(root, [])
     assert alone['issuerCertificate'] is alone
+
+
+def test_identity_check_reads_the_certificate_object(certs: Any) -> None:
+    leaf = certificate_object(certs.der(certs.leaf.cert_chain_pems[0]))
+    for host in ('localhost', 'LOCALHOST.', '127.0.0.1', '::1', '0:0::1'):
+        assert tls.checkServerIdentity(host, leaf) is None
+    err = tls.checkServerIdentity('example.com', leaf)
+    assert err is not None
+    assert err.reason == ("Host: example.com. is not in the cert's altnames: "
+                          'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1')
+    assert err.cert is leaf
 
 
 def test_bad_input() -> None:

@@ -306,11 +306,41 @@ def test_dhparam() -> None:
         tls.createSecureContext(dhparam='auto')
 
 
+def _pkcs12(leaf: Any, passphrase: bytes | None) -> bytes:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = serialization.load_pem_private_key(_key(leaf), None)
+    chain = [x509.load_pem_x509_certificate(blob.bytes()) for blob in leaf.cert_chain_pems]
+    protection = (serialization.BestAvailableEncryption(passphrase) if passphrase
+                  else serialization.NoEncryption())
+    return pkcs12.serialize_key_and_certificates(b'id', key, chain[0], chain[1:], protection)
+
+
+def test_pfx(certs: Any) -> None:
+    # Leaf and intermediate in one PKCS#12 file; the client trusts the root.
+    locked = _pkcs12(certs.chained, b'pw')
+    for options in ({'pfx': locked, 'passphrase': 'pw'},
+                    {'pfx': [{'buf': locked, 'passphrase': 'pw'}]},
+                    {'pfx': _pkcs12(certs.chained, None)}):
+        server = tls.createSecureContext(options)
+        c, _ = handshake(_client(certs.other_ca), server.ssl_context(True))
+        assert c.getpeercert(True) == certs.der(certs.chained.cert_chain_pems[0])
+    # The intermediate it carries is trusted too, as in Node.
+    assert (server.ssl_context(False).cert_store_stats()['x509_ca']
+            == len(tls.rootCertificates) + 1)
+    for options, message in (({'pfx': locked, 'passphrase': 'no'}, 'mac verify failure'),
+                             ({'pfx': locked}, 'mac verify failure'),
+                             ({'pfx': b'garbage'}, 'not enough data'),
+                             ({'pfx': 5}, 'Unable to load PFX certificate')):
+        with pytest.raises(errors.CryptoOperationFailedError, match=f'^{message}$'):
+            tls.createSecureContext(options)
+
+
 @pytest.mark.parametrize('option', ['sigalgs', 'sessionIdContext', 'sessionTimeout',
-                                    'ticketKeys', 'pfx', 'clientCertEngine',
+                                    'ticketKeys', 'clientCertEngine',
                                     'privateKeyEngine', 'privateKeyIdentifier'])
 def test_options_the_standard_library_cannot_honour(option: str) -> None:
-    value: Any = {'sessionTimeout': 300, 'ticketKeys': bytes(48), 'pfx': b'x'}.get(option, 'x')
+    value: Any = {'sessionTimeout': 300, 'ticketKeys': bytes(48)}.get(option, 'x')
     with pytest.raises(errors.UnsupportedError, match=f'options.{option}') as info:
         tls.createSecureContext({option: value})
     assert info.value.code == 'ERR_GNET_UNSUPPORTED'
