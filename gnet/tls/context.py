@@ -108,6 +108,7 @@ for _side in ('', '_client', '_server'):
     _METHODS[f'TLSv1{_side}_method'] = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
     _METHODS[f'TLSv1_1{_side}_method'] = (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1)
     _METHODS[f'TLSv1_2{_side}_method'] = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+del _side
 _DISABLED_METHODS = {
     f'SSLv{n}{side}_method': f'SSLv{n} methods disabled'
     for n in (2, 3) for side in ('', '_client', '_server')
