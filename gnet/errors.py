@@ -771,6 +771,8 @@ def system_error(err: OSError | int, syscall: str, address: str | None = None,
     Returns:
         The new error; the caller raises or emits it.
     """
+    if isinstance(err, NodeError):
+        return err  # named already, by a transport (TLS)
     cause: OSError | None = None
     if isinstance(err, BaseException):
         cause = err

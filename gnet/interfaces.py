@@ -856,6 +856,7 @@ class ITransport(Interface):
     is_tcp = Attribute("True for IPv4 and IPv6 sockets, False for Unix ones.")
     reading = Attribute("True while the read callback is armed.")
     writing = Attribute("True while the write callback is armed.")
+    pending = Attribute("Bytes accepted by ``send`` that the kernel has not taken yet (0 for TCP).")
 
     def recv(n):
         """Up to ``n`` bytes; ``b''`` at EOF; BlockingIOError when none are ready."""

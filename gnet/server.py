@@ -595,12 +595,22 @@ class Server(_StreamServer, EventEmitter, Handle):
         if self._gevent_handler is not None:
             self._serve_gevent(raw, address)
             return
-        sock = accept(self, self._owner, raw,
-                      address if self.family != _socket.AF_UNIX else None,
-                      self._socket_setup, self.pauseOnConnect)
+        sock = self._make_socket(raw, address if self.family != _socket.AF_UNIX else None)
         self._connections.add(sock)
         self._open += 1
-        schedule(partial(serve, sock, self.emit))
+        schedule(partial(self._start_connection, sock))
+
+    # The two steps of a new connection, overridden by servers of other
+    # socket kinds (gnet.tls.Server makes TLSSockets and handshakes first).
+
+    def _make_socket(self, raw: Any, address: Any) -> Socket:
+        """Hub: the Socket for an accepted descriptor."""
+        return accept(Socket, self, self._owner, raw, address, self._socket_setup,
+                      self.pauseOnConnect)
+
+    def _start_connection(self, sock: Socket) -> None:
+        """Worker: 'connection', then reading (unless paused)."""
+        serve(sock, self.emit)
 
     def _serve_gevent(self, raw: Any, address: Any) -> None:
         # Hub: gevent's StreamServer would wrap the descriptor in a

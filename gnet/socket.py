@@ -954,15 +954,15 @@ class _ConnectTarget:
         self.socket._sync_active()
 
 
-def accept(server: Any, owner: Any, raw: Any, address: Any,
-           setup: tuple[Any, ...], paused: bool) -> Socket:
-    """A server's new connection, in the hub: ``raw`` wrapped in a Socket that reports to ``owner``.
+def accept(cls: type[S], server: Any, owner: Any, raw: Any, address: Any,
+           setup: tuple[Any, ...], paused: bool) -> S:
+    """A server's new connection (hub): ``raw`` in a ``cls`` that reports to ``owner``.
 
     ``setup`` comes from :func:`socket_setup`, computed once per server;
     ``paused`` is the server's ``pauseOnConnect``. Reading starts in
     :func:`serve`, after the 'connection' listeners ran.
     """
-    sock = Socket.__new__(Socket)
+    sock = cls.__new__(cls)
     sock._setup(*setup)
     sock.server = server
     sock._owner = owner

@@ -24,6 +24,14 @@ transport keeps:
   ``recv`` may return something; ``start_writing(callback)`` whenever
   ``send`` may take something. ``reading``/``writing`` say whether they are
   started (what keeps ``gnet.run()`` waiting).
+* ``pending`` counts bytes the transport accepted but the kernel has not
+  taken yet (TLS records). The stream sends FIN, and counts its queue as
+  flushed, only when it is 0; the transport calls the write callback again
+  once they are out.
+* errors: an ``OSError`` from the kernel (the stream names it with
+  ``system_error``), or an error already carrying Node's code (a
+  :class:`~gnet.errors.NodeError` that is also an ``OSError``: the stream
+  passes it on unchanged).
 * ``close()`` stops both watchers before the descriptor goes, and is safe
   to call twice.
 
@@ -77,6 +85,10 @@ class StreamTransport:
     """A connected TCP or Unix stream socket wired to gevent's loop."""
 
     __slots__ = ("family", "reading", "recv", "send", "sendmsg", "sock", "writing", "_rw", "_ww")
+
+    #: Bytes this transport holds that the kernel has not taken: always
+    #: none here, since send() hands everything it accepts to the kernel.
+    pending = 0
 
     def __init__(self, sock: Any) -> None:
         sock.setblocking(False)

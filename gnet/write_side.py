@@ -247,7 +247,9 @@ class WriteSide:
                         done.append(item[1])
             if full:
                 break
-        if wq:
+        # A transport may hold bytes of its own (TLS records the kernel did
+        # not take yet): the queue counts as flushed only once they are out.
+        if wq or t.pending:  # type: ignore[union-attr]
             if done:
                 for callback in done:
                     self._queue(callback, None)
@@ -357,9 +359,17 @@ class WriteSide:
         # receive buffer is empty, so it is a FIN, not a RST): one system
         # call less for every connection a client closes first.
         life = self._life
+        t = self._t
+        if t.pending:  # type: ignore[union-attr]
+            # FIN goes after the bytes the transport still holds: _flush
+            # comes back here once they are out.
+            if not t.writing:  # type: ignore[union-attr]
+                t.start_writing(self._flush)  # type: ignore[union-attr]
+                self._sync_active()
+            return
         try:
             if life.read != ENDED:
-                self._t.shutdown()  # type: ignore[union-attr]
+                t.shutdown()  # type: ignore[union-attr]
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
