@@ -326,3 +326,30 @@ def test_stdin_piped_to_a_socket_with_backpressure() -> None:
     assert bytes(got) == data
     word, most = err.split()
     assert word == b"most" and int(most) < 2 * MIB, "stdin was not paused by the socket"
+
+
+@pytest.mark.once
+def test_a_socket_as_stdin_is_non_blocking_only_while_read() -> None:
+    # A socket cannot be opened again through /proc: gnet sets O_NONBLOCK on
+    # the description it shares with us, and clears it once stdin has ended.
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        proc = child("""\
+            def on_end():
+                say("end", os.get_blocking(0))
+            process.stdin.on("data", lambda chunk: say("data", chunk.decode(), os.get_blocking(0)))
+            process.stdin.on("end", on_end)
+            process.stdin.on("close", lambda: say("close", os.get_blocking(0)))
+            gnet.run()
+            """, stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert os.get_blocking(theirs.fileno())
+        ours.sendall(b"hi")
+        err_fd = proc.stderr.fileno()  # type: ignore[union-attr]
+        assert read_line(err_fd) == b"data hi False\n"
+        assert not os.get_blocking(theirs.fileno())  # shared: the child's mode shows here
+        ours.shutdown(socket.SHUT_WR)
+        assert read_line(err_fd) == b"end False\n"
+        assert read_line(err_fd) == b"close True\n"
+        assert finish(proc) == 0
+        proc.stderr.close()  # type: ignore[union-attr]
+        assert os.get_blocking(theirs.fileno())
