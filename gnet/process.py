@@ -297,11 +297,19 @@ class _Stream(EventEmitter, Handle):
         pass
 
     def _stop_io(self) -> None:
+        # Teardown: the watcher goes for good.
         watcher = self._watcher
         if watcher is not None:
             self._watcher = None
             watcher.stop()
             watcher.close()
+
+    def _idle(self) -> None:
+        # Nothing to do for now: the watcher is kept for the next time.
+        watcher = self._watcher
+        if watcher is not None and watcher.active:
+            watcher.stop()
+        self._set_active(False)
 
     def _start_io(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` in the hub once the descriptor is ready.
@@ -396,7 +404,7 @@ class ReadStream(_Stream):
         """
         if self._flowing is not False:
             self._flowing = False
-            self._pause_io()
+            self._idle()
             self._queue(self.emit, "pause")
         return self
 
@@ -464,17 +472,13 @@ class ReadStream(_Stream):
             self._buffer.append(chunk)
             self._buffered += len(chunk)
             if self._buffered >= HIGH_WATER_MARK or not self._flowing:
-                self._pause_io()
+                self._idle()
             elif self._kind == _FILE:
                 self._start_io(self._on_readable)
         else:
             self._eof = True
-            self._pause_io()
+            self._idle()
         self._schedule()
-
-    def _pause_io(self) -> None:
-        self._stop_io()
-        self._set_active(False)
 
     # -- emitting (worker) ----------------------------------------------------------------
 
@@ -667,8 +671,7 @@ class WriteStream(_Stream):
             pending.popleft()
             if item[1] is not None:
                 self._queue(item[1], None)
-        self._stop_io()
-        self._set_active(False)
+        self._idle()
         if self._need_drain:
             self._need_drain = False
             self._queue(self._emit_drain)
