@@ -11,6 +11,7 @@ against certificates), :mod:`~gnet.tls.context` (secure contexts),
 :mod:`~gnet.tls.defaults` (defaults, ciphers, root certificates),
 :mod:`~gnet.tls.certificate` (Node's certificate objects),
 :mod:`~gnet.tls.verify` (OpenSSL verify results under Node's codes),
+:mod:`~gnet.tls.openssl` (other OpenSSL errors under Node's codes),
 :mod:`~gnet.tls.memfile` (PEM to OpenSSL without files on disk).
 """
 

@@ -67,6 +67,7 @@ from gnet.errors import (
 from gnet.options import merge_options
 from gnet.tls.defaults import current
 from gnet.tls.memfile import memory_path
+from gnet.tls.openssl import openssl_error
 from gnet.validate import validate_int, validate_string
 
 __all__ = ('SecureContext', 'createSecureContext')
@@ -121,48 +122,11 @@ _NIST_CURVES = {
     'P-384': 'secp384r1', 'P-521': 'secp521r1',
 }
 
-# OpenSSL libraries Node names in codes (ERR_OSSL_<LIB>_<REASON>); others
-# give ERR_OSSL_<REASON>, and SSL gives ERR_SSL_<REASON>.
-_NODE_LIBS = frozenset((
-    'SYS', 'BN', 'RSA', 'DH', 'EVP', 'BUF', 'OBJ', 'PEM', 'DSA', 'X509', 'ASN1', 'CONF',
-    'CRYPTO', 'EC', 'SSL', 'BIO', 'PKCS7', 'X509V3', 'PKCS12', 'RAND', 'DSO', 'ENGINE',
-    'OCSP', 'UI', 'COMP', 'ECDSA', 'ECDH', 'OSSL_STORE', 'FIPS', 'CMS', 'TS', 'HMAC', 'CT',
-    'ASYNC', 'KDF', 'SM2', 'USER',
-))
-# OpenSSL's text for each library (ERR_lib_error_string), as Node's err.library.
-_LIB_TEXT = {
-    'PEM': 'PEM routines', 'X509': 'x509 certificate routines', 'SSL': 'SSL routines',
-    'DECODER': 'DECODER routines', 'PROV': 'Provider routines',
-    'EVP': 'digital envelope routines', 'ASN1': 'asn1 encoding routines',
-    'CRYPTO': 'common libcrypto routines', 'X509V3': 'X509 V3 routines',
-    'BIO': 'BIO routines', 'PKCS12': 'PKCS12 routines', 'RSA': 'rsa routines',
-    'EC': 'elliptic curve routines', 'DH': 'Diffie-Hellman routines',
-    'UI': 'UI routines', 'SYS': 'system library',
-}
-_REASON_TEXT = re.compile(r'^\[[^\]]*\] (.*?)(?: \(_ssl\.c:\d+\))?$')
-
 _PEM_CRL = re.compile(r'-----BEGIN X509 CRL-----.+?-----END X509 CRL-----', re.S)
 _PEM_CERT = '-----BEGIN CERTIFICATE-----'
 _PEM_CERT_BLOCK = re.compile(r'-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----')
 _PEM_KEY_BLOCK = re.compile(r'-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----')
 _ENCRYPTED_KEY = re.compile(r'-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED')
-
-
-def _openssl_error(err: ssl.SSLError) -> OpenSSLError:
-    # Node's code and fields for an error OpenSSL raised through Python.
-    library = getattr(err, 'library', None) or ''
-    reason = getattr(err, 'reason', None) or 'UNKNOWN'
-    if library == 'SSL':
-        code = f'ERR_SSL_{reason}'
-    elif library in _NODE_LIBS:
-        code = f'ERR_OSSL_{library}_{reason}'
-    else:
-        code = f'ERR_OSSL_{reason}'
-    match = _REASON_TEXT.match(str(err.args[1]) if len(err.args) > 1 else str(err))
-    text = match.group(1) if match else reason.lower().replace('_', ' ')
-    exc = OpenSSLError(code, _LIB_TEXT.get(library, f'{library} routines'), text)
-    exc.__cause__ = err
-    return exc
 
 
 def _mismatch() -> OpenSSLError:
@@ -263,7 +227,7 @@ def _identity_error(identity: _Identity, err: ssl.SSLError) -> OpenSSLError:
         # mismatch.
         return _mismatch()
     if getattr(err, 'library', None) != 'SSL' or 'PEM lib' not in str(err):
-        return _openssl_error(err)
+        return openssl_error(err)
     if not _PEM_CERT_BLOCK.search(identity.chain.decode('latin-1')):
         return OpenSSLError('ERR_OSSL_PEM_NO_START_LINE', 'PEM routines', 'no start line')
     key = identity.key.decode('latin-1')
@@ -271,7 +235,7 @@ def _identity_error(identity: _Identity, err: ssl.SSLError) -> OpenSSLError:
         return OpenSSLError('ERR_OSSL_UNSUPPORTED', 'DECODER routines', 'unsupported')
     if _ENCRYPTED_KEY.search(key):
         return _bad_decrypt()
-    return _openssl_error(err)
+    return openssl_error(err)
 
 
 def _pair(certs: list[str], keys: list[tuple[str, str | None]]) -> list[_Identity]:
@@ -530,7 +494,7 @@ class SecureContext:
                 try:
                     context.load_verify_locations(cadata=text)
                 except ssl.SSLError as err:
-                    raise _openssl_error(err) from None
+                    raise openssl_error(err) from None
         for text in self._extra_ca:
             # Node trusts the CA certificates a PFX carries, as well as
             # sending them with its certificate.
@@ -556,7 +520,7 @@ class SecureContext:
                 try:
                     context.load_dh_params(path)
                 except ssl.SSLError as err:
-                    raise _openssl_error(err) from None
+                    raise openssl_error(err) from None
         return context
 
     def ssl_context(self, server_side: bool,
