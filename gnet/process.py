@@ -44,8 +44,9 @@ How a descriptor is read and written depends on what it is (``fstat``):
   shares, and nothing needs restoring. Where that is not possible (no
   ``/proc``, a socket as stdin, a FIFO whose reader is gone), gnet sets
   ``O_NONBLOCK`` on the shared description and clears it again when the
-  stream is destroyed and at interpreter exit (``atexit``); a ``kill -9``
-  in that window is the one case that leaves it set.
+  stream is destroyed (unless another of the three still uses the same
+  file) and at interpreter exit (``atexit``); a ``kill -9`` in that window
+  is the one case that leaves it set.
 * **A regular file** (and a device that cannot be polled, ``/dev/null``)
   is always "ready": epoll refuses it and ``O_NONBLOCK`` means nothing to
   it. It is read and written in chunks of :data:`CHUNK` bytes, one chunk
@@ -112,13 +113,16 @@ _NONE = 0  # closed when Python started: never touched
 _POLL = 1  # pipe, FIFO, terminal, socket: non-blocking, io watchers
 _FILE = 2  # regular file or unpollable device: one chunk per loop turn
 
-# Descriptors whose shared description gnet made non-blocking: cleared at exit.
-_made_nonblocking: set[int] = set()
+# Descriptors whose shared description gnet made non-blocking, and the file
+# each is (st_dev, st_ino): made blocking again at exit, or sooner when no
+# other stream uses that file (stdin and stdout of a terminal are often one
+# description: stdin's end must not make stdout's writes blocking).
+_made_nonblocking: dict[int, tuple[int, int]] = {}
 
 
 def _restore_blocking() -> None:
     for fd in list(_made_nonblocking):
-        _made_nonblocking.discard(fd)
+        del _made_nonblocking[fd]
         try:
             os.set_blocking(fd, True)
         except OSError:
@@ -148,7 +152,8 @@ def _open(fd: int, writing: bool) -> tuple[int, int, bool]:
     try:
         if os.get_blocking(fd):
             os.set_blocking(fd, False)
-            _made_nonblocking.add(fd)
+            info = os.fstat(fd)
+            _made_nonblocking[fd] = (info.st_dev, info.st_ino)
     except OSError:
         return fd, _FILE, False
     return fd, _POLL, False
@@ -161,7 +166,9 @@ def _release(fd: int, owned: bool) -> None:
         except OSError:
             pass
     elif fd in _made_nonblocking:
-        _made_nonblocking.discard(fd)
+        file = _made_nonblocking.pop(fd)
+        if file in _made_nonblocking.values():
+            return  # another stream still reads or writes it (atexit restores it)
         try:
             os.set_blocking(fd, True)
         except OSError:
