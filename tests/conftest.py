@@ -247,15 +247,11 @@ def harness(caplog: pytest.LogCaptureFixture) -> Iterator[Harness]:
     names Unix sockets in a short temporary directory removed afterwards.
     """
     caplog.set_level(logging.WARNING, logger="gnet")
-    directory = tempfile.mkdtemp(prefix="gnet-", dir="/tmp")
-    made = Harness(caplog, directory)
+    made = Harness(caplog)
     try:
         yield made
     finally:
-        try:
-            made.close()
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+        made.close()
 
 
 @pytest.fixture

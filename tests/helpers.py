@@ -16,8 +16,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import signal
 import socket as stdsocket
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -193,17 +195,17 @@ class Harness:
     is ``net.Socket(...)``, ``raw_client(port)`` a stdlib socket for a peer
     that must not be gnet. ``add(server)`` and ``track(socket)`` take in what
     a test made some other way. ``path(name)`` is a Unix socket path in a
-    short temporary directory.
+    short temporary directory, made on first use.
 
     ``close()`` (the fixture's teardown) destroys every socket, closes every
-    server and runs the loop until gnet holds nothing open. A test that must
-    also see that gnet logged no error ends with ``finish()``.
+    server, runs the loop until gnet holds nothing open and removes the
+    directory. A test that must also see that gnet logged no error ends with
+    ``finish()``.
     """
 
-    def __init__(self, caplog: pytest.LogCaptureFixture | None = None,
-                 directory: str | None = None) -> None:
+    def __init__(self, caplog: pytest.LogCaptureFixture | None = None) -> None:
         self.caplog = caplog
-        self.directory = directory
+        self.directory: str | None = None
         self.servers: list[net.Server] = []
         self.sockets: list[net.Socket] = []
         self.raw: list[stdsocket.socket] = []
@@ -281,8 +283,13 @@ class Harness:
         return raw
 
     def path(self, name: str = "s.sock") -> str:
-        """A Unix socket path named ``name`` in this harness's temporary directory."""
-        assert self.directory is not None, "this harness was made without a directory"
+        """A Unix socket path named ``name`` in this harness's temporary directory.
+
+        The directory is under /tmp: AF_UNIX paths must stay under 108 bytes,
+        and pytest's tmp_path can be longer.
+        """
+        if self.directory is None:
+            self.directory = tempfile.mkdtemp(prefix="gnet-", dir="/tmp")
         return os.path.join(self.directory, name)
 
     # -- teardown
@@ -297,7 +304,11 @@ class Harness:
             srv.close()
             srv.closeAllConnections()
         # Let every 'close' run now, so nothing of this test runs in the next.
-        return net.run(timeout=WAIT_MS)
+        drained = net.run(timeout=WAIT_MS)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+        return drained
 
     def finish(self) -> None:
         """End of a test body: tear down, then check that gnet logged no error."""
