@@ -13,6 +13,7 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -372,3 +373,36 @@ def test_chat_client_cannot_connect(run_example: Any) -> None:
     assert code != 0
     assert out == ""
     assert err.splitlines() == [f"chat_client: connect ECONNREFUSED 127.0.0.1:{port}"]
+
+
+NODE_CHAT_CLIENT = """
+const net = require('net');
+const socket = net.connect(Number(process.argv[1]), '127.0.0.1');
+process.stdin.pipe(socket);
+socket.pipe(process.stdout);
+"""
+
+
+@pytest.mark.node
+@pytest.mark.once
+def test_chat_client_prints_what_nodes_three_line_client_prints(
+        chat: tuple[Example, int]) -> None:
+    # examples/chat_client.py is the port of Node's client; the same input
+    # through a pipe gives the same output, byte for byte, and status 0.
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI"):
+            pytest.fail("`node` is not on PATH, and CI needs it", pytrace=False)
+        pytest.skip("`node` is not on PATH")
+    _, port = chat
+    said = b"bob\nhi nobody\n"
+    outputs = []
+    for argv in ([node, "-e", NODE_CHAT_CLIENT, str(port)],
+                 [sys.executable, "-X", "dev", str(EXAMPLES / "chat_client.py"),
+                  "--port", str(port)]):
+        proc = subprocess.run(argv, input=said, capture_output=True, timeout=15)
+        assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
+        outputs.append(proc.stdout)
+    node_out, gnet_out = outputs
+    assert node_out.startswith(f"{WELCOME}\nHello bob!".encode()), node_out
+    assert gnet_out == node_out
