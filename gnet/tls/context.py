@@ -325,8 +325,11 @@ class SecureContext:
     def __init__(self, options: dict[str, Any]) -> None:
         self._contexts: dict[tuple[bool, ssl.VerifyMode], ssl.SSLContext] = {}
         self._configure(options)
-        # Fail now, as Node does, rather than at the first connection.
-        self.ssl_context(False)
+        # Fail now, as Node does, rather than at the first connection. The
+        # default roots cannot fail and take most of the time (about 20 ms
+        # for 150 certificates), so this trial leaves them out; the contexts
+        # connections use are made on first use, each for its side.
+        self._build(False, ssl.CERT_NONE, roots=False)
 
     def _configure(self, options: dict[str, Any]) -> None:
         name = 'options'
@@ -463,7 +466,8 @@ class SecureContext:
             self._crl = ('\n'.join(blocks) + '\n').encode('ascii')
         self._partial_chain = bool(options.get('allowPartialTrustChain'))
 
-    def _build(self, server_side: bool, verify_mode: ssl.VerifyMode) -> ssl.SSLContext:
+    def _build(self, server_side: bool, verify_mode: ssl.VerifyMode,
+               roots: bool = True) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side
                                  else ssl.PROTOCOL_TLS_CLIENT)
         # Names are checked by gnet (checkServerIdentity), as Node checks them.
@@ -487,8 +491,9 @@ class SecureContext:
             raise OpenSSLError('ERR_SSL_NO_CIPHER_MATCH', 'SSL routines',
                                'no cipher match') from None
         if self._ca is None:
-            context.load_default_certs(ssl.Purpose.SERVER_AUTH if not server_side
-                                       else ssl.Purpose.CLIENT_AUTH)
+            if roots:
+                context.load_default_certs(ssl.Purpose.SERVER_AUTH if not server_side
+                                           else ssl.Purpose.CLIENT_AUTH)
         else:
             for text in self._ca:
                 try:
