@@ -249,6 +249,15 @@ def _info_access(x509: Any, certificate: Any) -> dict[str, list[str]] | None:
 
 
 def _is_ca(x509: Any, certificate: Any) -> bool:
+    # Node's X509_check_ca(cert) == 1: a key usage, if present, allows
+    # certificate signing, and basic constraints say CA.
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage)
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        if not usage.value.key_cert_sign:
+            return False
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound:

@@ -67,6 +67,50 @@ def crafted() -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+@pytest.fixture(scope='module')
+def odd_ones() -> list[bytes]:
+    """Certificates at the edges: CA flags, other key types, a bare v3 certificate."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    def make(key: Any, *extensions: tuple[Any, bool]) -> bytes:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'edge')])
+        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(0x0ABC)
+                   .not_valid_before(datetime.datetime(2021, 1, 9))
+                   .not_valid_after(datetime.datetime(2031, 10, 10)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+        return builder.sign(key, algorithm).public_bytes(serialization.Encoding.DER)
+
+    def usage(cert_sign: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(digital_signature=True, content_commitment=False,
+                             key_encipherment=False, data_encipherment=False,
+                             key_agreement=False, key_cert_sign=cert_sign, crl_sign=False,
+                             encipher_only=False, decipher_only=False)
+
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    return [
+        make(p384),
+        make(p384, (x509.BasicConstraints(ca=True, path_length=None), True),
+             (usage(False), True)),
+        make(p384, (x509.BasicConstraints(ca=True, path_length=0), True), (usage(True), True)),
+        make(ec.generate_private_key(ec.SECP521R1())),
+        make(ed25519.Ed25519PrivateKey.generate()),
+    ]
+
+
+def test_fields_at_the_edges(odd_ones: list[bytes]) -> None:
+    bare, not_signing_ca, ca, p521, edwards = (certificate_object(d) for d in odd_ones)
+    assert (bare['ca'], not_signing_ca['ca'], ca['ca']) == (False, False, True)
+    assert (bare['bits'], bare['asn1Curve'], bare['nistCurve']) == (384, 'secp384r1', 'P-384')
+    assert (p521['bits'], p521['asn1Curve'], p521['nistCurve']) == (521, 'secp521r1', 'P-521')
+    assert 'bits' not in edwards and 'pubkey' not in edwards
+    assert bare['serialNumber'] == '0ABC'
+    assert bare['valid_from'] == 'Jan  9 00:00:00 2021 GMT'
+    assert 'subjectaltname' not in bare and 'ext_key_usage' not in bare
+
+
 def test_fields_of_a_trustme_leaf(certs: Any) -> None:
     der = certs.der(certs.leaf.cert_chain_pems[0])
     got = certificate_object(der)
@@ -229,9 +273,10 @@ def test_same_as_nodes_get_peer_certificate(certs: Any, node_json: Any, which: s
 
 @pytest.mark.once
 @pytest.mark.node
-def test_same_as_nodes_legacy_object(certs: Any, node_json: Any, crafted: bytes) -> None:
+def test_same_as_nodes_legacy_object(certs: Any, node_json: Any, crafted: bytes,
+                                     odd_ones: list[bytes]) -> None:
     ders = [crafted, certs.der(certs.ca.cert_pem), certs.der(certs.rsa_ca.cert_pem),
-            certs.der(certs.expired.cert_chain_pems[0])]
+            certs.der(certs.expired.cert_chain_pems[0]), *odd_ones]
     node = node_json(_NODE_LEGACY, [der.hex() for der in ders])
     for der, expected in zip(ders, node, strict=True):
         assert _node_shape(certificate_object(der)) == expected
