@@ -432,3 +432,79 @@ def test_this_platform_uses_memfd() -> None:
     if not hasattr(os, 'memfd_create'):
         pytest.skip('no memfd_create on this platform')
     assert memfile.strategy() == 'memfd'
+
+
+# --- the same bad input, judged by Node ------------------------------------------------
+
+_NODE_ERRORS = r"""
+const tls = require('tls');
+const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const out = {};
+for (const [name, options] of Object.entries(cases)) {
+  for (const k of ['pfx']) if (options[k] && options[k].hex !== undefined)
+    options[k] = Buffer.from(options[k].hex, 'hex');
+  try { tls.createSecureContext(options); out[name] = null; }
+  catch (e) { out[name] = {code: e.code === undefined ? null : e.code,
+                           message: e.message, reason: e.reason === undefined ? null : e.reason}; }
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.once
+@pytest.mark.node
+def test_same_errors_as_node(certs: Any, node_json: Any) -> None:
+    key, cert = _key(certs.leaf).decode(), _chain(certs.leaf)
+    locked = _encrypted(certs.leaf, b'secret').decode()
+    cases: dict[str, dict[str, Any]] = {
+        'mismatch': {'key': key, 'cert': _chain(certs.example)},
+        'encrypted, no passphrase': {'key': locked, 'cert': cert},
+        'encrypted, wrong passphrase': {'key': locked, 'cert': cert, 'passphrase': 'x'},
+        'encrypted, passphrase': {'key': locked, 'cert': cert, 'passphrase': 'secret'},
+        'key as cert': {'key': key, 'cert': key},
+        'cert as key': {'key': cert, 'cert': cert},
+        'garbage key': {'key': 'garbage', 'cert': cert},
+        'garbage cert': {'key': key, 'cert': 'garbage'},
+        'minVersion': {'minVersion': 'foo'},
+        'maxVersion': {'maxVersion': 5},
+        'key type': {'key': 5},
+        'ca type': {'ca': [5]},
+        'ciphers type': {'ciphers': 5},
+        'no cipher': {'ciphers': 'nonsense'},
+        'no cipher 1.3': {'ciphers': 'TLS_FOO'},
+        'empty ciphers': {'ciphers': ':'},
+        'curve': {'ecdhCurve': 'foo'},
+        'curve type': {'ecdhCurve': 5},
+        'crl': {'crl': 'garbage'},
+        'method': {'secureProtocol': 'foo'},
+        'SSLv3': {'secureProtocol': 'SSLv3_method'},
+        'conflict': {'secureProtocol': 'TLSv1_2_method', 'maxVersion': 'TLSv1.3'},
+        'pfx passphrase': {'pfx': {'hex': _pkcs12(certs.leaf, b'pw').hex()}, 'passphrase': 'no'},
+        'pfx garbage': {'pfx': {'hex': b'garbage'.hex()}},
+        'good': {'key': key, 'cert': cert, 'ca': certs.ca.cert_pem.bytes().decode(),
+                 'ciphers': 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ecdhCurve': 'P-256',
+                 'minVersion': 'TLSv1.2', 'honorCipherOrder': True},
+    }
+    node = node_json(_NODE_ERRORS, cases)
+    for name, options in cases.items():
+        if 'pfx' in options:
+            options = {**options, 'pfx': bytes.fromhex(options['pfx']['hex'])}
+        try:
+            tls.createSecureContext(options)
+        except errors.NodeError as err:
+            expected = node[name]
+            assert expected is not None, f'{name}: Node accepts it, gnet raised {err!r}'
+            if expected['code'] is not None:
+                assert err.code == expected['code'], name
+            if isinstance(err, errors.OpenSSLError):
+                assert err.reason == expected['reason'], name
+                assert expected['message'].endswith(str(err).split(':', 1)[1]), name
+            elif isinstance(err, errors.InvalidArgValueError):
+                # The value shown is Python's repr, not util.inspect's.
+                assert (str(err).split(' Received')[0]
+                        == expected['message'].split(' Received')[0]), name
+            elif not isinstance(err, errors.InvalidArgTypeError):
+                # Type errors name Python types; the rest is Node's text.
+                assert str(err) == expected['message'], name
+        else:
+            assert node[name] is None, f'{name}: Node raises {node[name]}, gnet does not'
