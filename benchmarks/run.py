@@ -5,10 +5,15 @@
     python -m benchmarks            # the full run (a few minutes)
     python -m benchmarks --quick    # a short one
     python benchmarks/run.py --servers gnet,node,gevent --scenarios pingpong-50
+    python -m benchmarks --baseline-ref 8fcb718   # also that commit's gnet
 
-Each round starts every server afresh (in a rotating order), measures its
-memory per idle connection, then runs each timed scenario against it; the
-report gives the median of the rounds. Servers run pinned to one core, the
+Each round starts every server afresh and measures its memory per idle
+connection, then runs each timed scenario on every server in turn, one
+right after the other (those waiting are stopped), in an order that flips
+and rotates from round to round; the report gives the median and range of
+the rounds, and the per-round ratios that compare two servers measured
+seconds apart (see baseline.py for ``--baseline-ref``, which adds an
+older commit's gnet as one more server). Servers run pinned to one core, the
 load generator (benchmarks/loadgen.c, compiled on first use) to the other.
 The EventEmitter micro-benchmark (benchmarks/emit_bench.py) runs last.
 
