@@ -44,6 +44,7 @@ WAIT_MS = int(WAIT_S * 1000)
 EVENTS = ("lookup", "connect", "ready", "data", "end", "finish", "drain", "timeout", "error",
           "close")
 
+
 # --- waits ---------------------------------------------------------------------------
 
 
@@ -169,7 +170,7 @@ class Recorder:
         return self.args(name)[0]
 
 
-# --- harnesses ---------------------------------------------------------------------------
+# --- the harness -----------------------------------------------------------------------------
 
 
 class Harness:
