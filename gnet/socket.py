@@ -127,8 +127,6 @@ _UNSUPPORTED_OPTIONS = {
 }
 # Events Node emits on sockets that gnet does not: listening for them fails.
 _UNSUPPORTED_EVENTS = {
-    "readable": "pull mode ('readable', read(), unshift()) is not implemented yet: use "
-                "'data' listeners or iterate the socket (for chunk in sock)",
     "connectionAttempt": "happy-eyeballs attempts are not reported yet; "
                          "autoSelectFamilyAttemptedAddresses lists them after 'connect'",
     "connectionAttemptFailed": "happy-eyeballs attempts are not reported yet; a failed "
@@ -504,6 +502,9 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         # flowing mode, as in Node.
         if name == "data" and self._flowing is None:
             self.resume()
+        elif name == "readable":
+            # Pull mode, as Node's on('readable'): paused, read() to consume.
+            self._readable_added()
 
 
     # ------------------------------------------------------------------
@@ -870,6 +871,16 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     def readyState(self) -> str:
         """'opening', 'open', 'readOnly', 'writeOnly' or 'closed', as Node computes it."""
         return self._life.ready_state
+
+    @property
+    def errored(self) -> BaseException | None:
+        """The error the socket was destroyed with, or None (Node's ``stream.errored``)."""
+        return self._error
+
+    @property
+    def closed(self) -> bool:
+        """True once destroyed: Node's ``closed`` turns true in ``destroy()``, before 'close'."""
+        return self._life.destroyed
 
     def pipe(self, destination: Any, options: dict[str, Any] | bool = True) -> Any:
         """Send everything read to ``destination``, honouring its backpressure.
