@@ -86,7 +86,7 @@ from typing import TYPE_CHECKING, Any
 
 from gevent import get_hub
 
-from gnet.dispatch import schedule
+from gnet.dispatch import check_thread, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
     InvalidArgTypeError,
@@ -287,6 +287,7 @@ class _Stream(EventEmitter, Handle):
         """
         if self._destroyed:
             return self
+        check_thread("destroy")
         self._destroyed = True
         self._stop_io()
         self._set_active(False)
@@ -417,6 +418,7 @@ class ReadStream(_Stream):
 
     def resume(self) -> ReadStream:
         """Start or restart reading and emitting 'data'. Returns self."""
+        check_thread("resume")
         if self._flowing is not True:
             self._flowing = True
             self._queue(self.emit, "resume")
@@ -591,19 +593,23 @@ class WriteStream(_Stream):
         Raises:
             StreamNullValuesError: data is None.
             InvalidArgTypeError: data of another type, or a bad callback.
+            ForeignThreadError: called from an OS thread that does not run
+                gnet's loop.
         """
         if encoding is not None and not isinstance(encoding, str):
             callback, encoding = encoding, None
         chunk = _chunk_bytes(data, encoding)
         if callback is not None:
             validate_function(callback, "callback")
+        check_thread("write")  # gnet's loop, like gevent's, is not thread-safe
         if self._ending or self._destroyed:
             err: BaseException = (StreamDestroyedError("write") if self._destroyed
                                   else StreamWriteAfterEndError())
+            # As Node (and gnet's sockets): the callback gets the error, then
+            # the stream is destroyed with it ('error', 'close', no 'finish').
             if callback is not None:
                 self._queue(callback, err)
-            if not self._destroyed:
-                self._queue(self._error_event, err)
+            self.destroy(err)
             return False
         self._pending.append([chunk, callback])
         self._length += len(chunk)
@@ -637,7 +643,7 @@ class WriteStream(_Stream):
         return self
 
     def _finish(self, err: BaseException | None) -> None:
-        if err is None and not self._finished:
+        if err is None and not self._finished and not self._destroyed:
             self._finished = True
             self.emit("finish")
             self.destroy()  # autoDestroy: 'close' follows

@@ -26,6 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gevent import get_hub
+
+from gnet.errors import (
+    ForeignThreadError,
+    InvalidArgTypeError,
+    StreamNullValuesError,
+    StreamWriteAfterEndError,
+)
+from gnet.process import ReadStream, WriteStream
+from helpers import settle, wait_until
 
 WAIT_S = 15.0
 MIB = 1024 * 1024
@@ -353,3 +363,93 @@ def test_a_socket_as_stdin_is_non_blocking_only_while_read() -> None:
         assert finish(proc) == 0
         proc.stderr.close()  # type: ignore[union-attr]
         assert os.get_blocking(theirs.fileno())
+
+
+# -- in this process, over a pipe of its own -----------------------------------------------
+
+
+@pytest.fixture
+def pipe_fds() -> Any:
+    read_end, write_end = os.pipe()
+    yield read_end, write_end
+    for fd in (read_end, write_end):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_write_checks_its_chunk_and_refuses_after_end(pipe_fds: tuple[int, int]) -> None:
+    read_end, write_end = pipe_fds
+    out = WriteStream(write_end)
+    events: list[Any] = []
+    for name in ("error", "finish", "close"):
+        out.on(name, lambda *args, name=name: events.append((name, *args)))
+    with pytest.raises(StreamNullValuesError):
+        out.write(None)
+    with pytest.raises(InvalidArgTypeError):
+        out.write(3)
+    written: list[Any] = []
+    assert out.write("é", "utf8", written.append) is True
+    out.end(b"!")
+    assert out.write(b"late", written.append) is False
+    wait_until(lambda: ("close",) in events, what="'close'")
+    assert os.read(read_end, 10) == "é!".encode()
+    assert written[0] is None and isinstance(written[1], StreamWriteAfterEndError)
+    # Node's order: the write's callback, then 'error' and 'close', no 'finish'.
+    assert [e[0] for e in events] == ["error", "close"]
+    assert isinstance(events[0][1], StreamWriteAfterEndError)
+    assert out.destroyed and not out.writableFinished
+    # Our own description was closed with the stream; the descriptor we gave stays.
+    os.fstat(write_end)
+
+
+def test_data_decoded_whole_across_reads(pipe_fds: tuple[int, int]) -> None:
+    read_end, write_end = pipe_fds
+    stdin = ReadStream(read_end).setEncoding("utf8")
+    got: list[str] = []
+    stdin.on("data", got.append)
+    stdin.on("end", lambda: got.append("<end>"))
+    euro = "€".encode()
+    os.write(write_end, euro[:1])
+    settle()  # read alone: the decoder holds it
+    assert got == []
+    os.write(write_end, euro[1:] + b"!")
+    os.close(write_end)
+    wait_until(lambda: "<end>" in got, what="'end'")
+    assert "".join(got) == "€!<end>"
+    assert stdin.readableEnded and stdin.readableEncoding == "utf8"
+
+
+def test_pause_stops_reading_and_resume_goes_on(pipe_fds: tuple[int, int]) -> None:
+    read_end, write_end = pipe_fds
+    stdin = ReadStream(read_end)
+    got: list[bytes] = []
+    stdin.on("data", got.append)
+    os.write(write_end, b"one")
+    wait_until(lambda: got == [b"one"], what="the first chunk")
+    stdin.pause()
+    os.write(write_end, b"two")
+    settle()
+    assert got == [b"one"] and stdin.isPaused() and stdin.readableLength == 0
+    stdin.resume()
+    wait_until(lambda: got == [b"one", b"two"], what="the second chunk")
+    stdin.destroy()
+
+
+def test_a_foreign_thread_cannot_write(pipe_fds: tuple[int, int]) -> None:
+    _read_end, write_end = pipe_fds
+    out = WriteStream(write_end)
+    out.write(b"x")  # the dispatcher exists by now
+    caught: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            out.write(b"y")
+        except ForeignThreadError as err:
+            caught.append(err)
+
+    # A real OS thread, monkey-patched or not.
+    get_hub().threadpool.spawn(write).get(timeout=WAIT_S)
+    assert len(caught) == 1
+    out.destroy()
