@@ -390,11 +390,14 @@ class ReadSide:
     def _pulled(self) -> None:
         # Hub, in pull mode or while iterating: a chunk (or END) was just
         # appended to the read queue. Node's addChunk / onEofChunk.
-        if self._waiter is not None:
-            self._wake()
         p = self._pull
-        if p.__class__ is not _Pull:
-            return
+        if p.__class__ is _Pull:
+            self._pull_chunk(p)
+        if self._waiter is not None:
+            # Last: the iterating greenlet runs (and reads) inside this switch.
+            self._wake()
+
+    def _pull_chunk(self, p: _Pull) -> None:
         rq = self._rq
         item = rq[-1]  # type: ignore[index]
         decoder = self._decoder
