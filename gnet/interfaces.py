@@ -418,9 +418,17 @@ class ISocket(IEventEmitter):
     writableNeedDrain = Attribute("True after write() returned False and until 'drain'.")
     readableFlowing = Attribute(
         "Node's readable.readableFlowing: None until something consumes data, True while flowing, "
-        "False after pause()."
+        "False after pause() and while a 'readable' listener is there (pull mode)."
     )
     readableEnded = Attribute("True once 'end' was emitted.")
+    readableEncoding = Attribute("The encoding given to setEncoding(), or None.")
+    readableAborted = Attribute("True once destroyed before 'end' was emitted.")
+    readableDidRead = Attribute("True once a chunk went to 'data' or came out of read().")
+    readableObjectMode = Attribute("Always False: sockets carry bytes.")
+    writableObjectMode = Attribute("Always False: sockets carry bytes.")
+    writableCorked = Attribute("How many cork() calls uncork() has yet to release.")
+    errored = Attribute("The error the socket was destroyed with, or None.")
+    closed = Attribute("True once destroyed (set in destroy(), before 'close').")
     writableEnded = Attribute("True once end() was called.")
     writableFinished = Attribute("True once 'finish' was emitted.")
     readyState = Attribute(
@@ -549,6 +557,29 @@ class ISocket(IEventEmitter):
         """Return True if ``pause()`` was called and no ``resume()`` since.
 
         Node's ``readable.isPaused()``.
+        """
+
+    def read(n=None):
+        """Pull mode: take ``n`` bytes (characters after setEncoding) or everything buffered.
+
+        Node's ``readable.read([size])``: None when fewer than ``n`` are
+        buffered (unless the socket ended: then the rest) or nothing is; the
+        chunk returned is also emitted as 'data'. Called from a 'readable'
+        listener until it returns None; after EOF that None brings 'end'.
+        """
+
+    def unshift(chunk, encoding=None):
+        """Put ``chunk`` back at the front of the read buffer (Node's ``readable.unshift``).
+
+        Returns whether the buffer is below ``readableHighWaterMark``; after
+        'end' the socket is destroyed with ERR_STREAM_UNSHIFT_AFTER_END_EVENT.
+        """
+
+    def setDefaultEncoding(encoding):
+        """Encoding of ``write(str)`` calls that name none (Node's ``setDefaultEncoding``).
+
+        Returns:
+            The socket, for chaining.
         """
 
     def setEncoding(encoding=None):
