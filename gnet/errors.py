@@ -82,6 +82,10 @@ __all__ = (
     'TLSInvalidProtocolMethodError',
     'CryptoOperationFailedError',
     'OpenSSLError',
+    'TLSCertificateError',
+    'TLSConnectionError',
+    'TLSHandshakeTimeoutError',
+    'TLSSNIFromServerError',
     'dns_error',
     'system_error',
 )
@@ -964,3 +968,68 @@ class OpenSSLError(NodeError):
         self.code = code
         self.library = library
         self.reason = reason
+
+
+# --- TLS connections (gnet.tls.socket) ------------------------------------------
+
+
+class TLSConnectionError(NodeError, ConnectionError):
+    """OpenSSL failed a TLS connection, under Node's code for it.
+
+    Node names these ``'ERR_SSL_' + OpenSSL's reason`` in upper case
+    (``'ERR_SSL_WRONG_VERSION_NUMBER'``, ``'ERR_SSL_HTTP_REQUEST'``,
+    ``'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'``); ``code`` is set per instance.
+    Also a ``ConnectionError`` (an ``OSError``), so a transport can raise it
+    where the socket layer expects a system error and it passes through
+    unchanged. ``library`` and ``reason`` are Node's fields of the same
+    names.
+
+    Args:
+        code: Node's code.
+        message: OpenSSL's text.
+        reason: OpenSSL's reason text (``'wrong version number'``).
+        library: OpenSSL's library text (``'SSL routines'``).
+    """
+
+    def __init__(self, code: str, message: str, reason: str = '',
+                 library: str = 'SSL routines') -> None:
+        NodeError.__init__(self, message)
+        self.code = code
+        self.reason = reason
+        self.library = library
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TLSCertificateError(NodeError, ConnectionError):
+    """The peer's certificate failed verification (Node's code, e.g. ``'CERT_HAS_EXPIRED'``).
+
+    ``code`` is the ``authorizationError`` string Node reports
+    (``'DEPTH_ZERO_SELF_SIGNED_CERT'``, ``'UNABLE_TO_VERIFY_LEAF_SIGNATURE'``);
+    the message is OpenSSL's text for it (``'self-signed certificate'``).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        NodeError.__init__(self, message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TLSHandshakeTimeoutError(NodeError, TimeoutError):
+    """The handshake did not finish within ``handshakeTimeout`` (``ERR_TLS_HANDSHAKE_TIMEOUT``)."""
+
+    code = 'ERR_TLS_HANDSHAKE_TIMEOUT'
+    default_message = 'TLS handshake timeout'
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TLSSNIFromServerError(NodeError):
+    """``setServername()`` on a server's socket (``ERR_TLS_SNI_FROM_SERVER``)."""
+
+    code = 'ERR_TLS_SNI_FROM_SERVER'
+    default_message = 'Cannot issue SNI from a TLS server-side socket'

@@ -1,0 +1,750 @@
+"""Node's ``tls.TLSSocket`` and ``tls.connect``: a gnet Socket whose transport is TLS.
+
+Theory of operation
+-------------------
+A :class:`TLSSocket` is a :class:`gnet.Socket`; only its transport differs.
+When the TCP (or Unix) connection is up, :meth:`TLSSocket._adopt` wraps the
+plain transport in a :class:`~gnet.tls.transport.TLSTransport` and starts
+the handshake (in a greenlet of the transport's). Everything above the
+transport is the plain socket's code, so backpressure, half-close,
+timeouts, encodings and the byte counters (plaintext, as Node 20 counts
+them) hold unchanged. Writes made before the handshake finished wait in the
+socket's write queue, as writes made while connecting do.
+
+The handshake's outcome comes to the hub; the checks and events run in a
+worker, in the socket's own event sequence (the client's
+``checkServerIdentity`` may be the user's):
+
+* failure: a client socket is destroyed with Node's error ('error', then
+  'close'); a server's socket is destroyed without one, and its server
+  emits 'tlsClientError'(err, socket) (never 'error');
+* success: the client checks the server's identity (``servername`` or
+  ``host``, Node's rule); then the transport is marked secure (reads and
+  queued writes start), and the events follow: 'secureConnect' (from
+  :func:`connect` only) and 'secure' on a client (Node 20's order), or
+  'secure' and the server's 'secureConnection' on a server.
+
+Node's options, what the standard library allows of them, and the
+differences are in :func:`connect` and :class:`gnet.tls.server.Server`.
+"""
+
+from __future__ import annotations
+
+import errno
+import ssl
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gnet.arguments import check_connect, normalize_connect
+from gnet.errors import (
+    InvalidArgTypeError,
+    TLSCertificateError,
+    TLSSNIFromServerError,
+    UnsupportedError,
+    system_error,
+)
+from gnet.options import merge_options
+from gnet.socket import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS, Socket
+from gnet.tls.certificate import certificate_object
+from gnet.tls.context import _KNOWN as _CONTEXT_OPTIONS, SecureContext, createSecureContext
+from gnet.tls.identity import checkServerIdentity
+from gnet.tls.transport import TLSTransport, tls_error
+from gnet.tls.verify import authorization_error, verify_error_from_exception
+from gnet.validate import validate_function
+
+if TYPE_CHECKING:
+    from gnet.tls.server import Server
+
+__all__ = ("TLSSocket", "connect")
+
+# tls.connect()'s own options (besides net.connect's and createSecureContext's).
+_CLIENT_OPTIONS = (
+    "servername", "rejectUnauthorized", "ALPNProtocols", "checkServerIdentity", "session",
+    "secureContext", "socket", "minDHSize", "highWaterMark",
+)
+_CLIENT_UNSUPPORTED = {
+    **_UNSUPPORTED_OPTIONS,
+    "requestOCSP": "OCSP stapling needs pyOpenSSL, which gnet does not use yet",
+    "pskCallback": "TLS-PSK is not available in the standard library before Python 3.13",
+    "enableTrace": "OpenSSL's trace output is not available from Python",
+    "ALPNCallback": "the standard library has no ALPN selection callback",
+}
+
+_UNSUPPORTED_SOCKET_EVENTS = {
+    "keylog": "per-line key logging needs pyOpenSSL; the standard library writes "
+              "SSLKEYLOGFILE itself",
+    "OCSPResponse": "OCSP stapling needs pyOpenSSL",
+}
+
+_DER = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]
+
+
+def _chain_der(sslobj: ssl.SSLObject) -> list[bytes]:
+    # The certificates the peer sent, leaf first (CPython has this since
+    # 3.10 on the C object; public from 3.13).
+    inner = getattr(sslobj, "_sslobj", None)
+    getter = getattr(inner, "get_unverified_chain", None) or getattr(
+        sslobj, "get_unverified_chain", None)
+    if getter is None:
+        return []
+    try:
+        chain = getter() or []
+    except (ValueError, ssl.SSLError):
+        return []
+    result = []
+    for cert in chain:
+        result.append(cert if isinstance(cert, bytes) else cert.public_bytes(_DER))
+    return result
+
+
+class _Config:
+    """What one TLS connection needs, for either side."""
+
+    __slots__ = (
+        "alpn", "check_identity", "context", "emit_secure_connect", "handshake_timeout", "host",
+        "reject", "request_cert", "server", "server_side", "servername", "session",
+        "verify_mode",
+    )
+
+    def __init__(self) -> None:
+        self.server_side = False
+        self.context: SecureContext | None = None
+        self.verify_mode = ssl.CERT_REQUIRED
+        self.reject = True
+        self.request_cert = False
+        self.servername: str | None = None
+        self.host = "localhost"
+        self.alpn: list[str] | None = None
+        self.check_identity: Callable[..., Any] = checkServerIdentity
+        self.session: Any = None
+        self.handshake_timeout: float | None = None
+        self.emit_secure_connect = False
+        self.server: Any = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = self.context
+        assert context is not None
+        return context.ssl_context(self.server_side, self.verify_mode)
+
+
+def alpn_list(value: Any, name: str = "options.ALPNProtocols") -> list[str] | None:
+    """Node's ``ALPNProtocols`` (a list of str or bytes) as the standard library's list."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        # Node's wire form: length-prefixed names.
+        raw = bytes(value)
+        names, i = [], 0
+        while i < len(raw):
+            size = raw[i]
+            names.append(raw[i + 1:i + 1 + size].decode("latin-1"))
+            i += 1 + size
+        return names
+    if not isinstance(value, (list, tuple)):
+        raise InvalidArgTypeError(name, ["list", "bytes"], value)
+    names = []
+    for item in value:
+        if isinstance(item, (bytes, bytearray)):
+            item = bytes(item).decode("latin-1")
+        if not isinstance(item, str):
+            raise InvalidArgTypeError(name, ["list", "bytes"], value)
+        names.append(item)
+    return names
+
+
+class TLSSocket(Socket):
+    """A TLS stream (Node's ``tls.TLSSocket``); made by :func:`connect` or a TLS server.
+
+    Events, besides a Socket's: 'secureConnect' (client, from
+    :func:`connect` only), 'secure' (every TLSSocket, once the handshake
+    is done), 'session'(session) (client; an ``ssl.SSLSession``).
+
+    Args:
+        socket: An already connected :class:`gnet.Socket` to upgrade
+            (STARTTLS): not supported yet, raises ``UnsupportedError``.
+        options: Node's TLSSocket options; a TLSSocket made here connects
+            with ``connect()`` as a client (no 'secureConnect', as in Node).
+
+    Differences from Node: ``getSession()`` and the 'session' event give
+    ``ssl.SSLSession`` objects, usable within this process only (Node's
+    Buffer form cannot be made by the standard library); there is no
+    ``renegotiate()``, ``exportKeyingMaterial()``, ``getFinished()``,
+    ``getTLSTicket()`` or 'keylog' event.
+    """
+
+    def __init__(self, socket: Any = None, options: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        if socket is not None:
+            raise UnsupportedError("new tls.TLSSocket(socket) over a connected socket "
+                                   "(STARTTLS)", "connect with tls.connect() instead")
+        opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS
+                             + _CLIENT_OPTIONS + tuple(_CONTEXT_OPTIONS),
+                             unsupported=_CLIENT_UNSUPPORTED)
+        Socket.__init__(self, {k: v for k, v in opts.items() if k in _SOCKET_OPTIONS})
+        self._tls_init(client_config(opts))
+
+    def _tls_init(self, config: _Config | None) -> None:
+        self._tls = config
+        self.authorized = False
+        self.authorizationError: str | None = None
+        self.encrypted = True
+        self.alpnProtocol: str | bool = False
+        self.servername: str | bool | None = None
+        self._peer_der: bytes | None = None
+        self._peer_chain: list[bytes] = []
+        self._sessions_seen = 0
+
+    # ------------------------------------------------------------------
+    # The connection: TCP up, then TLS
+
+    def _adopt(self, sock: Any, peer: Any = None) -> None:
+        # Hub. The plain transport is made and set up by the Socket, then
+        # wrapped. A server's socket takes its config from the server.
+        Socket._adopt(self, sock, peer)
+        if not hasattr(self, "_tls"):
+            self._tls_init(None)
+        config = self._tls
+        if config is None:
+            server: Server | None = self.server  # type: ignore[assignment]
+            assert server is not None
+            config = self._tls = server._tls_config()
+        lower = self._t
+        assert lower is not None
+        if config.server_side:
+            self.servername = False
+        else:
+            self.servername = config.servername
+        t = TLSTransport(lower, config.ssl_context(), config.server_side,
+                         config.servername or None if not config.server_side else None,
+                         config.session)
+        t.sslobj._gnet_socket = self  # type: ignore[attr-defined]  # for the SNI callback
+        if not config.server_side:
+            t.on_session = self._session_changed
+        self._t = t  # type: ignore[assignment]
+        t.start_handshake(self._handshake_done, config.handshake_timeout)
+
+    def _handshake_done(self, err: BaseException | None) -> None:
+        # Hub: the handshake greenlet's outcome; checks and events in a worker.
+        if self._life.teardown:
+            return
+        if err is not None:
+            self._tls_failed(self._handshake_error(err))
+            return
+        self._queue(self._secure)
+
+    def _handshake_error(self, err: BaseException) -> BaseException:
+        config = self._tls
+        assert config is not None
+        if isinstance(err, ssl.SSLCertVerificationError):
+            t = self._t
+            chain = _chain_der(t.sslobj) if isinstance(t, TLSTransport) else []
+            code, message = verify_error_from_exception(err, len(chain) or None)
+            return TLSCertificateError(code, message)
+        if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            return self._hang_up()
+        if isinstance(err, ssl.SSLError):
+            sni_error = getattr(self, "_sni_error", None)
+            if sni_error is not None:
+                return sni_error
+            return tls_error(err)
+        if isinstance(err, OSError) and not hasattr(err, "code"):
+            if err.errno == errno.ECONNRESET and not config.server_side:
+                return self._hang_up()
+            return system_error(err, "read")
+        return err
+
+    def _hang_up(self) -> OSError:
+        # The peer closed before the handshake finished: Node's ECONNRESET.
+        config = self._tls
+        assert config is not None
+        if config.server_side:
+            message = "socket hang up"
+        else:
+            message = ("Client network socket disconnected before secure TLS connection "
+                       "was established")
+        err: Any = ConnectionResetError(errno.ECONNRESET, message)
+        err.code = "ECONNRESET"
+        err.message = message
+        if not config.server_side and self.remoteAddress is not None:
+            err.host = config.host
+            err.port = self.remotePort
+        return err
+
+    def _tls_failed(self, err: BaseException) -> None:
+        config = self._tls
+        assert config is not None
+        if config.server_side:
+            # Node: the server hears of it ('tlsClientError'), never 'error'.
+            server = config.server
+            self._queue(server.emit, "tlsClientError", err, self)
+            self._destroy(None, True)
+        else:
+            self._destroy(err, True)
+
+    def _secure(self) -> None:
+        # Worker, in the socket's event sequence: verify, then go.
+        if self._life.teardown:
+            return
+        t = self._t
+        config = self._tls
+        if not isinstance(t, TLSTransport) or config is None:
+            return
+        sslobj = t.sslobj
+        self._peer_der = sslobj.getpeercert(True)
+        self._peer_chain = _chain_der(sslobj)
+        self.alpnProtocol = sslobj.selected_alpn_protocol() or False
+        if config.server_side:
+            if config.request_cert:
+                self.authorized = self._peer_der is not None
+                if not self.authorized:
+                    self.authorizationError = "UNABLE_TO_GET_ISSUER_CERT"
+        else:
+            if not self._client_verified(sslobj):
+                return
+        t.secure()
+        if config.server_side:
+            self.emit("secure")
+            server = config.server
+            server.emit("secureConnection", self)
+            if self._flowing is not False and not self._life.teardown:
+                self._start_reading()
+        else:
+            if config.emit_secure_connect:
+                self.emit("secureConnect")
+            self.emit("secure")
+            self._session_changed()
+
+    def _client_verified(self, sslobj: ssl.SSLObject) -> bool:
+        config = self._tls
+        assert config is not None
+        if config.verify_mode == ssl.CERT_REQUIRED:
+            chain_ok = True
+        else:
+            result = offline_verify(self._peer_chain, config)
+            chain_ok = result is None
+            if result is not None:
+                self.authorizationError = result[0]
+        if chain_ok and self._peer_der is None:
+            self.authorizationError = "UNABLE_TO_GET_ISSUER_CERT"
+            chain_ok = False
+        if chain_ok:
+            host = config.servername or config.host or "localhost"
+            err = config.check_identity(host, self.getPeerCertificate())
+            if err is not None:
+                if config.reject:
+                    self._destroy(err, True)
+                    return False
+                self.authorizationError = getattr(err, "code", None) or str(err)
+            else:
+                self.authorized = True
+        elif config.reject:
+            # Only reached without OpenSSL's check (cannot happen while
+            # rejecting), kept for safety: never go on unverified.
+            code = self.authorizationError or "UNSPECIFIED"
+            self._destroy(TLSCertificateError(code, authorization_error(0).message), True)
+            return False
+        return True
+
+    def _session_changed(self, *_: Any) -> None:
+        # Hub or worker: a new session (TLS 1.3 tickets come after the
+        # handshake): one 'session' each, client side only.
+        t = self._t
+        if not isinstance(t, TLSTransport) or t.server_side or not t._secure:
+            return
+        session = t.sslobj.session
+        if session is None:
+            return
+        key = (session.id, session.time, session.has_ticket, session.ticket_lifetime_hint)
+        if key == getattr(self, "_session_key", None):
+            return
+        self._session_key = key
+        self._sessions_seen += 1
+        self._queue(self.emit, "session", session)
+
+    # ------------------------------------------------------------------
+    # Node's TLSSocket surface
+
+    def _sslobj(self) -> ssl.SSLObject | None:
+        t = self._t
+        return t.sslobj if isinstance(t, TLSTransport) else None
+
+    def getPeerCertificate(self, detailed: bool = False) -> dict[str, Any] | None:
+        """The peer's certificate as Node's object; ``{}`` when none, None once destroyed.
+
+        ``detailed=True`` adds ``issuerCertificate`` links through the
+        certificates the peer sent and this side's trusted ones.
+        """
+        if self._life.teardown:
+            return None
+        der = self._peer_der
+        if der is None:
+            sslobj = self._sslobj()
+            if sslobj is None:
+                return {}
+            try:
+                der = sslobj.getpeercert(True)
+            except ValueError:
+                return {}
+            if der is None:
+                return {}
+        if not detailed:
+            return certificate_object(der)
+        pool = list(self._peer_chain)
+        config = self._tls
+        if config is not None:
+            try:
+                pool.extend(config.ssl_context().get_ca_certs(binary_form=True))
+            except (ValueError, ssl.SSLError):
+                pass
+        return certificate_object(der, pool)
+
+    def getCertificate(self) -> dict[str, Any] | None:
+        """This side's certificate as Node's object (``{}`` when it has none)."""
+        if self._life.teardown:
+            return None
+        config = self._tls
+        context = config.context if config is not None else None
+        identities = getattr(context, "_identities", None)
+        if not identities:
+            return {}
+        pem = identities[0].chain.decode("latin-1")
+        end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+        return certificate_object(ssl.PEM_cert_to_DER_cert(pem[:end]))
+
+    def getProtocol(self) -> str | None:
+        """The negotiated version (``'TLSv1.3'``), ``'unknown'`` before, None once closed."""
+        if self._life.teardown:
+            return None
+        sslobj = self._sslobj()
+        if sslobj is None:
+            return "unknown"
+        return sslobj.version() or "unknown"
+
+    def getCipher(self) -> dict[str, str] | None:
+        """``{'name', 'standardName', 'version'}`` of the negotiated suite, or None."""
+        sslobj = self._sslobj()
+        cipher = sslobj.cipher() if sslobj is not None else None
+        if cipher is None:
+            return None
+        name, version = cipher[0], cipher[1]
+        return {"name": name, "standardName": standard_name(name), "version": version}
+
+    def getSession(self) -> Any:
+        """The current session (an ``ssl.SSLSession``, this process only), or None."""
+        sslobj = self._sslobj()
+        return sslobj.session if sslobj is not None else None
+
+    def isSessionReused(self) -> bool:
+        """Whether the handshake resumed a session."""
+        sslobj = self._sslobj()
+        return bool(sslobj is not None and sslobj.session_reused)
+
+    def setServername(self, name: Any) -> None:
+        """Set the SNI to send; only before the handshake, only on a client."""
+        if not isinstance(name, str):
+            raise InvalidArgTypeError("name", "str", name)
+        config = self._tls
+        if config is not None and config.server_side:
+            raise TLSSNIFromServerError()
+        if config is not None:
+            config.servername = name
+
+    def getPeerX509Certificate(self) -> Any:
+        """The peer's certificate as a ``cryptography`` ``x509.Certificate``, or None."""
+        der = self._peer_der
+        if der is None:
+            return None
+        from cryptography import x509
+
+        return x509.load_der_x509_certificate(der)
+
+    def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
+        if name in _UNSUPPORTED_SOCKET_EVENTS:
+            raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_SOCKET_EVENTS[name])
+        Socket._add_listener(self, name, listener, prepend, once)
+
+    def __repr__(self) -> str:
+        return "<gnet.tls.TLSSocket " + Socket.__repr__(self)[len("<gnet.Socket "):]
+
+    # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
+    # --- end of PEP 8 twins ---
+
+
+# ----------------------------------------------------------------------
+# Cipher names
+
+_KX = {"ECDHE": "ECDHE", "DHE": "DHE"}
+_AUTH = {"RSA": "RSA", "ECDSA": "ECDSA"}
+
+
+def standard_name(name: str) -> str:
+    """The IANA (RFC) name of an OpenSSL cipher name, as Node's ``standardName``.
+
+    TLS 1.3 suites are named so already; TLS 1.2 names follow OpenSSL's
+    rules for the common suites (``ECDHE-RSA-AES128-GCM-SHA256`` ->
+    ``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256``); a name these rules do not
+    cover is returned as it is.
+    """
+    if name.startswith("TLS_"):
+        return name
+    parts = name.split("-")
+    kx, auth = "RSA", "RSA"
+    if parts[0] in _KX:
+        kx = parts.pop(0)
+        auth = "RSA"
+        if parts and parts[0] in _AUTH:
+            auth = parts.pop(0)
+        head = f"{kx}_{auth}"
+    else:
+        head = "RSA"
+    if not parts:
+        return name
+    cipher = parts[0]
+    rest = parts[1:]
+    if cipher in ("AES128", "AES256"):
+        bits = cipher[3:]
+        if rest and rest[0] == "GCM":
+            body = f"AES_{bits}_GCM"
+            rest = rest[1:]
+        elif rest and rest[0] == "CCM":
+            body = f"AES_{bits}_CCM"
+            rest = rest[1:]
+        else:
+            body = f"AES_{bits}_CBC"
+    elif cipher == "CHACHA20" and rest and rest[0] == "POLY1305":
+        return f"TLS_{head}_WITH_CHACHA20_POLY1305_SHA256"
+    else:
+        return name
+    mac = rest[0] if rest else "SHA"
+    if mac not in ("SHA", "SHA256", "SHA384"):
+        return name
+    return f"TLS_{head}_WITH_{body}_{mac}"
+
+
+# ----------------------------------------------------------------------
+# Verifying a chain outside the handshake (rejectUnauthorized: False)
+
+
+def offline_verify(chain: list[bytes], config: _Config) -> tuple[str, str] | None:
+    """Check a peer chain against the trust store after a ``CERT_NONE`` handshake.
+
+    Returns None when it chains to a trusted certificate, else Node's
+    ``(authorizationError, message)`` for the common failures: a
+    self-signed leaf, a lone leaf of an unknown issuer, a chain ending in an
+    untrusted root, a chain missing its issuer, an expired or not yet valid
+    certificate. Uses ``cryptography``'s path validation.
+
+    Raises:
+        UnsupportedError: ``cryptography`` (``gnet-node[tls]``) is missing.
+    """
+    try:
+        import datetime
+
+        from cryptography import x509
+    except ImportError:
+        raise UnsupportedError("rejectUnauthorized: false without the cryptography package",
+                               "install gnet-node[tls]") from None
+    if not chain:
+        return ("UNABLE_TO_GET_ISSUER_CERT", "unable to get issuer certificate")
+    certs = [x509.load_der_x509_certificate(der) for der in chain]
+    leaf = certs[0]
+    context = config.ssl_context()
+    roots = [x509.load_der_x509_certificate(der)
+             for der in context.get_ca_certs(binary_form=True)]
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def issued(issuer: Any, subject: Any) -> bool:
+        if issuer.subject != subject.issuer:
+            return False
+        try:
+            subject.verify_directly_issued_by(issuer)
+        except Exception:
+            return False
+        return True
+
+    # Walk as OpenSSL does: through what the peer sent, then the store.
+    path = [leaf]
+    current = leaf
+    trusted = False
+    for _ in range(10):
+        if any(r.fingerprint(_sha256()) == current.fingerprint(_sha256()) for r in roots):
+            trusted = True
+            break
+        store_issuer = next((r for r in roots if issued(r, current)), None)
+        if store_issuer is not None:
+            path.append(store_issuer)
+            trusted = True
+            break
+        if issued(current, current):
+            break  # self-signed, untrusted
+        sent_issuer = next((c for c in certs[1:] if issued(c, current)), None)
+        if sent_issuer is None:
+            break
+        path.append(sent_issuer)
+        current = sent_issuer
+    if not trusted:
+        top = path[-1]
+        if issued(top, top):
+            if len(path) == 1:
+                return authorization_error(18)[:2]
+            return authorization_error(19)[:2]
+        if len(path) == 1:
+            return authorization_error(21)[:2]
+        return authorization_error(20)[:2]
+    for cert in path:
+        if cert.not_valid_after_utc < now:
+            return authorization_error(10)[:2]
+        if cert.not_valid_before_utc > now:
+            return authorization_error(9)[:2]
+    return None
+
+
+def _sha256() -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA256()
+
+
+# ----------------------------------------------------------------------
+# tls.connect()
+
+_context_cache: dict[Any, SecureContext] = {}
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return value
+
+
+def _client_context(opts: dict[str, Any], alpn: list[str] | None) -> SecureContext:
+    # Node makes a context per connection; the same options give the same
+    # one here (loading the system's roots takes milliseconds). ALPN is set
+    # on the standard library's context, so it is part of the key.
+    from gnet.tls.defaults import current
+
+    context_opts = {k: opts[k] for k in _CONTEXT_OPTIONS if opts.get(k) is not None}
+    try:
+        key = (_hashable(context_opts), tuple(alpn or ()),
+               current("DEFAULT_MIN_VERSION"), current("DEFAULT_MAX_VERSION"))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None:
+        found = _context_cache.get(key)
+        if found is not None:
+            return found
+    context = createSecureContext(context_opts)
+    if alpn:
+        for mode in (ssl.CERT_REQUIRED, ssl.CERT_NONE):
+            context.ssl_context(False, mode).set_alpn_protocols(alpn)
+    if key is not None:
+        if len(_context_cache) >= 64:
+            _context_cache.pop(next(iter(_context_cache)))
+        _context_cache[key] = context
+    return context
+
+
+def client_config(opts: dict[str, Any]) -> _Config:
+    """A client's TLS settings from Node's ``tls.connect`` options."""
+    config = _Config()
+    reject = opts.get("rejectUnauthorized")
+    config.reject = reject is None or bool(reject)
+    config.verify_mode = ssl.CERT_REQUIRED if config.reject else ssl.CERT_NONE
+    servername = opts.get("servername")
+    if servername is not None and not isinstance(servername, str):
+        raise InvalidArgTypeError("options.servername", "str", servername)
+    config.servername = servername or None
+    config.alpn = alpn_list(opts.get("ALPNProtocols"))
+    check = opts.get("checkServerIdentity")
+    if check is not None:
+        validate_function(check, "options.checkServerIdentity")
+        config.check_identity = check
+    session = opts.get("session")
+    if session is not None and not isinstance(session, ssl.SSLSession):
+        raise UnsupportedError("options.session as a Buffer",
+                               "pass the ssl.SSLSession from getSession() or 'session' "
+                               "(sessions are reusable within this process)")
+    config.session = session
+    secure_context = opts.get("secureContext")
+    if secure_context is not None:
+        if not isinstance(secure_context, SecureContext):
+            raise InvalidArgTypeError("options.secureContext", "SecureContext", secure_context)
+        if config.alpn:
+            for mode in (ssl.CERT_REQUIRED, ssl.CERT_NONE):
+                secure_context.ssl_context(False, mode).set_alpn_protocols(config.alpn)
+        config.context = secure_context
+    else:
+        config.context = _client_context(opts, config.alpn)
+    host = opts.get("host")
+    config.host = host if isinstance(host, str) and host else "localhost"
+    return config
+
+
+def connect(*args: Any, **kwargs: Any) -> TLSSocket:
+    """Open a TLS connection (Node's ``tls.connect``); returns the TLSSocket.
+
+    Every overload of ``net.connect``: ``connect(options[, callback])``,
+    ``connect(port[, host][, options][, callback])``,
+    ``connect(path[, options][, callback])``, or keyword arguments.
+    ``callback`` is a 'secureConnect' listener.
+
+    Options: every ``net.connect`` option, every ``createSecureContext``
+    option (``ca``, ``cert``, ``key``, ``minVersion``...), and
+    ``servername`` (the SNI to send: none unless given, as Node),
+    ``rejectUnauthorized`` (default True), ``checkServerIdentity``
+    (default :func:`gnet.tls.checkServerIdentity`; the name checked is
+    ``servername`` or ``host``), ``ALPNProtocols``, ``session`` (an
+    ``ssl.SSLSession`` from ``getSession()`` or 'session'),
+    ``secureContext``.
+
+    With ``rejectUnauthorized=False``, ``authorized`` and
+    ``authorizationError`` come from ``cryptography``'s view of the chain
+    (the handshake itself does not verify): Node's codes for a
+    self-signed certificate, an unknown issuer, an untrusted root, an
+    expired certificate and a name mismatch.
+
+    Raises:
+        UnsupportedError: ``socket`` (STARTTLS), ``requestOCSP``,
+            ``pskCallback``, ``ALPNCallback``, ``enableTrace``, a Buffer
+            ``session``.
+    """
+    positional = list(args)
+    extra: dict[str, Any] = {}
+    # (port, host, options) and (path, options): an options dict after the address.
+    for index in (2, 1):
+        if len(positional) > index and isinstance(positional[index], dict) and \
+                not isinstance(positional[0], dict):
+            extra = positional.pop(index)
+            break
+    known = _SOCKET_OPTIONS + _CONNECT_OPTIONS + _CLIENT_OPTIONS + tuple(_CONTEXT_OPTIONS)
+    call = normalize_connect(tuple(positional), {**merge_options(extra, {}, known), **kwargs},
+                             known, _CLIENT_UNSUPPORTED)
+    opts = call.options
+    if opts.get("socket") is not None:
+        raise UnsupportedError("options.socket (TLS over an already connected socket, STARTTLS)",
+                               "let tls.connect() open the connection")
+    target = check_connect(call)
+    opts["host"] = target.host if target.path is None else opts.get("host")
+    config = client_config(opts)
+    config.emit_secure_connect = True
+    sock = TLSSocket.__new__(TLSSocket)
+    Socket.__init__(sock, {k: v for k, v in opts.items() if k in _SOCKET_OPTIONS})
+    sock._tls_init(config)
+    if target.callback is not None:
+        sock.once("secureConnect", target.callback)
+    timeout = opts.get("timeout")
+    if timeout is not None:
+        sock.setTimeout(timeout)
+    net_options = {k: v for k, v in opts.items()
+                   if k in _CONNECT_OPTIONS or k in _SOCKET_OPTIONS or k == "path"}
+    if target.path is not None:
+        net_options.pop("port", None)
+        net_options.pop("host", None)
+    net_options.pop("timeout", None)
+    sock.connect(net_options)
+    return sock

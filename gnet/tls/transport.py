@@ -1,0 +1,497 @@
+"""The TLS transport: ``ITransport`` over another transport, with OpenSSL in memory.
+
+Theory of operation
+-------------------
+A :class:`TLSTransport` wraps a connected lower transport (a
+:class:`gnet.transport.StreamTransport`) and offers the stream above the
+same seam (:class:`gnet.interfaces.ITransport`), carrying plaintext. The
+engine is the standard library's ``ssl.SSLObject`` over two
+``ssl.MemoryBIO`` s: ciphertext read from the lower transport goes into the
+incoming BIO; what OpenSSL writes to the outgoing BIO goes to the lower
+transport.
+
+* **Handshake.** :meth:`start_handshake` runs ``do_handshake()`` in a
+  short-lived greenlet of its own, so a server's SNI callback may block
+  cooperatively. It waits for the lower descriptor to be readable with a
+  watcher of its own, bounded by ``timeout`` (the server's
+  ``handshakeTimeout``). Its outcome reaches the socket in the hub
+  (``loop.run_callback``), never in the greenlet. Until the socket calls
+  :meth:`secure`, ``recv``/``send`` refuse (``BlockingIOError``) and the
+  read and write callbacks stay unarmed: the stream queues its writes, as
+  while connecting.
+* **Reading.** ``recv(n)`` decrypts what the incoming BIO holds and pulls
+  more ciphertext from below only while it has less than ``n`` plaintext
+  bytes (memory stays bounded by one read). A close_notify, or the peer's
+  FIN after the handshake (a "ragged" EOF, which Node 20 also reads as the
+  end), is ``b''``. When it stops with ``n`` bytes, OpenSSL may hold more
+  that no descriptor event will announce: the read callback is called
+  again from the loop.
+* **Writing.** ``send(data)`` encrypts up to 64 KiB and hands the records
+  to the lower transport; what the kernel does not take waits in a backlog
+  drained by the lower transport's write watcher. ``pending`` is that
+  backlog (and 1 while the handshake runs, so that the stream's FIN and
+  'finish' wait for it); ``send`` refuses while it is not empty, and the
+  stream's write callback is called only once it is.
+* **Half-close.** ``shutdown()`` sends close_notify (``SSLObject.unwrap``;
+  the peer's close_notify may still be outstanding, and reading goes on),
+  then the lower transport's FIN once the backlog is out.
+* **Errors.** OpenSSL failures become Node's errors
+  (:func:`tls_error`): ``ERR_SSL_<REASON>`` as a
+  :class:`~gnet.errors.TLSConnectionError`, which is an ``OSError`` that
+  the stream passes on unchanged. Kernel errors from below pass as they
+  are (the stream names them ``read ECONNRESET``...).
+
+Everything but the handshake greenlet runs in the hub or in the calling
+greenlet, and never blocks.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent import get_hub
+from zope.interface import implementer
+
+from gnet.dispatch import get_loop
+from gnet.errors import TLSConnectionError, TLSHandshakeTimeoutError
+from gnet.interfaces import ITransport
+
+__all__ = ("CHUNK", "TLSTransport", "tls_error")
+
+#: Plaintext encrypted per send(), and ciphertext read per pull.
+CHUNK = 64 * 1024
+
+_REASON_TEXT = re.compile(r"^\[[^\]]*\] (.*?)(?: \(_ssl\.c:\d+\))?$")
+
+
+def tls_error(err: ssl.SSLError) -> TLSConnectionError:
+    """Node's error for an OpenSSL failure: ``ERR_SSL_<REASON>`` with OpenSSL's text."""
+    reason = getattr(err, "reason", None) or "UNKNOWN"
+    library = getattr(err, "library", None) or "SSL"
+    text = str(err.args[1]) if len(err.args) > 1 else str(err)
+    match = _REASON_TEXT.match(text)
+    reason_text = match.group(1) if match else reason.lower().replace("_", " ")
+    lib_text = "SSL routines" if library == "SSL" else f"{library} routines"
+    exc = TLSConnectionError(f"ERR_SSL_{reason}", f"error:{lib_text}::{reason_text}",
+                             reason_text, lib_text)
+    exc.__cause__ = err
+    return exc
+
+
+def _fileno(lower: Any) -> int:
+    # The lower transport's descriptor (a StreamTransport is the socket, or holds it).
+    sock = getattr(lower, "sock", lower)
+    return int(sock.fileno())
+
+
+class _Killed(Exception):
+    pass
+
+
+@implementer(ITransport)
+class TLSTransport:
+    """TLS over a connected lower transport (see the module docstring).
+
+    Args:
+        lower: The connected transport carrying ciphertext.
+        context: The ``ssl.SSLContext`` for this side.
+        server_side: True for the server's end.
+        server_hostname: The SNI to send (client), or None for none.
+        session: An ``ssl.SSLSession`` to resume (client), or None.
+    """
+
+    def __init__(self, lower: Any, context: ssl.SSLContext, server_side: bool,
+                 server_hostname: str | None = None, session: Any = None) -> None:
+        self.lower = lower
+        self.family: int = lower.family
+        self.reading = False
+        self.writing = False
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self.sslobj: ssl.SSLObject = context.wrap_bio(
+            self._in, self._out, server_side=server_side,
+            server_hostname=server_hostname, session=session)
+        self.server_side = server_side
+        self._secure = False
+        self._closed = False
+        self._backlog = bytearray()
+        self._fin_after_backlog = False
+        self._shut = False
+        self._eof = False  # the peer's close_notify or FIN was read
+        self._more = False  # recv() stopped full: OpenSSL may hold more
+        self._refire_queued = False
+        self._error: BaseException | None = None
+        self._rcb: Callable[[], Any] | None = None
+        self._wcb: Callable[[], Any] | None = None
+        self._greenlet: Any = None
+        self._hw: Any = None  # the handshake's own watcher
+        #: Called (hub) after reads while a client may still get session tickets.
+        self.on_session: Callable[[], Any] | None = None
+        self._session_checks = 0
+
+    # ------------------------------------------------------------------
+    # ITransport
+
+    @property
+    def is_tcp(self) -> bool:
+        """True for IPv4 and IPv6 connections."""
+        return bool(self.lower.is_tcp)
+
+    @property
+    def pending(self) -> int:
+        """Ciphertext bytes the kernel has not taken yet (1 while handshaking)."""
+        if self._backlog:
+            return len(self._backlog)
+        return 0 if self._secure or self._closed else 1
+
+    def recv(self, n: int) -> bytes:
+        """Up to ``n`` plaintext bytes, ``b''`` at EOF, or BlockingIOError."""
+        if self._error is not None:
+            raise self._error
+        if not self._secure:
+            raise BlockingIOError(errno.EAGAIN, "handshake not finished")
+        if self._eof:
+            return b""
+        read = self.sslobj.read
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while got < n:
+                try:
+                    data = read(n - got)
+                except ssl.SSLWantReadError:
+                    try:
+                        cipher = self.lower.recv(CHUNK)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        if chunks:
+                            self._error = exc
+                            break
+                        raise
+                    if cipher:
+                        self._in.write(cipher)
+                    else:
+                        self._in.write_eof()
+                    continue
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    # close_notify, or a FIN without one after the handshake
+                    # (Node 20 reads both as the end).
+                    self._eof = True
+                    break
+                except ssl.SSLError as exc:
+                    err = tls_error(exc)
+                    if chunks:
+                        self._error = err
+                        break
+                    raise err from None
+                if not data:
+                    self._eof = True
+                    break
+                chunks.append(data)
+                got += len(data)
+        finally:
+            if self._out.pending:
+                self._flush_out()
+        if self.on_session is not None and self._session_checks < 8:
+            self._session_checks += 1
+            self.on_session()
+        self._more = got >= n or (self._eof and bool(chunks)) or self._error is not None
+        if self._more and self.reading:
+            self._refire()
+        if chunks:
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if self._eof:
+            return b""
+        raise BlockingIOError(errno.EAGAIN, "no TLS record complete")
+
+    def send(self, data: Any) -> int:
+        """Encrypt up to 64 KiB of ``data``; how many plaintext bytes were taken."""
+        if self._error is not None:
+            raise self._error
+        if not self._secure or self._backlog or self._shut:
+            raise BlockingIOError(errno.EAGAIN, "TLS records wait")
+        view = memoryview(data)
+        if len(view) > CHUNK:
+            view = view[:CHUNK]
+        if not len(view):
+            return 0
+        try:
+            n = self.sslobj.write(view)
+        except ssl.SSLError as exc:
+            raise tls_error(exc) from None
+        self._flush_out()
+        return n
+
+    def sendmsg(self, buffers: Any) -> int:
+        """Like ``send`` for several buffers (joined up to 64 KiB)."""
+        parts = []
+        total = 0
+        for buf in buffers:
+            parts.append(buf)
+            total += len(buf)
+            if total >= CHUNK:
+                break
+        return self.send(b"".join(parts))
+
+    def start_reading(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub while ``recv`` may return something."""
+        self._rcb = callback
+        if self.reading:
+            return
+        self.reading = True
+        if self._secure and not self._closed:
+            self.lower.start_reading(callback)
+            if self._more or self.sslobj.pending() or self._in.pending:
+                self._refire()
+
+    def stop_reading(self) -> None:
+        """Stop the read callback."""
+        if self.reading:
+            self.reading = False
+            if self._secure and not self._closed:
+                self.lower.stop_reading()
+
+    def start_writing(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub once ``send`` may take more."""
+        self._wcb = callback
+        if self.writing:
+            return
+        self.writing = True
+        if self._secure and not self._closed and not self.lower.writing:
+            self.lower.start_writing(self._on_lower_writable)
+
+    def stop_writing(self) -> None:
+        """Stop the write callback (the backlog still drains)."""
+        if self.writing:
+            self.writing = False
+            if not self._backlog and not self._closed and self.lower.writing:
+                self.lower.stop_writing()
+
+    def shutdown(self) -> None:
+        """Send close_notify, then FIN once the records are out; reading goes on."""
+        if self._shut or self._closed:
+            return
+        self._shut = True
+        if self._secure:
+            try:
+                self.sslobj.unwrap()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass  # our close_notify is written; the peer's may come later
+            except ssl.SSLError:
+                pass
+            self._flush_out()
+        if self._backlog:
+            self._fin_after_backlog = True
+        else:
+            self.lower.shutdown()
+
+    def reset(self) -> None:
+        """Make the coming ``close()`` send RST."""
+        self.lower.reset()
+
+    def close(self) -> None:
+        """Stop everything and close the lower transport; safe twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.reading = self.writing = False
+        self._stop_handshake()
+        self._backlog = bytearray()
+        self.lower.close()
+
+    def getsockname(self) -> Any:
+        """The local sockaddr."""
+        return self.lower.getsockname()
+
+    def getpeername(self) -> Any:
+        """The peer's sockaddr."""
+        return self.lower.getpeername()
+
+    def set_no_delay(self, value: bool) -> None:
+        """TCP_NODELAY, on the lower transport."""
+        self.lower.set_no_delay(value)
+
+    def set_keep_alive(self, enable: bool, delay_ms: float, interval_ms: float | None,
+                       count: int | None) -> None:
+        """Keep-alive probes, on the lower transport."""
+        self.lower.set_keep_alive(enable, delay_ms, interval_ms, count)
+
+    def set_user_timeout(self, ms: int) -> None:
+        """TCP_USER_TIMEOUT, on the lower transport."""
+        self.lower.set_user_timeout(ms)
+
+    # ------------------------------------------------------------------
+    # Moving ciphertext down
+
+    def _flush_out(self) -> None:
+        # What OpenSSL wrote goes to the kernel; the rest waits in the
+        # backlog, which the lower write watcher drains.
+        data = self._out.read()
+        if not data or self._closed:
+            return
+        if self._backlog:
+            self._backlog += data
+            return
+        try:
+            sent = self.lower.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        if sent < len(data):
+            self._backlog += memoryview(data)[sent:]
+            if not self.lower.writing:
+                self.lower.start_writing(self._on_lower_writable)
+
+    def _on_lower_writable(self) -> None:
+        # Hub: the kernel has room. The backlog goes first; the stream's
+        # write callback only once it is out (and the handshake is done).
+        backlog = self._backlog
+        if backlog:
+            try:
+                sent = self.lower.send(backlog)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._fail(exc)
+                return
+            del backlog[:sent]
+            if backlog:
+                return
+            if self._fin_after_backlog:
+                self._fin_after_backlog = False
+                try:
+                    self.lower.shutdown()
+                except OSError as exc:
+                    if exc.errno != errno.ENOTCONN:
+                        self._fail(exc)
+                        return
+        if self.writing and self._secure and self._wcb is not None:
+            self._wcb()
+        elif not self._backlog and self.lower.writing and not self._closed:
+            self.lower.stop_writing()
+
+    def _fail(self, exc: BaseException) -> None:
+        # A kernel error while draining: the stream learns it from its next
+        # call, made now through whichever callback is armed.
+        self._error = exc
+        self._backlog = bytearray()
+        if self.lower.writing:
+            self.lower.stop_writing()
+        if self.writing and self._wcb is not None:
+            self._wcb()
+        elif self.reading and self._rcb is not None:
+            self._rcb()
+
+    def _refire(self) -> None:
+        if not self._refire_queued:
+            self._refire_queued = True
+            get_loop().run_callback(self._refired)
+
+    def _refired(self) -> None:
+        self._refire_queued = False
+        if self.reading and self._rcb is not None and not self._closed:
+            self._rcb()
+
+    # ------------------------------------------------------------------
+    # The handshake
+
+    def start_handshake(self, done: Callable[[BaseException | None], Any],
+                        timeout: float | None = None) -> None:
+        """Run the handshake in a greenlet; ``done(error or None)`` follows in the hub.
+
+        Args:
+            done: Called once, in the hub, unless the transport was closed first.
+            timeout: Seconds the handshake may take, or None.
+        """
+        self._greenlet = gevent.spawn(self._handshake, done, timeout)
+
+    def _handshake(self, done: Callable[[BaseException | None], Any],
+                   timeout: float | None) -> None:
+        outcome: BaseException | None = None
+        timer = gevent.Timeout(timeout, TLSHandshakeTimeoutError()) if timeout else None
+        try:
+            if timer is not None:
+                timer.start()
+            try:
+                self._do_handshake()
+            finally:
+                if timer is not None:
+                    timer.close()
+        except (gevent.GreenletExit, _Killed):
+            return
+        except BaseException as exc:
+            outcome = exc
+        finally:
+            hw = self._hw
+            if hw is not None:
+                self._hw = None
+                hw.stop()
+                hw.close()
+        if not self._closed:
+            get_loop().run_callback(self._handshake_done, done, outcome)
+
+    def _handshake_done(self, done: Callable[[BaseException | None], Any],
+                        outcome: BaseException | None) -> None:
+        self._greenlet = None
+        if not self._closed:
+            done(outcome)
+
+    def _do_handshake(self) -> None:
+        sslobj = self.sslobj
+        lower = self.lower
+        hub = get_hub()
+        while True:
+            try:
+                sslobj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            if self._out.pending:
+                self._flush_out()
+            if self._closed:
+                raise _Killed()
+            try:
+                data = lower.recv(CHUNK)
+            except (BlockingIOError, InterruptedError):
+                hw = self._hw
+                if hw is None:
+                    hw = self._hw = get_loop().io(_fileno(lower), 1)
+                hub.wait(hw)
+                continue
+            if data:
+                self._in.write(data)
+            else:
+                self._in.write_eof()
+        if self._out.pending:
+            self._flush_out()
+
+    def _stop_handshake(self) -> None:
+        hw = self._hw
+        if hw is not None:
+            hw.stop()  # the greenlet closes it on its way out
+        greenlet = self._greenlet
+        if greenlet is not None:
+            self._greenlet = None
+            greenlet.kill(block=False)
+
+    def secure(self) -> None:
+        """The socket accepted the handshake: arm the reading and writing asked for."""
+        if self._closed or self._secure:
+            return
+        self._secure = True
+        if self.reading and self._rcb is not None:
+            self.lower.start_reading(self._rcb)
+            if self.sslobj.pending() or self._in.pending:
+                self._refire()
+        if (self.writing or self._backlog) and not self.lower.writing:
+            self.lower.start_writing(self._on_lower_writable)
+
+    @property
+    def handshaking(self) -> bool:
+        """True until :meth:`secure` (or close)."""
+        return not self._secure and not self._closed
