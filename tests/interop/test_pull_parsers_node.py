@@ -71,7 +71,7 @@ def read_upgrade(socket: gnet.Socket, done: Callable[[str, list[Any]], None]) ->
                 body: list[bytes] = []
                 socket.on("data", body.append)
 
-                def on_end() -> None:
+                def on_end(head: bytes = head, body: list[bytes] = body) -> None:
                     everything = b"".join(body)
                     done(head.decode("latin1"), [len(everything), sha(everything)])
 
