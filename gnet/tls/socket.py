@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import errno
 import ssl
+import warnings
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -88,12 +90,21 @@ def _chain_der(sslobj: ssl.SSLObject) -> list[bytes]:
     if getter is None:
         return []
     try:
-        chain = getter() or []
+        chain: list[Any] = getter() or []
     except (ValueError, ssl.SSLError):
         return []
     result = []
     for cert in chain:
         result.append(cert if isinstance(cert, bytes) else cert.public_bytes(_DER))
+    if sslobj.server_side:
+        # OpenSSL leaves the client's own certificate out of the chain a
+        # server sees.
+        try:
+            leaf = sslobj.getpeercert(True)
+        except ValueError:
+            leaf = None
+        if leaf is not None and (not result or result[0] != leaf):
+            result.insert(0, leaf)
     return result
 
 
@@ -237,8 +248,13 @@ class TLSSocket(Socket):
         assert config is not None
         if isinstance(err, ssl.SSLCertVerificationError):
             t = self._t
-            chain = _chain_der(t.sslobj) if isinstance(t, TLSTransport) else []
-            code, message = verify_error_from_exception(err, len(chain) or None)
+            chain: list[bytes] = _chain_der(t.sslobj) if isinstance(t, TLSTransport) else []
+            length = len(chain) or None
+            if config.server_side and isinstance(t, TLSTransport):
+                # A failed client's own certificate is not in what OpenSSL
+                # gives a server: count it.
+                length = len(chain) + 1 if chain or length is None else length
+            code, message = verify_error_from_exception(err, length)
             return TLSCertificateError(code, message)
         if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
             return self._hang_up()
@@ -548,9 +564,7 @@ def offline_verify(chain: list[bytes], config: _Config) -> tuple[str, str] | Non
         return ("UNABLE_TO_GET_ISSUER_CERT", "unable to get issuer certificate")
     certs = [x509.load_der_x509_certificate(der) for der in chain]
     leaf = certs[0]
-    context = config.ssl_context()
-    roots = [x509.load_der_x509_certificate(der)
-             for der in context.get_ca_certs(binary_form=True)]
+    roots = _roots(x509, config.ssl_context())
     now = datetime.datetime.now(datetime.timezone.utc)
 
     def issued(issuer: Any, subject: Any) -> bool:
@@ -597,6 +611,28 @@ def offline_verify(chain: list[bytes], config: _Config) -> tuple[str, str] | Non
         if cert.not_valid_before_utc > now:
             return authorization_error(9)[:2]
     return None
+
+
+_parsed_roots: weakref.WeakKeyDictionary[ssl.SSLContext, list[Any]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _roots(x509: Any, context: ssl.SSLContext) -> list[Any]:
+    # The trust store as cryptography objects, parsed once per context. A
+    # root cryptography refuses (a zero serial, in old system stores) is
+    # left out: it cannot be anybody's issuer here.
+    roots = _parsed_roots.get(context)
+    if roots is None:
+        roots = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for der in context.get_ca_certs(binary_form=True):
+                try:
+                    roots.append(x509.load_der_x509_certificate(der))
+                except ValueError:
+                    pass
+        _parsed_roots[context] = roots
+    return roots
 
 
 def _sha256() -> Any:

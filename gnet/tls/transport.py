@@ -197,7 +197,15 @@ class TLSTransport:
                 got += len(data)
         finally:
             if self._out.pending:
-                self._flush_out()
+                try:
+                    self._flush_out()
+                except OSError as exc:
+                    # Records OpenSSL answers with (an alert, a key update)
+                    # that the peer no longer takes: what was read still
+                    # counts; the error comes with the next call.
+                    if not chunks and not self._eof:
+                        raise
+                    self._error = self._error or exc
         if self.on_session is not None and self._session_checks < 8:
             self._session_checks += 1
             self.on_session()
@@ -426,6 +434,11 @@ class TLSTransport:
             return
         except BaseException as exc:
             outcome = exc
+            if self._out.pending and not self._closed:
+                try:
+                    self._flush_out()  # the alert that tells the peer why
+                except OSError:
+                    pass
         finally:
             hw = self._hw
             if hw is not None:

@@ -1,0 +1,485 @@
+"""TLS sockets, gnet to gnet: data, backpressure, half-close, byte counts, events, errors.
+
+Every test runs a gnet TLS server and a client (gnet, or a raw socket for a
+hostile peer) on loopback, with certificates made per run by trustme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket as stdsocket
+import ssl
+from typing import Any
+
+import gevent
+import pytest
+
+from gnet.tls.server import Server, createServer
+from gnet.tls.socket import TLSSocket, connect, standard_name
+from helpers import HOST, MIB, Recorder, wait_until
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def identity(certs: Any, leaf: Any = None) -> dict[str, Any]:
+    leaf = leaf or certs.leaf
+    return {"key": leaf.private_key_pem.bytes(),
+            "cert": b"".join(blob.bytes() for blob in leaf.cert_chain_pems)}
+
+
+def tls_server(harness: Any, certs: Any, listener: Any = None, **options: Any) -> Server:
+    srv = createServer({**identity(certs), **options}, listener)
+    harness.add(srv)
+    harness.listen(srv, 0, HOST)
+    return srv
+
+
+def client(harness: Any, certs: Any, srv: Server, **options: Any) -> TLSSocket:
+    options.setdefault("ca", certs.ca.cert_pem.bytes())
+    return harness.track(connect({"port": srv.address()["port"], "host": HOST, **options}))
+
+
+def echo(sock: TLSSocket) -> None:
+    sock.on("data", sock.write)
+
+
+def test_echo_one_mib_both_ways(harness: Any, certs: Any) -> None:
+    server_side: list[TLSSocket] = []
+
+    def on_secure(sock: TLSSocket) -> None:
+        server_side.append(sock)
+        echo(sock)
+
+    srv = tls_server(harness, certs, on_secure)
+    payload = hashlib.sha256(b"seed").digest() * (MIB // 32)
+    c = client(harness, certs, srv)
+    got: list[bytes] = []
+    c.on("data", got.append)
+    c.write(payload)
+    wait_until(lambda: sum(map(len, got)) >= len(payload), 20)
+    data = b"".join(got)
+    assert hashlib.sha256(data).hexdigest() == hashlib.sha256(payload).hexdigest()
+    assert c.bytesWritten == c.bytesRead == len(payload)
+    s = server_side[0]
+    assert s.bytesRead == s.bytesWritten == len(payload)
+    harness.finish()
+
+
+def test_byte_counts_are_plaintext(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    c = client(harness, certs, srv)
+    rec = Recorder(c)
+    c.end(b"x" * 1000)
+    wait_until(lambda: seen and seen[0].bytesRead == 1000)
+    assert c.bytesWritten == 1000
+    seen[0].end()
+    rec.wait("close")
+    assert c.bytesRead == 0 and seen[0].bytesWritten == 0
+    harness.finish()
+
+
+def test_event_order_matches_node(harness: Any, certs: Any) -> None:
+    # Recorded from Node 20 (tls.connect to tls.createServer, the client
+    # writes 1000 bytes, the server echoes, the client ends on the echo):
+    # C connect, ready, secureConnect, secure; S secure, secureConnection,
+    # data; C data, finish; S end, finish, close; C end, close.
+    log: list[str] = []
+
+    def on_secure(sock: TLSSocket) -> None:
+        log.append("S secureConnection")
+        for name in ("data", "end", "finish", "close"):
+            sock.on(name, lambda *_a, name=name: log.append("S " + name))
+        sock.on("data", sock.write)
+
+    srv = createServer(identity(certs))
+    harness.add(srv)
+    srv.on("connection", lambda sock: sock.on("secure", lambda: log.append("S secure")))
+    srv.on("secureConnection", on_secure)
+    harness.listen(srv, 0, HOST)
+    c = client(harness, certs, srv)
+    for name in ("connect", "ready", "secureConnect", "secure", "data", "end", "finish",
+                 "close"):
+        c.on(name, lambda *_a, name=name: log.append("C " + name))
+    c.on("data", lambda _d: c.end())
+    c.write(b"\0" * 1000)
+    wait_until(lambda: "C close" in log and "S close" in log)
+    client_events = [e for e in log if e.startswith("C ")]
+    server_events = [e for e in log if e.startswith("S ")]
+    assert client_events == ["C connect", "C ready", "C secureConnect", "C secure", "C data",
+                             "C finish", "C end", "C close"]
+    assert server_events == ["S secure", "S secureConnection", "S data", "S end", "S finish",
+                             "S close"]
+    harness.finish()
+
+
+def test_backpressure_drain_every_byte(harness: Any, certs: Any) -> None:
+    results: dict[str, Any] = {}
+
+    def on_secure(sock: TLSSocket) -> None:
+        chunk = b"z" * 65536
+        for _ in range(64):  # 4 MiB, far more than the kernel buffers
+            if not sock.write(chunk):
+                results["false"] = True
+                break
+        results["written"] = sock.bytesWritten
+        sock.on("drain", lambda: results.setdefault("drain", True))
+
+    srv = tls_server(harness, certs, on_secure)
+    c = client(harness, certs, srv)
+    c.pause()
+    c.on("secureConnect", lambda: None)
+    wait_until(lambda: "written" in results)
+    assert results.get("false") is True
+    gevent.sleep(0.1)
+    assert "drain" not in results
+    got: list[int] = []
+    c.on("data", lambda d: got.append(len(d)))
+    c.resume()
+    wait_until(lambda: sum(got) >= results["written"], 10)
+    wait_until(lambda: "drain" in results)
+    assert sum(got) == results["written"]
+    harness.finish()
+
+
+@pytest.mark.parametrize("first", ["client", "server"])
+def test_half_close_allow_half_open(harness: Any, certs: Any, first: str) -> None:
+    server_side: list[TLSSocket] = []
+    srv = tls_server(harness, certs, server_side.append, allowHalfOpen=True)
+    c = client(harness, certs, srv, allowHalfOpen=True)
+    crec = Recorder(c)
+    wait_until(lambda: server_side)
+    s = server_side[0]
+    srec = Recorder(s)
+    closer, other = (c, s) if first == "client" else (s, c)
+    closer_rec, other_rec = (crec, srec) if first == "client" else (srec, crec)
+    closer.end(b"bye")
+    other_rec.wait("end")
+    assert other_rec.data() == b"bye"
+    assert "close" not in other_rec.names
+    other.write(b"after end")
+    wait_until(lambda: closer_rec.data() == b"after end")
+    other.end()
+    closer_rec.wait("close")
+    other_rec.wait("close")
+    assert closer_rec.names.count("end") == 1
+    harness.finish()
+
+
+def test_protocol_and_cipher(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    c = client(harness, certs, srv)
+    assert c.getProtocol() == "unknown"
+    Recorder(c, ("secureConnect",)).wait("secureConnect")
+    assert c.getProtocol() == "TLSv1.3"
+    cipher = c.getCipher()
+    assert cipher == {"name": "TLS_AES_256_GCM_SHA384",
+                      "standardName": "TLS_AES_256_GCM_SHA384", "version": "TLSv1.3"}
+    wait_until(lambda: seen)
+    s = seen[0]
+    assert s.getProtocol() == "TLSv1.3"
+    assert s.authorized is False and s.authorizationError is None
+    assert s.encrypted is True and c.encrypted is True
+    assert c.authorized is True and c.alpnProtocol is False
+    assert c.getPeerCertificate()["subjectaltname"].startswith("DNS:localhost")
+    assert s.getPeerCertificate() == {}
+    assert s.getCertificate()["subjectaltname"].startswith("DNS:localhost")
+    c.destroy()
+    assert c.getProtocol() is None and c.getPeerCertificate() is None
+    harness.finish()
+
+
+def test_tls12_cipher_names(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, maxVersion="TLSv1.2")
+    c = client(harness, certs, srv, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")
+    Recorder(c, ("secureConnect",)).wait("secureConnect")
+    assert c.getProtocol() == "TLSv1.2"
+    assert c.getCipher() == {"name": "ECDHE-ECDSA-AES128-GCM-SHA256",
+                             "standardName": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                             "version": "TLSv1.2"}
+    assert standard_name("AES128-SHA256") == "TLS_RSA_WITH_AES_128_CBC_SHA256"
+    assert standard_name("ECDHE-RSA-CHACHA20-POLY1305") == \
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+    harness.finish()
+
+
+# --- handshake failures on the server: 'tlsClientError', never 'error' ------
+
+
+def client_errors(srv: Server) -> list[tuple[Any, Any]]:
+    errors: list[tuple[Any, Any]] = []
+    srv.on("tlsClientError", lambda err, sock: errors.append((err, sock)))
+    srv.on("secureConnection", lambda sock: errors.append(("secureConnection", sock)))
+    return errors
+
+
+def test_handshake_timeout(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, handshakeTimeout=50)
+    errors = client_errors(srv)
+    raw = harness.raw_client(srv.address()["port"])
+    wait_until(lambda: errors)
+    gevent.sleep(0.1)
+    assert len(errors) == 1
+    err, sock = errors[0]
+    assert err.code == "ERR_TLS_HANDSHAKE_TIMEOUT" and str(err) == "TLS handshake timeout"
+    assert isinstance(sock, TLSSocket)
+    wait_until(lambda: raw.recv(10) == b"")
+    harness.finish()
+
+
+@pytest.mark.parametrize(("garbage", "code"), [
+    (b"\x2a" * 1024, "ERR_SSL_WRONG_VERSION_NUMBER"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "ERR_SSL_HTTP_REQUEST"),
+])
+def test_garbage_is_a_client_error(harness: Any, certs: Any, garbage: bytes,
+                                   code: str) -> None:
+    srv = tls_server(harness, certs)
+    errors = client_errors(srv)
+    raw = harness.raw_client(srv.address()["port"])
+    raw.sendall(garbage)
+    wait_until(lambda: errors)
+    err, _sock = errors[0]
+    assert err.code == code
+    harness.finish()
+
+
+def test_peer_closes_before_handshake(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs)
+    errors = client_errors(srv)
+    raw = stdsocket.create_connection((HOST, srv.address()["port"]))
+    raw.close()
+    wait_until(lambda: errors)
+    err, sock = errors[0]
+    assert err.code == "ECONNRESET" and "socket hang up" in str(err)
+    assert sock.destroyed
+    harness.finish()
+
+
+def test_client_to_a_plain_server_that_ends(harness: Any, certs: Any) -> None:
+    import gnet
+
+    plain = harness.add(gnet.createServer(lambda sock: sock.end()))
+    harness.listen(plain, 0, HOST)
+    c = harness.track(connect(plain.address()["port"], HOST, {"ca": certs.ca.cert_pem.bytes()}))
+    rec = Recorder(c, ("connect", "secureConnect", "error", "close"))
+    rec.wait("close")
+    assert rec.names == ["connect", "error", "close"]
+    err = rec.args("error")[0][0]
+    assert err.code == "ECONNRESET"
+    assert str(err).endswith("Client network socket disconnected before secure TLS "
+                             "connection was established")
+    assert err.host == HOST and err.port == plain.address()["port"]
+    harness.finish()
+
+
+def test_hostile_clients_do_not_hurt_others(harness: Any, certs: Any) -> None:
+    def on_secure(sock: TLSSocket) -> None:
+        sock.on("data", lambda d: (_ for _ in ()).throw(RuntimeError("boom"))
+                if d == b"raise" else sock.write(d))
+
+    srv = tls_server(harness, certs, on_secure)
+    errors = client_errors(srv)
+    good = client(harness, certs, srv)
+    got: list[bytes] = []
+    good.on("data", got.append)
+    bad = client(harness, certs, srv)
+    bad_rec = Recorder(bad)
+    raws = [harness.raw_client(srv.address()["port"]) for _ in range(3)]
+    for raw in raws:
+        raw.sendall(b"\x16\x03\x01\x00\x05hello garbage")
+    good.write(b"ping")
+    wait_until(lambda: got)
+    bad.write(b"raise")
+    bad_rec.wait("close")
+    good.write(b"pong")
+    wait_until(lambda: b"".join(got) == b"pingpong")
+    assert not good.destroyed
+    assert len([e for e in errors if e[0] != "secureConnection"]) == 3
+    harness.close()
+
+
+# --- the client's checks --------------------------------------------------------
+
+
+def test_self_signed_rejected_by_default(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, key=certs.ca.private_key_pem.bytes(),
+                     cert=certs.ca.cert_pem.bytes())
+    errors = client_errors(srv)
+    c = harness.track(connect(srv.address()["port"], HOST))
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    err = rec.args("error")[0][0]
+    assert err.code == "DEPTH_ZERO_SELF_SIGNED_CERT"
+    assert str(err) == "self-signed certificate"
+    assert rec.names == ["error", "close"]
+    wait_until(lambda: errors)
+    assert errors[0][0].code == "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA"
+    harness.finish()
+
+
+@pytest.mark.parametrize(("leaf", "code"), [
+    ("self", "DEPTH_ZERO_SELF_SIGNED_CERT"),
+    ("stranger", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
+    ("expired", "CERT_HAS_EXPIRED"),
+    ("example", "ERR_TLS_CERT_ALTNAME_INVALID"),
+])
+def test_reject_unauthorized_false_reports(harness: Any, certs: Any, leaf: str,
+                                           code: str) -> None:
+    trust: dict[str, Any] = {}
+    if leaf == "self":
+        # Its own CA, not trusted (the default store): self-signed.
+        options = {"key": certs.ca.private_key_pem.bytes(), "cert": certs.ca.cert_pem.bytes()}
+        trust = {"ca": None}
+    else:
+        options = identity(certs, getattr(certs, leaf))
+    srv = tls_server(harness, certs, **options)
+    c = client(harness, certs, srv, rejectUnauthorized=False, **trust)
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("secureConnect")
+    assert c.authorized is False
+    assert c.authorizationError == code
+    # The same peer, rejected: the same code as the error.
+    c2 = client(harness, certs, srv, **trust)
+    rec2 = Recorder(c2, ("secureConnect", "error", "close"))
+    rec2.wait("close")
+    assert rec2.args("error")[0][0].code == code
+    harness.finish()
+
+
+def test_authorized_with_ca_and_reject_false(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs)
+    c = client(harness, certs, srv, rejectUnauthorized=False)
+    wait_until(lambda: c.authorized)
+    assert c.authorizationError is None
+    harness.finish()
+
+
+def test_wrong_host_name(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, **identity(certs, certs.example))
+    c = client(harness, certs, srv, host="localhost")
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    err = rec.args("error")[0][0]
+    assert err.code == "ERR_TLS_CERT_ALTNAME_INVALID"
+    assert err.reason == "Host: localhost. is not in the cert's altnames: DNS:example.com"
+    # servername wins over host for the check (and is sent as SNI).
+    c2 = client(harness, certs, srv, servername="example.com")
+    wait_until(lambda: c2.authorized)
+    harness.finish()
+
+
+# --- ALPN, SNI, client certificates, sessions ------------------------------------
+
+
+@pytest.mark.parametrize(("server", "client_list", "chosen"), [
+    (["a", "b", "c"], ["c", "b", "e"], "b"),
+    (["foo", "h2"], ["h2", "foo"], "foo"),
+    (None, None, False),
+])
+def test_alpn(harness: Any, certs: Any, server: Any, client_list: Any, chosen: Any) -> None:
+    seen: list[TLSSocket] = []
+    options = {"ALPNProtocols": server} if server else {}
+    srv = tls_server(harness, certs, seen.append, **options)
+    c = client(harness, certs, srv, **({"ALPNProtocols": client_list} if client_list else {}))
+    wait_until(lambda: seen and c.authorized)
+    assert c.alpnProtocol == chosen
+    assert seen[0].alpnProtocol == chosen
+    harness.finish()
+
+
+def test_sni_add_context_and_servername(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    srv.addContext("example.com", identity(certs, certs.example))
+    c = client(harness, certs, srv, servername="example.com")
+    wait_until(lambda: c.authorized and seen)
+    assert c.getPeerCertificate()["subjectaltname"] == "DNS:example.com"
+    assert seen[0].servername == "example.com"
+    plain = client(harness, certs, srv)
+    wait_until(lambda: plain.authorized and len(seen) == 2)
+    assert seen[1].servername is False  # no SNI unless servername is given
+    harness.finish()
+
+
+def test_sni_callback_may_block(harness: Any, certs: Any) -> None:
+    from gnet.tls import createSecureContext
+
+    example = createSecureContext(identity(certs, certs.example))
+    ticks: list[int] = []
+
+    def sni(name: str, cb: Any) -> None:
+        gevent.sleep(0.1)  # a cooperative lookup
+        cb(None, example if name == "example.com" else None)
+
+    srv = tls_server(harness, certs, SNICallback=sni)
+    ticker = gevent.spawn(lambda: [ticks.append(1) or gevent.sleep(0.01) for _ in range(100)])
+    c = client(harness, certs, srv, servername="example.com")
+    wait_until(lambda: c.authorized)
+    assert c.getPeerCertificate()["subjectaltname"] == "DNS:example.com"
+    assert len(ticks) >= 5  # the loop ran while the callback waited
+    ticker.kill()
+    harness.finish()
+
+
+def test_sni_callback_invalid_context(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, SNICallback=lambda name, cb: cb(None, {}))
+    errors = client_errors(srv)
+    c = client(harness, certs, srv, servername="x.example")
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    wait_until(lambda: errors)
+    assert str(errors[0][0]) == "Invalid SNI context"
+    harness.finish()
+
+
+def test_client_certificates(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append, requestCert=True,
+                     ca=certs.ca.cert_pem.bytes())
+    errors = client_errors(srv)
+    good = client(harness, certs, srv, **identity(certs))
+    wait_until(lambda: seen)
+    assert seen[0].authorized is True
+    assert seen[0].getPeerCertificate()["subjectaltname"].startswith("DNS:localhost")
+    assert good.authorized
+    stranger = client(harness, certs, srv, **identity(certs, certs.stranger))
+    rec = Recorder(stranger, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    wait_until(lambda: len(errors) > 1)
+    codes = [getattr(e[0], "code", None) for e in errors if e[0] != "secureConnection"]
+    assert codes == ["UNABLE_TO_VERIFY_LEAF_SIGNATURE"]
+    assert rec.args("error")[0][0].code == "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA"
+    harness.finish()
+
+
+def test_session_resumption(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, lambda sock: sock.end(b"hi"))
+    sessions: list[ssl.SSLSession] = []
+    first = client(harness, certs, srv)
+    first.on("session", sessions.append)
+    rec = Recorder(first)
+    rec.wait("close")
+    assert sessions and all(isinstance(s, ssl.SSLSession) for s in sessions)
+    second = client(harness, certs, srv, session=sessions[-1])
+    rec2 = Recorder(second)
+    wait_until(lambda: second.authorized)
+    assert second.isSessionReused() is True
+    assert first.isSessionReused() is False
+    rec2.wait("close")
+    harness.finish()
+
+
+def test_unsupported_options_raise(harness: Any, certs: Any) -> None:
+    from gnet.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="rejectUnauthorized"):
+        createServer({**identity(certs), "requestCert": True, "rejectUnauthorized": False})
+    with pytest.raises(UnsupportedError, match="ALPNCallback"):
+        createServer({**identity(certs), "ALPNCallback": lambda *a: None})
+    with pytest.raises(UnsupportedError, match="requestOCSP"):
+        connect({"port": 1, "requestOCSP": True})
+    srv = createServer(identity(certs))
+    with pytest.raises(UnsupportedError, match="keylog"):
+        srv.on("keylog", lambda *a: None)
+    harness.finish()
