@@ -38,6 +38,7 @@ from gnet.errors import (
     dns_error,
     system_error,
 )
+from gnet.transport import StreamTransport
 from gnet.validate import validate_bool, validate_number
 
 __all__ = (
@@ -231,7 +232,7 @@ class Connector:
                 self.errors.append(IPBlockedError(sockaddr[0]))
                 continue
             try:
-                sock = _socket.socket(af, _socket.SOCK_STREAM)
+                sock = StreamTransport(af, _socket.SOCK_STREAM)
             except OSError as exc:
                 self.errors.append(self.error(exc, sockaddr))
                 continue

@@ -49,6 +49,7 @@ from gnet.interfaces import IConnectionOwner, IServer
 from gnet.loop import Handle, fail_run
 from gnet.options import merge_options
 from gnet.socket import Socket, accept, serve, socket_setup
+from gnet.transport import StreamTransport
 from gnet.validate import validate_function
 
 __all__ = ("Server", "createServer")
@@ -582,7 +583,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         """Wrap an accepted descriptor in a Socket and schedule 'connection' (hub)."""
         # Giving the family spares the three getsockopt() calls that
         # socket(fileno=fd) makes to find it out.
-        raw = _socket.socket(self.family, _socket.SOCK_STREAM, 0, fd)
+        raw = StreamTransport(self.family, _socket.SOCK_STREAM, 0, fd)
         limit = self.maxConnections
         if limit is not None and self._open >= limit:
             self._drop(raw)

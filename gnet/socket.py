@@ -220,7 +220,7 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
             if not 0 <= fd <= _FD_MAX:
                 raise OutOfRangeError("options.fd", f">= 0 and <= {_FD_MAX}", fd)
             try:
-                raw = _socket.socket(fileno=fd)
+                raw = StreamTransport(fileno=fd)
             except OSError as exc:
                 if exc.errno == errno.ENOTSOCK:
                     raise InvalidFdTypeError("FILE") from None
@@ -291,6 +291,8 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         self._t: StreamTransport | None = None
         self._rq: list[Any] | None = None
         self._rlen = 0
+        if self._pull is not False:
+            self._pull_restart()  # a reconnect in pull mode
         self._wq: deque[list[Any]] | None = None
         self._wlen = 0
         self._need_drain = False
@@ -430,8 +432,8 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         return self
 
     def _adopt(self, sock: Any, peer: Any = None) -> None:
-        # The connection is up: the OS socket becomes this socket's transport.
-        t = self._t = StreamTransport(sock)
+        # The connection is up: its OS socket becomes this socket's transport.
+        t = self._t = sock.attach()
         self._life.apply("open")
         if t.is_tcp:
             self._local_family = "IPv6" if t.family == _socket.AF_INET6 else "IPv4"

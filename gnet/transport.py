@@ -50,6 +50,11 @@ How the next transports plug in:
   it, but it owns its descriptor and watchers the same way
   (:mod:`gnet.dgram`), by the same rules.
 
+:class:`StreamTransport` *is* the OS socket: a subclass of the C socket
+type with its two watchers added, so a connection pays for one object, and
+``recv``/``send``/``sendmsg`` are the C methods themselves, with no Python
+frame in between on the hot paths.
+
 Why the ``_socket`` module and not ``socket``: under
 ``gevent.monkey.patch_all()`` the ``socket`` module's class is gevent's
 cooperative socket, whose ``recv`` would *wait* (switch to the hub) when
@@ -81,33 +86,38 @@ _LINGER_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"
 
 
 @implementer(ITransport)
-class StreamTransport:
-    """A connected TCP or Unix stream socket wired to gevent's loop."""
+class StreamTransport(_socket.socket):
+    """A connected TCP or Unix stream socket wired to gevent's loop.
 
-    __slots__ = ("family", "reading", "recv", "send", "sendmsg", "sock", "writing", "_rw", "_ww")
+    Made like ``_socket.socket`` (``StreamTransport(family, type, 0, fd)``
+    for an accepted descriptor); :meth:`attach` makes it non-blocking and
+    gives it its read watcher once it is connected.
+    """
+
+    __slots__ = ("reading", "writing", "_rw", "_ww")
 
     #: Bytes this transport holds that the kernel has not taken: always
     #: none here, since send() hands everything it accepts to the kernel.
     pending = 0
 
-    def __init__(self, sock: Any) -> None:
-        sock.setblocking(False)
-        self.sock = sock
-        self.family: int = sock.family
-        # The C methods themselves: the stream calls them on its hot paths
-        # with no Python frame in between.
-        self.recv: Callable[[int], bytes] = sock.recv
-        self.send: Callable[[Any], int] = sock.send
-        self.sendmsg: Callable[[Any], int] = sock.sendmsg
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.reading = False
         self.writing = False
-        self._rw: Any = get_loop().io(sock.fileno(), 1)
+        self._rw: Any = None
         self._ww: Any = None  # made on the first write that has to wait
+
+    def attach(self) -> StreamTransport:
+        """Wire the connected socket to the loop; returns self."""
+        self.setblocking(False)
+        self._rw = get_loop().io(self.fileno(), 1)
+        return self
 
     @property
     def is_tcp(self) -> bool:
         """An IPv4 or IPv6 socket (not a Unix one)."""
-        return self.family == _socket.AF_INET or self.family == _socket.AF_INET6
+        family = self.family
+        return family == _socket.AF_INET or family == _socket.AF_INET6
 
     def start_reading(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` in the hub while data (or EOF) is ready."""
@@ -127,7 +137,7 @@ class StreamTransport:
             self.writing = True
             ww = self._ww
             if ww is None:
-                ww = self._ww = get_loop().io(self.sock.fileno(), 2)
+                ww = self._ww = get_loop().io(self.fileno(), 2)
             ww.start(callback)
 
     def stop_writing(self) -> None:
@@ -136,13 +146,13 @@ class StreamTransport:
             self.writing = False
             self._ww.stop()
 
-    def shutdown(self) -> None:
-        """Send FIN: the peer reads EOF; this side may still read."""
-        self.sock.shutdown(_socket.SHUT_WR)
+    def shutdown(self, how: int = _socket.SHUT_WR) -> None:
+        """Send FIN (by default): the peer reads EOF; this side may still read."""
+        _socket.socket.shutdown(self, how)
 
     def reset(self) -> None:
         """Make the coming ``close()`` send RST instead of FIN."""
-        self.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, _LINGER_RESET)
+        self.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, _LINGER_RESET)
 
     def close(self) -> None:
         """Stop the watchers, then release the descriptor; a second call does nothing."""
@@ -152,15 +162,7 @@ class StreamTransport:
                 watcher.stop()
                 watcher.close()
         self._rw = self._ww = None
-        self.sock.close()
-
-    def getsockname(self) -> Any:
-        """The local sockaddr."""
-        return self.sock.getsockname()
-
-    def getpeername(self) -> Any:
-        """The peer's sockaddr (raises OSError once it is gone)."""
-        return self.sock.getpeername()
+        _socket.socket.close(self)
 
     # Socket options. Each is best effort, as in Node: a Unix socket has no
     # Nagle, an old kernel may lack an option, and none of that is an error
@@ -169,27 +171,26 @@ class StreamTransport:
     def set_no_delay(self, value: bool) -> None:
         """TCP_NODELAY on (Nagle off) or off."""
         try:
-            self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(value))
+            self.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(value))
         except OSError:
             pass
 
     def set_keep_alive(self, enable: bool, delay_ms: float, interval_ms: float | None,
                        count: int | None) -> None:
         """SO_KEEPALIVE, and the first probe's delay, the probe interval and count."""
-        sock = self.sock
         try:
-            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
+            self.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
             if not enable:
                 return
             if delay_ms >= 1000 and hasattr(_socket, "TCP_KEEPIDLE"):
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE,
+                self.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE,
                                 min(int(delay_ms // 1000), _KEEPALIVE_MAX_S))
             if hasattr(_socket, "TCP_KEEPINTVL"):
                 # Node's defaults since 13.12: a probe a second, ten probes.
                 secs = 1 if interval_ms is None else max(1, int(interval_ms // 1000))
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL,
+                self.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL,
                                 min(secs, _KEEPALIVE_MAX_S))
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
+                self.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT,
                                 10 if count is None else min(count, 127))
         except OSError:
             pass
@@ -199,6 +200,6 @@ class StreamTransport:
         option = getattr(_socket, "TCP_USER_TIMEOUT", None)
         if option is not None:
             try:
-                self.sock.setsockopt(_socket.IPPROTO_TCP, option, ms)
+                self.setsockopt(_socket.IPPROTO_TCP, option, ms)
             except OSError:
                 pass

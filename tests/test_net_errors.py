@@ -15,6 +15,7 @@ such a log check it and take it out of the way first.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import functools
 import logging
@@ -278,7 +279,7 @@ def test_write_when_the_os_socket_is_gone_gives_a_write_error(harness: Harness) 
     sock = harness.connect(port_of(srv), "127.0.0.1")
     once(sock, "connect", timeout=WAIT)
     rec = Recorder(sock)
-    sock._t.sock.close()  # the descriptor goes away under the Socket
+    _socket.socket.close(sock._t)  # the descriptor goes away under the Socket
     results: list[Any] = []
     assert sock.write("foo", results.append) is False
     rec.wait("close")
@@ -300,7 +301,7 @@ def test_failed_write_calls_back_before_error_and_close(harness: Harness) -> Non
     order: list[str] = []
     sock.on("error", lambda err: order.append("error"))
     sock.on("close", lambda had: order.append("close"))
-    sock._t.sock.close()
+    _socket.socket.close(sock._t)
     sock.write("foo", lambda err: order.append("cb"))
     wait_until(lambda: len(order) == 3, what="callback, 'error' and 'close'")
     assert order == ["cb", "error", "close"]
