@@ -369,6 +369,19 @@ class ReadSide:
             self._decode_queue()
         return p
 
+    def _pull_restart(self) -> None:
+        # A destroyed socket connects anew: the old connection's flags go,
+        # and a 'readable' listener gets reading started again (Node 20
+        # leaves such a socket without reading).
+        p = self._pull
+        if p.__class__ is not _Pull:
+            return
+        listening = p.listening
+        p.__init__()  # type: ignore[misc]
+        p.listening = p.need = listening
+        if listening:
+            self._queue(self.read, 0)
+
     def _decode_queue(self) -> None:
         # setEncoding() in pull mode: what is buffered becomes text, and
         # the buffer's length counts characters, as in Node.

@@ -418,3 +418,72 @@ def test_a_data_only_socket_never_enters_pull_mode(harness: Harness) -> None:
     peer.end(b"x" * 100_000)
     wait_until(lambda: sum(map(len, got)) == 100_000, what="the data")
     assert client[0]._pull is False
+
+
+def test_a_socket_reconnected_in_pull_mode_reads_again(harness: Harness) -> None:
+    """Node 20 leaves such a socket without reading (its 'readable' listener waits
+    forever); gnet starts reading on the new connection (docs/differences.md)."""
+    count = [0]
+
+    def serve(c: net.Socket) -> None:
+        count[0] += 1
+        c.end(f"conn{count[0]}")
+
+    _srv, port = harness.server_and_port(serve)
+    s = harness.socket()
+    log: list[Any] = []
+    s.on("readable", lambda: log.append(("readable", s.read())))
+    s.on("end", lambda: log.append("end"))
+
+    def on_close(_e: bool) -> None:
+        log.append("close")
+        if count[0] == 1:
+            s.connect(port, HOST)
+
+    s.on("close", on_close)
+    s.connect(port, HOST)
+    wait_until(lambda: log.count("close") == 2, what="two connections")
+    assert log == [("readable", b"conn1"), ("readable", None), "end", "close",
+                   ("readable", b"conn2"), ("readable", None), "end", "close"]
+
+
+def test_readable_added_in_the_connection_listener_of_a_paused_server(
+        harness: Harness) -> None:
+    """pauseOnConnect: the 'readable' listener starts reading, as Node's read(0) does."""
+    got: list[Any] = []
+
+    def serve(c: net.Socket) -> None:
+        assert c.readableFlowing is False
+
+        def on_readable() -> None:
+            while (chunk := c.read()) is not None:
+                got.append(chunk)
+
+        c.on("readable", on_readable)
+        c.on("end", lambda: got.append("end"))
+
+    _srv, port = harness.server_and_port(serve, pauseOnConnect=True)
+    client = harness.client(port)
+    client.end(b"ping")
+    wait_until(lambda: got and got[-1] == "end", what="'end'")
+    assert b"".join(x for x in got if isinstance(x, bytes)) == b"ping"
+
+
+def test_set_encoding_after_bytes_were_buffered_in_pull_mode(harness: Harness) -> None:
+    """Node's setEncoding() decodes what is buffered: readableLength turns into characters."""
+    client: list[net.Socket] = []
+    seen: list[Any] = []
+
+    def setup(s: net.Socket) -> None:
+        client.append(s)
+        s.on("readable", lambda: seen.append(s.readableLength))
+
+    _c, peer = _pair(harness, setup)
+    s = client[0]
+    peer.write("€€".encode())
+    wait_until(lambda: s.readableLength == 6, what="6 bytes")
+    s.setEncoding("utf8")
+    assert s.readableLength == 2
+    assert s.read(1) == "€"
+    assert s.read() == "€"
+    assert s.read() is None
