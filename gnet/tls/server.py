@@ -30,6 +30,7 @@ False) where Node refuses the handshake.
 
 from __future__ import annotations
 
+import _ssl
 import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -163,7 +164,10 @@ class Server(NetServer):
         ssl_context = context.ssl_context(True, self._verify_mode)
         if self._alpn:
             ssl_context.set_alpn_protocols(self._alpn)
-        ssl_context.sni_callback = self._on_sni
+        # Set through the C type's own descriptor: under monkey patching the
+        # context is gevent's SSLContext, whose sni_callback wraps the
+        # callback for its SSLSocket (and breaks an SSLObject's).
+        _ssl._SSLContext.sni_callback.__set__(ssl_context, self._on_sni)  # type: ignore[attr-defined]
         return ssl_context
 
     # ------------------------------------------------------------------
