@@ -167,7 +167,7 @@ class Server(NetServer):
         # Set through the C type's own descriptor: under monkey patching the
         # context is gevent's SSLContext, whose sni_callback wraps the
         # callback for its SSLSocket (and breaks an SSLObject's).
-        descriptor: Any = vars(_ssl._SSLContext)["sni_callback"]  # type: ignore[attr-defined]
+        descriptor: Any = vars(_ssl._SSLContext)["sni_callback"]
         descriptor.__set__(ssl_context, self._on_sni)
         return ssl_context
 
