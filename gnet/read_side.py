@@ -277,8 +277,13 @@ class ReadSide:
             UnknownEncodingError: the name is not one of Node's encodings.
         """
         self._decoder = Decoder(normalize_encoding(encoding))
-        if self._pull.__class__ is _Pull:
+        p = self._pull
+        if p.__class__ is _Pull:
             self._decode_queue()
+        elif p is False and self._rlen:
+            # Bytes are buffered already: Node decodes them into one string
+            # now. Pull mode does that (and keeps the buffer as text).
+            self._pull_state()
         return self
 
     def __iter__(self) -> Iterator[Any]:
@@ -367,6 +372,10 @@ class ReadSide:
         p.did_read = self.bytesRead > self._rlen
         if self._decoder is not None:
             self._decode_queue()
+        if self._flowing and self._rq:
+            # Entered from a 'data' listener: what is queued keeps flowing.
+            p.flow_queued = True
+            self._queue(self._flow_step)
         return p
 
     def _pull_restart(self) -> None:

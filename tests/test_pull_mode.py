@@ -487,3 +487,33 @@ def test_set_encoding_after_bytes_were_buffered_in_pull_mode(harness: Harness) -
     assert s.read(1) == "€"
     assert s.read() == "€"
     assert s.read() is None
+
+
+def test_set_encoding_inside_a_data_listener_decodes_what_is_queued(
+        harness: Harness) -> None:
+    """Node 20 printed [ <Buffer 61>, 'bc' ]: the chunks still buffered when a 'data'
+    listener calls setEncoding() come as one string, and nothing stalls."""
+    client: list[net.Socket] = []
+
+    _c, peer = _pair(harness, client.append)
+    s = client[0]
+    s.resume()  # reading starts (a socket paused before it connects does not read)
+    s.pause()
+    for piece in (b"a", b"b"):
+        expected = s.bytesRead + 1
+        peer.write(piece)
+        wait_until(lambda expected=expected: s.bytesRead == expected, what="the piece")
+    peer.end(b"c")
+    wait_until(lambda: s.bytesRead == 3, what="the last piece")
+    got: list[Any] = []
+
+    def on_data(d: Any) -> None:
+        got.append(d)
+        if len(got) == 1:
+            s.setEncoding("utf8")
+
+    s.on("data", on_data)
+    s.on("end", lambda: got.append("end"))
+    s.resume()
+    wait_until(lambda: got and got[-1] == "end", what="'end'")
+    assert got == [b"a", "bc", "end"]
