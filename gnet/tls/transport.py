@@ -48,7 +48,6 @@ greenlet, and never blocks.
 from __future__ import annotations
 
 import errno
-import re
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -60,25 +59,22 @@ from zope.interface import implementer
 from gnet.dispatch import get_loop
 from gnet.errors import TLSConnectionError, TLSHandshakeTimeoutError
 from gnet.interfaces import ITransport
+from gnet.tls.openssl import openssl_error
 
 __all__ = ("CHUNK", "TLSTransport", "tls_error")
 
 #: Plaintext encrypted per send(), and ciphertext read per pull.
 CHUNK = 64 * 1024
 
-_REASON_TEXT = re.compile(r"^\[[^\]]*\] (.*?)(?: \(_ssl\.c:\d+\))?$")
-
-
 def tls_error(err: ssl.SSLError) -> TLSConnectionError:
-    """Node's error for an OpenSSL failure: ``ERR_SSL_<REASON>`` with OpenSSL's text."""
-    reason = getattr(err, "reason", None) or "UNKNOWN"
-    library = getattr(err, "library", None) or "SSL"
-    text = str(err.args[1]) if len(err.args) > 1 else str(err)
-    match = _REASON_TEXT.match(text)
-    reason_text = match.group(1) if match else reason.lower().replace("_", " ")
-    lib_text = "SSL routines" if library == "SSL" else f"{library} routines"
-    exc = TLSConnectionError(f"ERR_SSL_{reason}", f"error:{lib_text}::{reason_text}",
-                             reason_text, lib_text)
+    """Node's error for an OpenSSL failure on a connection: ``ERR_SSL_<REASON>``, OpenSSL's text.
+
+    The code, library and reason are :func:`gnet.tls.openssl.openssl_error`'s;
+    the error is a :class:`~gnet.errors.TLSConnectionError` (an ``OSError``
+    too), so the stream passes it on unchanged.
+    """
+    named = openssl_error(err)
+    exc = TLSConnectionError(str(named.code), named.message, named.reason, named.library)
     exc.__cause__ = err
     return exc
 
