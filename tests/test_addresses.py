@@ -1,4 +1,4 @@
-"""Tests for gnet.addresses: isIP* (A1, A2), validate_port (A4-A6, A12), families."""
+"""Tests for gnet.addresses: isIP*, validate_port, families."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gnet.addresses import (
 )
 from gnet.errors import InvalidArgTypeError, InvalidArgValueError, SocketBadPortError
 
-# --- isIP (A1, A2) -------------------------------------------------------------------
+# --- isIP --------------------------------------------------------------------------
 
 IP_CASES = [
     # IPv4
@@ -116,7 +116,7 @@ IP_CASES = [
 
 
 @pytest.mark.parametrize(('value', 'version'), IP_CASES)
-def test_A1_isIP(value: str, version: int) -> None:
+def test_isIP_classifies_addresses(value: str, version: int) -> None:
     assert isIP(value) == version
     assert isIPv4(value) is (version == 4)
     assert isIPv6(value) is (version == 6)
@@ -127,7 +127,7 @@ def test_A1_isIP(value: str, version: int) -> None:
     [None, 127, 4, 6, True, False, 1.5, {}, [], ('127.0.0.1',), b'127.0.0.1', b'::1',
      ipaddress.ip_address('127.0.0.1'), object()],
 )
-def test_A2_isIP_non_str(value: Any) -> None:
+def test_isIP_of_a_non_string_is_0(value: Any) -> None:
     assert isIP(value) == 0
     assert isIPv4(value) is False
     assert isIPv6(value) is False
@@ -188,7 +188,7 @@ def test_every_ipv4_address_is_4(number: int) -> None:
     assert isIP(str(ipaddress.IPv4Address(number))) == 4
 
 
-# --- validate_port (A4, A5, A6, A12) --------------------------------------------------------
+# --- validate_port --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_every_ipv4_address_is_4(number: int) -> None:
         ('80.0', 80), ('8e1', 80), ('+80', 80), ('-0', 0), ('080', 80), ('80.', 80),
     ],
 )
-def test_A6_port_spellings(value: Any, expected: int) -> None:
+def test_port_spellings_node_accepts(value: Any, expected: int) -> None:
     result = validate_port(value)
     assert result == expected
     assert type(result) is int
@@ -217,7 +217,7 @@ def test_A6_port_spellings(value: Any, expected: int) -> None:
         '1e400',
     ],
 )
-def test_A5_A12_bad_port(value: Any) -> None:
+def test_bad_port_values_are_refused(value: Any) -> None:
     with pytest.raises(SocketBadPortError) as info:
         validate_port(value)
     assert info.value.code == 'ERR_SOCKET_BAD_PORT'
@@ -226,7 +226,7 @@ def test_A5_A12_bad_port(value: Any) -> None:
 
 @pytest.mark.parametrize('value', [True, False, None, [], {}, [80], b'80', bytearray(b'80'),
                                    1j, object()])
-def test_A4_port_type(value: Any) -> None:
+def test_port_of_another_type_is_refused(value: Any) -> None:
     with pytest.raises(InvalidArgTypeError) as info:
         validate_port(value, 'options.port')
     assert str(info.value).startswith('The "options.port" property must be of type int or str.')

@@ -1,4 +1,4 @@
-"""Tests for gnet.validate: Node's argument checks (catalogue A10, A11)."""
+"""Tests for gnet.validate: Node's argument checks (numbers, timeouts, functions)."""
 
 from __future__ import annotations
 
@@ -84,24 +84,24 @@ def test_validate_number_range(value: float, minimum: float | None, maximum: flo
                                f'Received {value!r}')
 
 
-# --- validate_timeout (A11) --------------------------------------------------------------
+# --- validate_timeout -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize('value', [0, 0.001, 1, 1e6, 2 ** 31, 10 ** 12])
-def test_A11_timeout_accepts(value: float) -> None:
+def test_timeout_accepts_finite_non_negative_numbers(value: float) -> None:
     result = validate_timeout(value)
     assert result == value
     assert type(result) is float
 
 
 @pytest.mark.parametrize('value', NOT_NUMBERS)
-def test_A11_timeout_type(value: Any) -> None:
+def test_timeout_of_another_type_is_a_type_error(value: Any) -> None:
     with pytest.raises(InvalidArgTypeError, match=r'^The "msecs" argument must be of type'):
         validate_timeout(value)
 
 
 @pytest.mark.parametrize('value', [-1, -0.5, -INF, INF, NAN, -(10 ** 30)])
-def test_A11_timeout_range(value: float) -> None:
+def test_timeout_out_of_range_is_a_range_error(value: float) -> None:
     with pytest.raises(OutOfRangeError, match=r'^The value of "msecs" is out of range. '
                                               r'It must be a non-negative finite number. '):
         validate_timeout(value)
