@@ -2,10 +2,11 @@
 
 Theory of operation
 -------------------
-A Socket owns one non-blocking OS socket and two gevent io watchers on it.
-All I/O runs in the hub, in watcher callbacks that never block; all events
-are emitted in a gnet worker greenlet (see ``dispatch.py``), one socket's
-events one after another, never inside the call that caused them.
+A Socket is Node's stream semantics over a transport (:mod:`gnet.transport`:
+the OS socket and its two gevent io watchers). Watcher callbacks run in the
+hub and never block; all events are emitted in a gnet worker greenlet (see
+``dispatch.py`` for the execution-context rule), one socket's events one
+after another, never inside the call that caused them.
 
 The read path (hub -> worker: recv, the read queue, 'data') is
 :mod:`gnet.read_side`; the write path (caller -> kernel: send, the write
@@ -17,10 +18,10 @@ Events that are not data ('connect', 'drain', 'timeout', 'error', 'close',
 write callbacks) go through a second, small event queue that is run before
 the read queue, so they are never held back by a paused reader.
 
-Layers: the OS socket belongs to a transport (:mod:`gnet.transport`), the
-connection's lifecycle to a :class:`~gnet.state.Lifecycle` (phase, read
-side, write side, teardown: transitions as a table, applied in one place);
-this class keeps Node's stream semantics between them. ``readyState``,
+The connection's lifecycle is a :class:`~gnet.state.Lifecycle` (phase,
+read side, write side, teardown: transitions as a table, applied in one
+place); a reconnect starts a new one, and ``_begin()`` sets every
+per-connection field, for a new socket and a reconnect alike. ``readyState``,
 ``destroyed``, ``readable``, ``writable`` and autoDestroy (close once 'end'
 and 'finish' were both emitted) are read off the lifecycle.
 
