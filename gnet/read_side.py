@@ -653,17 +653,24 @@ class ReadSide:
         return ret
 
     def _take(self, n: int) -> Any:
-        # The first n bytes or characters of the buffer, as one chunk.
+        # The first n bytes or characters of the buffer, as one chunk. What
+        # is left of a chunk of bytes stays a memoryview of it, so a parser
+        # reading a few bytes at a time never copies the rest over and over.
         rq: list[Any] = self._rq  # type: ignore[assignment]
         self._rlen -= n
         first = rq[0]
         size = len(first)
         if size == n:
             del rq[0]
-            return first
+            return bytes(first) if first.__class__ is memoryview else first
         if size > n:
-            rq[0] = first[n:]
-            return first[:n]
+            if first.__class__ is str:
+                rq[0] = first[n:]
+                return first[:n]
+            view = first if first.__class__ is memoryview else memoryview(first)
+            rq[0] = view[n:]
+            return bytes(view[:n])
+        text = first.__class__ is str
         parts = []
         while n:
             item = rq[0]
@@ -673,10 +680,12 @@ class ReadSide:
                 del rq[0]
                 n -= size
             else:
+                if not text and item.__class__ is not memoryview:
+                    item = memoryview(item)
                 parts.append(item[:n])
                 rq[0] = item[n:]
                 n = 0
-        return "".join(parts) if first.__class__ is str else b"".join(parts)
+        return "".join(parts) if text else b"".join(parts)
 
     def unshift(self, chunk: Any, encoding: str | None = None) -> bool:
         """Put ``chunk`` back at the front of the buffer (Node's ``readable.unshift``).
