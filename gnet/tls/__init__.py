@@ -12,7 +12,10 @@ against certificates), :mod:`~gnet.tls.context` (secure contexts),
 :mod:`~gnet.tls.certificate` (Node's certificate objects),
 :mod:`~gnet.tls.verify` (OpenSSL verify results under Node's codes),
 :mod:`~gnet.tls.openssl` (other OpenSSL errors under Node's codes),
-:mod:`~gnet.tls.memfile` (PEM to OpenSSL without files on disk).
+:mod:`~gnet.tls.memfile` (PEM to OpenSSL without files on disk); and the
+connections: :mod:`~gnet.tls.transport` (TLS as a transport over a
+transport), :mod:`~gnet.tls.socket` (``TLSSocket``, ``connect``),
+:mod:`~gnet.tls.server` (``Server``, ``createServer``).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -31,11 +34,17 @@ from gnet.tls.defaults import (
     root_certificates as _root_certificates,
 )
 from gnet.tls.identity import checkServerIdentity as checkServerIdentity
+from gnet.tls.server import Server as Server, createServer as createServer
+from gnet.tls.socket import TLSSocket as TLSSocket, connect as connect
 
 _public = (
     "SecureContext",
+    "Server",
+    "TLSSocket",
     "checkServerIdentity",
+    "connect",
     "createSecureContext",
+    "createServer",
     "getCiphers",
 )
 
@@ -72,4 +81,5 @@ if TYPE_CHECKING:
     create_secure_context = createSecureContext
     get_ciphers = getCiphers
     check_server_identity = checkServerIdentity
+    create_server = createServer
 # --- end of PEP 8 twins ---
