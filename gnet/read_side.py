@@ -592,6 +592,23 @@ class ReadSide:
         Raises:
             OutOfRangeError: ``n`` above 1 GiB.
         """
+        p = self._pull
+        if (n.__class__ is int and p.__class__ is _Pull and 0 < n <= self._rlen
+                and n <= self._rhwm):
+            # A parser's usual call: n is buffered. What the full algorithm
+            # below does in that case, without the cases it does not need.
+            p.emitted = False
+            ret: Any = self._take(n)
+            t = self._t
+            if t is None:
+                self._read_more(p)
+            elif not t.reading and self._has_room():
+                self._start_reading()
+            if not self._rlen and self._life.read == READING:
+                p.need = True
+            p.did_read = True
+            self.emit("data", ret)
+            return ret
         p = self._pull_state()
         life = self._life
         all_ = n is None
@@ -636,7 +653,7 @@ class ReadSide:
                 p.need = True
             self._read_more(p)
         if take:
-            ret: Any = self._take(take)
+            ret = self._take(take)
         else:
             ret = None
             p.need = self._rlen <= self._rhwm
