@@ -380,6 +380,9 @@ class ISocket(IEventEmitter):
         'ready': right after 'connect'.
         'data' (chunk): zero or more times; ``bytes``, or ``str`` after
             ``setEncoding()``.
+        'readable': pull mode (a listener pauses the socket): data can be
+            taken with ``read()``, or the peer's FIN came (then ``read()``
+            returns None and 'end' follows).
         'end': the peer sent FIN and every chunk before it was delivered.
         'close' (hadError): exactly once, always last.
 
