@@ -483,3 +483,116 @@ def test_unsupported_options_raise(harness: Any, certs: Any) -> None:
     with pytest.raises(UnsupportedError, match="keylog"):
         srv.on("keylog", lambda *a: None)
     harness.finish()
+
+
+# --- close_notify, ragged EOF, timeouts, Unix sockets, new TLSSocket() -------
+
+
+def gevent_tls_client(certs: Any, port: int) -> Any:
+    # A cooperative stdlib-style TLS client (gevent.ssl): a peer that is not gnet.
+    import gevent.socket
+    import gevent.ssl
+
+    context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cadata=certs.ca.cert_pem.bytes().decode())
+    raw = gevent.socket.create_connection((HOST, port), timeout=5)
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_close_notify_without_fin_is_end(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    peer = gevent_tls_client(certs, srv.address()["port"])
+    peer.sendall(b"hello")
+    wait_until(lambda: seen)
+    rec = Recorder(seen[0])
+    seen[0].resume()
+    raw = peer.unwrap()  # close_notify, then the server's close_notify; no FIN from here
+    rec.wait("end")
+    assert rec.data() == b"hello"
+    assert raw.recv(10) == b""  # the server ended its side too (allowHalfOpen false)
+    raw.close()
+    rec.wait("close")
+    harness.finish()
+
+
+def test_fin_without_close_notify_is_end(harness: Any, certs: Any) -> None:
+    # A "ragged" EOF after the handshake: Node 20 emits 'end'; so does gnet.
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    peer = gevent_tls_client(certs, srv.address()["port"])
+    peer.sendall(b"hello")
+    wait_until(lambda: seen)
+    rec = Recorder(seen[0])
+    seen[0].resume()
+    import socket as _stdsocket
+
+    raw = _stdsocket.socket(fileno=peer.detach())
+    raw.shutdown(_stdsocket.SHUT_WR)
+    rec.wait("end")
+    assert rec.data() == b"hello" and "error" not in rec.names
+    rec.wait("close")
+    raw.close()
+    harness.finish()
+
+
+def test_timeout_over_tls(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, lambda sock: (seen.append(sock), sock.setTimeout(50)))
+    c = client(harness, certs, srv)
+    wait_until(lambda: seen)
+    rec = Recorder(seen[0])
+    rec.wait("timeout")
+    assert not seen[0].destroyed and not c.destroyed
+    harness.finish()
+
+
+def test_unix_socket(harness: Any, certs: Any) -> None:
+    srv = createServer(identity(certs), lambda sock: sock.end(b"over unix"))
+    harness.add(srv)
+    harness.listen(srv, harness.path("tls.sock"))
+    c = harness.track(connect({"path": harness.path("tls.sock"),
+                               "ca": certs.ca.cert_pem.bytes()}))
+    rec = Recorder(c)
+    rec.wait("close")
+    assert rec.data() == b"over unix" and c.authorized  # checked as 'localhost'
+    harness.finish()
+
+
+def test_new_tlssocket_connect_emits_secure_not_secure_connect(harness: Any,
+                                                                 certs: Any) -> None:
+    srv = tls_server(harness, certs, lambda sock: sock.end(b"hi"))
+    sock = harness.track(TLSSocket(None, {"ca": certs.ca.cert_pem.bytes()}))
+    rec = Recorder(sock, ("connect", "secure", "secureConnect", "data", "close"))
+    sock.connect(srv.address()["port"], HOST)
+    rec.wait("close")
+    assert rec.names == ["connect", "secure", "data", "close"]
+    harness.finish()
+
+
+def test_writes_and_end_before_the_handshake(harness: Any, certs: Any) -> None:
+    got: list[bytes] = []
+    srv = tls_server(harness, certs, lambda sock: sock.on("data", got.append))
+    c = client(harness, certs, srv)
+    rec = Recorder(c)
+    assert c.write(b"early ") is True
+    c.end(b"bird")
+    assert c.bytesWritten == 10
+    rec.wait("finish")
+    assert c.authorized  # 'finish' came after the handshake
+    wait_until(lambda: b"".join(got) == b"early bird")
+    harness.finish()
+
+
+def test_pause_on_connect(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append, pauseOnConnect=True)
+    c = client(harness, certs, srv)
+    c.write(b"data")
+    wait_until(lambda: seen)
+    rec = Recorder(seen[0])
+    gevent.sleep(0.1)
+    assert rec.data() == b"" and seen[0].bytesRead == 0
+    seen[0].resume()
+    wait_until(lambda: rec.data() == b"data")
+    harness.finish()
