@@ -517,3 +517,48 @@ def test_set_encoding_inside_a_data_listener_decodes_what_is_queued(
     s.resume()
     wait_until(lambda: got and got[-1] == "end", what="'end'")
     assert got == [b"a", "bc", "end"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_read_sizes_return_the_stream_in_order(harness: Harness, seed: int) -> None:
+    """read(n) with sizes from 1 to beyond the highWaterMark, against writes of random
+    sizes: every chunk but the last has the size asked, and together they are the
+    stream; the last read() at EOF gives None and 'end' follows."""
+    import random
+
+    rng = random.Random(seed)
+    data = rng.randbytes(300 * KIB)
+    got: list[bytes] = []
+    sizes: list[int] = []
+    ended: list[bool] = []
+    client: list[net.Socket] = []
+
+    def setup(s: net.Socket) -> None:
+        client.append(s)
+
+        def on_readable() -> None:
+            while True:
+                n = sizes[-1] if sizes and len(got) < len(sizes) else rng.choice(
+                    (1, 3, 4, 100, 1000, rng.randint(1, 200 * KIB)))
+                if len(got) == len(sizes):
+                    sizes.append(n)
+                chunk = s.read(n)
+                if chunk is None:
+                    return
+                got.append(chunk)
+
+        s.on("readable", on_readable)
+        s.on("end", lambda: ended.append(True))
+
+    _c, peer = _pair(harness, setup, readableHighWaterMark=16 * KIB)
+    at = 0
+    while at < len(data):
+        size = rng.randint(1, 40 * KIB)
+        peer.write(data[at:at + size])
+        at += size
+    peer.end()
+    wait_until(lambda: ended, 20, what="'end'")
+    assert b"".join(got) == data
+    assert all(len(chunk) == size for chunk, size in zip(got[:-1], sizes, strict=False))
+    assert len(got[-1]) <= sizes[len(got) - 1]
