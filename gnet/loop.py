@@ -155,7 +155,7 @@ def refCount() -> int:
     return _keeper.count
 
 
-def run(timeout: float | None = None) -> bool:
+def run(timeout: float | None = None, *, graceful: float | None = None) -> bool:
     """Block the calling greenlet until no ref'd handle is left.
 
     The counterpart of Node's implicit event loop: a script that creates a
@@ -164,6 +164,12 @@ def run(timeout: float | None = None) -> bool:
 
     Args:
         timeout: give up after this many milliseconds (``None``: no limit).
+        graceful: while waiting, SIGTERM and SIGINT stop the process
+            gracefully (see :mod:`gnet.graceful`): every listening server
+            closes, open connections get this many milliseconds to finish,
+            the rest are destroyed; then ``SystemExit`` with status 0 (all
+            finished) or 3 (some destroyed). ``None`` (the default): the
+            signals keep their usual effect.
 
     Ctrl-C raises KeyboardInterrupt here, in the caller, rather than in
     gevent's hub (which would print a traceback first), so
@@ -182,6 +188,11 @@ def run(timeout: float | None = None) -> bool:
     if in_worker():
         raise NestedRunError()
     try:
+        if graceful is not None:
+            from gnet.graceful import graceful_signals
+
+            with graceful_signals(graceful), _interrupt_here():
+                return _run(timeout)
         with _interrupt_here():
             return _run(timeout)
     except KeyboardInterrupt as exc:

@@ -45,6 +45,7 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
+from gnet.graceful import track
 from gnet.interfaces import IConnectionOwner, IServer
 from gnet.loop import Handle, fail_run
 from gnet.options import merge_options
@@ -464,6 +465,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         self._started(sock)
 
     def _started(self, sock: Any) -> None:
+        track(self)  # for a graceful stop (gnet.graceful)
         sock.setblocking(False)
         self.socket = sock
         self.family = sock.family
