@@ -562,3 +562,27 @@ def test_random_read_sizes_return_the_stream_in_order(harness: Harness, seed: in
     assert b"".join(got) == data
     assert all(len(chunk) == size for chunk, size in zip(got[:-1], sizes, strict=False))
     assert len(got[-1]) <= sizes[len(got) - 1]
+
+
+@pytest.mark.timeout(30)
+def test_pipe_after_unshift_sends_the_unshifted_bytes_first(harness: Harness) -> None:
+    """ws's pattern continued: unshift(head), then pipe() to another socket, with
+    that socket's backpressure (pause()/resume() in pull mode)."""
+    received: list[bytes] = []
+    done: list[bool] = []
+
+    def sink(c: net.Socket) -> None:
+        c.on("data", received.append)
+        c.on("end", lambda: done.append(True))
+
+    _sink_srv, sink_port = harness.server_and_port(sink)
+    client: list[net.Socket] = []
+    _c, peer = _pair(harness, client.append)
+    s = client[0]
+    s.unshift(b"head:")
+    dest = harness.client(sink_port, writableHighWaterMark=1024)
+    s.pipe(dest)
+    body = bytes(range(256)) * 4096  # 1 MiB
+    peer.end(body)
+    wait_until(lambda: done, 20, what="the sink's 'end'")
+    assert b"".join(received) == b"head:" + body
