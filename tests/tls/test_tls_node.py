@@ -51,6 +51,7 @@ const opts = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = {events: []};
 const c = tls.connect({port: opts.port, host: '127.0.0.1', ca: opts.ca,
                        servername: opts.servername, ALPNProtocols: opts.alpn,
+                       maxVersion: opts.maxVersion,
                        allowHalfOpen: !!opts.halfOpen});
 const hash = crypto.createHash('sha256'); let got = 0;
 for (const e of ['connect', 'secureConnect', 'secure', 'end', 'finish', 'close'])
@@ -250,4 +251,70 @@ def test_event_order_is_nodes(harness: Any, certs: Any, node_bin: str, tmp_path:
     for side in ("C ", "S "):
         assert [e for e in log if e.startswith(side)] == \
             [e for e in node_log if e.startswith(side)]
+    harness.finish()
+
+
+@pytest.mark.parametrize(("server_options", "client_options"), [
+    ({"minVersion": "TLSv1.3"}, {"maxVersion": "TLSv1.2"}),
+    ({"requestCert": True}, {}),
+])
+def test_node_client_sees_the_same_refusals(harness: Any, certs: Any, node_bin: str,
+                                            tmp_path: Any, server_options: dict[str, Any],
+                                            client_options: dict[str, Any]) -> None:
+    # The same gnet server refuses a Node client and a gnet client: both get
+    # the same code, after the same events.
+    p = pems(certs)
+    srv = harness.add(createServer({"key": p["key"], "cert": p["cert"], "ca": p["ca"],
+                                    **server_options}))
+    harness.listen(srv, 0, HOST)
+    out = result(node(node_bin, tmp_path, NODE_CLIENT,
+                      {"port": srv.address()["port"], "ca": p["ca"], **client_options}))
+    c = harness.track(connect(srv.address()["port"], HOST, {"ca": p["ca"], **client_options}))
+    rec = Recorder(c, ("connect", "secureConnect", "error", "close"))
+    rec.wait("close")
+    err = rec.args("error")[0][0]
+    assert out["error"]["code"] == err.code
+    node_events = [e for e in out["events"] if e in ("connect", "secureConnect", "close")]
+    assert node_events == [e for e in rec.names if e != "error"]
+    harness.finish()
+
+
+NODE_REFUSING_SERVER = r"""
+const tls = require('tls');
+const opts = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const srv = tls.createServer({key: opts.key, cert: opts.cert, ca: opts.ca,
+                              minVersion: opts.minVersion, requestCert: !!opts.requestCert});
+srv.on('tlsClientError', (e) => {
+  console.log(JSON.stringify({code: e.code})); srv.close();
+});
+srv.listen(0, '127.0.0.1', () => console.log(JSON.stringify({port: srv.address().port})));
+"""
+
+
+@pytest.mark.parametrize(("server_options", "client_options"), [
+    ({"minVersion": "TLSv1.3"}, {"maxVersion": "TLSv1.2"}),
+    ({"requestCert": True}, {}),
+])
+def test_gnet_server_reports_as_node(harness: Any, certs: Any, node_bin: str, tmp_path: Any,
+                                     server_options: dict[str, Any],
+                                     client_options: dict[str, Any]) -> None:
+    # A gnet client refused by a Node server and by a gnet server: the two
+    # servers' 'tlsClientError' codes match.
+    p = pems(certs)
+    proc = node(node_bin, tmp_path, NODE_REFUSING_SERVER, {**p, **server_options})
+    assert proc.stdout is not None
+    port = json.loads(proc.stdout.readline())["port"]
+    c = harness.track(connect(port, HOST, {"ca": p["ca"], **client_options}))
+    c.on("error", lambda _e: None)
+    node_code = json.loads(proc.stdout.readline())["code"]
+    proc.wait(timeout=10)
+    srv = harness.add(createServer({"key": p["key"], "cert": p["cert"], "ca": p["ca"],
+                                    **server_options}))
+    codes: list[str] = []
+    srv.on("tlsClientError", lambda err, _sock: codes.append(err.code))
+    harness.listen(srv, 0, HOST)
+    c2 = harness.track(connect(srv.address()["port"], HOST, {"ca": p["ca"], **client_options}))
+    c2.on("error", lambda _e: None)
+    wait_until(lambda: codes)
+    assert codes == [node_code]
     harness.finish()

@@ -596,3 +596,63 @@ def test_pause_on_connect(harness: Any, certs: Any) -> None:
     seen[0].resume()
     wait_until(lambda: rec.data() == b"data")
     harness.finish()
+
+
+def test_certificate_required_tls13(harness: Any, certs: Any) -> None:
+    # T12: the TLS 1.3 client finishes first ('secureConnect'), then learns
+    # of the server's refusal; the server reports the missing certificate.
+    srv = tls_server(harness, certs, requestCert=True, ca=certs.ca.cert_pem.bytes())
+    errors = client_errors(srv)
+    c = client(harness, certs, srv)
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    assert rec.names == ["secureConnect", "error", "close"]
+    assert rec.args("error")[0][0].code == "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"
+    wait_until(lambda: errors)
+    assert errors[0][0].code == "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
+    harness.finish()
+
+
+def test_versions_that_do_not_meet(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, minVersion="TLSv1.3")
+    errors = client_errors(srv)
+    c = client(harness, certs, srv, maxVersion="TLSv1.2")
+    rec = Recorder(c, ("secureConnect", "error", "close"))
+    rec.wait("close")
+    assert rec.args("error")[0][0].code == "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION"
+    wait_until(lambda: errors)
+    assert errors[0][0].code == "ERR_SSL_UNSUPPORTED_PROTOCOL"
+    harness.finish()
+
+
+def test_set_secure_context_for_new_connections(harness: Any, certs: Any) -> None:
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, lambda sock: (seen.append(sock), echo(sock)))
+    first = client(harness, certs, srv)
+    wait_until(lambda: first.authorized)
+    srv.setSecureContext(identity(certs, certs.example))
+    second = client(harness, certs, srv, servername="example.com")
+    wait_until(lambda: second.authorized)
+    assert second.getPeerCertificate()["subjectaltname"] == "DNS:example.com"
+    got: list[bytes] = []
+    first.on("data", got.append)
+    first.write(b"still here")
+    wait_until(lambda: b"".join(got) == b"still here")
+    harness.finish()
+
+
+def test_argument_errors(harness: Any, certs: Any) -> None:
+    from gnet.errors import InvalidArgTypeError, TLSSNIFromServerError
+
+    with pytest.raises(InvalidArgTypeError):
+        createServer({**identity(certs), "SNICallback": "not a function"})
+    sock = TLSSocket()
+    with pytest.raises(InvalidArgTypeError):
+        sock.setServername(42)
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    client(harness, certs, srv)
+    wait_until(lambda: seen)
+    with pytest.raises(TLSSNIFromServerError):
+        seen[0].setServername("x")
+    harness.finish()
