@@ -71,6 +71,7 @@ __all__ = (
     'StreamAlreadyFinishedError',
     'StreamNullValuesError',
     'StreamPrematureCloseError',
+    'StreamUnshiftAfterEndEventError',
     'StreamWriteAfterEndError',
     'UnhandledErrorError',
     'UnsupportedError',
@@ -393,6 +394,13 @@ class StreamWriteAfterEndError(NodeError):
 
     code = 'ERR_STREAM_WRITE_AFTER_END'
     default_message = 'write after end'
+
+
+class StreamUnshiftAfterEndEventError(NodeError):
+    """``unshift()`` after 'end' was emitted (the socket is destroyed with it)."""
+
+    code = 'ERR_STREAM_UNSHIFT_AFTER_END_EVENT'
+    default_message = 'stream.unshift() after end event'
 
 
 class StreamAlreadyFinishedError(NodeError):

@@ -882,7 +882,7 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
 
     @property
     def closed(self) -> bool:
-        """True once destroyed: Node's ``closed`` turns true in ``destroy()``, before 'close'."""
+        """True once destroyed; Node's ``closed`` turns true in ``destroy()``, before 'close'."""
         return self._life.destroyed
 
     def pipe(self, destination: Any, options: dict[str, Any] | bool = True) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import gnet as net
-from gnet.read_side import StreamUnshiftAfterEndEventError
+from gnet.errors import StreamUnshiftAfterEndEventError
 from helpers import HOST, KIB, Harness, wait_until
 
 
