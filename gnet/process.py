@@ -579,7 +579,7 @@ class WriteStream(_Stream):
 
     @property
     def writableFinished(self) -> bool:
-        """Whether 'finish' was emitted: every byte was handed to the descriptor."""
+        """Whether 'finish' was emitted (every byte was handed to the descriptor)."""
         return self._finished
 
     def write(self, data: Any, encoding: Any = None, callback: Any = None) -> bool:

@@ -796,13 +796,13 @@ class Server(_StreamServer, EventEmitter, Handle):
 
     @property
     def server_host(self) -> Any:
-        """gevent's view: the host the server is bound to (a str), or None."""
+        """The host the server is bound to (a str), or None; gevent's view."""
         value = self._gevent_view()
         return value[0] if value else None
 
     @property
     def server_port(self) -> Any:
-        """gevent's view: the port the server is bound to (an int), or None."""
+        """The port the server is bound to (an int), or None; gevent's view."""
         value = self._gevent_view()
         return value[1] if value else None
 
