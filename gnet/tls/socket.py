@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from gnet.arguments import check_connect, normalize_connect
 from gnet.errors import (
     InvalidArgTypeError,
+    InvalidArgValueError,
     TLSCertificateError,
     TLSSNIFromServerError,
     UnsupportedError,
@@ -50,6 +51,7 @@ from gnet.socket import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS,
 from gnet.tls.certificate import certificate_object
 from gnet.tls.context import _KNOWN as _CONTEXT_OPTIONS, SecureContext, createSecureContext
 from gnet.tls.identity import checkServerIdentity
+from gnet.tls.over_socket import SocketLower
 from gnet.tls.transport import TLSTransport, tls_error
 from gnet.tls.verify import authorization_error, verify_error_from_exception
 from gnet.validate import validate_function
@@ -71,6 +73,9 @@ _CLIENT_UNSUPPORTED = {
     "enableTrace": "OpenSSL's trace output is not available from Python",
     "ALPNCallback": "the standard library has no ALPN selection callback",
 }
+
+# new TLSSocket(socket, options)'s own options.
+_TLSSOCKET_OPTIONS = ("isServer", "server", "requestCert", "SNICallback", "handshakeTimeout")
 
 _UNSUPPORTED_SOCKET_EVENTS = {
     "keylog": "per-line key logging needs pyOpenSSL; the standard library writes "
@@ -191,24 +196,74 @@ class TLSSocket(Socket):
     encrypted: bool = True
     #: The protocol ALPN chose, or False.
     alpnProtocol: str | bool = False
+    #: The SNI: sent (client; None when none), or received (server; False when none).
+    servername: str | bool | None = None
 
     def __init__(self, socket: Any = None, options: dict[str, Any] | None = None,
                  **kwargs: Any) -> None:
-        if socket is not None:
-            raise UnsupportedError("new tls.TLSSocket(socket) over a connected socket "
-                                   "(STARTTLS)", "connect with tls.connect() instead")
         opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS
-                             + _CLIENT_OPTIONS + tuple(_CONTEXT_OPTIONS),
+                             + _CLIENT_OPTIONS + _TLSSOCKET_OPTIONS
+                             + tuple(_CONTEXT_OPTIONS),
                              unsupported=_CLIENT_UNSUPPORTED)
         Socket.__init__(self, {k: v for k, v in opts.items() if k in _SOCKET_OPTIONS})
-        self._tls_init(client_config(opts))
+        config = server_side_config(opts) if opts.get("isServer") else client_config(opts)
+        self._tls_init(config)
+        if socket is not None:
+            self._upgrade(socket)
+
+    def _upgrade(self, plain: Any) -> None:
+        # STARTTLS: TLS over an already connected (or connecting) gnet
+        # Socket, through its public stream API (gnet.tls.over_socket).
+        if not isinstance(plain, Socket) or isinstance(plain, TLSSocket):
+            raise InvalidArgTypeError("socket", "gnet.Socket", plain)
+        if plain.destroyed:
+            raise InvalidArgValueError("socket", plain, "is destroyed")
+        if plain.connecting or plain.pending:
+            self._life.apply("connect")
+            self._sync_active()
+            plain.once("connect", lambda: self._upgrade_now(plain))
+            plain.once("close", lambda *_: self._upgrade_failed(plain))
+            return
+        self._upgrade_now(plain)
+
+    def _upgrade_failed(self, plain: Any) -> None:
+        if self._t is None and not self._life.teardown:
+            self._destroy(self._hang_up(), True)
+
+    def _upgrade_now(self, plain: Any) -> None:
+        if self._life.teardown:
+            plain.destroy()
+            return
+        config = self._tls
+        assert config is not None
+        lower = SocketLower(plain)
+        self._life.apply("open")
+        if lower.is_tcp:
+            self._local_family = plain.localFamily
+            self._remote = (plain.remoteAddress, plain.remotePort)
+        self.servername = False if config.server_side else config.servername
+        t = TLSTransport(lower, config.ssl_context(), config.server_side,
+                         None if config.server_side else config.servername or None,
+                         config.session)
+        t.sslobj._gnet_socket = self  # type: ignore[attr-defined]
+        if not config.server_side:
+            t.on_session = self._session_changed
+        self._t = t  # type: ignore[assignment]
+        t.start_handshake(self._handshake_done, config.handshake_timeout)
+        if self._flowing is not False:
+            self._start_reading()
+        if self._wq and not self._corked:
+            self._flush()
+        elif self._life.write and not self._wq:
+            self._shutdown()
+        self._sync_active()
 
     def _tls_init(self, config: _Config | None) -> None:
         self._tls = config
         self.authorized = False
         self.authorizationError = None
         self.alpnProtocol = False
-        self.servername: str | bool | None = None
+        self.servername = None
         self._peer_der: bytes | None = None
         self._peer_chain: list[bytes] = []
         self._sessions_seen = 0
@@ -740,6 +795,45 @@ def client_config(opts: dict[str, Any]) -> _Config:
     return config
 
 
+def server_side_config(opts: dict[str, Any]) -> _Config:
+    """The server side of ``new TLSSocket(socket, {'isServer': True, ...})``."""
+    config = _Config()
+    config.server_side = True
+    if opts.get("SNICallback") is not None:
+        raise UnsupportedError("options.SNICallback of a TLSSocket",
+                               "use a tls.Server's SNICallback or addContext()")
+    request_cert = bool(opts.get("requestCert"))
+    reject = opts.get("rejectUnauthorized")
+    if request_cert and reject is not None and not reject:
+        raise UnsupportedError(
+            "options.requestCert with rejectUnauthorized: false",
+            "the standard library cannot accept an unverified client certificate")
+    config.request_cert = request_cert
+    config.verify_mode = ssl.CERT_REQUIRED if request_cert else ssl.CERT_NONE
+    config.alpn = alpn_list(opts.get("ALPNProtocols"))
+    secure_context = opts.get("secureContext")
+    if secure_context is None:
+        secure_context = createSecureContext(
+            {k: opts[k] for k in _CONTEXT_OPTIONS if opts.get(k) is not None})
+    elif not isinstance(secure_context, SecureContext):
+        raise InvalidArgTypeError("options.secureContext", "SecureContext", secure_context)
+    config.context = secure_context
+    if config.alpn:
+        secure_context.ssl_context(True, config.verify_mode).set_alpn_protocols(config.alpn)
+    config.server = _NoServer()
+    timeout = opts.get("handshakeTimeout")
+    if timeout:
+        config.handshake_timeout = float(timeout) / 1000.0
+    return config
+
+
+class _NoServer:
+    """The server of a server-side TLSSocket made without one: events go nowhere."""
+
+    def emit(self, name: str, *args: Any) -> bool:
+        return False
+
+
 def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     """Open a TLS connection (Node's ``tls.connect``); returns the TLSSocket.
 
@@ -780,9 +874,18 @@ def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     call = normalize_connect(tuple(positional), {**merge_options(extra, {}, known), **kwargs},
                              known, _CLIENT_UNSUPPORTED)
     opts = call.options
-    if opts.get("socket") is not None:
-        raise UnsupportedError("options.socket (TLS over an already connected socket, STARTTLS)",
-                               "let tls.connect() open the connection")
+    plain = opts.get("socket")
+    if plain is not None:
+        # STARTTLS: no connecting; identity checked against servername or host.
+        config = client_config(opts)
+        config.emit_secure_connect = True
+        sock = TLSSocket.__new__(TLSSocket)
+        Socket.__init__(sock, {k: v for k, v in opts.items() if k in _SOCKET_OPTIONS})
+        sock._tls_init(config)
+        if call.callback is not None:
+            sock.once("secureConnect", call.callback)
+        sock._upgrade(plain)
+        return sock
     target = check_connect(call)
     opts["host"] = target.host if target.path is None else opts.get("host")
     config = client_config(opts)

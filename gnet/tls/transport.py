@@ -467,6 +467,10 @@ class TLSTransport:
             try:
                 data = lower.recv(CHUNK)
             except (BlockingIOError, InterruptedError):
+                wait_readable = getattr(lower, "wait_readable", None)
+                if wait_readable is not None:
+                    wait_readable()  # a lower transport that is not a descriptor
+                    continue
                 hw = self._hw
                 if hw is None:
                     hw = self._hw = get_loop().io(_fileno(lower), 1)

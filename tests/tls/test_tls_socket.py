@@ -656,3 +656,56 @@ def test_argument_errors(harness: Any, certs: Any) -> None:
     with pytest.raises(TLSSNIFromServerError):
         seen[0].setServername("x")
     harness.finish()
+
+
+# --- STARTTLS: TLS over an already connected socket -----------------------------
+
+
+def test_starttls_both_sides(harness: Any, certs: Any) -> None:
+    # A plaintext greeting, then both sides upgrade the same connection.
+    import gnet
+    from gnet.tls import TLSSocket as TLSSocketClass
+
+    upgraded: list[TLSSocket] = []
+
+    def on_plain(sock: Any) -> None:
+        def on_line(data: bytes) -> None:
+            assert data == b"STARTTLS\r\n"
+            sock.removeListener("data", on_line)
+            sock.pause()
+            sock.write(b"220 go ahead\r\n")
+            secure = TLSSocketClass(sock, {"isServer": True, **identity(certs)})
+            secure.on("data", secure.write)
+            upgraded.append(secure)
+
+        sock.on("data", on_line)
+
+    plain_srv = harness.add(gnet.createServer(on_plain))
+    harness.listen(plain_srv, 0, HOST)
+    plain = harness.track(gnet.createConnection(plain_srv.address()["port"], HOST))
+    results: dict[str, Any] = {}
+
+    def on_reply(data: bytes) -> None:
+        assert data == b"220 go ahead\r\n"
+        plain.removeListener("data", on_reply)
+        plain.pause()
+        secure = harness.track(connect({"socket": plain, "ca": certs.ca.cert_pem.bytes()}))
+        results["secure"] = secure
+        secure.on("secureConnect", lambda: results.setdefault("authorized", secure.authorized))
+        got: list[bytes] = []
+        secure.on("data", got.append)
+        secure.on("data", lambda _d: b"".join(got) == b"x" * 100000 and secure.end())
+        secure.on("close", lambda *_: results.setdefault("echo", b"".join(got)))
+        secure.write(b"x" * 100000)
+
+    plain.on("data", on_reply)
+    plain.write(b"STARTTLS\r\n")
+    wait_until(lambda: "echo" in results)
+    assert results["authorized"] is True
+    assert results["echo"] == b"x" * 100000
+    secure = results["secure"]
+    assert secure.bytesRead == secure.bytesWritten == 100000
+    assert secure.remotePort == plain_srv.address()["port"]
+    wait_until(lambda: upgraded and upgraded[0].destroyed)
+    assert upgraded[0].bytesRead == 100000
+    harness.finish()
