@@ -15,7 +15,8 @@ against certificates), :mod:`~gnet.tls.context` (secure contexts),
 :mod:`~gnet.tls.memfile` (PEM to OpenSSL without files on disk); and the
 connections: :mod:`~gnet.tls.transport` (TLS as a transport over a
 transport), :mod:`~gnet.tls.socket` (``TLSSocket``, ``connect``),
-:mod:`~gnet.tls.server` (``Server``, ``createServer``).
+:mod:`~gnet.tls.server` (``Server``, ``createServer``),
+:mod:`~gnet.tls.over_socket` (STARTTLS: TLS over a connected Socket).
 """
 
 from typing import TYPE_CHECKING, Any

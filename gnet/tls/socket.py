@@ -176,10 +176,14 @@ class TLSSocket(Socket):
     is done), 'session'(session) (client; an ``ssl.SSLSession``).
 
     Args:
-        socket: An already connected :class:`gnet.Socket` to upgrade
-            (STARTTLS): not supported yet, raises ``UnsupportedError``.
-        options: Node's TLSSocket options; a TLSSocket made here connects
-            with ``connect()`` as a client (no 'secureConnect', as in Node).
+        socket: A connected (or connecting) :class:`gnet.Socket` to
+            upgrade (STARTTLS), or None for a TLSSocket that ``connect()``
+            opens itself (no 'secureConnect' then, as in Node).
+        options: Node's TLSSocket options: ``isServer`` (this end is the
+            server: give ``key``/``cert`` or ``secureContext``,
+            ``requestCert``, ``handshakeTimeout``), or a client's
+            (``ca``, ``servername``, ``rejectUnauthorized``,
+            ``ALPNProtocols``, ``session``...).
 
     Differences from Node: ``getSession()`` and the 'session' event give
     ``ssl.SSLSession`` objects, usable within this process only (Node's
@@ -857,8 +861,11 @@ def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     self-signed certificate, an unknown issuer, an untrusted root, an
     expired certificate and a name mismatch.
 
+    ``socket`` (STARTTLS): a connected gnet Socket to put TLS on instead of
+    connecting (see :mod:`gnet.tls.over_socket`).
+
     Raises:
-        UnsupportedError: ``socket`` (STARTTLS), ``requestOCSP``,
+        UnsupportedError: ``requestOCSP``,
             ``pskCallback``, ``ALPNCallback``, ``enableTrace``, a Buffer
             ``session``.
     """
