@@ -8,6 +8,7 @@ Every camelCase name also answers to its PEP 8 spelling.
 from typing import TYPE_CHECKING
 
 from gnet import (
+    cluster as cluster,  # in a worker process, joins its primary
     dgram as dgram,
     errors as errors,
     events as events,
@@ -85,6 +86,7 @@ fix_module("gnet", globals(), _public)
 __all__ = (
     *_public,
     *module_aliases(globals(), _public),
+    "cluster",
     "dgram",
     "errors",
     "events",

@@ -59,6 +59,9 @@ logger = logging.getLogger("gnet")
 
 V = TypeVar("V", bound="Server")
 
+# Set by gnet.cluster in a worker process: shares the primary's listening socket.
+_cluster_listen: Callable[..., bool] | None = None
+
 # sizeof(sockaddr_un.sun_path) on Linux, terminating NUL included.
 _SUN_PATH_MAX = 108
 
@@ -316,8 +319,10 @@ class Server(_StreamServer, EventEmitter, Handle):
         Overloads: ``listen([port[, host[, backlog]]][, callback])``,
         ``listen(path[, backlog][, callback])``, ``listen(options[,
         callback])`` with ``port``, ``host``, ``path``, ``backlog``,
-        ``ipv6Only``, ``reusePort``, ``exclusive`` (accepted, no effect: there
-        is no cluster), ``readableAll``/``writableAll`` (Unix socket mode),
+        ``ipv6Only``, ``reusePort`` (SO_REUSEPORT: independent sockets share
+        the port), ``exclusive`` (in a :mod:`gnet.cluster` worker: bind its
+        own socket rather than share the primary's),
+        ``readableAll``/``writableAll`` (Unix socket mode),
         gnet's ``removeStale`` (remove a Unix socket file nothing
         answers on), and ``signal`` (an :class:`~gnet.AbortSignal`: its abort
         closes the server as ``close()`` does; an already-aborted one closes
@@ -373,6 +378,9 @@ class Server(_StreamServer, EventEmitter, Handle):
 
     def _listen_tcp(self, host: str | None, port: int, backlog: int,
                     opts: dict[str, Any]) -> None:
+        # A cluster worker listens on its primary's socket (gnet.cluster).
+        if _cluster_listen is not None and _cluster_listen(self, host, port, backlog, opts):
+            return
         if host is None:
             try:
                 sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)

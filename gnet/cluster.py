@@ -1,0 +1,712 @@
+"""Node's ``cluster`` module: one server on every core, in worker processes.
+
+``from gnet import cluster`` and write Node's cluster code::
+
+    if cluster.isPrimary:
+        for _ in range(os.cpu_count()):
+            cluster.fork()
+        cluster.on("exit", lambda worker, code, signal: cluster.fork())
+    else:
+        net.createServer(handler).listen(8000)
+    net.run()
+
+Workers are new Python processes running the same script
+(``sys.executable`` with ``sys.argv``, or ``setupPrimary({'exec': ...})``),
+told apart by the environment variable ``GNET_UNIQUE_ID`` (Node's
+``NODE_UNIQUE_ID``). They are never ``os.fork()`` copies of a running
+primary: a fork of a process whose gevent hub runs copies the hub, its
+watchers and greenlets half way through whatever they were doing.
+
+The channel between the primary and a worker is a Unix socket pair; a
+message is one JSON line (Node serialises cluster messages as JSON too, so
+what ``JSON.stringify`` cannot carry cannot be sent here either). Internal
+messages (online, listening, queryServer, disconnect) never reach
+'message' listeners.
+
+Scheduling (``cluster.schedulingPolicy`` or ``setupPrimary``):
+
+* ``'shared'`` / ``SCHED_NONE`` (**the default here**; Node's default is
+  round-robin): a worker's ``listen()`` on TCP asks the primary, which binds
+  the socket once and passes the listening descriptor to every worker that
+  asks for the same address (SCM_RIGHTS); each worker accepts on it, one
+  connection per wake-up. The accept queue belongs to the one socket, so a
+  worker that dies or blocks loses nothing that is queued: the others take
+  it. ``listen(0)`` gives every worker the same port, as in Node.
+* ``'reusePort'``: each worker binds its own socket with SO_REUSEPORT and
+  the kernel spreads connections over them. Linux drops the connections
+  queued on a socket that closes (unless ``net.ipv4.tcp_migrate_req=1``),
+  and the spread ignores load.
+* ``'rr'`` / ``SCHED_RR`` (Node's round-robin hand-off) is not implemented.
+
+A worker's ``listen({'exclusive': True})`` or ``listen({'reusePort':
+True})`` binds its own socket, as in Node; Unix socket paths are never
+shared (each worker binds the path itself).
+
+Supervision: the primary reports a dead worker with 'exit' (worker, code,
+signal), ``code`` None when a signal killed it. ``setupPrimary({'respawn':
+True})`` (gnet) forks a replacement for every worker that exits without
+``disconnect()``/``kill()``, with back-off when workers die young. A
+worker whose primary dies (its channel closes without a disconnect)
+exits with status 0, as Node's do.
+
+Stopping: ``gnet.run(graceful=ms)`` in the primary, on SIGTERM/SIGINT,
+disconnects every worker (each closes its servers and exits once its
+connections have ended) and kills those still alive when the grace period
+ends (then the status is 3, see :mod:`gnet.graceful`).
+
+In a worker, ``cluster.worker`` is the worker itself: ``worker.send(msg)``
+reaches the primary ('message' on the primary's Worker and on the
+cluster), and ``worker.on('message', ...)`` receives what the primary
+sends. The worker's channel keeps nothing alive: a worker lives as long as
+its servers and timers do (Node's worker does the same unless it listens
+for ``process`` messages).
+"""
+
+from __future__ import annotations
+
+import _socket
+import json
+import os
+import signal as _signal
+import socket as _stdsocket
+import sys
+from collections.abc import Callable
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent import socket as gsocket, subprocess as gsubprocess
+from gevent.event import AsyncResult, Event
+from gevent.lock import Semaphore
+
+from gnet import graceful
+from gnet.addresses import isIP
+from gnet.dispatch import schedule
+from gnet.errors import InvalidArgValueError, system_error
+from gnet.events import EventEmitter
+from gnet.loop import Handle, _keeper, fail_run
+from gnet.naming import add_aliases, module_aliases
+
+if TYPE_CHECKING:
+    from gnet.server import Server
+
+_public = (
+    "SCHED_NONE",
+    "SCHED_RR",
+    "Worker",
+    "disconnect",
+    "fork",
+    "isMaster",
+    "isPrimary",
+    "isWorker",
+    "schedulingPolicy",
+    "settings",
+    "setupMaster",
+    "setupPrimary",
+    "worker",
+    "workers",
+    "on",
+    "once",
+    "off",
+    "addListener",
+    "removeListener",
+    "removeAllListeners",
+    "prependListener",
+    "listenerCount",
+    "emit",
+)
+
+SCHED_NONE = 1
+SCHED_RR = 2
+
+_ENV_ID = "GNET_UNIQUE_ID"
+_ENV_FD = "GNET_CLUSTER_FD"
+_ENV_SCHED = "GNET_CLUSTER_SCHED"
+
+# The one emitter behind cluster.on/once/emit...
+_emitter = EventEmitter()
+on = _emitter.on
+once = _emitter.once
+off = _emitter.off
+addListener = _emitter.addListener
+removeListener = _emitter.removeListener
+removeAllListeners = _emitter.removeAllListeners
+prependListener = _emitter.prependListener
+listenerCount = _emitter.listenerCount
+emit = _emitter.emit
+
+isWorker = _ENV_ID in os.environ
+isPrimary = not isWorker
+isMaster = isPrimary
+
+#: 'shared' (SCHED_NONE, the default here) or 'reusePort'. Node: SCHED_RR.
+schedulingPolicy: Any = SCHED_NONE
+#: What setupPrimary() set (exec, args, execArgv, silent, cwd, respawn, ...).
+settings: dict[str, Any] = {}
+#: The live workers by id (primary); empty in a worker.
+workers: dict[int, Worker] = {}
+#: In a worker: the worker itself. None in the primary.
+worker: Worker | None = None
+
+_SETTINGS = ("exec", "args", "execArgv", "silent", "cwd", "env", "respawn",
+             "schedulingPolicy", "stdio")
+
+
+def _policy_name(policy: Any) -> str:
+    if policy in (SCHED_NONE, "shared", "none"):
+        return "shared"
+    if policy in ("reusePort", "reuseport"):
+        return "reusePort"
+    if policy in (SCHED_RR, "rr"):
+        raise InvalidArgValueError("cluster.schedulingPolicy", policy,
+                                   "is round-robin, which gnet does not implement yet "
+                                   "(use 'shared' or 'reusePort')")
+    raise InvalidArgValueError("cluster.schedulingPolicy", policy,
+                               "must be 'shared' (SCHED_NONE) or 'reusePort'")
+
+
+# --- the channel -------------------------------------------------------------------
+
+
+class _Channel:
+    """One end of the primary-worker socket pair: JSON lines, descriptors beside them."""
+
+    def __init__(self, sock: Any, on_message: Callable[[dict[str, Any], int | None], None],
+                 on_close: Callable[[], None]) -> None:
+        self.sock = sock
+        self.on_message = on_message
+        self.on_close = on_close
+        self.connected = True
+        self._lock = Semaphore()
+        self._fds: list[int] = []
+        self._reader = gevent.spawn(self._read)
+
+    def send(self, obj: dict[str, Any], fd: int | None = None) -> bool:
+        if not self.connected:
+            return False
+        data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+        try:
+            with self._lock:
+                if fd is None:
+                    self.sock.sendall(data)
+                else:
+                    sent = _stdsocket.send_fds(self.sock, [data], [fd])
+                    if sent < len(data):
+                        self.sock.sendall(data[sent:])
+        except OSError:
+            return False
+        return True
+
+    def _read(self) -> None:
+        buf = b""
+        try:
+            while True:
+                data, fds, _flags, _addr = _stdsocket.recv_fds(self.sock, 65536, 16)
+                self._fds.extend(fds)
+                if not data:
+                    break
+                buf += data
+                while b"\n" in buf:
+                    line, _, buf = buf.partition(b"\n")
+                    obj = json.loads(line)
+                    fd = self._fds.pop(0) if obj.get("fd") and self._fds else None
+                    self.on_message(obj, fd)
+        except (OSError, ValueError):
+            pass
+        self._closed()
+
+    def _closed(self) -> None:
+        if self.connected:
+            self.connected = False
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.on_close()
+
+    def close(self) -> None:
+        """Close this end (the peer reads end of file)."""
+        if self.connected:
+            try:
+                self.sock.shutdown(_stdsocket.SHUT_RDWR)
+            except OSError:
+                pass
+            # The reader sees the end and reports it.
+
+
+# --- Worker ------------------------------------------------------------------------
+
+
+class Worker(EventEmitter, Handle):
+    """Node's ``cluster.Worker``: one worker process, seen from the primary or from itself.
+
+    Events: 'online', 'listening' (address), 'message' (message),
+    'disconnect', 'exit' (code, signal), 'error'.
+    """
+
+    def __init__(self, worker_id: int, process: Any, env: dict[str, str] | None = None) -> None:
+        EventEmitter.__init__(self)
+        self._init_handle()
+        #: The worker's id: 1, 2, ... in fork order (``cluster.workers`` key).
+        self.id = worker_id
+        #: The worker's process (the primary's ``Popen``; in a worker, an object with ``pid``).
+        self.process = process
+        #: True when the worker ended after ``disconnect()`` or ``kill()``.
+        self.exitedAfterDisconnect: bool | None = None
+        self.state = "none"
+        self._env = env
+        self._channel: _Channel | None = None
+        self._born = monotonic()
+        self._channel_gone = Event()
+
+    def send(self, message: Any, sendHandle: Any = None, options: Any = None,
+             callback: Callable[..., Any] | None = None) -> bool:
+        """Send ``message`` (anything JSON can carry) to the other side; its 'message' gets it.
+
+        Returns False (and ``callback`` gets an error) when the channel is closed.
+        """
+        if callable(sendHandle) and callback is None:
+            sendHandle, callback = None, sendHandle
+        if callable(options) and callback is None:
+            options, callback = None, options
+        if sendHandle is not None:
+            raise InvalidArgValueError("sendHandle", sendHandle,
+                                       "is not supported by gnet.cluster")
+        ok = self._channel is not None and self._channel.send({"m": message})
+        if callback is not None:
+            err = None if ok else OSError("channel closed")
+            schedule(lambda: callback(err))
+        return bool(ok)
+
+    def isConnected(self) -> bool:
+        """Whether the channel to the other side is open."""
+        return self._channel is not None and self._channel.connected
+
+    def isDead(self) -> bool:
+        """Whether the worker process has exited."""
+        if isWorker:
+            return False
+        return self.process.poll() is not None
+
+    def disconnect(self) -> Worker:
+        """Let the worker finish: it closes its servers, its connections end, then it exits.
+
+        In the primary: marks the exit as planned (``exitedAfterDisconnect``),
+        tells the worker, closes the channel. In a worker: closes its
+        servers, then the channel.
+        """
+        self.exitedAfterDisconnect = True
+        if isWorker:
+            _worker_disconnect()
+            return self
+        if self._channel is not None and self._channel.connected:
+            self._channel.send({"c": "disconnect"})
+            self._channel.close()
+        return self
+
+    def kill(self, signal: str | int = "SIGTERM") -> None:
+        """Close the channel and send ``signal`` to the worker (Node's ``worker.kill``)."""
+        self.exitedAfterDisconnect = True
+        if isWorker:
+            os.kill(os.getpid(), _signum(signal))
+            return
+        if self._channel is not None:
+            self._channel.close()
+        if self.process.poll() is None:
+            try:
+                self.process.send_signal(_signum(signal))
+            except OSError:
+                pass
+
+    destroy = kill
+
+    def _emit(self, *args: Any) -> None:
+        # Events on the worker, then on the cluster, in a gnet worker greenlet.
+        def fire() -> None:
+            self.emit(*args)
+            _emitter.emit(args[0], self, *args[1:])
+        schedule(fire)
+
+    def __repr__(self) -> str:
+        return f"<gnet.cluster.Worker id={self.id} pid={self.process.pid} {self.state}>"
+
+    # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
+    if TYPE_CHECKING:
+        is_connected = isConnected
+        is_dead = isDead
+    # --- end of PEP 8 twins ---
+
+
+add_aliases(Worker)
+
+
+def _signum(sig: str | int) -> int:
+    if isinstance(sig, int):
+        return sig
+    try:
+        return int(_signal.Signals[sig])
+    except KeyError:
+        raise InvalidArgValueError("signal", sig, "is not a signal name") from None
+
+
+# --- primary -----------------------------------------------------------------------
+
+_next_id = 0
+# Listening sockets the primary made for shared listen(): key -> (socket, worker ids).
+_handles: dict[tuple[Any, ...], tuple[Any, set[int]]] = {}
+# Back-off for respawns of workers that die young, in seconds.
+_respawn_delay = 0.0
+
+
+def setupPrimary(options: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Set how workers start (Node's ``cluster.setupPrimary``); emits 'setup'.
+
+    ``exec`` (script, default ``sys.argv[0]``), ``args`` (default
+    ``sys.argv[1:]``), ``execArgv`` (interpreter options, default none),
+    ``silent`` (worker stdout/stderr piped to ``worker.process``), ``cwd``,
+    ``env`` (added to every worker's environment), ``schedulingPolicy``, and
+    gnet's ``respawn`` (replace workers that exit unplanned).
+    """
+    global schedulingPolicy
+    opts = dict(options or {}, **kwargs)
+    for key in opts:
+        if key not in _SETTINGS:
+            raise InvalidArgValueError(f"options.{key}", opts[key], "is not a cluster setting")
+    if "schedulingPolicy" in opts:
+        _policy_name(opts["schedulingPolicy"])
+        schedulingPolicy = opts["schedulingPolicy"]
+    settings.update(opts)
+    settings["schedulingPolicy"] = schedulingPolicy
+    _emitter.emit("setup", dict(settings))
+
+
+setupMaster = setupPrimary
+
+
+def fork(env: dict[str, str] | None = None) -> Worker:
+    """Start a worker process running this script; returns its :class:`Worker`.
+
+    ``env`` is added to the worker's environment. Events follow on the
+    cluster and the worker: 'fork' now, 'online' once it runs, 'listening'
+    per server, 'disconnect' and 'exit' at the end.
+    """
+    global _next_id
+    if isWorker:
+        raise RuntimeError("cluster.fork() is for the primary")
+    policy = _policy_name(settings.get("schedulingPolicy", schedulingPolicy))
+    _next_id += 1
+    ours, theirs = _stdsocket.socketpair(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
+    child_env = dict(os.environ)
+    child_env.update(settings.get("env") or {})
+    child_env.update(env or {})
+    child_env.update({_ENV_ID: str(_next_id), _ENV_FD: str(theirs.fileno()),
+                      _ENV_SCHED: policy})
+    script = settings.get("exec", sys.argv[0])
+    args = list(settings.get("args", sys.argv[1:]))
+    argv = [sys.executable, *settings.get("execArgv", []), script, *args]
+    silent = settings.get("silent", False)
+    out = gsubprocess.PIPE if silent else None
+    try:
+        proc = gsubprocess.Popen(argv, env=child_env, pass_fds=[theirs.fileno()],
+                                 cwd=settings.get("cwd"), stdout=out, stderr=out)
+    finally:
+        theirs.close()
+    w = Worker(_next_id, proc, env)
+    w._set_active(True)
+    w.state = "forked"
+    sock = gsocket.socket(fileno=ours.detach())
+    w._channel = _Channel(sock, lambda obj, fd: _from_worker(w, obj, fd),
+                          lambda: _channel_closed(w))
+    workers[w.id] = w
+    gevent.spawn(_watch, w)
+    schedule(lambda: _emitter.emit("fork", w))
+    return w
+
+
+def disconnect(callback: Callable[[], Any] | None = None) -> None:
+    """``worker.disconnect()`` for every worker; ``callback`` once all channels are closed."""
+    live = list(workers.values())
+    for w in live:
+        w.disconnect()
+    if callback is not None:
+        def wait() -> None:
+            for w in live:
+                w._channel_gone.wait()
+            schedule(callback)
+        gevent.spawn(wait)
+
+
+def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
+    cmd = obj.get("c")
+    if cmd is None:
+        w._emit("message", obj.get("m"))
+    elif cmd == "online":
+        w.state = "online"
+        w._emit("online")
+    elif cmd == "listening":
+        w.state = "listening"
+        w._emit("listening", obj.get("address"))
+    elif cmd == "queryServer":
+        _query_server(w, obj)
+    if fd is not None:
+        os.close(fd)
+
+
+def _query_server(w: Worker, obj: dict[str, Any]) -> None:
+    host, port = obj.get("host"), int(obj.get("port", 0))
+    key = (host, port, bool(obj.get("ipv6Only")))
+    entry = _handles.get(key)
+    if entry is None:
+        try:
+            sock = _bind(host, port, int(obj.get("backlog", 511)), bool(obj.get("ipv6Only")))
+        except OSError as exc:
+            w._channel and w._channel.send({"c": "reply", "seq": obj.get("seq"),
+                                            "errno": exc.errno or 0})
+            return
+        entry = _handles[key] = (sock, set())
+    entry[1].add(w.id)
+    if w._channel is not None:
+        w._channel.send({"c": "reply", "seq": obj.get("seq"), "fd": True}, entry[0].fileno())
+
+
+def _bind(host: str | None, port: int, backlog: int, v6only: bool) -> Any:
+    if host is None:
+        try:
+            sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
+            bind_host = "::"
+        except OSError:
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            bind_host = "0.0.0.0"
+    else:
+        family = _socket.AF_INET6 if isIP(host) == 6 else _socket.AF_INET
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
+        bind_host = host
+    try:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        if sock.family == _socket.AF_INET6:
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1 if v6only else 0)
+        sock.bind((bind_host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _release_handles(w: Worker) -> None:
+    # A shared socket nobody uses any more is closed, unless a replacement
+    # is coming (respawn): what is queued waits for it.
+    if settings.get("respawn") and not w.exitedAfterDisconnect and not _stopping:
+        return
+    for key, (sock, users) in list(_handles.items()):
+        users.discard(w.id)
+        if not users:
+            del _handles[key]
+            sock.close()
+
+
+def _channel_closed(w: Worker) -> None:
+    w._channel_gone.set()
+    if w.state != "dead":
+        w.state = "disconnected"
+    w._emit("disconnect")
+
+
+def _watch(w: Worker) -> None:
+    code = w.process.wait()
+    # The channel ends with the process; 'disconnect' comes before 'exit'.
+    w._channel_gone.wait(1.0)
+    if w._channel is not None and w._channel.connected:
+        w._channel.close()
+        w._channel_gone.wait(1.0)
+    w.state = "dead"
+    sig = None
+    if code < 0:
+        sig = _signal.Signals(-code).name
+        code = None
+    w.exitedAfterDisconnect = bool(w.exitedAfterDisconnect)
+    workers.pop(w.id, None)
+    _release_handles(w)
+    w._emit("exit", code, sig)
+    w._set_active(False)
+    if settings.get("respawn") and not w.exitedAfterDisconnect and not _stopping:
+        _respawn(w)
+
+
+def _respawn(w: Worker) -> None:
+    global _respawn_delay
+    young = monotonic() - w._born < 1.0
+    _respawn_delay = min(max(_respawn_delay * 2, 0.1), 10.0) if young else 0.0
+    gevent.spawn_later(_respawn_delay, fork, w._env)
+
+
+_stopping = False
+
+
+def _stop_workers(grace_ms: float, hurry: Event | None) -> bool:
+    """The primary's part of a graceful stop: disconnect every worker, kill late ones."""
+    global _stopping
+    if not workers:
+        return False
+    _stopping = True
+    live = list(workers.values())
+    for w in live:
+        w.disconnect()
+    deadline = monotonic() + grace_ms / 1000.0
+    while any(w.process.poll() is None for w in live):
+        left = deadline - monotonic()
+        if left <= 0 or (hurry is not None and hurry.is_set()):
+            break
+        gevent.sleep(min(left, 0.02))
+    forced = False
+    for w in live:
+        if w.process.poll() is None:
+            forced = True
+            w.process.kill()
+    for w in live:
+        w.process.wait()
+    return forced
+
+
+# --- worker ------------------------------------------------------------------------
+
+_seq = 0
+_replies: dict[int, AsyncResult] = {}
+_disconnecting = False
+
+
+def _worker_message(obj: dict[str, Any], fd: int | None) -> None:
+    assert worker is not None
+    cmd = obj.get("c")
+    if cmd is None:
+        w = worker
+        schedule(lambda: w.emit("message", obj.get("m")))
+    elif cmd == "reply":
+        result = _replies.pop(obj.get("seq", -1), None)
+        if result is not None:
+            result.set((obj, fd))
+        elif fd is not None:
+            os.close(fd)
+    elif cmd == "disconnect":
+        worker.exitedAfterDisconnect = True
+        gevent.spawn(_worker_disconnect)
+
+
+def _worker_disconnect() -> None:
+    # Close every server; once all have closed (their connections ended),
+    # close the channel. The process then ends when nothing else keeps it.
+    global _disconnecting
+    if _disconnecting:
+        return
+    _disconnecting = True
+    servers = graceful.listeningServers()
+    done = [Event() for _ in servers]
+    for server, event in zip(servers, done, strict=True):
+        server.close(lambda *_args, e=event: e.set())
+    for event in done:
+        event.wait()
+    if worker is not None and worker._channel is not None:
+        worker._channel.close()
+
+
+def _worker_channel_closed() -> None:
+    assert worker is not None
+    w = worker
+    w.state = "disconnected"
+    schedule(lambda: w.emit("disconnect"))
+    if not w.exitedAfterDisconnect:
+        # The primary is gone: a worker does not outlive it.
+        if _keeper.running:
+            graceful.gracefulStop(0)
+            fail_run(SystemExit(0))
+        else:
+            os._exit(0)
+
+
+def shared_listen(server: Server, host: str | None, port: int, backlog: int,
+                  opts: dict[str, Any]) -> bool:
+    """In a worker with the shared policy, listen on the primary's socket; False otherwise.
+
+    ``Server.listen`` calls it for TCP before binding anything itself.
+    """
+    if not isWorker or _sched != "shared" or opts.get("exclusive") or opts.get("reusePort"):
+        return False
+    server._pending = gevent.spawn(_listen_shared, server, host, port, backlog, opts)
+    return True
+
+
+def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
+                   opts: dict[str, Any]) -> None:
+    global _seq
+    assert worker is not None and worker._channel is not None
+    _seq += 1
+    result: AsyncResult = AsyncResult()
+    _replies[_seq] = result
+    sent = worker._channel.send({"c": "queryServer", "seq": _seq, "host": host, "port": port,
+                                 "backlog": backlog, "ipv6Only": bool(opts.get("ipv6Only"))})
+    reply, fd = result.get() if sent else ({"errno": 32}, None)  # EPIPE: no primary
+    server._pending = None
+    if fd is None:
+        code = int(reply.get("errno") or 0)
+        server._listen_failed(system_error(OSError(code, os.strerror(code)), "listen",
+                                           host or "::", port))
+        return
+    sock = _socket.socket(fileno=fd)
+    # One connection per wake-up: the others' turn comes sooner.
+    server.max_accept = 1
+    server._started(sock)
+    info = server.address()
+    if isinstance(info, dict):
+        address = {"address": info.get("address"), "port": info.get("port"),
+                   "addressType": 6 if info.get("family") == "IPv6" else 4}
+        worker._channel.send({"c": "listening", "address": address})
+
+
+_sched = os.environ.pop(_ENV_SCHED, "shared")
+
+
+def _setup_worker() -> None:
+    global worker
+    worker_id = int(os.environ.pop(_ENV_ID))
+    fd = int(os.environ.pop(_ENV_FD))
+    os.set_inheritable(fd, False)
+
+    class _Self:
+        pid = os.getpid()
+
+    worker = Worker(worker_id, _Self())
+    worker.state = "online"
+    worker._channel = _Channel(gsocket.socket(fileno=fd), _worker_message,
+                               _worker_channel_closed)
+    worker._channel.send({"c": "online"})
+    # The server's listen path asks here first.
+    import gnet.server
+
+    gnet.server._cluster_listen = shared_listen
+
+
+if isWorker:
+    _setup_worker()
+else:
+    graceful.add_stopper(_stop_workers)
+
+# schedulingPolicy has no twin: it is a setting the program assigns.
+__all__ = (*_public, *module_aliases(globals(), [
+    name for name in _public if name not in ("schedulingPolicy",)]))
+
+# --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
+if TYPE_CHECKING:
+    add_listener = addListener
+    remove_listener = removeListener
+    remove_all_listeners = removeAllListeners
+    prepend_listener = prependListener
+    listener_count = listenerCount
+    is_worker = isWorker
+    is_primary = isPrimary
+    is_master = isMaster
+    setup_primary = setupPrimary
+    setup_master = setupMaster
+# --- end of PEP 8 twins ---
