@@ -270,6 +270,7 @@ class TLSSocket(Socket):
         self.servername = None
         self._peer_der: bytes | None = None
         self._peer_chain: list[bytes] = []
+        self._peer_object: dict[str, Any] | None = None
         self._sessions_seen = 0
 
     # ------------------------------------------------------------------
@@ -431,8 +432,11 @@ class TLSSocket(Socket):
     def _session_changed(self, *_: Any) -> None:
         # Hub or worker: a new session (TLS 1.3 tickets come after the
         # handshake): one 'session' each, client side only.
+        # Reading the session costs a copy of it in OpenSSL: only for
+        # someone listening.
         t = self._t
-        if not isinstance(t, TLSTransport) or t.server_side or not t._secure:
+        if not isinstance(t, TLSTransport) or t.server_side or not t._secure \
+                or not self.listenerCount("session"):
             return
         session = t.sslobj.session
         if session is None:
@@ -471,7 +475,9 @@ class TLSSocket(Socket):
             if der is None:
                 return {}
         if not detailed:
-            return certificate_object(der)
+            if self._peer_object is None or self._peer_object.get("raw") != der:
+                self._peer_object = certificate_object(der)
+            return dict(self._peer_object)
         pool = list(self._peer_chain)
         config = self._tls
         if config is not None:
