@@ -215,6 +215,22 @@ class TLSSocket(Socket):
         if socket is not None:
             self._upgrade(socket)
 
+    def connect(self, *args: Any, **kwargs: Any) -> TLSSocket:
+        """Connect, then handshake as a client (Node's ``tlsSocket.connect``); returns self.
+
+        The overloads of :meth:`gnet.Socket.connect`. The server is verified
+        as by :func:`connect` (chain, and name against ``servername`` or the
+        host connected to); 'secure' follows, not 'secureConnect'.
+        """
+        call = normalize_connect(args, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
+                                 _UNSUPPORTED_OPTIONS)
+        target = check_connect(call)
+        config = self._tls
+        if config is not None and not config.server_side and target.path is None:
+            config.host = target.host
+        Socket.connect(self, *args, **kwargs)
+        return self
+
     def _upgrade(self, plain: Any) -> None:
         # STARTTLS: TLS over an already connected (or connecting) gnet
         # Socket, through its public stream API (gnet.tls.over_socket).

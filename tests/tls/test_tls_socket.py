@@ -567,6 +567,14 @@ def test_new_tlssocket_connect_emits_secure_not_secure_connect(harness: Any,
     sock.connect(srv.address()["port"], HOST)
     rec.wait("close")
     assert rec.names == ["connect", "secure", "data", "close"]
+    # The name checked is the host connected to.
+    srv2 = tls_server(harness, certs, **identity(certs, certs.example))
+    other = harness.track(TLSSocket(None, {"ca": certs.ca.cert_pem.bytes()}))
+    rec2 = Recorder(other, ("secure", "error", "close"))
+    other.connect(srv2.address()["port"], HOST)
+    rec2.wait("close")
+    err = rec2.args("error")[0][0]
+    assert err.code == "ERR_TLS_CERT_ALTNAME_INVALID" and err.host == HOST
     harness.finish()
 
 
