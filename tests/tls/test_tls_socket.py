@@ -458,15 +458,18 @@ def test_session_resumption(harness: Any, certs: Any) -> None:
     sessions: list[ssl.SSLSession] = []
     first = client(harness, certs, srv)
     first.on("session", sessions.append)
+    first_reused_at_connect: list[bool] = []
+    first.on("secureConnect", lambda: first_reused_at_connect.append(first.isSessionReused()))
     rec = Recorder(first)
     rec.wait("close")
     assert sessions and all(isinstance(s, ssl.SSLSession) for s in sessions)
+    reused: list[bool] = []
     second = client(harness, certs, srv, session=sessions[-1])
+    second.on("secureConnect", lambda: reused.append(second.isSessionReused()))
     rec2 = Recorder(second)
-    wait_until(lambda: second.authorized)
-    assert second.isSessionReused() is True
-    assert first.isSessionReused() is False
     rec2.wait("close")
+    assert reused == [True]
+    assert first_reused_at_connect == [False]
     harness.finish()
 
 
