@@ -65,6 +65,8 @@ closes a file it did not open.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import math
 from abc import ABCMeta
@@ -77,7 +79,7 @@ import gevent
 from gevent.event import Event
 
 from gnet.abort import AbortSignal, add_abort_listener, validate_abort_signal
-from gnet.dispatch import schedule
+from gnet.dispatch import get_loop, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
     AbortError,
@@ -142,10 +144,6 @@ def _nop(*_args: Any) -> None:
 
 def _is_bytes(chunk: Any) -> bool:
     return isinstance(chunk, (bytes, bytearray, memoryview))
-
-
-def _length(chunk: Any) -> int:
-    return len(chunk)
 
 
 class _ReadableState:
@@ -250,7 +248,7 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
             fn = options.get(hook)
             if fn is not None:
                 validate_function(fn, f"options.{hook}")
-                setattr(self, "_" + hook, _bind(fn, self))
+                setattr(self, "_" + hook, _bind(fn, self, hook))
         signal = options.get("signal")
         if signal is not None:
             validate_abort_signal(signal, "options.signal")
@@ -405,19 +403,23 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
             cb(w.errored or StreamDestroyedError("end"))
 
 
-def _bind(fn: Callable[..., Any], stream: Any) -> Callable[..., Any]:
-    # Node calls an option's function with ``this`` = the stream; Python has
-    # no ``this``, so the function gets the stream's methods through its
-    # closure; a function taking one more argument gets the stream first.
-    def bound(*args: Any) -> Any:
-        return fn(*args)
-
-    bound.__name__ = getattr(fn, "__name__", "hook")
-    return bound
+_HOOK_ARITY = {"read": 1, "write": 3, "writev": 2, "final": 1, "destroy": 2,
+               "transform": 3, "flush": 1}
 
 
-def _readable_init(self: Any, options: dict[str, Any], duplex: bool) -> None:
-    self._r = _ReadableState(options, duplex)
+def _bind(fn: Callable[..., Any], stream: Any, hook: str) -> Callable[..., Any]:
+    # Node calls an option's function with ``this`` = the stream. A Python
+    # function taking one more positional parameter than the hook gets the
+    # stream first (``read=lambda this, size: this.push(...)``); otherwise it
+    # gets the hook's arguments only (reach the stream through a closure).
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return fn
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) == _HOOK_ARITY[hook] + 1:
+        return functools.partial(fn, stream)
+    return fn
 
 
 class Readable(_StreamBase):
@@ -1562,7 +1564,9 @@ class _FileReadable(Readable):
     def _read(self, size: int) -> None:
         if not self._pulling:
             self._pulling = True
-            schedule(self._pull)
+            # One chunk per turn of the loop: every other watcher runs
+            # between two reads, so a large file never freezes the loop.
+            get_loop().run_callback(schedule, self._pull)
 
     def _pull(self) -> None:
         self._pulling = False
@@ -1879,62 +1883,78 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
         else:
             raise InvalidArgValueError("streams", stage,
                                        "must be streams, iterables or generator functions")
-    state = {"done": False}
-    dispose = None
+    # Node's pipeline: every stage is watched with finished(); the first
+    # error destroys every stream; the callback runs once all stages have
+    # settled, with the first error, a real one winning over a premature
+    # close (a consumer that failed closes its source early).
+    state: dict[str, Any] = {"done": False, "error": None, "pending": 0, "value": ()}
+    disposers: list[Callable[[], None]] = []
 
-    def finish(err: BaseException | None, *value: Any) -> None:
-        if state["done"]:
-            return
-        state["done"] = True
-        if dispose is not None:
-            dispose()
-        if err is not None:
+    def fail(err: BaseException) -> None:
+        error = state["error"]
+        if error is None or (isinstance(error, StreamPrematureCloseError)
+                             and not isinstance(err, StreamPrematureCloseError)):
+            state["error"] = err
+        if error is None:
             for stream in chain:
                 if not stream.destroyed:
                     stream.destroy(err)
-        callback(err, *value)
 
-    def watch(stream: Any, last: bool) -> None:
-        def on_error(err: BaseException) -> None:
-            finish(err)
+    def settle(err: BaseException | None, *value: Any) -> None:
+        if err is not None:
+            fail(err)
+        elif value:
+            state["value"] = value
+        state["pending"] -= 1
+        if state["pending"] == 0 and not state["done"]:
+            state["done"] = True
+            for dispose in disposers:
+                dispose()
+            error = state["error"]
+            if error is not None:
+                callback(error)
+            else:
+                callback(None, *state["value"])
 
-        def on_close(*_args: Any) -> None:
-            done = stream.writableFinished if last else stream.readableEnded
-            finish(None if done else StreamPrematureCloseError())
-
-        stream.on("error", on_error)
-        stream.on("close", on_close)
-        if last:
-            stream.once("finish", lambda: finish(None))
-
+    last_index = len(chain) - 1
     for i, stream in enumerate(chain):
-        watch(stream, sink is None and i == len(chain) - 1)
+        last = sink is None and i == last_index
+        opts = {"readable": not last, "writable": i > 0 and _is_writable_stream(stream)}
+        state["pending"] += 1
+        disposers.append(finished(stream, opts, settle))
     for src, dst in pairwise(chain):
         if not (isinstance(dst, _FromIterable) and isinstance(dst._it, _LazyGen)):
             pipe(src, dst)
     if sink is not None:
         source = chain[-1]
         fn = sink
+        state["pending"] += 1
 
         def run_sink() -> None:
             try:
                 value = fn(_Iterate(source))
             except Exception as exc:
-                finish(exc)
+                settle(exc)
                 return
-            finish(None, value)
+            settle(None, value)
 
         schedule(run_sink)
     if signal is not None:
         aborted = signal
 
         def abort() -> None:
-            finish(AbortError(cause=aborted.reason))
+            # The callback comes at once here, not when every stream has
+            # closed: the abort is the outcome whatever the streams report.
+            if not state["done"]:
+                state["error"] = None
+                fail(AbortError(cause=aborted.reason))
+                state["pending"] = 1
+                settle(None)
 
         if signal.aborted:
             schedule(abort)
         else:
-            dispose = add_abort_listener(signal, abort)
+            disposers.append(add_abort_listener(signal, abort))
     return chain[-1]
 
 
