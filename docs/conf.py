@@ -163,6 +163,15 @@ def _fix_docstring(app: Any, what: str, name: str, obj: Any, options: Any,
             lines[i] = m.group(1) + m.group(2).replace(' / ', ' or ') + line[m.end() - 1:]
 
 
+# napoleon reads a property's or attribute's first line as "type: text" when
+# it holds a colon. gnet's types come from annotations and its first lines are
+# prose ("True once destroyed: ..."), so the whole docstring is text. (A
+# private napoleon method, stable in the pinned Sphinx version.)
+def _parse_attribute_docstring(self: Any) -> list[str]:
+    text = self.__class__(self._dedent(self._consume_to_end()), self._config).lines()
+    return list(self._format_field('', '', text))
+
+
 # --- zope.interface declarations --------------------------------------------
 
 def _interface_lines(iface: Any, config: Any) -> list[str]:
@@ -259,6 +268,9 @@ def setup(app: Any) -> dict[str, Any]:
             self.state.nested_parse(StringList(lines, source), self.content_offset, container)
             return container.children
 
+    from sphinx.ext.napoleon.docstring import GoogleDocstring
+
+    GoogleDocstring._parse_attribute_docstring = _parse_attribute_docstring  # type: ignore[method-assign]
     app.add_directive('gnet-interface', InterfaceDirective)
     app.connect('autodoc-skip-member', _skip_twins)
     # Before napoleon (priority 500), which turns the sections into fields.
