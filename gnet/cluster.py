@@ -632,7 +632,13 @@ def shared_listen(server: Server, host: str | None, port: int, backlog: int,
 
     ``Server.listen`` calls it for TCP before binding anything itself.
     """
-    if not isWorker or _sched != "shared" or opts.get("exclusive") or opts.get("reusePort"):
+    if not isWorker:
+        return False
+    if opts.get("exclusive") or opts.get("reusePort") or _sched == "reusePort":
+        if _sched == "reusePort":
+            # This call's own options (parse_listen made them): SO_REUSEPORT.
+            opts["reusePort"] = True
+        server.once("listening", lambda: _tell_listening(server))
         return False
     server._pending = gevent.spawn(_listen_shared, server, host, port, backlog, opts)
     return True
@@ -658,8 +664,13 @@ def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
     # One connection per wake-up: the others' turn comes sooner.
     server.max_accept = 1
     server._started(sock)
+    _tell_listening(server)
+
+
+def _tell_listening(server: Server) -> None:
+    # The primary's 'listening' (worker, address), address as in Node.
     info = server.address()
-    if isinstance(info, dict):
+    if isinstance(info, dict) and worker is not None and worker._channel is not None:
         address = {"address": info.get("address"), "port": info.get("port"),
                    "addressType": 6 if info.get("family") == "IPv6" else 4}
         worker._channel.send({"c": "listening", "address": address})
