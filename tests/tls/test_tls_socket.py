@@ -184,6 +184,10 @@ def test_protocol_and_cipher(harness: Any, certs: Any) -> None:
     assert c.authorized is True and c.alpnProtocol is False
     assert c.getPeerCertificate()["subjectaltname"].startswith("DNS:localhost")
     assert s.getPeerCertificate() == {}
+    detailed = c.getPeerCertificate(True)
+    issuer = detailed["issuerCertificate"]  # the CA, from the trust store
+    assert issuer["ca"] is True and issuer["issuerCertificate"] is issuer
+    assert detailed["fingerprint256"] == c.getPeerCertificate()["fingerprint256"]
     assert s.getCertificate()["subjectaltname"].startswith("DNS:localhost")
     c.destroy()
     assert c.getProtocol() is None and c.getPeerCertificate() is None
@@ -719,4 +723,22 @@ def test_starttls_both_sides(harness: Any, certs: Any) -> None:
     assert secure.remotePort == plain_srv.address()["port"]
     wait_until(lambda: upgraded and upgraded[0].destroyed)
     assert upgraded[0].bytesRead == 100000
+    harness.finish()
+
+
+def test_connect_overloads(harness: Any, certs: Any) -> None:
+    srv = tls_server(harness, certs, lambda sock: sock.end(b"ok"))
+    port = srv.address()["port"]
+    ca = certs.ca.cert_pem.bytes()
+    done: list[str] = []
+    made = [
+        connect(port, HOST, {"ca": ca}, lambda: done.append("port, host, options, cb")),
+        connect({"port": port, "host": HOST, "ca": ca}, lambda: done.append("options, cb")),
+        connect(port=port, host=HOST, ca=ca),
+    ]
+    made[2].on("secureConnect", lambda: done.append("keywords"))
+    for sock in made:
+        harness.track(sock)
+    wait_until(lambda: len(done) == 3)
+    assert sorted(done) == ["keywords", "options, cb", "port, host, options, cb"]
     harness.finish()
