@@ -74,7 +74,7 @@ c.on('close', () => { out.sha = hash.digest('hex'); out.bytesRead = c.bytesRead;
 """
 
 
-def test_node_client_gnet_server_one_mib(harness: Any, certs: Any, node_bin: str,
+def test_node_client_gnet_server_64_mib(harness: Any, certs: Any, node_bin: str,
                                          tmp_path: Any) -> None:
     seen: list[TLSSocket] = []
 
@@ -87,16 +87,16 @@ def test_node_client_gnet_server_one_mib(harness: Any, certs: Any, node_bin: str
                                     "ALPNProtocols": ["h2", "x"]}, on_secure))
     harness.listen(srv, 0, HOST)
     proc = node(node_bin, tmp_path, NODE_CLIENT,
-                {"port": srv.address()["port"], "ca": p["ca"], "size": MIB,
+                {"port": srv.address()["port"], "ca": p["ca"], "size": 64 * MIB,
                  "alpn": ["x", "h2"]})
     out = result(proc)
     expected = hashlib.sha256(
-        hashlib.sha256(b"seed").hexdigest().encode() * (MIB // 64)).hexdigest()
+        hashlib.sha256(b"seed").hexdigest().encode() * (64 * MIB // 64)).hexdigest()
     assert out["sha"] == expected
-    assert out["bytesRead"] == out["bytesWritten"] == MIB
+    assert out["bytesRead"] == out["bytesWritten"] == 64 * MIB
     assert out["authorized"] is True and out["alpn"] == "h2" and out["protocol"] == "TLSv1.3"
     wait_until(lambda: seen and seen[0].destroyed)
-    assert seen[0].bytesRead == seen[0].bytesWritten == MIB
+    assert seen[0].bytesRead == seen[0].bytesWritten == 64 * MIB
     assert seen[0].alpnProtocol == "h2"
     harness.finish()
 
@@ -164,20 +164,38 @@ def node_server(node_bin: str, tmp_path: Any, payload: Any) -> tuple[Any, int]:
     return proc, json.loads(line)["port"]
 
 
-def test_gnet_client_node_server_one_mib(harness: Any, certs: Any, node_bin: str,
+def test_gnet_client_node_server_64_mib(harness: Any, certs: Any, node_bin: str,
                                          tmp_path: Any) -> None:
     p = pems(certs)
     proc, port = node_server(node_bin, tmp_path, {**p, "alpn": ["a", "b"]})
     try:
         c = harness.track(connect(port, HOST, {"ca": p["ca"], "ALPNProtocols": ["b", "a"]}))
-        payload = os.urandom(MIB)
-        got: list[bytes] = []
-        c.on("data", got.append)
-        c.write(payload)
-        wait_until(lambda: sum(map(len, got)) >= MIB, 20)
-        assert hashlib.sha256(b"".join(got)).digest() == hashlib.sha256(payload).digest()
+        size = 64 * MIB
+        payload = os.urandom(size)
+        received = hashlib.sha256()
+        got = [0]
+
+        def on_data(chunk: bytes) -> None:
+            received.update(chunk)
+            got[0] += len(chunk)
+
+        c.on("data", on_data)
+        view = memoryview(payload)
+        sent = [0]
+
+        def pump() -> None:  # with backpressure: write until write() says wait
+            while sent[0] < size:
+                chunk = view[sent[0]:sent[0] + 65536]
+                sent[0] += len(chunk)
+                if not c.write(chunk):
+                    return
+
+        c.on("drain", pump)
+        pump()
+        wait_until(lambda: got[0] >= size, 40)
+        assert received.digest() == hashlib.sha256(payload).digest()
         assert c.authorized and c.alpnProtocol == "a"
-        assert c.bytesRead == c.bytesWritten == MIB
+        assert c.bytesRead == c.bytesWritten == size
         c.end()
         wait_until(lambda: c.destroyed)
         proc.wait(timeout=10)
