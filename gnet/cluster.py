@@ -65,6 +65,7 @@ for ``process`` messages).
 from __future__ import annotations
 
 import _socket
+import atexit
 import json
 import os
 import signal as _signal
@@ -84,7 +85,7 @@ from gnet.addresses import isIP
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
 from gnet.events import EventEmitter
-from gnet.loop import Handle, _keeper, fail_run
+from gnet.loop import Handle, _keeper, fail_run, setTimeout
 from gnet.naming import add_aliases, module_aliases
 
 if TYPE_CHECKING:
@@ -496,6 +497,14 @@ def _bind(host: str | None, port: int, backlog: int, v6only: bool) -> Any:
     return sock
 
 
+@atexit.register
+def _close_handles() -> None:
+    # The primary's shared listening sockets, kept for a respawn that will not come.
+    for sock, _users in _handles.values():
+        sock.close()
+    _handles.clear()
+
+
 def _release_handles(w: Worker) -> None:
     # A shared socket nobody uses any more is closed, unless a replacement
     # is coming (respawn): what is queued waits for it.
@@ -531,16 +540,17 @@ def _watch(w: Worker) -> None:
     workers.pop(w.id, None)
     _release_handles(w)
     w._emit("exit", code, sig)
-    w._set_active(False)
     if settings.get("respawn") and not w.exitedAfterDisconnect and not _stopping:
         _respawn(w)
+    w._set_active(False)
 
 
 def _respawn(w: Worker) -> None:
     global _respawn_delay
     young = monotonic() - w._born < 1.0
     _respawn_delay = min(max(_respawn_delay * 2, 0.1), 10.0) if young else 0.0
-    gevent.spawn_later(_respawn_delay, fork, w._env)
+    # A gnet timer: it keeps run() waiting for the replacement.
+    setTimeout(lambda: None if _stopping else fork(w._env), _respawn_delay * 1000.0)
 
 
 _stopping = False

@@ -399,3 +399,33 @@ def test_listen_error_reaches_the_worker(primary: Any) -> None:
         p = primary(1, PORT=str(taken.getsockname()[1]))
         assert p.expect("exit", 1)[2] == 1
     assert not any(e[0] == "listening" for e in p.events)
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cluster_echo.py"
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="examples/ is not here")
+def test_the_example_serves_and_stops_on_sigterm() -> None:
+    with subprocess.Popen([sys.executable, "-X", "dev", "-u", str(EXAMPLE), "0", "2"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=default_sigint) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith("primary ")
+            ports = {int(proc.stdout.readline().split()[-1]) for _ in range(2)}
+            assert len(ports) == 1
+            port = ports.pop()
+            with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as conn:
+                assert conn.makefile("rb").readline().endswith(b" echoes\n")
+                conn.sendall(b"ping")
+                assert conn.recv(16) == b"ping"
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=WAIT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert out.count("exited (code 0, signal None)") == 2, out
+        assert "Warning" not in err and "Traceback" not in err, err
