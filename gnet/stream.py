@@ -295,6 +295,14 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
         r, w = self._r, self._w
         return bool((r is not None and r.destroyed) or (w is not None and w.destroyed))
 
+    @destroyed.setter
+    def destroyed(self, value: bool) -> None:
+        # Node lets a stream be marked destroyed without destroy() (old
+        # stream implementations do that); nothing else happens.
+        for st in (self._r, self._w):
+            if st is not None:
+                st.destroyed = bool(value)
+
     @property
     def closed(self) -> bool:
         """Whether 'close' is due or was emitted (Node's ``closed``)."""
@@ -530,9 +538,12 @@ class Readable(_StreamBase):
                 st.buffer.append(rest)
                 st.length += 1 if st.objectMode else len(rest)
         st.ended = True
-        st.needReadable = True
-        st.emittedReadable = False
-        self._emit_readable()
+        if st.sync:
+            self._emit_readable()
+        else:
+            st.needReadable = False
+            st.emittedReadable = True
+            self._tick(self._emit_readable_nt)
 
     def _emit_readable(self) -> None:
         st = self._r
@@ -1527,6 +1538,11 @@ class PassThrough(Transform):
 # Python binary file objects
 
 
+def _is_own(stream: Any) -> bool:
+    # A gnet.stream class itself, not one registered with it (a Socket).
+    return _StreamBase in type(stream).__mro__
+
+
 def _is_emitter(obj: Any) -> bool:
     return callable(getattr(obj, "on", None)) and callable(getattr(obj, "emit", None))
 
@@ -1722,15 +1738,24 @@ def finished(stream: Any, options: Any = None, callback: Any = None) -> Callable
     def call(err: BaseException | None) -> None:
         if state["done"]:
             return
-        state["done"] = True
         cleanup()
         schedule(lambda: callback(err))
 
-    def readable_done() -> bool:
-        return bool(state["rdone"] or getattr(stream, "readableEnded", False))
+    own = _is_own(stream)
+    r: _ReadableState | None = stream._r if own else None
+    w: _WritableState | None = stream._w if own else None
 
-    def writable_done() -> bool:
-        return bool(state["wdone"] or getattr(stream, "writableFinished", False))
+    def readable_done(strict: bool = True) -> bool:
+        # Node's isReadableFinished: 'end', or (not strict) ended with
+        # nothing left to read.
+        if state["rdone"] or getattr(stream, "readableEnded", False):
+            return True
+        return not strict and r is not None and r.ended and r.length == 0
+
+    def writable_done(strict: bool = True) -> bool:
+        if state["wdone"] or getattr(stream, "writableFinished", False):
+            return True
+        return not strict and w is not None and w.ended and w.length == 0
 
     def on_end() -> None:
         state["rdone"] = True
@@ -1747,14 +1772,15 @@ def finished(stream: Any, options: Any = None, callback: Any = None) -> Callable
 
     def on_close(*_args: Any) -> None:
         err = getattr(stream, "errored", None)
-        if err is not None and options.get("error", True) is not False:
+        if isinstance(err, BaseException):
             call(err)
-        elif (readable and not readable_done()) or (writable and not writable_done()):
+        elif (readable and not readable_done(False)) or (writable and not writable_done(False)):
             call(StreamPrematureCloseError())
         else:
             call(None)
 
     def cleanup() -> None:
+        state["done"] = True
         for name, fn in listeners:
             stream.removeListener(name, fn)
         listeners.clear()
@@ -1773,21 +1799,19 @@ def finished(stream: Any, options: Any = None, callback: Any = None) -> Callable
         listen("error", on_error)
     listen("close", on_close)
 
-    r: _ReadableState | None = getattr(stream, "_r", None) if isinstance(stream, _StreamBase) \
-        else None
-    w: _WritableState | None = getattr(stream, "_w", None) if isinstance(stream, _StreamBase) \
-        else None
-    close_emitted = ((r is not None and r.closeEmitted) or (w is not None and w.closeEmitted))
-    will_close = isinstance(stream, _StreamBase) and not close_emitted and (
-        stream.destroyed or (
-            (r is None or (r.autoDestroy and r.emitClose)) and
-             (w is None or (w.autoDestroy and w.emitClose))))
-    if close_emitted or (not isinstance(stream, _StreamBase)
-                         and getattr(stream, "closed", False) is True):
+    # What has happened already (Node's eos): a stream that closed, or
+    # that will emit no 'close' for the side that is done, is settled now.
+    if own:
+        closed = (r is not None and r.closed) or (w is not None and w.closed)
+        will_close = not closed and all(st.autoDestroy and st.emitClose
+                                        for st in (r, w) if st is not None)
+        errored = (r is not None and r.errorEmitted) or (w is not None and w.errorEmitted)
+        if closed or (errored and not will_close) or (
+                not will_close and (not readable or readable_done())
+                and (not writable or writable_done())):
+            schedule(on_close)
+    elif getattr(stream, "closed", False) is True or getattr(stream, "destroyed", False) is True:
         schedule(on_close)
-    elif (not will_close and (not readable or readable_done())
-          and (not writable or writable_done())):
-        schedule(lambda: call(None))
 
     signal = options.get("signal")
     if signal is not None:
