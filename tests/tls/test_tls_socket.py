@@ -742,3 +742,23 @@ def test_connect_overloads(harness: Any, certs: Any) -> None:
     wait_until(lambda: len(done) == 3)
     assert sorted(done) == ["keywords", "options, cb", "port, host, options, cb"]
     harness.finish()
+
+
+def test_transports_keep_the_seam(harness: Any, certs: Any) -> None:
+    from zope.interface.verify import verifyObject
+
+    from gnet.interfaces import ITransport
+    from gnet.tls.over_socket import SocketLower
+    from gnet.tls.transport import TLSTransport
+
+    seen: list[TLSSocket] = []
+    srv = tls_server(harness, certs, seen.append)
+    c = client(harness, certs, srv)
+    wait_until(lambda: seen and c.authorized)
+    for sock in (c, seen[0]):
+        transport = sock._t
+        assert isinstance(transport, TLSTransport)
+        assert verifyObject(ITransport, transport)
+    methods = {name for name in ITransport.names() if callable(ITransport[name])}
+    assert methods <= set(dir(SocketLower))
+    harness.finish()
