@@ -762,3 +762,20 @@ def test_transports_keep_the_seam(harness: Any, certs: Any) -> None:
     methods = {name for name in ITransport.names() if callable(ITransport[name])}
     assert methods <= set(dir(SocketLower))
     harness.finish()
+
+
+def test_reset_before_handshake(harness: Any, certs: Any) -> None:
+    # T34: a client that resets mid-handshake: 'tlsClientError' "read ECONNRESET".
+    import struct
+
+    srv = tls_server(harness, certs)
+    errors = client_errors(srv)
+    raw = stdsocket.create_connection((HOST, srv.address()["port"]))
+    raw.sendall(b"\x16\x03\x01\x02\x00\x01")  # the start of a ClientHello
+    gevent.sleep(0.05)
+    raw.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_LINGER, struct.pack("ii", 1, 0))
+    raw.close()
+    wait_until(lambda: errors)
+    err, _sock = errors[0]
+    assert err.code == "ECONNRESET" and str(err).endswith("read ECONNRESET")
+    harness.finish()
