@@ -55,6 +55,9 @@ __all__ = (
     'NestedRunError',
     'NodeError',
     'OutOfRangeError',
+    'ProxyProtocolError',
+    'ProxyProtocolTimeoutError',
+    'ProxyProtocolUntrustedError',
     'ServerAlreadyListenError',
     'ServerNotRunningError',
     'SocketAlreadyBoundError',
@@ -1041,3 +1044,34 @@ class TLSSNIFromServerError(NodeError):
 
     code = 'ERR_TLS_SNI_FROM_SERVER'
     default_message = 'Cannot issue SNI from a TLS server-side socket'
+
+
+class ProxyProtocolError(NodeError):
+    """A PROXY protocol header was malformed or missing (``ERR_GNET_PROXY_PROTOCOL``).
+
+    A gnet extension: a server made with the ``proxyProtocol`` option closes
+    such a connection and emits it as ``'proxyError'(err, info)``; the
+    message says what was wrong with the header.
+    """
+
+    code = 'ERR_GNET_PROXY_PROTOCOL'
+    default_message = 'Invalid PROXY protocol header'
+
+
+class ProxyProtocolTimeoutError(ProxyProtocolError, TimeoutError):
+    """No whole PROXY header came within the timeout (``ERR_GNET_PROXY_PROTOCOL_TIMEOUT``)."""
+
+    code = 'ERR_GNET_PROXY_PROTOCOL_TIMEOUT'
+    default_message = 'No PROXY protocol header in time'
+
+
+class ProxyProtocolUntrustedError(ProxyProtocolError):
+    """A peer outside the trusted list connected (``ERR_GNET_PROXY_PROTOCOL_UNTRUSTED``).
+
+    Only trusted peers may send a PROXY header (anyone else could claim any
+    address), and a server with ``proxyProtocol`` requires one: the
+    connection is closed before a byte is read.
+    """
+
+    code = 'ERR_GNET_PROXY_PROTOCOL_UNTRUSTED'
+    default_message = 'PROXY protocol header from an untrusted peer'

@@ -29,7 +29,7 @@ from zope.interface import Attribute, Interface
 
 __all__ = (
     'IBlockList', 'IConnectTarget', 'IConnectionOwner', 'IDatagramSocket', 'IEventEmitter',
-    'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
+    'IProxyProtocolSocket', 'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
 )
 
 
@@ -964,3 +964,30 @@ class IConnectTarget(Interface):
 
     def waiting_changed(waiting):
         """A custom lookup started (True) or stopped (False) holding the connect up."""
+
+
+class IProxyProtocolSocket(Interface):
+    """What a Socket tells of its PROXY protocol header (a gnet extension).
+
+    A server made with ``createServer({'proxyProtocol': ...})`` reads a
+    PROXY v1/v2 header on each connection before 'connection'
+    (:mod:`gnet.proxy_protocol`); its sockets' ``remoteAddress``,
+    ``remotePort`` and ``remoteFamily`` are then the client the header
+    advertises. Every other socket answers None to each of these. The
+    server emits 'proxyError' (err, info) for a connection it closed
+    because of its header (missing, malformed, too slow, or from a peer
+    outside the trusted list); a v2 LOCAL header (a health check) is closed
+    quietly.
+    """
+
+    proxyPeerAddress = Attribute("The real peer's IP address (the balancer's), or None.")
+    proxyPeerPort = Attribute("The real peer's port (int), or None.")
+    proxyPeerFamily = Attribute("'IPv4' or 'IPv6' for the real peer, or None.")
+    proxyHeader = Attribute(
+        "The parsed header (gnet.proxy_protocol.ProxyHeader: version, command, family, "
+        "transport, source, destination, tlvs, length), or None."
+    )
+    proxyTlvs = Attribute(
+        "The v2 header's TLVs decoded as a dict ('alpn', 'authority', 'crc32c', 'uniqueId', "
+        "'netns', 'ssl', and 'raw': every (type, bytes) pair), or None."
+    )

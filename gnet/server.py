@@ -39,6 +39,7 @@ from gnet.blocklist import block_list_option
 from gnet.dispatch import abandon, check_thread, schedule
 from gnet.errors import (
     InvalidArgTypeError,
+    ProxyProtocolUntrustedError,
     ServerAlreadyListenError,
     ServerNotRunningError,
     dns_error,
@@ -49,7 +50,8 @@ from gnet.graceful import track
 from gnet.interfaces import IConnectionOwner, IServer
 from gnet.loop import Handle, fail_run
 from gnet.options import merge_options
-from gnet.socket import Socket, accept, serve, socket_setup
+from gnet.proxy_protocol import HeaderReader, ProxyPeer, connection_info, proxy_config, trusted
+from gnet.socket import Socket, accept, advertise, serve, socket_setup
 from gnet.transport import StreamTransport
 from gnet.validate import validate_function
 
@@ -67,7 +69,7 @@ _SUN_PATH_MAX = 108
 
 _SERVER_OPTIONS = (
     "allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay",
-    "highWaterMark", "blockList",
+    "highWaterMark", "blockList", "proxyProtocol",
 )
 
 # --- accept() errors: the policy -------------------------------------------
@@ -208,8 +210,10 @@ class Server(_StreamServer, EventEmitter, Handle):
     """A TCP or Unix stream server with Node's events (Node's ``net.Server``).
 
     Events: 'listening', 'connection'(socket), 'error'(err), 'close',
-    'drop'(info). Also a gevent ``StreamServer``: ``start()`` listens on the
-    address given to the constructor, ``serve_forever()`` and
+    'drop'(info), and gnet's 'proxyError'(err, info) (a connection closed
+    for its PROXY protocol header; ``info`` as for 'drop'). Also a gevent
+    ``StreamServer``: ``start()`` listens on the address given to the
+    constructor, ``serve_forever()`` and
     ``stop(timeout)`` keep gevent's meaning (timeout in seconds).
 
     Args:
@@ -217,7 +221,14 @@ class Server(_StreamServer, EventEmitter, Handle):
             ``allowHalfOpen``, ``pauseOnConnect``, ``noDelay``,
             ``keepAlive``, ``keepAliveInitialDelay`` (ms), ``highWaterMark``,
             ``blockList`` (a :class:`~gnet.BlockList`: a peer it blocks is closed
-            as soon as accepted, with no 'connection' and no 'drop', as Node 22.13).
+            as soon as accepted, with no 'connection' and no 'drop', as Node 22.13;
+            behind a PROXY header it applies to the advertised client),
+            gnet's ``proxyProtocol`` (``True`` or a dict: ``trusted``, a
+            BlockList or list of addresses/subnets allowed to send the
+            header, loopback by default; ``timeout`` ms, 3000; ``versions``,
+            ``[1, 2]``): every connection must start with a PROXY protocol
+            v1/v2 header, read before the Socket and 'connection' (see
+            :mod:`gnet.proxy_protocol`).
             gevent style, an address tuple ``(host, port)`` is accepted here
             too and used by ``start()``.
         connectionListener: added as a 'connection' listener. A gevent
@@ -267,6 +278,9 @@ class Server(_StreamServer, EventEmitter, Handle):
         self.highWaterMark = opts.get("highWaterMark")
         # Peers it covers are closed as soon as they are accepted.
         self._block_list = block_list_option(opts.get("blockList"))
+        # PROXY protocol (gnet.proxy_protocol): each connection's header is
+        # read before its Socket is made.
+        self._proxy = proxy_config(opts.get("proxyProtocol"))
         # What every accepted Socket is set up with, checked once here.
         self._socket_setup = socket_setup({
             "allowHalfOpen": self.allowHalfOpen,
@@ -598,18 +612,61 @@ class Server(_StreamServer, EventEmitter, Handle):
         if limit is not None and self._open >= limit:
             self._drop(raw)
             return
+        if self._proxy is not None:
+            self._read_proxy_header(raw, address)
+            return
+        self._admit(raw, address, None)
+
+    def _admit(self, raw: Any, address: Any, proxy: ProxyPeer | None) -> None:
+        # Hub: a connection the server takes (its PROXY header read, if any).
+        ip = address[0] if self.family != _socket.AF_UNIX else None
+        six = self.family == _socket.AF_INET6
+        if proxy is not None and proxy.remote[0] is not None:
+            # The advertised client is the connection's remote end.
+            address = (proxy.remote[0], proxy.remote[1])
+            ip, six = proxy.remote[0], proxy.remote[2] == "IPv6"
         # Node 22.13: a blocked peer is closed at once: no 'connection', no 'drop'.
-        if self._block_list is not None and self.family != _socket.AF_UNIX \
-                and self._block_list._blocked(address[0], self.family == _socket.AF_INET6):
+        if self._block_list is not None and ip is not None and self._block_list._blocked(ip, six):
             raw.close()
             return
         if self._gevent_handler is not None:
             self._serve_gevent(raw, address)
             return
         sock = self._make_socket(raw, address if self.family != _socket.AF_UNIX else None)
+        if proxy is not None:
+            advertise(sock, proxy)
         self._connections.add(sock)
         self._open += 1
         schedule(partial(self._start_connection, sock))
+
+    # The PROXY protocol header phase (hub): a HeaderReader stands in the
+    # connection set, and counts as open, until the header is read.
+
+    def _read_proxy_header(self, raw: Any, address: Any) -> None:
+        config = self._proxy
+        assert config is not None
+        if not trusted(config, raw, address):
+            info = connection_info(raw)
+            raw.close()
+            self._queue(self.emit, "proxyError", ProxyProtocolUntrustedError(
+                f"{address[0]} may not send a PROXY protocol header (not trusted)"), info)
+            return
+        reader = HeaderReader(raw, address, config, self._proxy_header_read,
+                              self._proxy_header_failed)
+        self._connections.add(reader)  # type: ignore[arg-type]
+        self._open += 1
+        reader.start()
+
+    def _proxy_header_read(self, reader: HeaderReader, proxy: ProxyPeer | None) -> None:
+        self._open -= 1
+        if proxy is not None:
+            self._admit(reader.raw, reader.address, proxy)
+        self._connection_closed(reader)  # type: ignore[arg-type]
+
+    def _proxy_header_failed(self, reader: HeaderReader, err: BaseException, info: Any) -> None:
+        self._open -= 1
+        self._queue(self.emit, "proxyError", err, info)
+        self._connection_closed(reader)  # type: ignore[arg-type]
 
     # The two steps of a new connection, overridden by servers of other
     # socket kinds (gnet.tls.Server makes TLSSockets and handshakes first).

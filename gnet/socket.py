@@ -71,7 +71,7 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
-from gnet.interfaces import IConnectTarget, ISocket
+from gnet.interfaces import IConnectTarget, IProxyProtocolSocket, ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
 from gnet.read_side import END, ReadSide
@@ -152,7 +152,7 @@ def setDefaultHighWaterMark(value: int) -> None:
     _default_hwm = int(validate_number(value, "value", 0))
 
 
-@implementer(ISocket)
+@implementer(ISocket, IProxyProtocolSocket)
 class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
@@ -199,6 +199,9 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     bytesRead: int
     # The blockList option: connect() checks each address against it.
     _block_list: BlockList | None = None
+    # A server's PROXY protocol header (gnet.proxy_protocol.ProxyPeer), set
+    # by advertise() before 'connection'; None for every other socket.
+    _proxy: Any = None
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
         opts = merge_options(options, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
@@ -823,20 +826,57 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
 
     @property
     def remoteAddress(self) -> str | None:
-        """The peer's IP address; kept after close, None before connecting."""
+        """The peer's IP address; kept after close, None before connecting.
+
+        Behind a PROXY protocol header, the client's address it advertised.
+        """
+        if self._proxy is not None:
+            return self._proxy.remote[0]
         remote = self._remote
         return remote[0] if remote is not None else None
 
     @property
     def remotePort(self) -> int | None:
-        """The peer's port; kept after close, None before connecting."""
+        """The peer's port; kept after close, None before connecting (PROXY: the advertised one)."""
+        if self._proxy is not None:
+            return self._proxy.remote[1]
         remote = self._remote
         return remote[1] if remote is not None else None
 
     @property
     def remoteFamily(self) -> str | None:
-        """'IPv4' or 'IPv6'; kept after close, None before connecting."""
+        """'IPv4' or 'IPv6'; kept after close, None before connecting (PROXY: advertised)."""
+        if self._proxy is not None:
+            return self._proxy.remote[2]
         return self._local_family if self._remote is not None else None
+
+    # PROXY protocol (a gnet extension): what a server made with the
+    # proxyProtocol option read before 'connection'; None otherwise.
+
+    @property
+    def proxyPeerAddress(self) -> str | None:
+        """The real peer's IP address (the balancer's) behind a PROXY header, or None."""
+        return self._proxy.peer[0] if self._proxy is not None else None
+
+    @property
+    def proxyPeerPort(self) -> int | None:
+        """The real peer's port behind a PROXY header, or None."""
+        return self._proxy.peer[1] if self._proxy is not None else None
+
+    @property
+    def proxyPeerFamily(self) -> str | None:
+        """'IPv4' or 'IPv6' for the real peer behind a PROXY header, or None."""
+        return self._proxy.peer[2] if self._proxy is not None else None
+
+    @property
+    def proxyHeader(self) -> Any:
+        """The PROXY header (a :class:`gnet.proxy_protocol.ProxyHeader`), or None."""
+        return self._proxy.header if self._proxy is not None else None
+
+    @property
+    def proxyTlvs(self) -> dict[str, Any] | None:
+        """The PROXY v2 header's TLVs decoded (see ``gnet.proxy_protocol.decode_tlvs``), or None."""
+        return self._proxy.tlvs() if self._proxy is not None else None
 
     @property
     def localAddress(self) -> str | None:
@@ -928,6 +968,11 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         remote_address = remoteAddress
         remote_port = remotePort
         remote_family = remoteFamily
+        proxy_peer_address = proxyPeerAddress
+        proxy_peer_port = proxyPeerPort
+        proxy_peer_family = proxyPeerFamily
+        proxy_header = proxyHeader
+        proxy_tlvs = proxyTlvs
         local_address = localAddress
         local_port = localPort
         local_family = localFamily
@@ -1000,6 +1045,16 @@ def serve(sock: Socket, emit: Callable[[str, Socket], Any]) -> None:
         sock._listener_failed(exc)
     if sock._flowing is not False:
         sock._start_reading()
+
+
+def advertise(sock: Socket, proxy: Any) -> None:
+    """A server's PROXY protocol header for ``sock`` (hub, before 'connection').
+
+    ``proxy`` is a :class:`gnet.proxy_protocol.ProxyPeer`: from now on
+    ``remoteAddress``/``remotePort``/``remoteFamily`` are the client it
+    advertises, and the ``proxy*`` properties answer.
+    """
+    sock._proxy = proxy
 
 
 def socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
