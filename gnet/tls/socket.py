@@ -49,6 +49,7 @@ from gnet.errors import (
 from gnet.options import merge_options
 from gnet.socket import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS, Socket
 from gnet.tls.certificate import certificate_object
+from gnet.tls.ciphers import standard_name
 from gnet.tls.context import _KNOWN as _CONTEXT_OPTIONS, SecureContext, createSecureContext
 from gnet.tls.identity import checkServerIdentity
 from gnet.tls.over_socket import SocketLower
@@ -584,57 +585,6 @@ class TLSSocket(Socket):
         set_servername = setServername
         get_peer_x509_certificate = getPeerX509Certificate
     # --- end of PEP 8 twins ---
-
-
-# ----------------------------------------------------------------------
-# Cipher names
-
-_KX = {"ECDHE": "ECDHE", "DHE": "DHE"}
-_AUTH = {"RSA": "RSA", "ECDSA": "ECDSA"}
-
-
-def standard_name(name: str) -> str:
-    """The IANA (RFC) name of an OpenSSL cipher name, as Node's ``standardName``.
-
-    TLS 1.3 suites are named so already; TLS 1.2 names follow OpenSSL's
-    rules for the common suites (``ECDHE-RSA-AES128-GCM-SHA256`` ->
-    ``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256``); a name these rules do not
-    cover is returned as it is.
-    """
-    if name.startswith("TLS_"):
-        return name
-    parts = name.split("-")
-    kx, auth = "RSA", "RSA"
-    if parts[0] in _KX:
-        kx = parts.pop(0)
-        auth = "RSA"
-        if parts and parts[0] in _AUTH:
-            auth = parts.pop(0)
-        head = f"{kx}_{auth}"
-    else:
-        head = "RSA"
-    if not parts:
-        return name
-    cipher = parts[0]
-    rest = parts[1:]
-    if cipher in ("AES128", "AES256"):
-        bits = cipher[3:]
-        if rest and rest[0] == "GCM":
-            body = f"AES_{bits}_GCM"
-            rest = rest[1:]
-        elif rest and rest[0] == "CCM":
-            body = f"AES_{bits}_CCM"
-            rest = rest[1:]
-        else:
-            body = f"AES_{bits}_CBC"
-    elif cipher == "CHACHA20" and rest and rest[0] == "POLY1305":
-        return f"TLS_{head}_WITH_CHACHA20_POLY1305_SHA256"
-    else:
-        return name
-    mac = rest[0] if rest else "SHA"
-    if mac not in ("SHA", "SHA256", "SHA384"):
-        return name
-    return f"TLS_{head}_WITH_{body}_{mac}"
 
 
 # ----------------------------------------------------------------------

@@ -14,8 +14,9 @@ from typing import Any
 import gevent
 import pytest
 
+from gnet.tls.ciphers import standard_name
 from gnet.tls.server import Server, createServer
-from gnet.tls.socket import TLSSocket, connect, standard_name
+from gnet.tls.socket import TLSSocket, connect
 from helpers import HOST, MIB, Recorder, wait_until
 
 pytestmark = pytest.mark.timeout(30)
@@ -206,6 +207,21 @@ def test_tls12_cipher_names(harness: Any, certs: Any) -> None:
     assert standard_name("ECDHE-RSA-CHACHA20-POLY1305") == \
         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
     harness.finish()
+
+
+def test_standard_names_are_openssls() -> None:
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to compare with")
+    out = subprocess.run([openssl, "ciphers", "-stdname", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"],
+                         capture_output=True, text=True, check=True, timeout=10).stdout
+    rows = [line.split() for line in out.splitlines()]
+    assert len(rows) > 50
+    for row in rows:
+        assert standard_name(row[2]) == row[0], row
 
 
 # --- handshake failures on the server: 'tlsClientError', never 'error' ------
