@@ -51,13 +51,15 @@ const opts = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = {events: []};
 const c = tls.connect({port: opts.port, host: '127.0.0.1', ca: opts.ca,
                        servername: opts.servername, ALPNProtocols: opts.alpn,
-                       maxVersion: opts.maxVersion,
+                       maxVersion: opts.maxVersion, rejectUnauthorized: opts.reject !== false,
                        allowHalfOpen: !!opts.halfOpen});
 const hash = crypto.createHash('sha256'); let got = 0;
 for (const e of ['connect', 'secureConnect', 'secure', 'end', 'finish', 'close'])
   c.on(e, () => out.events.push(e));
 c.on('secureConnect', () => {
   out.authorized = c.authorized; out.alpn = c.alpnProtocol; out.protocol = c.getProtocol();
+  out.authorizationError = c.authorizationError || null;
+  if (opts.reject === false && !opts.size && !opts.halfOpen) c.end();
   const seed = crypto.createHash('sha256').update('seed').digest('hex');
   if (opts.size) c.write(seed.repeat(opts.size / 64));
   if (opts.halfOpen) c.end('bye');
@@ -335,4 +337,32 @@ def test_gnet_server_reports_as_node(harness: Any, certs: Any, node_bin: str, tm
     c2.on("error", lambda _e: None)
     wait_until(lambda: codes)
     assert codes == [node_code]
+    harness.finish()
+
+
+@pytest.mark.parametrize("leaf", ["self", "stranger", "expired", "example", "chained",
+                                  "chained+root", "leaf"])
+def test_authorization_error_as_node(harness: Any, certs: Any, node_bin: str, tmp_path: Any,
+                                     leaf: str) -> None:
+    # rejectUnauthorized: false: Node's authorizationError and gnet's for the
+    # same server (gnet verifies after the handshake; see differences.md).
+    ca: str | None = certs.ca.cert_pem.bytes().decode()
+    if leaf == "self":
+        key, cert, ca = (certs.ca.private_key_pem.bytes().decode(),
+                         certs.ca.cert_pem.bytes().decode(), None)
+    else:
+        chosen = certs.chained if leaf == "chained+root" else getattr(certs, leaf)
+        p = pems(certs, chosen)
+        key, cert = p["key"], p["cert"]
+        if leaf == "chained+root":
+            cert += certs.other_ca.cert_pem.bytes().decode()
+    srv = harness.add(createServer({"key": key, "cert": cert}))
+    harness.listen(srv, 0, HOST)
+    out = result(node(node_bin, tmp_path, NODE_CLIENT,
+                      {"port": srv.address()["port"], "ca": ca, "reject": False}))
+    c = harness.track(connect(srv.address()["port"], HOST,
+                              {"ca": ca, "rejectUnauthorized": False}))
+    wait_until(lambda: c.authorized or c.authorizationError is not None)
+    assert (c.authorized, c.authorizationError) == \
+        (out["authorized"], out["authorizationError"])
     harness.finish()

@@ -343,6 +343,8 @@ def test_self_signed_rejected_by_default(harness: Any, certs: Any) -> None:
     ("stranger", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
     ("expired", "CERT_HAS_EXPIRED"),
     ("example", "ERR_TLS_CERT_ALTNAME_INVALID"),
+    ("chained", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"),
+    ("chained+root", "SELF_SIGNED_CERT_IN_CHAIN"),
 ])
 def test_reject_unauthorized_false_reports(harness: Any, certs: Any, leaf: str,
                                            code: str) -> None:
@@ -351,6 +353,10 @@ def test_reject_unauthorized_false_reports(harness: Any, certs: Any, leaf: str,
         # Its own CA, not trusted (the default store): self-signed.
         options = {"key": certs.ca.private_key_pem.bytes(), "cert": certs.ca.cert_pem.bytes()}
         trust = {"ca": None}
+    elif leaf == "chained+root":
+        # Leaf, intermediate and the (untrusted) root, all sent.
+        options = identity(certs, certs.chained)
+        options["cert"] += certs.other_ca.cert_pem.bytes()
     else:
         options = identity(certs, getattr(certs, leaf))
     srv = tls_server(harness, certs, **options)
