@@ -1736,9 +1736,13 @@ def finished(stream: Any, options: Any = None, callback: Any = None) -> Callable
     dispose_signal: Callable[[], None] | None = None
 
     def call(err: BaseException | None) -> None:
+        # Once, as Node's eos; its listeners stay until the caller's
+        # cleanup, so an 'error' emitted later is still handled.
         if state["done"]:
             return
-        cleanup()
+        state["done"] = True
+        if dispose_signal is not None:
+            dispose_signal()
         schedule(lambda: callback(err))
 
     own = _is_own(stream)
@@ -1863,9 +1867,11 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
       object (read in 64 KiB chunks, one per task);
     * as a transform, a generator function taking the previous stage as an
       iterable (Node's ``async function*(source)``), iterated in a worker;
-    * as the destination, a Python binary file object, or a function taking
-      the previous stage as an iterable: its return value is the callback's
-      second argument.
+    * as the destination, a Python binary file object, or a plain function
+      taking the previous stage as an iterable (Node's async function): it
+      runs in a worker and its return value is the callback's second
+      argument. A generator function there is a last transform: the
+      pipeline returns its Readable, for the caller to consume.
 
     ``signal`` is an :class:`~gnet.AbortSignal` (the ``{signal}`` option of
     Node's ``stream/promises`` pipeline): its abort destroys every stream with
@@ -1900,7 +1906,7 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
             chain.append(Readable.from_(stage))
         elif last and callable(getattr(stage, "write", None)):
             chain.append(_FileWritable(stage))
-        elif last and callable(stage):
+        elif last and callable(stage) and not inspect.isgeneratorfunction(stage):
             sink = stage
         elif callable(stage):
             chain.append(Readable.from_(_lazy(stage, chain[-1])))
@@ -1912,7 +1918,7 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
     # settled, with the first error, a real one winning over a premature
     # close (a consumer that failed closes its source early).
     state: dict[str, Any] = {"done": False, "error": None, "pending": 0, "value": ()}
-    disposers: list[Callable[[], None]] = []
+    dispose_abort: Callable[[], None] | None = None
 
     def fail(err: BaseException) -> None:
         error = state["error"]
@@ -1932,8 +1938,8 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
         state["pending"] -= 1
         if state["pending"] == 0 and not state["done"]:
             state["done"] = True
-            for dispose in disposers:
-                dispose()
+            if dispose_abort is not None:
+                dispose_abort()
             error = state["error"]
             if error is not None:
                 callback(error)
@@ -1943,9 +1949,10 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
     last_index = len(chain) - 1
     for i, stream in enumerate(chain):
         last = sink is None and i == last_index
-        opts = {"readable": not last, "writable": i > 0 and _is_writable_stream(stream)}
+        writable = i > 0 and _is_writable_stream(stream)
+        opts = {"readable": not last or not writable, "writable": writable}
         state["pending"] += 1
-        disposers.append(finished(stream, opts, settle))
+        finished(stream, opts, settle)
     for src, dst in pairwise(chain):
         if not (isinstance(dst, _FromIterable) and isinstance(dst._it, _LazyGen)):
             pipe(src, dst)
@@ -1978,7 +1985,7 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
         if signal.aborted:
             schedule(abort)
         else:
-            disposers.append(add_abort_listener(signal, abort))
+            dispose_abort = add_abort_listener(signal, abort)
     return chain[-1]
 
 
