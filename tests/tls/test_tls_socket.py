@@ -801,3 +801,35 @@ def test_reset_before_handshake(harness: Any, certs: Any) -> None:
     err, _sock = errors[0]
     assert err.code == "ECONNRESET" and str(err).endswith("read ECONNRESET")
     harness.finish()
+
+
+def test_add_context_wildcard_latest_wins(harness: Any, certs: Any) -> None:
+    # T20: '*.example.com' matches one label only; the most recent match wins.
+    wild = certs.ca.issue_cert("*.example.com")
+    exact = certs.ca.issue_cert("a.example.com")
+    srv = tls_server(harness, certs)
+    srv.addContext("a.example.com", identity(certs, exact))
+    srv.addContext("*.example.com", identity(certs, wild))
+    names = {}
+    for host in ("a.example.com", "b.example.com", "c.b.example.com"):
+        c = client(harness, certs, srv, servername=host, rejectUnauthorized=False)
+        wait_until(lambda c=c: c.authorized or c.authorizationError is not None)
+        names[host] = c.getPeerCertificate()["subjectaltname"]
+    assert names == {"a.example.com": "DNS:*.example.com", "b.example.com": "DNS:*.example.com",
+                     "c.b.example.com": "DNS:localhost, IP Address:127.0.0.1, "
+                                        "IP Address:0:0:0:0:0:0:0:1"}
+    harness.finish()
+
+
+def test_session_is_a_client_event(harness: Any, certs: Any) -> None:
+    # T38: server sockets never emit 'session'.
+    server_sessions: list[Any] = []
+    srv = tls_server(harness, certs, lambda sock: (sock.on("session", server_sessions.append),
+                                                   sock.end(b"x")))
+    c = client(harness, certs, srv)
+    client_sessions: list[Any] = []
+    c.on("session", client_sessions.append)
+    Recorder(c).wait("close")
+    assert len(client_sessions) == 2  # TLS 1.3 with OpenSSL's defaults, as Node 20
+    assert server_sessions == []
+    harness.finish()
