@@ -14,6 +14,7 @@ from gnet import (
     events as events,
     interfaces as interfaces,
     process as process,  # its stdin/stdout/stderr are made on first use
+    stream as stream,  # Node's require('stream'): Readable, Writable, Duplex, ...
     tls as tls,
 )
 from gnet.abort import AbortController as AbortController, AbortSignal as AbortSignal
@@ -92,6 +93,7 @@ __all__ = (
     "events",
     "interfaces",
     "process",
+    "stream",
     "tls",
 )
 

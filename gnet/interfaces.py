@@ -29,7 +29,8 @@ from zope.interface import Attribute, Interface
 
 __all__ = (
     'IBlockList', 'IConnectTarget', 'IConnectionOwner', 'IDatagramSocket', 'IEventEmitter',
-    'IProxyProtocolSocket', 'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
+    'IProxyProtocolSocket', 'IReadable', 'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
+    'IWritable',
 )
 
 
@@ -991,3 +992,99 @@ class IProxyProtocolSocket(Interface):
         "The v2 header's TLVs decoded as a dict ('alpn', 'authority', 'crc32c', 'uniqueId', "
         "'netns', 'ssl', and 'raw': every (type, bytes) pair), or None."
     )
+
+
+class IReadable(IEventEmitter):
+    """Node's ``stream.Readable`` (:class:`gnet.stream.Readable`), the class a source subclasses.
+
+    Events: 'data', 'readable', 'end', 'close', 'error', 'pause', 'resume'.
+    """
+
+    readable = Attribute("Whether ``read()`` may still give data.")
+    readableFlowing = Attribute("None (no consumer yet), True (flowing) or False (paused).")
+    readableLength = Attribute("Bytes (characters, objects) buffered for reading.")
+    readableHighWaterMark = Attribute("The read buffer's high-water mark.")
+    readableEncoding = Attribute("The encoding of setEncoding(), or None.")
+    readableEnded = Attribute("Whether 'end' was emitted.")
+    readableObjectMode = Attribute("Whether chunks are arbitrary objects.")
+    readableAborted = Attribute("Destroyed or errored before 'end'.")
+    destroyed = Attribute("Whether destroy() was called.")
+    closed = Attribute("Whether the stream is closed ('close' due or emitted).")
+    errored = Attribute("The error the stream was destroyed with, or None.")
+
+    def _read(size):
+        """The hook a subclass provides: produce data with push(); push(None) ends."""
+
+    def push(chunk, encoding=None):
+        """Add a chunk to the buffer (None ends); False past the high-water mark."""
+
+    def unshift(chunk, encoding=None):
+        """Put a chunk back at the front of the buffer."""
+
+    def read(n=None):
+        """Take n bytes (characters, objects) or all buffered, or None."""
+
+    def pause():
+        """Stop 'data' events; returns self."""
+
+    def resume():
+        """Start or restart 'data' events; returns self."""
+
+    def isPaused():
+        """Whether pause() was called and not undone."""
+
+    def setEncoding(encoding=None):
+        """Decode chunks to str with a Node encoding name; returns self."""
+
+    def pipe(destination, options=True):
+        """Send everything read to destination with backpressure; returns it."""
+
+    def unpipe(destination=None):
+        """Undo pipe(); returns self."""
+
+    def destroy(error=None, callback=None):
+        """Destroy: 'error' (if error) then 'close'; returns self."""
+
+    def __iter__():
+        """Yield chunks until the end, reading in the calling greenlet."""
+
+
+class IWritable(IEventEmitter):
+    """Node's ``stream.Writable`` (:class:`gnet.stream.Writable`), the class a sink subclasses.
+
+    Events: 'drain', 'finish', 'prefinish', 'close', 'error', 'pipe', 'unpipe'.
+    """
+
+    writable = Attribute("Whether write() is still allowed.")
+    writableLength = Attribute("Bytes (objects) written and not yet handled.")
+    writableHighWaterMark = Attribute("The write side's high-water mark.")
+    writableEnded = Attribute("Whether end() was called.")
+    writableFinished = Attribute("Whether 'finish' was emitted.")
+    writableCorked = Attribute("How many uncork() calls are needed.")
+    writableNeedDrain = Attribute("Whether write() returned False and 'drain' has not come.")
+    writableObjectMode = Attribute("Whether chunks are arbitrary objects.")
+    destroyed = Attribute("Whether destroy() was called.")
+    closed = Attribute("Whether the stream is closed ('close' due or emitted).")
+    errored = Attribute("The error the stream was destroyed with, or None.")
+
+    def _write(chunk, encoding, callback):
+        """The hook a subclass provides: consume one chunk, then callback(err=None)."""
+
+    def write(chunk, encoding=None, callback=None):
+        """Queue a chunk; False once the high-water mark is reached (wait for 'drain')."""
+
+    def end(chunk=None, encoding=None, callback=None):
+        """Finish writing; 'finish' once everything is written; returns self."""
+
+    def cork():
+        """Buffer writes until uncork() or end()."""
+
+    def uncork():
+        """Undo one cork(); the last one writes what was buffered."""
+
+    def setDefaultEncoding(encoding):
+        """The encoding of str chunks written without one; returns self."""
+
+    def destroy(error=None, callback=None):
+        """Destroy: 'error' (if error) then 'close'; returns self."""
+

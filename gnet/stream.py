@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
+from zope.interface import implementer
 
 from gnet.abort import AbortSignal, add_abort_listener, validate_abort_signal
 from gnet.dispatch import get_loop, schedule
@@ -94,6 +95,7 @@ from gnet.errors import (
     StreamWriteAfterEndError,
 )
 from gnet.events import EventEmitter
+from gnet.interfaces import IReadable, IWritable
 from gnet.validate import validate_function
 
 __all__ = ("Duplex", "PassThrough", "Readable", "Transform", "Writable", "finished",
@@ -430,6 +432,7 @@ def _bind(fn: Callable[..., Any], stream: Any, hook: str) -> Callable[..., Any]:
     return fn
 
 
+@implementer(IReadable)
 class Readable(_StreamBase):
     """Node's ``stream.Readable``: a source a user makes by providing ``_read(size)``.
 
@@ -1038,6 +1041,7 @@ class _FromIterable(Readable):
         callback(error)
 
 
+@implementer(IWritable)
 class Writable(_StreamBase):
     """Node's ``stream.Writable``: a sink a user makes by providing ``_write``.
 

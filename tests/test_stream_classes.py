@@ -446,3 +446,15 @@ def test_snake_case_twins() -> None:
     assert w.writable_high_water_mark == w.writableHighWaterMark == 16384
     r = Readable(objectMode=True, read=lambda n: None)
     assert r.readable_high_water_mark == 16 and r.is_paused() is False
+
+
+def test_classes_provide_their_interfaces() -> None:
+    from zope.interface.verify import verifyObject
+
+    from gnet.interfaces import IReadable, IWritable
+
+    verifyObject(IReadable, Readable(read=lambda n: None))
+    verifyObject(IWritable, Writable(write=lambda c, e, cb: cb()))
+    d = Duplex(read=lambda n: None, write=lambda c, e, cb: cb())
+    verifyObject(IReadable, d)
+    verifyObject(IWritable, d)
