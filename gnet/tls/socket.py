@@ -297,8 +297,8 @@ class TLSSocket(Socket):
         # Hub. The plain transport is made and set up by the Socket, then
         # wrapped. A server's socket takes its config from the server.
         Socket._adopt(self, sock, peer)
-        if not hasattr(self, "_tls"):
-            self._tls_init(None)
+        # Per connection (a destroyed TLSSocket may connect again).
+        self._tls_init(getattr(self, "_tls", None))
         config = self._tls
         if config is None:
             server: Server | None = self.server  # type: ignore[assignment]
