@@ -93,6 +93,7 @@ from gnet.errors import (
     StreamNullValuesError,
     StreamPrematureCloseError,
     StreamWriteAfterEndError,
+    UnsupportedError,
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import IReadable, IWritable
@@ -246,11 +247,18 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
     def _setup(self, options: dict[str, Any]) -> None:
         self._ticks: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._ticking = False
-        for hook in ("read", "write", "writev", "final", "destroy", "transform", "flush"):
+        for hook in ("read", "write", "writev", "final", "destroy", "transform", "flush",
+                     "construct"):
             fn = options.get(hook)
             if fn is not None:
                 validate_function(fn, f"options.{hook}")
                 setattr(self, "_" + hook, _bind(fn, self, hook))
+        self._pending_destroy: Callable[[], None] | None = None
+        if callable(getattr(self, "_construct", None)):
+            for st in (self._r, self._w):
+                if st is not None:
+                    st.constructed = False
+            self._tick(self._construct_nt)
         signal = options.get("signal")
         if signal is not None:
             validate_abort_signal(signal, "options.signal")
@@ -258,6 +266,41 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
                 self._tick(lambda: self.destroy(AbortError(cause=signal.reason)))
             else:
                 add_abort_listener(signal, lambda: self.destroy(AbortError(cause=signal.reason)))
+
+    def _construct_nt(self) -> None:
+        # Node's construct(): _construct(callback) runs on the next tick;
+        # reads, writes, 'finish' and _destroy wait for its callback.
+        called = [False]
+
+        def on_construct(err: BaseException | None = None) -> None:
+            if called[0]:
+                self._error_or_destroy(err or MultipleCallbackError())
+                return
+            called[0] = True
+            for st in (self._r, self._w):
+                if st is not None:
+                    st.constructed = True
+            pending, self._pending_destroy = self._pending_destroy, None
+            if pending is not None:
+                pending()
+            elif err is not None:
+                self._error_or_destroy(err)
+            else:
+                self._tick(self._after_construct)
+
+        try:
+            self._construct(on_construct)  # type: ignore[attr-defined]
+        except Exception as exc:
+            on_construct(exc)
+
+    def _after_construct(self) -> None:
+        r, w = self._r, self._w
+        if r is not None and (r.needReadable or r.flowing or r.readableListening):
+            self._maybe_read_more()  # type: ignore[attr-defined]
+        if w is not None:
+            if w.buffered:
+                self._clear_buffer()  # type: ignore[attr-defined]
+            self._finish_maybe(False)  # type: ignore[attr-defined]
 
     # -- the deferred-step queue (Node's process.nextTick, per stream) --------
 
@@ -356,10 +399,16 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
             else:
                 self._tick(self._emit_close)
 
-        try:
-            self._destroy(error, on_destroy)
-        except Exception as exc:
-            on_destroy(exc)
+        def run_destroy() -> None:
+            try:
+                self._destroy(error, on_destroy)
+            except Exception as exc:
+                on_destroy(exc)
+
+        if any(st is not None and not st.constructed for st in (r, w)):
+            self._pending_destroy = run_destroy  # after _construct's callback
+        else:
+            run_destroy()
         return self
 
     def _destroy(self, error: BaseException | None, callback: Callable[..., Any]) -> None:
@@ -414,7 +463,7 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
 
 
 _HOOK_ARITY = {"read": 1, "write": 3, "writev": 2, "final": 1, "destroy": 2,
-               "transform": 3, "flush": 1}
+               "transform": 3, "flush": 1, "construct": 1}
 
 
 def _bind(fn: Callable[..., Any], stream: Any, hook: str) -> Callable[..., Any]:
@@ -849,9 +898,10 @@ class Readable(_StreamBase):
         return self
 
     def wrap(self, stream: Any) -> Any:
-        """Not provided: ``wrap()`` is for Node's pre-0.10 streams."""
-        raise NotImplementedError(
-            "gnet.stream.Readable.wrap(): old-style streams do not exist here")
+        """Not provided: ``wrap()`` is for Node's pre-0.10 streams (``ERR_GNET_UNSUPPORTED``)."""
+        raise UnsupportedError("readable.wrap()",
+                               "old-style streams do not exist in gnet; subclass Readable "
+                               "and push() from _read")
 
     # -- iteration ----------------------------------------------------------
 

@@ -458,3 +458,54 @@ def test_classes_provide_their_interfaces() -> None:
     d = Duplex(read=lambda n: None, write=lambda c, e, cb: cb())
     verifyObject(IReadable, d)
     verifyObject(IWritable, d)
+
+
+def test_construct_delays_writes_reads_and_destroy() -> None:
+    # node: w1:true construct constructed write:a write:b final finish close
+    #       construct read data:x destroy
+    #       called-destroy construct destroy close
+    log: list[str] = []
+
+    def construct(cb: Any) -> None:
+        log.append("construct")
+        gevent.spawn_later(0.01, lambda: (log.append("constructed"), cb()))
+
+    w = Writable(construct=construct, write=lambda c, e, cb: (log.append(f"write:{c.decode()}"),
+                                                             cb()),
+                 final=lambda cb: (log.append("final"), cb()))
+    log.append(f"w1:{w.write('a')}")
+    w.end("b")
+    w.on("finish", lambda: log.append("finish"))
+    w.on("close", lambda: log.append("close"))
+    wait_until(lambda: "close" in log)
+    assert log == ["w1:True", "construct", "constructed", "write:a", "write:b", "final", "finish",
+                   "close"]
+
+    log2: list[str] = []
+
+    def read(this: Readable, size: int) -> None:
+        log2.append("read")
+        this.push("x")
+        this.push(None)
+
+    r = Readable(construct=lambda cb: (log2.append("construct"), gevent.spawn_later(0.01, cb)),
+                 read=read, destroy=lambda err, cb: (log2.append("destroy"), cb(err)))
+    r.on("data", lambda d: log2.append(f"data:{d.decode()}"))
+    r.on("close", lambda: log2.append("close"))
+    wait_until(lambda: "close" in log2)
+    assert log2 == ["construct", "read", "data:x", "destroy", "close"]
+
+    log3: list[str] = []
+    r3 = Readable(construct=lambda cb: (log3.append("construct"), gevent.spawn_later(0.01, cb)),
+                  read=lambda n: None, destroy=lambda err, cb: (log3.append("destroy"), cb(err)))
+    r3.on("close", lambda: log3.append("close"))
+    r3.destroy()
+    log3.append("called-destroy")
+    wait_until(lambda: "close" in log3)
+    assert log3 == ["called-destroy", "construct", "destroy", "close"]
+
+
+def test_wrap_is_unsupported() -> None:
+    with pytest.raises(NotImplementedError) as info:
+        Readable().wrap(object())
+    assert info.value.code == "ERR_GNET_UNSUPPORTED"  # type: ignore[attr-defined]
