@@ -552,7 +552,7 @@ class HeaderReader:
     may be made now), or None for a LOCAL one or a quiet close (the
     descriptor is closed already). ``failed(reader, err, info)``: the
     descriptor is closed; report ``err``. Exactly one of them is called,
-    once, unless :meth:`destroy` comes first.
+    once (:meth:`destroy` calls ``done(reader, None)``).
     """
 
     __slots__ = ("raw", "address", "config", "_done", "_failed", "_buf", "_watcher", "_timer",
@@ -592,12 +592,12 @@ class HeaderReader:
         self._watcher = self._timer = None
 
     def destroy(self) -> None:
-        """Give up (the server's ``closeAllConnections()``): close, report nothing."""
-        if self._done is None:
-            return
-        self._stop()
-        self._done = self._failed = None  # type: ignore[assignment]
-        self.raw.close()
+        """Give up (the server's ``closeAllConnections()``): close, report no error.
+
+        ``done(reader, None)`` follows, as for a quiet close.
+        """
+        if self._done is not None:
+            self._quiet()
 
     def _on_timeout(self) -> None:
         if self._done is None:
