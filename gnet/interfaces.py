@@ -1088,3 +1088,62 @@ class IWritable(IEventEmitter):
     def destroy(error=None, callback=None):
         """Destroy: 'error' (if error) then 'close'; returns self."""
 
+
+
+class ITLSSocket(ISocket):
+    """Node's ``tls.TLSSocket``: a socket whose bytes travel over TLS (``gnet.tls``).
+
+    Every ``ISocket`` behaviour holds; ``bytesRead``/``bytesWritten`` count
+    plaintext. Events, besides a socket's:
+        'secureConnect': the handshake is done and the server verified
+            (``tls.connect()`` sockets only).
+        'secure': the handshake is done (every TLSSocket; on a client after
+            'secureConnect').
+        'session' (session): a session to resume with (client only; an
+            ``ssl.SSLSession``).
+    """
+
+    encrypted = Attribute("Always True.")
+    authorized = Attribute("True once the peer's certificate was verified (a client: and named).")
+    authorizationError = Attribute(
+        "Why not authorized: Node's code ('DEPTH_ZERO_SELF_SIGNED_CERT'...), or None.")
+    alpnProtocol = Attribute("The protocol ALPN chose (str), or False.")
+    servername = Attribute("The SNI sent (client; None if none) or received (server; False).")
+
+    def getPeerCertificate(detailed=False):
+        """The peer's certificate as Node's object; {} when none, None once destroyed."""
+
+    def getCertificate():
+        """This side's certificate as Node's object ({} when none)."""
+
+    def getProtocol():
+        """'TLSv1.2', 'TLSv1.3'...; 'unknown' before the handshake, None once destroyed."""
+
+    def getCipher():
+        """{'name', 'standardName', 'version'} of the negotiated suite, or None."""
+
+    def getSession():
+        """The current session, or None."""
+
+    def isSessionReused():
+        """Whether the handshake resumed a session."""
+
+    def setServername(name):
+        """The SNI to send (a client, before the handshake)."""
+
+
+class ITLSServer(IServer):
+    """Node's ``tls.Server``: a server whose connections are ``ITLSSocket`` s.
+
+    Events, besides a server's:
+        'secureConnection' (socket): a client's handshake is done; reading
+            starts after its listeners ran.
+        'tlsClientError' (err, socket): a client's handshake failed (never
+            'error'; the socket is destroyed).
+    """
+
+    def addContext(hostname, context):
+        """Serve ``context`` to clients asking for ``hostname`` ('*.a.com' allowed)."""
+
+    def setSecureContext(options):
+        """Credentials for connections from now on."""

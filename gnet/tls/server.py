@@ -36,8 +36,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gevent.event import AsyncResult
+from zope.interface import implementer
 
 from gnet.errors import InvalidArgTypeError, UnsupportedError
+from gnet.interfaces import ITLSServer
 from gnet.options import merge_options
 from gnet.server import _SERVER_OPTIONS, Server as NetServer
 from gnet.socket import accept
@@ -88,6 +90,7 @@ def _as_context(value: Any) -> SecureContext:
     raise InvalidArgTypeError("context", ["SecureContext", "dict"], value)
 
 
+@implementer(ITLSServer)
 class Server(NetServer):
     """A TLS server (Node's ``tls.Server``); make it with :func:`createServer`.
 

@@ -37,6 +37,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from zope.interface import implementer
+
 from gnet.arguments import check_connect, normalize_connect
 from gnet.errors import (
     InvalidArgTypeError,
@@ -46,6 +48,7 @@ from gnet.errors import (
     UnsupportedError,
     system_error,
 )
+from gnet.interfaces import ITLSSocket
 from gnet.options import merge_options
 from gnet.socket import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS, Socket
 from gnet.tls.certificate import certificate_object
@@ -169,6 +172,7 @@ def alpn_list(value: Any, name: str = "options.ALPNProtocols") -> list[str] | No
     return names
 
 
+@implementer(ITLSSocket)
 class TLSSocket(Socket):
     """A TLS stream (Node's ``tls.TLSSocket``); made by :func:`connect` or a TLS server.
 

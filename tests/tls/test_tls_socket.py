@@ -783,6 +783,10 @@ def test_transports_keep_the_seam(harness: Any, certs: Any) -> None:
         assert verifyObject(ITransport, transport)
     methods = {name for name in ITransport.names() if callable(ITransport[name])}
     assert methods <= set(dir(SocketLower))
+    from gnet.interfaces import ITLSServer, ITLSSocket
+
+    assert verifyObject(ITLSSocket, c) and verifyObject(ITLSSocket, seen[0])
+    assert verifyObject(ITLSServer, srv)
     harness.finish()
 
 
