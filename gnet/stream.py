@@ -97,6 +97,7 @@ from gnet.errors import (
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import IReadable, IWritable
+from gnet.socket import getDefaultHighWaterMark
 from gnet.validate import validate_function
 
 __all__ = ("Duplex", "PassThrough", "Readable", "Transform", "Writable", "finished",
@@ -107,8 +108,7 @@ logger = logging.getLogger("gnet")
 CHUNK = 64 * 1024
 """Bytes read from a Python file object per task."""
 
-_DEFAULT_HWM = 16 * 1024  # Node 20's getDefaultHighWaterMark(false)
-_DEFAULT_OBJECT_HWM = 16
+_DEFAULT_OBJECT_HWM = 16  # Node's getDefaultHighWaterMark(true)
 
 
 class StreamPushAfterEOFError(NodeError):
@@ -221,7 +221,9 @@ class _WritableState:
 
 def _hwm(value: Any, object_mode: bool, name: str) -> int:
     if value is None:
-        return _DEFAULT_OBJECT_HWM if object_mode else _DEFAULT_HWM
+        # Bytes: gnet.getDefaultHighWaterMark() (64 KiB, Node 22's default;
+        # setDefaultHighWaterMark() changes it for streams made later).
+        return _DEFAULT_OBJECT_HWM if object_mode else getDefaultHighWaterMark()
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
             or value != value or value == math.inf:
         raise InvalidArgValueError(f"options.{name}", value)

@@ -443,7 +443,7 @@ def test_sockets_and_process_streams_are_streams() -> None:
 
 def test_snake_case_twins() -> None:
     w = Writable(write=lambda c, e, cb: cb())
-    assert w.writable_high_water_mark == w.writableHighWaterMark == 16384
+    assert w.writable_high_water_mark == w.writableHighWaterMark == gnet.getDefaultHighWaterMark()
     r = Readable(objectMode=True, read=lambda n: None)
     assert r.readable_high_water_mark == 16 and r.is_paused() is False
 

@@ -3,6 +3,7 @@
 import pytest
 from common import must_call, run
 
+from gnet import getDefaultHighWaterMark
 from gnet.stream import Transform
 
 pytestmark = [pytest.mark.once, pytest.mark.timeout(20)]
@@ -13,7 +14,7 @@ def test_transform_split_objectmode():
     assert parser.readableObjectMode
     assert not parser.writableObjectMode
     assert parser.readableHighWaterMark == 16
-    assert parser.writableHighWaterMark == 16 * 1024
+    assert parser.writableHighWaterMark == getDefaultHighWaterMark()
     parser._transform = lambda chunk, enc, callback: callback(None, {"val": chunk[0]})
     parsed = []
     parser.on("data", must_call(parsed.append))
@@ -22,7 +23,7 @@ def test_transform_split_objectmode():
     serializer = Transform({"writableObjectMode": True})
     assert not serializer.readableObjectMode
     assert serializer.writableObjectMode
-    assert serializer.readableHighWaterMark == 16 * 1024
+    assert serializer.readableHighWaterMark == getDefaultHighWaterMark()
     assert serializer.writableHighWaterMark == 16
     serializer._transform = lambda obj, _, callback: callback(None, bytes([obj["val"]]))
     serialized = []
