@@ -1,4 +1,13 @@
-"""Node's EventEmitter, and ``once()`` for greenlets.
+"""Node's EventEmitter, and the ``events`` module's functions for greenlets.
+
+Beside :class:`EventEmitter`: :func:`once` (block until an event),
+:func:`on` (a blocking iterator over an event, Node's async iterator),
+:func:`getEventListeners`, :func:`setMaxListeners`, :data:`errorMonitor`,
+and the module attributes ``defaultMaxListeners`` (assigning it changes
+the limit of every emitter without one of its own, existing ones included)
+and ``captureRejections`` (False; True is refused: there are no promises).
+``EventEmitter.once(emitter, name)`` and ``EventEmitter.on(emitter, name)``
+read on the class are Node's static forms of :func:`once` and :func:`on`.
 
 Theory of operation
 -------------------
@@ -32,7 +41,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
+import types
 import warnings
+import weakref
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
@@ -42,10 +55,10 @@ from gevent.exceptions import BlockingSwitchOutError
 from gevent.hub import get_hub
 from zope.interface import implementer
 
-from gnet.errors import AbortError, InvalidArgTypeError, UnhandledErrorError
+from gnet.errors import AbortError, InvalidArgTypeError, UnhandledErrorError, UnsupportedError
 from gnet.interfaces import IEventEmitter
 from gnet.naming import add_aliases, module_aliases
-from gnet.validate import validate_function, validate_number
+from gnet.validate import validate_bool, validate_function, validate_int, validate_number
 
 if TYPE_CHECKING:
     from gnet.abort import AbortSignal
@@ -206,8 +219,17 @@ class EventEmitter:
     ``EventEmitter.defaultMaxListeners``. Read when a listener is added, so a
     change applies to existing emitters that did not call setMaxListeners."""
 
-    def __init__(self) -> None:
-        """Create an emitter with no listeners (Node's ``new EventEmitter()``)."""
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        """Create an emitter with no listeners (Node's ``new EventEmitter([options])``).
+
+        Args:
+            options: Node's options; ``captureRejections`` may only be False
+                (there are no promises to capture: listeners are plain
+                functions), True raises ``UnsupportedError``.
+        """
+        if options:
+            _check_capture_rejections(options.get('captureRejections', False),
+                                      'options.captureRejections')
         self._events = {}
         self._maxListeners = None
         self._warned = None
@@ -752,15 +774,381 @@ def once(emitter: EventEmitter, name: Hashable, timeout: float | dict[str, Any] 
     raise value
 
 
+def _check_capture_rejections(value: object, name: str) -> None:
+    validate_bool(value, name)
+    if value:
+        raise UnsupportedError(
+            f'{name} = True',
+            'gnet listeners are plain functions that return no promise to capture; '
+            'handle errors inside the listener')
+
+
+def _check_emitter(emitter: object, name: str = 'emitter') -> EventEmitter:
+    if not isinstance(emitter, EventEmitter):
+        raise InvalidArgTypeError(name, 'an instance of EventEmitter', emitter)
+    return emitter
+
+
+def getEventListeners(emitter: EventEmitter, name: Hashable) -> list[Listener]:
+    """Return a copy of the listeners of ``name`` on ``emitter``.
+
+    Node's ``events.getEventListeners(emitterOrTarget, eventName)``; for an
+    :class:`EventEmitter` (an :class:`~gnet.AbortSignal` is one) it is
+    ``emitter.listeners(name)``: ``once`` registrations unwrapped.
+
+    Raises:
+        InvalidArgTypeError: ``emitter`` is not an EventEmitter.
+    """
+    return _check_emitter(emitter).listeners(name)
+
+
+def _check_limit(n: object, name: str) -> float:
+    if n == math.inf and not isinstance(n, bool):
+        return math.inf
+    return validate_number(n, name, minimum=0)
+
+
+def setMaxListeners(n: float | None = None, *emitters: EventEmitter) -> None:
+    """Set the leak-warning limit of ``emitters``, or the default for all.
+
+    Node's ``events.setMaxListeners(n[, ...eventTargets])``: with emitters,
+    calls ``setMaxListeners(n)`` on each; with none, sets
+    :data:`defaultMaxListeners`, which every emitter without a limit of its
+    own reads when a listener is added (existing ones included).
+
+    Args:
+        n: A non-negative number (``0`` or ``math.inf``: no limit); omitted,
+            the current default.
+        *emitters: Emitters to change.
+
+    Raises:
+        InvalidArgTypeError: ``n`` is not a number, or an emitter is not an
+            EventEmitter.
+        OutOfRangeError: ``n`` is negative or NaN.
+    """
+    limit = EventEmitter.defaultMaxListeners if n is None else _check_limit(n, 'setMaxListeners')
+    if not emitters:
+        EventEmitter.defaultMaxListeners = limit
+        return
+    for emitter in emitters:
+        _check_emitter(emitter, 'eventTargets')
+    for emitter in emitters:
+        emitter.setMaxListeners(limit)
+
+
+class _Iteration:
+    """The state of one :func:`on` iteration, reachable from the emitter.
+
+    The emitter's listeners hold this object, never the iterator the user
+    holds, so dropping the iterator (a ``break`` out of a ``for``) lets it be
+    collected, and its finalizer ends the iteration.
+    """
+
+    __slots__ = ('closers', 'done', 'emitter', 'error', 'high', 'low', 'name',
+                 'paused', 'queue', 'signal', 'waiter', '__weakref__')
+
+    def __init__(self, emitter: EventEmitter, name: Hashable, closers: tuple[Hashable, ...],
+                 signal: Any, high: float, low: float) -> None:
+        self.emitter = emitter
+        self.name = name
+        self.closers = closers
+        self.signal = signal
+        self.high = high
+        self.low = low
+        self.paused = False
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.error: BaseException | None = None
+        self.done = False
+        self.waiter: Event | None = None
+
+    def start(self) -> None:
+        emitter = self.emitter
+        emitter.on(self.name, self.push)
+        if self.name != 'error':
+            emitter.on('error', self.fail)
+        for closer in self.closers:
+            emitter.on(closer, self.finish)
+        if self.signal is not None:
+            self.signal.once('abort', self.abort)
+
+    def push(self, *args: Any) -> None:
+        if self.done:
+            return
+        self.queue.append(args)
+        if len(self.queue) > self.high and not self.paused:
+            pause = getattr(self.emitter, 'pause', None)
+            if pause is not None:
+                self.paused = True
+                pause()
+        self.wake()
+
+    def fail(self, *args: Any) -> None:
+        if not self.done:
+            self.error = _unhandled(args)
+            self.stop()
+
+    def abort(self) -> None:
+        if not self.done:
+            self.error = AbortError(cause=self.signal.reason)
+            self.queue.clear()  # Node: an abort rejects at once
+            self.stop()
+
+    def finish(self, *args: Any) -> None:
+        self.stop()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            waiter.set()
+
+    def stop(self) -> None:
+        # Node's closeHandler: remove every listener; what is queued is still
+        # delivered, then the error (if any), then the end.
+        if self.done:
+            return
+        self.done = True
+        emitter = self.emitter
+        emitter.removeListener(self.name, self.push)
+        if self.name != 'error':
+            emitter.removeListener('error', self.fail)
+        for closer in self.closers:
+            emitter.removeListener(closer, self.finish)
+        if self.signal is not None:
+            self.signal.removeListener('abort', self.abort)
+        self.wake()
+
+    def next(self) -> tuple[Any, ...]:
+        while True:
+            if self.queue:
+                args = self.queue.popleft()
+                if self.paused and len(self.queue) < self.low:
+                    self.paused = False
+                    resume = getattr(self.emitter, 'resume', None)
+                    if resume is not None:
+                        resume()
+                return args
+            error = self.error
+            if error is not None:
+                self.error = None
+                raise error
+            if self.done:
+                raise StopIteration
+            if getcurrent() is get_hub():
+                raise BlockingSwitchOutError(
+                    'gnet.events.on() blocks, so it cannot be iterated in the gevent hub '
+                    '(an event-loop callback); iterate it in a greenlet')
+            waiter = self.waiter = Event()
+            try:
+                waiter.wait()
+            finally:
+                self.waiter = None
+
+
+class EventIterator:
+    """What :func:`on` returns: an iterator of one event's argument tuples.
+
+    ``next()`` returns the oldest queued event's arguments, blocking the
+    calling greenlet cooperatively while none is queued. ``close()`` (also
+    reached by ``with``, by ``break`` out of a ``for`` once the iterator is
+    no longer referenced, and by garbage collection) removes the listeners;
+    what was queued is dropped, as Node's ``return()``.
+    """
+
+    __slots__ = ('_state', '_finalizer', '__weakref__')
+
+    def __init__(self, state: _Iteration) -> None:
+        self._state = state
+        self._finalizer = weakref.finalize(self, state.stop)
+
+    def __iter__(self) -> EventIterator:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        return self._state.next()
+
+    def close(self) -> None:
+        """End the iteration: remove the listeners, drop what is queued.
+
+        Node's ``iterator.return()``. Later ``next()`` calls raise
+        ``StopIteration``.
+        """
+        state = self._state
+        state.stop()
+        state.queue.clear()
+        state.error = None
+        self._finalizer.detach()
+
+    def __enter__(self) -> EventIterator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = self._state
+        status = 'closed' if state.done else 'open'
+        return (f'<gnet.events.on {state.name!r} of {state.emitter!r}, {status}, '
+                f'{len(state.queue)} queued>')
+
+
+def on(emitter: EventEmitter, name: Hashable, options: dict[str, Any] | None = None,
+       **kwargs: Any) -> EventIterator:
+    """Iterate over the events ``name`` of ``emitter``, blocking between them.
+
+    The greenlet counterpart of Node's ``for await (const args of
+    events.on(emitter, name))``: each item is the tuple of one event's
+    arguments. Listening starts at this call, so events emitted before the
+    first ``next()`` are queued, not lost. ``next()`` blocks the calling
+    greenlet cooperatively until an event comes. An 'error' emitted on the
+    emitter ends the iteration: queued events come first, then ``next()``
+    raises the error (not when ``name`` is 'error' itself: then errors are
+    the items). Leaving the loop (``break``, an exception), ``close()``, or
+    ``with events.on(...) as it:`` removes the listeners.
+
+    Args:
+        emitter: The emitter to listen on.
+        name: The event to iterate.
+        options: Node's options (or the same as keyword arguments):
+            ``signal`` (an :class:`~gnet.AbortSignal`: its abort makes the
+            next ``next()`` raise ``AbortError``), ``close`` (event names
+            that end the iteration after what is queued),
+            ``highWaterMark`` (``emitter.pause()`` is called, if it has
+            one, once more events than this are queued) and
+            ``lowWaterMark`` (``emitter.resume()`` follows once fewer are
+            queued; 1 by default), as in Node.
+
+    Returns:
+        An :class:`EventIterator`.
+
+    Raises:
+        InvalidArgTypeError: ``emitter`` is not an EventEmitter, or a bad
+            option.
+        AbortError: ``signal`` is already aborted.
+    """
+    _check_emitter(emitter)
+    opts = dict(options or {})
+    opts.update(kwargs)
+    signal = opts.get('signal')
+    if signal is not None:
+        from gnet.abort import validate_abort_signal  # gnet.abort imports this module
+
+        validate_abort_signal(signal, 'options.signal')
+        if signal.aborted:
+            raise AbortError(cause=signal.reason)
+    closers = opts.get('close') or ()
+    if isinstance(closers, (str, bytes)) or not isinstance(closers, (list, tuple)):
+        raise InvalidArgTypeError('options.close', 'a list of event names', closers)
+    high = opts.get('highWaterMark')
+    high = math.inf if high is None else validate_int(high, 'options.highWaterMark', 1)
+    low = opts.get('lowWaterMark')
+    low = 1 if low is None else validate_int(low, 'options.lowWaterMark', 1)
+    state = _Iteration(emitter, name, tuple(closers), signal, high, low)
+    state.start()
+    return EventIterator(state)
+
+
+class _StaticOrMethod:
+    """A method that is also Node's static function when read on the class.
+
+    ``EventEmitter.once(emitter, name)`` is Node's ``events.once`` (it
+    waits); ``emitter.once(name, listener)`` and the decorator form
+    ``emitter.once(name)`` stay the method. Read on the class with a
+    listener given (``EventEmitter.once(self, name, fn)``, the way a
+    subclass calls its base), it is the method too.
+    """
+
+    def __init__(self, method: Callable[..., Any], static: Callable[..., Any]) -> None:
+        self.method = method
+        self.static = static
+        self.__doc__ = method.__doc__
+        self.__name__ = method.__name__
+        self.__qualname__ = method.__qualname__
+        self.__wrapped__ = method
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__qualname__ = f'{owner.__qualname__}.{name}'
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is not None:
+            return self.method.__get__(obj, owner)
+        method, static = self.method, self.static
+
+        # A plain function, so that zope.interface sees the method's shape.
+        def on_class(emitter: Any, name: Hashable, listener: Any = _MISSING,
+                     *args: Any, **kwargs: Any) -> Any:
+            if listener is _MISSING:
+                if 'listener' in kwargs:
+                    return method(emitter, name, **kwargs)
+                return static(emitter, name, **kwargs)
+            if callable(listener):
+                return method(emitter, name, listener, *args, **kwargs)
+            return static(emitter, name, listener, *args, **kwargs)
+
+        on_class.__doc__ = static.__doc__
+        on_class.__name__ = self.__name__
+        return on_class
+
+
+if not TYPE_CHECKING:
+    EventEmitter.once = _StaticOrMethod(EventEmitter.__dict__['once'], once)
+    EventEmitter.on = _StaticOrMethod(EventEmitter.__dict__['on'], on)
+
+
+class _EventsModule(types.ModuleType):
+    """``gnet.events`` itself: module attributes that act when assigned.
+
+    ``gnet.events.defaultMaxListeners = n`` changes the limit every emitter
+    without its own reads (Node's ``events.defaultMaxListeners``, which is
+    ``EventEmitter.defaultMaxListeners``); ``captureRejections`` may only be
+    set to False.
+    """
+
+    @property
+    def defaultMaxListeners(self) -> float:
+        return EventEmitter.defaultMaxListeners
+
+    @defaultMaxListeners.setter
+    def defaultMaxListeners(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidArgTypeError('defaultMaxListeners', 'number', value)
+        EventEmitter.defaultMaxListeners = _check_limit(value, 'defaultMaxListeners')
+
+    default_max_listeners = defaultMaxListeners
+
+    @property
+    def captureRejections(self) -> bool:
+        return False
+
+    @captureRejections.setter
+    def captureRejections(self, value: bool) -> None:
+        _check_capture_rejections(value, 'events.captureRejections')
+
+    capture_rejections = captureRejections
+
+
+sys.modules[__name__].__class__ = _EventsModule
+
 __all__ = (
     'EventEmitter',
+    'EventIterator',
     'MaxListenersExceededWarning',
     'errorMonitor',
+    'getEventListeners',
+    'on',
     'once',
-    *module_aliases(globals(), ('errorMonitor',)),
+    'setMaxListeners',
+    *module_aliases(globals(), ('errorMonitor', 'getEventListeners', 'setMaxListeners')),
 )
+
+if TYPE_CHECKING:
+    defaultMaxListeners: float
+    default_max_listeners: float
+    captureRejections: bool
+    capture_rejections: bool
 
 # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
 if TYPE_CHECKING:
     error_monitor = errorMonitor
+    get_event_listeners = getEventListeners
+    set_max_listeners = setMaxListeners
 # --- end of PEP 8 twins ---
