@@ -452,6 +452,9 @@ def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
         w._emit("listening", obj.get("address"))
     elif cmd == "queryServer":
         _query_server(w, obj)
+    elif cmd == "planned":
+        # The worker called disconnect() itself: its end is planned.
+        w.exitedAfterDisconnect = True
     if fd is not None:
         os.close(fd)
 
@@ -519,6 +522,7 @@ def _release_handles(w: Worker) -> None:
 
 def _channel_closed(w: Worker) -> None:
     w._channel_gone.set()
+    w.exitedAfterDisconnect = bool(w.exitedAfterDisconnect)
     if w.state != "dead":
         w.state = "disconnected"
     w._emit("disconnect")
@@ -612,6 +616,8 @@ def _worker_disconnect() -> None:
     if _disconnecting:
         return
     _disconnecting = True
+    if worker is not None and worker._channel is not None:
+        worker._channel.send({"c": "planned"})
     servers = graceful.listeningServers()
     done = [Event() for _ in servers]
     for server, event in zip(servers, done, strict=True):

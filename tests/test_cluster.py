@@ -76,7 +76,13 @@ else:
         sock.write(f"{os.getpid()}\n".encode())
         sock.pipe(sock)
 
-    cluster.worker.on("message", lambda m: cluster.worker.send({"echo": m}))
+    def on_message(m):
+        if m == "disconnect yourself":
+            cluster.worker.disconnect()
+        else:
+            cluster.worker.send({"echo": m})
+
+    cluster.worker.on("message", on_message)
     net.createServer(on_connection).listen(int(os.environ.get("PORT", "0")), "127.0.0.1")
     net.run()
 """
@@ -131,8 +137,16 @@ class Primary:
     def fail(self, what: str) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-        pytest.fail(f"{what}; events {self.events}; stderr: {err[-3000:]}")
+        # Workers may still hold stderr open: read what is there, no more.
+        err = b""
+        if self.proc.stderr is not None:
+            fd = self.proc.stderr.fileno()
+            while select.select([fd], [], [], 1.0)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                err += chunk
+        pytest.fail(f"{what}; events {self.events}; stderr: {err[-3000:].decode()}")
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -297,6 +311,23 @@ def test_workers_share_one_port_and_a_killed_worker_is_reported(primary: Any) ->
 
 @pytest.mark.once
 @pytest.mark.timeout(60)
+def test_a_worker_that_disconnects_itself_finishes_its_connections(primary: Any) -> None:
+    p = primary(1)
+    port = p.expect("listening", 1)[2]
+    conn, _pid = greet(port)
+    with conn:
+        p.command('send 1 "disconnect yourself"')
+        # Its server closes; the open connection is still served, and the
+        # channel stays until it ends (Node: the servers' 'close' first).
+        assert p._next_line(time.monotonic() + 0.3) is None  # no 'disconnect' yet
+        conn.sendall(b"last words")
+        assert conn.recv(64) == b"last words"
+    p.expect("disconnect", 1)
+    assert p.expect("exit", 1) == ["exit", 1, 0, None, True]
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
 def test_kill_is_a_planned_exit_by_signal(primary: Any) -> None:
     p = primary(1)
     p.expect("listening", 1)
@@ -429,3 +460,69 @@ def test_the_example_serves_and_stops_on_sigterm() -> None:
         assert proc.returncode == 0, err
         assert out.count("exited (code 0, signal None)") == 2, out
         assert "Warning" not in err and "Traceback" not in err, err
+
+
+# Node's test-cluster-worker-exit.js: a worker that exits with a code by
+# itself; the primary gets each event once, the right code and no signal,
+# the state 'disconnected' at 'disconnect', exitedAfterDisconnect false, and
+# the process is really gone.
+WORKER_EXIT = r"""
+import json, os, sys
+import gnet as net
+from gnet import cluster
+
+if cluster.isWorker:
+    server = net.createServer()
+    server.once("listening", lambda: os._exit(42))
+    server.listen(0, "127.0.0.1")
+    net.run()
+else:
+    results = {"cluster_disconnect": 0, "cluster_exit": 0, "worker_disconnect": 0,
+               "worker_exit": 0}
+    worker = cluster.fork()
+
+    def cluster_disconnect(w):
+        results["cluster_disconnect"] += 1
+
+    def cluster_exit(w, code, signal):
+        results["cluster_exit"] += 1
+        results["cluster_code"] = code
+        results["cluster_signal"] = signal
+
+    def worker_disconnect():
+        results["worker_disconnect"] += 1
+        results["state"] = worker.state
+        results["exitedAfterDisconnect"] = worker.exitedAfterDisconnect
+
+    def worker_exit(code, signal):
+        results["worker_exit"] += 1
+        results["worker_code"] = code
+        results["worker_signal"] = signal
+        try:
+            os.kill(worker.process.pid, 0)
+            results["died"] = False
+        except ProcessLookupError:
+            results["died"] = True
+
+    cluster.on("disconnect", cluster_disconnect)
+    cluster.on("exit", cluster_exit)
+    worker.on("disconnect", worker_disconnect)
+    worker.once("exit", worker_exit)
+    net.run()
+    print(json.dumps(results), flush=True)
+"""
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_node_worker_exit(tmp_path: Path) -> None:
+    script = tmp_path / "worker_exit.py"
+    script.write_text(WORKER_EXIT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=WAIT_S)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "cluster_disconnect": 1, "cluster_exit": 1, "worker_disconnect": 1, "worker_exit": 1,
+        "cluster_code": 42, "cluster_signal": None, "worker_code": 42, "worker_signal": None,
+        "state": "disconnected", "exitedAfterDisconnect": False, "died": True,
+    }
