@@ -372,7 +372,7 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
         r, w = self._r, self._w
         if self.destroyed:
             if callback is not None:
-                self._tick(callback, error)
+                self._tick(callback, None)  # Node 20: cb() without the error
             return self
         if w is not None and (w.buffered or w.onFinished):
             self._tick(self._error_buffer)
@@ -452,8 +452,8 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
 
     def _error_buffer(self) -> None:
         w = self._w
-        if w is None:
-            return
+        if w is None or w.writing:
+            return  # the write in progress calls back first; _after_write comes here
         err = w.errored or StreamDestroyedError("write")
         buffered, w.buffered = w.buffered, []
         for chunk, _enc, cb in buffered:
@@ -1315,9 +1315,7 @@ class Writable(_StreamBase):
             w.corked = 1
             self.uncork()
         err: BaseException | None = None
-        if w.errored is not None:
-            err = w.errored
-        elif not w.ending:
+        if w.errored is None and not w.ending:
             w.ending = True
             self._finish_maybe(True)
             w.ended = True
