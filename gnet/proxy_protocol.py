@@ -37,7 +37,10 @@ address), and accepted only from trusted peers (loopback by default, a
 :class:`~gnet.BlockList` or a list of addresses and subnets otherwise). A
 Unix socket peer is always trusted: the socket file's permissions decide who
 connects. A v2 ``LOCAL`` header (HAProxy's health checks) closes the
-connection quietly: no 'connection', no error. A missing, malformed or
+connection quietly: no 'connection', no error. So does a header that names
+this very connection (its source is the real peer and its destination the
+server's own end): it relays no client, and it is what HAProxy's health
+checks send to a ``send-proxy`` (v1) server. A missing, malformed or
 untrusted header closes it and emits ``'proxyError'(err, info)`` on the
 server; ``info`` names the real peer as 'drop' does. A peer that closes
 before sending any byte is closed quietly too (a port probe, or a health
@@ -542,6 +545,33 @@ def trusted(config: ProxyConfig, raw: Any, address: Any) -> bool:
     return config.trusted._blocked(address[0], raw.family == _socket.AF_INET6)
 
 
+def _same_ip(a: str, b: str) -> bool:
+    try:
+        x, y = ipaddress.ip_address(a), ipaddress.ip_address(b)
+    except ValueError:
+        return False
+    x = getattr(x, "ipv4_mapped", None) or x
+    y = getattr(y, "ipv4_mapped", None) or y
+    return x == y
+
+
+def _names_itself(header: ProxyHeader, raw: Any, address: Any) -> bool:
+    # A header whose source and destination are this very connection's two
+    # ends relays no client: it is the balancer speaking for itself, what v2
+    # says with LOCAL. HAProxy's health checks on a `send-proxy` (v1) server
+    # send exactly that, then a reset.
+    if header.source is None or header.destination is None or address is None \
+            or raw.family not in (_socket.AF_INET, _socket.AF_INET6):
+        return False
+    try:
+        local = raw.getsockname()
+    except OSError:
+        return False
+    return (header.source[1] == address[1] and header.destination[1] == local[1]
+            and _same_ip(header.source[0], address[0])
+            and _same_ip(header.destination[0], local[0]))
+
+
 _QUIET_ERRNOS = frozenset((errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT))
 
 
@@ -675,10 +705,10 @@ class HeaderReader:
         return False
 
     def _finish(self, header: ProxyHeader) -> None:
-        done = self._done
-        if header.command == LOCAL:
+        if header.command == LOCAL or _names_itself(header, self.raw, self.address):
             self._quiet()
             return
+        done = self._done
         self._stop()
         self._done = self._failed = None  # type: ignore[assignment]
         raw = self.raw

@@ -521,6 +521,30 @@ def test_local_health_check_is_quiet(harness: Harness) -> None:
     harness.finish()
 
 
+def test_header_naming_its_own_connection_is_a_health_check(harness: Harness) -> None:
+    # What HAProxy sends a `send-proxy` (v1) server to check it: a header
+    # whose source and destination are the check connection's own ends.
+    srv, seen, port = proxy_server(harness)
+    with gsocket.socket() as client:
+        client.settimeout(WAIT_S)
+        client.connect((HOST, port))
+        me = client.getsockname()
+        client.sendall(f"PROXY TCP4 {me[0]} {HOST} {me[1]} {port}\r\n".encode())
+        assert client.recv(10) == b""
+    # The same source toward another destination is a relayed client.
+    with gsocket.socket() as client:
+        client.settimeout(WAIT_S)
+        client.connect((HOST, port))
+        me = client.getsockname()
+        client.sendall(f"PROXY TCP4 {me[0]} {HOST} {me[1]} {port + 1}\r\nz".encode())
+        client.shutdown(gsocket.SHUT_WR)
+        assert client.recv(10) == b"z"
+    wait_until(lambda: srv.getConnections() == 0)
+    assert [c["remote"][1] for c in seen.connections] == [me[1]]
+    assert seen.errors == []
+    harness.finish()
+
+
 @pytest.mark.parametrize(("data", "fragment"), [
     (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "not a PROXY protocol header"),
     (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", "lone LF"),
