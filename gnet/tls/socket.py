@@ -599,10 +599,13 @@ def offline_verify(chain: list[bytes], config: _Config) -> tuple[str, str] | Non
     """Check a peer chain against the trust store after a ``CERT_NONE`` handshake.
 
     Returns None when it chains to a trusted certificate, else Node's
-    ``(authorizationError, message)`` for the common failures: a
-    self-signed leaf, a lone leaf of an unknown issuer, a chain ending in an
-    untrusted root, a chain missing its issuer, an expired or not yet valid
-    certificate. Uses ``cryptography``'s path validation.
+    ``(authorizationError, message)``: a self-signed leaf, a lone leaf of
+    an unknown issuer, a chain ending in an untrusted root, a chain missing
+    its issuer, an expired or not yet valid certificate, an issuer that is
+    not a CA, a leaf not meant for servers (extended key usage). Not
+    checked here, unlike OpenSSL: path length and name constraints (and
+    revocation, refused with ``rejectUnauthorized: false`` beforehand).
+    Signatures are checked with ``cryptography``.
 
     Raises:
         UnsupportedError: ``cryptography`` (``gnet-node[tls]``) is missing.
@@ -664,6 +667,21 @@ def offline_verify(chain: list[bytes], config: _Config) -> tuple[str, str] | Non
             return authorization_error(10)[:2]
         if cert.not_valid_before_utc > now:
             return authorization_error(9)[:2]
+    for issuer in path[1:]:
+        # Every issuer must be a CA (OpenSSL: 24 INVALID_CA).
+        try:
+            is_ca = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            is_ca = issuer == path[-1] and issued(issuer, issuer)  # a v1 root
+        if not is_ca:
+            return authorization_error(24)[:2]
+    try:
+        usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usages = None
+    if usages is not None and x509.oid.ExtendedKeyUsageOID.SERVER_AUTH not in usages \
+            and x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in usages:
+        return authorization_error(26)[:2]  # INVALID_PURPOSE
     return None
 
 
@@ -745,6 +763,10 @@ def client_config(opts: dict[str, Any]) -> _Config:
     reject = opts.get("rejectUnauthorized")
     config.reject = reject is None or bool(reject)
     config.verify_mode = ssl.CERT_REQUIRED if config.reject else ssl.CERT_NONE
+    if not config.reject and opts.get("crl") is not None:
+        raise UnsupportedError("options.crl with rejectUnauthorized: false",
+                               "revocation is checked only while verifying the handshake "
+                               "(rejectUnauthorized: true)")
     servername = opts.get("servername")
     if servername is not None and not isinstance(servername, str):
         raise InvalidArgTypeError("options.servername", "str", servername)

@@ -366,3 +366,51 @@ def test_authorization_error_as_node(harness: Any, certs: Any, node_bin: str, tm
     assert (c.authorized, c.authorizationError) == \
         (out["authorized"], out["authorizationError"])
     harness.finish()
+
+
+def client_only_leaf(certs: Any) -> tuple[str, str]:
+    # A leaf for 127.0.0.1 whose extended key usage is clientAuth only.
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_key = serialization.load_pem_private_key(certs.ca.private_key_pem.bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(certs.ca.cert_pem.bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client only")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_wrong_purpose_as_node(harness: Any, certs: Any, node_bin: str, tmp_path: Any) -> None:
+    key, cert = client_only_leaf(certs)
+    ca = certs.ca.cert_pem.bytes().decode()
+    srv = harness.add(createServer({"key": key, "cert": cert}))
+    harness.listen(srv, 0, HOST)
+    out = result(node(node_bin, tmp_path, NODE_CLIENT,
+                      {"port": srv.address()["port"], "ca": ca, "reject": False}))
+    c = harness.track(connect(srv.address()["port"], HOST, {"ca": ca, "rejectUnauthorized": False}))
+    wait_until(lambda: c.authorized or c.authorizationError is not None)
+    assert (c.authorized, c.authorizationError) == (False, "INVALID_PURPOSE")
+    assert out["authorizationError"] == "INVALID_PURPOSE"
+    rejected = harness.track(connect(srv.address()["port"], HOST, {"ca": ca}))
+    rec = Recorder(rejected, ("error", "close"))
+    rec.wait("close")
+    assert rec.args("error")[0][0].code == "INVALID_PURPOSE"
+    harness.finish()
