@@ -67,6 +67,7 @@ from __future__ import annotations
 import _socket
 import atexit
 import json
+import logging
 import os
 import signal as _signal
 import socket as _stdsocket
@@ -76,7 +77,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import gevent
-from gevent import socket as gsocket, subprocess as gsubprocess
+from gevent import get_hub, socket as gsocket, subprocess as gsubprocess
 from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 
@@ -90,6 +91,8 @@ from gnet.naming import add_aliases, module_aliases
 
 if TYPE_CHECKING:
     from gnet.server import Server
+
+logger = logging.getLogger("gnet")
 
 _public = (
     "SCHED_NONE",
@@ -123,6 +126,7 @@ SCHED_RR = 2
 _ENV_ID = "GNET_UNIQUE_ID"
 _ENV_FD = "GNET_CLUSTER_FD"
 _ENV_SCHED = "GNET_CLUSTER_SCHED"
+_ENV_BEAT = "GNET_CLUSTER_HEARTBEAT"
 
 # The one emitter behind cluster.on/once/emit...
 _emitter = EventEmitter()
@@ -149,7 +153,7 @@ workers: dict[int, Worker] = {}
 #: In a worker: the worker itself. None in the primary.
 worker: Worker | None = None
 
-_SETTINGS = ("exec", "args", "execArgv", "silent", "cwd", "env", "respawn",
+_SETTINGS = ("exec", "args", "execArgv", "silent", "cwd", "env", "respawn", "heartbeatTimeout",
              "schedulingPolicy", "stdio")
 
 
@@ -262,6 +266,7 @@ class Worker(EventEmitter, Handle):
         self._channel: _Channel | None = None
         self._born = monotonic()
         self._channel_gone = Event()
+        self._last_beat = monotonic()
 
     def send(self, message: Any, sendHandle: Any = None, options: Any = None,
              callback: Callable[..., Any] | None = None) -> bool:
@@ -369,7 +374,9 @@ def setupPrimary(options: dict[str, Any] | None = None, **kwargs: Any) -> None:
     ``sys.argv[1:]``), ``execArgv`` (interpreter options, default none),
     ``silent`` (worker stdout/stderr piped to ``worker.process``), ``cwd``,
     ``env`` (added to every worker's environment), ``schedulingPolicy``, and
-    gnet's ``respawn`` (replace workers that exit unplanned).
+    gnet's ``respawn`` (replace workers that exit unplanned) and
+    ``heartbeatTimeout`` (ms: kill a worker whose loop has not run for that
+    long, a listener stuck in a blocking call; off by default).
     """
     global schedulingPolicy
     opts = dict(options or {}, **kwargs)
@@ -405,6 +412,10 @@ def fork(env: dict[str, str] | None = None) -> Worker:
     child_env.update(env or {})
     child_env.update({_ENV_ID: str(_next_id), _ENV_FD: str(theirs.fileno()),
                       _ENV_SCHED: policy})
+    beat = settings.get("heartbeatTimeout")
+    if beat:
+        # The worker beats four times per timeout.
+        child_env[_ENV_BEAT] = str(float(beat) / 4.0)
     script = settings.get("exec", sys.argv[0])
     args = list(settings.get("args", sys.argv[1:]))
     argv = [sys.executable, *settings.get("execArgv", []), script, *args]
@@ -446,7 +457,12 @@ def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
         w._emit("message", obj.get("m"))
     elif cmd == "online":
         w.state = "online"
+        w._last_beat = monotonic()
+        if settings.get("heartbeatTimeout"):
+            gevent.spawn(_watch_heartbeat, w, float(settings["heartbeatTimeout"]) / 1000.0)
         w._emit("online")
+    elif cmd == "beat":
+        w._last_beat = monotonic()
     elif cmd == "listening":
         w.state = "listening"
         w._emit("listening", obj.get("address"))
@@ -457,6 +473,19 @@ def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
         w.exitedAfterDisconnect = True
     if fd is not None:
         os.close(fd)
+
+
+def _watch_heartbeat(w: Worker, timeout_s: float) -> None:
+    # gunicorn's rule: a worker whose loop has not run for the timeout (a
+    # listener stuck in a blocking call) is killed; 'exit' reports SIGKILL.
+    while w.process.poll() is None:
+        late = monotonic() - w._last_beat
+        if late > timeout_s:
+            logger.warning("gnet: cluster worker %d (pid %d) sent no heartbeat for %.1f s: "
+                           "killed", w.id, w.process.pid, late)
+            w.process.kill()
+            return
+        gevent.sleep(min(timeout_s / 4.0, max(0.01, timeout_s - late)))
 
 
 def _query_server(w: Worker, obj: dict[str, Any]) -> None:
@@ -695,6 +724,21 @@ def _tell_listening(server: Server) -> None:
 _sched = os.environ.pop(_ENV_SCHED, "shared")
 
 
+def _start_heartbeat(interval_s: float) -> None:
+    # A loop timer (not ref'd: it keeps nothing alive). It fires only when
+    # the loop runs, which is the point: a blocked worker stops beating.
+    timer = get_hub().loop.timer(interval_s, interval_s, ref=False)
+
+    def beat() -> None:
+        channel = worker._channel if worker is not None else None
+        if channel is None or not channel.connected:
+            timer.stop()
+            return
+        gevent.spawn(channel.send, {"c": "beat"})
+
+    timer.start(beat)
+
+
 def _setup_worker() -> None:
     global worker
     worker_id = int(os.environ.pop(_ENV_ID))
@@ -709,6 +753,9 @@ def _setup_worker() -> None:
     worker._channel = _Channel(gsocket.socket(fileno=fd), _worker_message,
                                _worker_channel_closed)
     worker._channel.send({"c": "online"})
+    beat = os.environ.pop(_ENV_BEAT, None)
+    if beat:
+        _start_heartbeat(float(beat) / 1000.0)
     # The server's listen path asks here first.
     import gnet.server
 

@@ -74,6 +74,9 @@ if cluster.isPrimary:
 else:
     def on_connection(sock):
         sock.write(f"{os.getpid()}\n".encode())
+        if os.environ.get("BLOCK"):
+            import time
+            time.sleep(30)  # blocks the whole process: its loop stops
         sock.pipe(sock)
 
     def on_message(m):
@@ -356,6 +359,22 @@ def test_respawn_keeps_the_port_served_and_loses_nothing_queued(primary: Any) ->
     conn.close()
     assert int(data) != pid
     assert p.expect("listening", 2)[2] == port
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_a_blocked_worker_misses_its_heartbeat_and_is_replaced(primary: Any) -> None:
+    p = primary(1, BLOCK="1", SETUP={"heartbeatTimeout": 600, "respawn": True})
+    port = p.expect("listening", 1)[2]
+    # Idle but healthy: it beats, nothing happens for well over the timeout.
+    assert p._next_line(time.monotonic() + 1.5) is None
+    conn, pid = greet(port)
+    started = time.monotonic()
+    assert p.expect("exit", 1) == ["exit", 1, None, "SIGKILL", False]
+    assert time.monotonic() - started < 5
+    conn.close()
+    wait_gone(pid)
+    p.expect("listening", 2)
 
 
 @pytest.mark.once
