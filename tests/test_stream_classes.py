@@ -509,3 +509,29 @@ def test_wrap_is_unsupported() -> None:
     with pytest.raises(NotImplementedError) as info:
         Readable().wrap(object())
     assert info.value.code == "ERR_GNET_UNSUPPORTED"  # type: ignore[attr-defined]
+
+
+def test_pipe_backpressure_bounds_both_buffers() -> None:
+    pushed = [0]
+
+    def endless(this: Readable, size: int) -> None:
+        pushed[0] += 1
+        this.push(b"y" * 1024)
+
+    written: list[int] = []
+
+    def slow(chunk: bytes, encoding: str, callback: Any) -> None:
+        written.append(len(chunk))
+        gevent.spawn_later(0.001, callback)
+
+    src = Readable(read=endless, highWaterMark=8192)
+    sink = Writable(highWaterMark=4096, write=slow)
+    src.pipe(sink)
+    peak = [0, 0]
+    for _ in range(50):
+        gevent.sleep(0.002)
+        peak[0] = max(peak[0], src.readableLength)
+        peak[1] = max(peak[1], sink.writableLength)
+    src.destroy()
+    assert written and peak[0] <= 8192 + 1024 and peak[1] <= 4096 + 1024
+    assert pushed[0] <= len(written) + (8192 + 4096) // 1024 + 2
