@@ -535,3 +535,21 @@ def test_pipe_backpressure_bounds_both_buffers() -> None:
     src.destroy()
     assert written and peak[0] <= 8192 + 1024 and peak[1] <= 4096 + 1024
     assert pushed[0] <= len(written) + (8192 + 4096) // 1024 + 2
+
+
+def test_socket_piped_into_a_file_and_a_file_into_a_socket(harness: Any) -> None:
+    payload = os.urandom(200 * 1024)
+    received = io.BytesIO()
+    results: list[Any] = []
+
+    def on_connection(sock: gnet.Socket) -> None:
+        pipeline(io.BytesIO(payload), sock, results.append)  # a file as the source
+
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
+    assert client.pipe(received) is received  # a file as the destination
+    wait_until(lambda: results and received.getvalue() == payload
+               and client.readableEnded)
+    assert results == [None]
+    assert isinstance(client, Duplex)
+    harness.finish()
