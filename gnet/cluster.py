@@ -45,7 +45,9 @@ shared (each worker binds the path itself).
 Supervision: the primary reports a dead worker with 'exit' (worker, code,
 signal), ``code`` None when a signal killed it. ``setupPrimary({'respawn':
 True})`` (gnet) forks a replacement for every worker that exits without
-``disconnect()``/``kill()``, with back-off when workers die young. A
+``disconnect()``/``kill()``, with back-off when workers die young;
+``setupPrimary({'heartbeatTimeout': ms})`` (gnet) kills a worker whose
+loop has not run for that long (a listener stuck in a blocking call). A
 worker whose primary dies (its channel closes without a disconnect)
 exits with status 0, as Node's do.
 
@@ -80,12 +82,14 @@ import gevent
 from gevent import get_hub, socket as gsocket, subprocess as gsubprocess
 from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
+from zope.interface import implementer
 
 from gnet import graceful
 from gnet.addresses import isIP
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
 from gnet.events import EventEmitter
+from gnet.interfaces import IWorker
 from gnet.loop import Handle, _keeper, fail_run, setTimeout
 from gnet.naming import add_aliases, module_aliases
 
@@ -245,6 +249,7 @@ class _Channel:
 # --- Worker ------------------------------------------------------------------------
 
 
+@implementer(IWorker)
 class Worker(EventEmitter, Handle):
     """Node's ``cluster.Worker``: one worker process, seen from the primary or from itself.
 

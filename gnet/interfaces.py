@@ -30,7 +30,7 @@ from zope.interface import Attribute, Interface
 __all__ = (
     'IBlockList', 'IConnectTarget', 'IConnectionOwner', 'IDatagramSocket', 'IEventEmitter',
     'IProxyProtocolSocket', 'IReadable', 'IServer', 'ISocket', 'ISocketAddress', 'ITransport',
-    'IWritable',
+    'IWorker', 'IWritable',
 )
 
 
@@ -1147,3 +1147,40 @@ class ITLSServer(IServer):
 
     def setSecureContext(options):
         """Credentials for connections from now on."""
+
+
+class IWorker(IEventEmitter):
+    """Node's ``cluster.Worker`` (``gnet.cluster``): one worker process.
+
+    In the primary, one per ``cluster.fork()``; in a worker,
+    ``cluster.worker`` is the worker itself. Events (each also emitted on
+    the cluster, with the worker first, in the primary):
+        'online': the worker runs.
+        'listening' (address): one of its servers listens
+            ({'address', 'port', 'addressType'}).
+        'message' (message): a message from the other side (JSON data).
+        'disconnect': the channel closed.
+        'exit' (code, signal): the process ended; ``code`` None when a
+            signal ('SIGKILL'...) ended it.
+    """
+
+    id = Attribute("1, 2, ... in fork order: the key in cluster.workers.")
+    process = Attribute("The process (in the primary a Popen: pid, poll(), kill()).")
+    exitedAfterDisconnect = Attribute(
+        "True when the end was planned (disconnect(), kill()); None before 'disconnect'.")
+    state = Attribute("'forked', 'online', 'listening', 'disconnected' or 'dead'.")
+
+    def send(message, sendHandle=None, options=None, callback=None):
+        """Send JSON data to the other side; False once the channel is closed."""
+
+    def disconnect():
+        """Let the worker close its servers, finish its connections and exit."""
+
+    def kill(signal='SIGTERM'):
+        """Close the channel and send the worker ``signal``."""
+
+    def isConnected():
+        """Whether the channel is open."""
+
+    def isDead():
+        """Whether the process has exited."""

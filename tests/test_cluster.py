@@ -216,6 +216,14 @@ def test_this_process_is_the_primary() -> None:
     assert cluster.SCHED_NONE == 1 and cluster.SCHED_RR == 2
 
 
+def test_worker_implements_iworker() -> None:
+    from zope.interface.verify import verifyClass
+
+    from gnet.interfaces import IWorker
+
+    assert verifyClass(IWorker, cluster.Worker)
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(InvalidArgValueError, match="round-robin"):
         cluster.setupPrimary({"schedulingPolicy": cluster.SCHED_RR})
