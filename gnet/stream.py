@@ -1532,6 +1532,17 @@ class Transform(Duplex):
         assert r is not None
         r.sync = False
         self._pending_cb: Callable[..., Any] | None = None
+        if "_final" in vars(self):
+            # A ``final`` option replaced the flushing _final: flush at
+            # 'prefinish' instead, as Node's Transform does.
+            self.on("prefinish", self._flush_at_prefinish)
+
+    def _flush_at_prefinish(self) -> None:
+        def done(err: BaseException | None = None) -> None:
+            if err is not None:
+                self.destroy(err)
+
+        Transform._final(self, done)
 
     def _transform(self, chunk: Any, encoding: str, callback: Callable[..., Any]) -> None:
         """Turn one chunk into output with ``push()``; subclasses override it."""
