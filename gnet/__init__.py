@@ -47,6 +47,7 @@ from gnet.socket import (
     setDefaultHighWaterMark as setDefaultHighWaterMark,
 )
 from gnet.stream import pipeline as pipeline
+from gnet.systemd import systemdFdNames as systemdFdNames, systemdFds as systemdFds
 
 __version__ = "0.1.0"
 
@@ -79,6 +80,8 @@ _public = (
     "setImmediate",
     "setInterval",
     "setTimeout",
+    "systemdFdNames",
+    "systemdFds",
 )
 
 add_aliases(Timeout)
@@ -118,4 +121,6 @@ if TYPE_CHECKING:
     create_connection = createConnection
     get_default_high_water_mark = getDefaultHighWaterMark
     set_default_high_water_mark = setDefaultHighWaterMark
+    systemd_fd_names = systemdFdNames
+    systemd_fds = systemdFds
 # --- end of PEP 8 twins ---

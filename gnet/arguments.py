@@ -57,7 +57,6 @@ from gnet.errors import (
     InvalidArgValueError,
     InvalidIPAddressError,
     MissingArgsError,
-    UnsupportedError,
 )
 from gnet.options import merge_options
 from gnet.validate import validate_bool, validate_function, validate_int
@@ -365,10 +364,16 @@ def _listen_object(first: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     opts = merge_options(first, kwargs, LISTEN_OPTIONS, unsupported=_UNSUPPORTED_LISTEN)
     fd = opts.get("fd")
     if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
-        # Node's listen({fd}) handle form; a negative fd is no handle
-        # (ERR_INVALID_ARG_VALUE below, as in Node).
-        raise UnsupportedError(
-            "options.fd", "listening on an inherited descriptor is not implemented yet")
+        # Node's listen({fd}): the descriptor wins over port and path, which
+        # are not looked at; a negative fd is no handle (ERR_INVALID_ARG_VALUE
+        # below, as in Node).
+        if fd > _INT32_MAX:
+            raise InvalidArgValueError("options.fd", fd, "is not a file descriptor")
+        opts.pop("port", None)
+        opts.pop("path", None)
+        if opts.get("signal") is not None:
+            validate_abort_signal(opts["signal"], "options.signal")
+        return opts
     port = opts.get("port")
     if port is None and "port" in opts:
         # Node: an undefined/null port is an ephemeral port, path or not.

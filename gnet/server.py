@@ -341,6 +341,12 @@ class Server(_StreamServer, EventEmitter, Handle):
         answers on), and ``signal`` (an :class:`~gnet.AbortSignal`: its abort
         closes the server as ``close()`` does; an already-aborted one closes
         it before 'listening'). Keyword arguments work as the options.
+        ``{'fd': n}`` listens on an existing stream socket's descriptor
+        (TCP or Unix, listening or only bound, inherited from a parent or
+        systemd: see :func:`gnet.systemdFds`); port, host and path are
+        then not looked at, and ``close()`` closes the descriptor. A
+        descriptor that is no stream socket gives 'error' (EINVAL, or
+        ENOTSOCK for a pipe), as in Node.
 
         With no host, binds ``::`` dual-stack where IPv6 exists, else
         ``0.0.0.0``. ``address()`` works as soon as this returns unless host
@@ -364,6 +370,9 @@ class Server(_StreamServer, EventEmitter, Handle):
         self._set_active(True)
         self._listening = False
         opts = target.options
+        if opts.get("fd") is not None:
+            self._listen_fd(opts["fd"], backlog)
+            return self
         if target.path is not None:
             self._listen_unix(target.path, backlog, opts)
             return self
@@ -422,6 +431,32 @@ class Server(_StreamServer, EventEmitter, Handle):
         except OSError as exc:
             sock.close()
             self._listen_failed(system_error(exc, "listen", bind_host, port))
+            return
+        self._started(sock)
+
+    def _listen_fd(self, fd: int, backlog: int) -> None:
+        # Node's listen({fd}): take over a stream socket someone else made
+        # (an inherited one: systemd, a parent process, gnet.systemdFds())
+        # and listen on it; a bound socket starts listening, an unbound TCP
+        # one gets an ephemeral port, as listen(2) does. The server owns the
+        # descriptor from then on: close() closes it (as Node) and a Unix
+        # socket's file is left in place (gnet did not create it).
+        try:
+            sock = _socket.socket(fileno=fd)
+        except OSError as exc:
+            self._listen_failed(system_error(_fd_error(fd, exc), "listen"))
+            return
+        if sock.type != _socket.SOCK_STREAM or sock.family not in (
+                _socket.AF_INET, _socket.AF_INET6, _socket.AF_UNIX):
+            sock.detach()  # not ours to close: the caller's descriptor stays open
+            self._listen_failed(system_error(OSError(errno.EINVAL, os.strerror(errno.EINVAL)),
+                                             "listen"))
+            return
+        try:
+            sock.listen(backlog)
+        except OSError as exc:
+            sock.detach()
+            self._listen_failed(system_error(exc, "listen"))
             return
         self._started(sock)
 
@@ -916,6 +951,17 @@ def _unix_probe(path: str) -> int:
         return probe.connect_ex(path)
     finally:
         probe.close()
+
+
+def _fd_error(fd: int, exc: OSError) -> OSError:
+    # What Node (libuv) reports for a descriptor that is no socket:
+    # ENOTSOCK for a pipe or FIFO, EINVAL for a file or a closed descriptor.
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return OSError(errno.ENOTSOCK, os.strerror(errno.ENOTSOCK))
+    except OSError:
+        pass
+    return OSError(errno.EINVAL, os.strerror(errno.EINVAL))
 
 
 def _with_reason(exc: OSError, reason: str) -> OSError:

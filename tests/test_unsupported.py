@@ -11,6 +11,7 @@ unnoticed.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ SOCKET_EVENTS = {
 }
 
 UNSUPPORTED_SERVER: set[str] = set()
-UNSUPPORTED_LISTEN = {"fd", "handle"}
+UNSUPPORTED_LISTEN = {"handle"}
 UNSUPPORTED_SOCKET = {"onread"}
 UNSUPPORTED_EVENTS = {"connectionAttempt", "connectionAttemptFailed",
                       "connectionAttemptTimeout"}
@@ -94,7 +95,8 @@ def test_listen_options(harness: Harness, name: str, tmp_path: Any) -> None:
     if name == "path":
         options: dict[str, Any] = {"path": str(tmp_path / "s.sock")}
     elif name == "fd":
-        options = {"fd": 3}
+        # A descriptor of its own: the server owns (and closes) what it listens on.
+        options = {"fd": socket.socket().detach()}
     else:
         options = {"port": 0, "host": HOST, name: VALUES.get(name, 0)}
     srv = harness.add(net.createServer())
