@@ -322,7 +322,10 @@ def _modules(package: str = 'gnet') -> Iterator[types.ModuleType]:
     yield root
     for info in pkgutil.iter_modules(root.__path__, package + '.'):
         if info.name not in _SKIP:
-            yield importlib.import_module(info.name)
+            if info.ispkg:
+                yield from _modules(info.name)  # gnet.tls, gnet.cli
+            else:
+                yield importlib.import_module(info.name)
 
 
 def _source_path(module: types.ModuleType) -> Path:
