@@ -5,6 +5,9 @@ Server owns its accept loop: the listening socket's io watcher calls
 per wakeup and hands each to ``handle()``, right there in the hub: it only
 wraps the new descriptor in a :class:`gnet.Socket` and schedules the
 'connection' event in a worker greenlet. No greenlet exists per connection.
+With the ``proxyProtocol`` option, ``handle()`` first hands the descriptor to
+a :class:`gnet.proxy_protocol.HeaderReader` (hub, its own io watcher and
+timer), and the Socket is made when the PROXY header has been read.
 What an accept() error does is one table (:func:`accept_error_action`).
 Of gevent's ``StreamServer`` it keeps the class, its public API and the few
 internals listed in the block "What Server takes from gevent" below.
