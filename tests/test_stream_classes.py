@@ -553,3 +553,24 @@ def test_socket_piped_into_a_file_and_a_file_into_a_socket(harness: Any) -> None
     assert results == [None]
     assert isinstance(client, Duplex)
     harness.finish()
+
+
+def test_pipeline_socket_through_a_generator_function_back_to_the_socket(harness: Any) -> None:
+    results: list[Any] = []
+
+    def upper(source: Any) -> Any:
+        for chunk in source:
+            yield chunk.upper()
+
+    def on_connection(sock: gnet.Socket) -> None:
+        pipeline(sock, upper, sock, results.append)
+
+    _srv, port = harness.server_and_port(on_connection)
+    client = harness.client(port)
+    got: list[bytes] = []
+    client.on("data", got.append)
+    client.write(b"hello ")
+    client.end(b"world")
+    wait_until(lambda: results and client.readableEnded)
+    assert results == [None] and b"".join(got) == b"HELLO WORLD"
+    harness.finish()
