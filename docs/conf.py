@@ -50,9 +50,9 @@ exclude_patterns = ['_build']
 # benchmarks.md is generated and udp.md copies its tables: their H2-to-H4
 # steps are deliberate.
 suppress_warnings = ['myst.header']
-# benchmarks.md links the generated PNG next to it; nothing else to copy.
 html_theme = 'furo'
 html_title = f'gnet {release}'
+# benchmarks.md links the generated PNG next to it; nothing else to copy.
 html_static_path: list[str] = []
 
 # Markdown: `#section` links and `page.md#section` links resolve to headings.
@@ -90,7 +90,8 @@ nitpick_ignore_regex = [
     # ...): the reference documents the public modules only.
     (r'py:mod', r'gnet\.[a-z_.]+'),
     (r'py:.*', r'(gevent|greenlet|zope|cryptography)(\..*)?'),
-    (r'py:.*', r'_?[A-Z][A-Za-z]*|_[A-Za-z_]+'),  # TypeVars and private aliases: S, _T
+    (r'py:exc', r'BlockingSwitchOutError'),  # gevent's, named without its module
+    (r'py:.*', r'_?[A-Z]|_[A-Za-z_]+'),  # TypeVars and private aliases: S, _T
     (r'py:.*', r'(Any|Callable|Iterable|Iterator|Mapping|MutableMapping|Sequence|Literal|'
                r'Optional|Union|Self|NoReturn|TypeVar|Generator|ClassVar|Protocol|'
                r'TracebackType|Buffer|SSLSocket|SSLContext|SSLObject|MemoryBIO|'
@@ -103,18 +104,15 @@ nitpick_ignore_regex = [
 # --- PEP 8 twins: document the camelCase spelling only -------------------------
 
 def _twin_names() -> set[str]:
-    """The snake_case twins gnet.naming made, collected from every public module."""
-    import gnet.dgram
-    import gnet.errors
-    import gnet.events
-    import gnet.process
-    import gnet.stream
-    import gnet.tls
+    """The snake_case twins gnet.naming made, collected from every gnet module."""
+    import importlib
 
+    for name in ('cluster', 'dgram', 'errors', 'events', 'process', 'proxy_protocol',
+                 'stream', 'tls'):
+        importlib.import_module(f'gnet.{name}')
     twins: set[str] = set()
     spaces: list[Any] = []
-    for module in (gnet, gnet.dgram, gnet.errors, gnet.events, gnet.process,
-                   gnet.stream, gnet.tls):
+    for module in [m for n, m in sys.modules.items() if n == 'gnet' or n.startswith('gnet.')]:
         spaces.append(vars(module))
         for value in vars(module).values():
             if isinstance(value, type) and value.__module__.startswith('gnet'):
