@@ -16,6 +16,14 @@ v6, ... starting with the first result's family), and each attempt but the
 last gets ``autoSelectFamilyAttemptTimeout`` ms (250) before the next one
 starts; if every attempt fails, the errors come as one AggregateError. Node
 does the same, sequentially rather than racing, and so does gnet.
+
+Each attempt is reported to the socket as Node 22 (and 20.12+) reports it:
+'connectionAttempt'(ip, port, family) right before its connect(), then
+'connectionAttemptFailed'(ip, port, family, error) when it fails, or
+'connectionAttemptTimeout'(ip, port, family) when its delay ran out and the
+next address is tried; an address the ``blockList`` refuses, or a failed
+``localAddress`` bind, is never attempted and so not reported. A Unix path
+is an attempt too, reported as (path, None, None).
 """
 
 from __future__ import annotations
@@ -175,10 +183,14 @@ class Connector:
             return
         if not self.auto or family:
             seen = seen[:1]
-        if self.auto and not family:
+            first_af, first_ip = seen[0]
+            target.lookup(None, first_ip, 6 if first_af == _socket.AF_INET6 else 4, host)
+        else:
             target.attempted = []
-        first_af, first_ip = seen[0]
-        target.lookup(None, first_ip, 6 if first_af == _socket.AF_INET6 else 4, host)
+            # Node's lookupAndConnectMultiple: one 'lookup' per address the
+            # lookup gave, duplicates included, before any attempt.
+            for af_, ip in results:
+                target.lookup(None, ip, 6 if af_ == _socket.AF_INET6 else 4, host)
         self.addresses = [(af_, (ip, port)) for af_, ip in _interleave(seen)]
         self.next()
 
@@ -248,25 +260,27 @@ class Connector:
                     sock.close()
                     self.errors.append(system_error(exc, "bind", local_address, local_port))
                     continue
+            # Node emits 'connectionAttempt' after the bind, right before connect().
+            self.target.attempt(*_attempt_args(af, sockaddr))
             try:
                 code = sock.connect_ex(sockaddr)
             except OSError as exc:
                 sock.close()
-                self.errors.append(self.error(exc, sockaddr))
+                self.attempt_failed(self.error(exc, sockaddr), af, sockaddr)
                 continue
             # Even an immediate success (Unix sockets) is reported from the
             # write watcher, so 'connect' never comes inside connect().
             if code not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
                 sock.close()
-                self.errors.append(self.error(code, sockaddr))
+                self.attempt_failed(self.error(code, sockaddr), af, sockaddr)
                 continue
             self.sock = sock
             loop = get_loop()
             self.watcher = loop.io(sock.fileno(), 2)
-            self.watcher.start(self.on_writable, sockaddr)
+            self.watcher.start(self.on_writable, af, sockaddr)
             if self.addresses and self.auto:
                 self.timer = loop.timer(self.attempt_ms / 1000.0)
-                self.timer.start(self.on_attempt_timeout, sockaddr)
+                self.timer.start(self.on_attempt_timeout, af, sockaddr)
             return
         if not self.cancelled:
             self.fail()
@@ -302,19 +316,28 @@ class Connector:
         sock, self.sock = self.sock, None
         return sock
 
-    def on_writable(self, sockaddr: Any) -> None:
+    def attempt_failed(self, err: OSError, af: int, sockaddr: Any) -> None:
+        # One attempt failed: keep its error for the AggregateError and
+        # report it ('connectionAttemptFailed'), as Node does for each.
+        self.errors.append(err)
+        self.target.attempt_failed(*_attempt_args(af, sockaddr), err)
+
+    def on_writable(self, af: int, sockaddr: Any) -> None:
         sock = self.stop_attempt()
         code = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
         if code:
             sock.close()
-            self.errors.append(self.error(code, sockaddr))
+            self.attempt_failed(self.error(code, sockaddr), af, sockaddr)
             self.next()
             return
         self.target.connected(sock)
 
-    def on_attempt_timeout(self, sockaddr: Any) -> None:
+    def on_attempt_timeout(self, af: int, sockaddr: Any) -> None:
+        # Node: 'connectionAttemptTimeout' (no 'connectionAttemptFailed');
+        # the attempt's ETIMEDOUT still joins the AggregateError.
         sock = self.stop_attempt()
         sock.close()
+        self.target.attempt_timeout(*_attempt_args(af, sockaddr))
         self.errors.append(self.error(errno.ETIMEDOUT, sockaddr))
         self.next()
 
@@ -325,6 +348,14 @@ class Connector:
             sock.close()
         if self.greenlet is not None:
             self.greenlet.kill(block=False)
+
+
+def _attempt_args(af: int, sockaddr: Any) -> tuple[Any, Any, Any]:
+    # Node's (ip, port, family) of an attempt; a Unix path has no port and
+    # no family (Node passes undefined for both).
+    if af == _socket.AF_UNIX:
+        return sockaddr, None, None
+    return sockaddr[0], sockaddr[1], 6 if af == _socket.AF_INET6 else 4
 
 
 def _interleave(results: list[tuple[int, str]]) -> list[tuple[int, str]]:

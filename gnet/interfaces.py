@@ -966,6 +966,15 @@ class IConnectTarget(Interface):
     def waiting_changed(waiting):
         """A custom lookup started (True) or stopped (False) holding the connect up."""
 
+    def attempt(ip, port, family):
+        """An attempt starts: queue 'connectionAttempt' (a Unix path: port and family None)."""
+
+    def attempt_failed(ip, port, family, error):
+        """An attempt failed: queue 'connectionAttemptFailed' with its error."""
+
+    def attempt_timeout(ip, port, family):
+        """An attempt ran out of time and the next address follows: 'connectionAttemptTimeout'."""
+
 
 class IProxyProtocolSocket(Interface):
     """What a Socket tells of its PROXY protocol header (a gnet extension).

@@ -286,7 +286,7 @@ def test_listen_port_none_beside_a_path_listens(tmp_path: Any) -> None:
         ((1, "h", "x"), {}, InvalidArgTypeError, 'The "backlog" argument must be of type int'),
         ((1,), {"host": "h"}, InvalidArgValueError,
          "The argument 'listen' takes keyword options only without positional ones"),
-        (({"port": 1, "fd": 3},), {}, UnsupportedError, "options.fd"),
+        (({"port": 1, "fd": 2**31},), {}, InvalidArgValueError, "The property 'options.fd'"),
         (({"port": 1, "handle": object()},), {}, UnsupportedError, "options.handle"),
         (({"path": "/tmp/a\0b"},), {}, InvalidArgValueError, "The property 'options.path'"),
         (("/tmp/a\0b",), {}, InvalidArgValueError, "The argument 'path'"),
