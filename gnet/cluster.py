@@ -54,7 +54,8 @@ exits with status 0, as Node's do.
 Stopping: ``gnet.run(graceful=ms)`` in the primary, on SIGTERM/SIGINT,
 disconnects every worker (each closes its servers and exits once its
 connections have ended) and kills those still alive when the grace period
-ends (then the status is 3, see :mod:`gnet.graceful`).
+ends (then the status is 3, see :mod:`gnet.graceful`); on SIGHUP it
+replaces the workers one by one (:func:`restart`).
 
 In a worker, ``cluster.worker`` is the worker itself: ``worker.send(msg)``
 reaches the primary ('message' on the primary's Worker and on the
@@ -107,6 +108,7 @@ _public = (
     "isMaster",
     "isPrimary",
     "isWorker",
+    "restart",
     "schedulingPolicy",
     "settings",
     "setupMaster",
@@ -456,6 +458,36 @@ def disconnect(callback: Callable[[], Any] | None = None) -> None:
         gevent.spawn(wait)
 
 
+def restart(callback: Callable[[], Any] | None = None) -> None:
+    """Replace every worker, one at a time, without refusing a connection (gnet).
+
+    For each worker alive now: fork a replacement (same ``env``), wait
+    until it listens (or is online, for a worker that never listened; 30 s
+    at most), then ``disconnect()`` the old one, which finishes its
+    connections. With the shared socket nothing is refused meanwhile.
+    SIGHUP to a primary in ``run(graceful=...)`` does this. ``callback``
+    runs when every old worker has been told to go.
+    """
+    if isWorker:
+        raise RuntimeError("cluster.restart() is for the primary")
+    gevent.spawn(_rolling_restart, callback)
+
+
+def _rolling_restart(callback: Callable[[], Any] | None) -> None:
+    for old in list(workers.values()):
+        if old.exitedAfterDisconnect or old.process.poll() is not None:
+            continue
+        new = fork(old._env)
+        ready = Event()
+        new.once("listening" if old.state == "listening" else "online",
+                 lambda *_args, r=ready: r.set())
+        new.once("exit", lambda *_args, r=ready: r.set())
+        ready.wait(30.0)
+        old.disconnect()
+    if callback is not None:
+        schedule(callback)
+
+
 def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
     cmd = obj.get("c")
     if cmd is None:
@@ -771,6 +803,7 @@ if isWorker:
     _setup_worker()
 else:
     graceful.add_stopper(_stop_workers)
+    graceful.add_reloader(restart)
 
 # schedulingPolicy has no twin: it is a setting the program assigns.
 __all__ = (*_public, *module_aliases(globals(), [

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -383,6 +384,49 @@ def test_a_blocked_worker_misses_its_heartbeat_and_is_replaced(primary: Any) -> 
     conn.close()
     wait_gone(pid)
     p.expect("listening", 2)
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_sighup_replaces_every_worker_and_refuses_nothing(primary: Any) -> None:
+    p = primary(2)
+    first = p.expect("listening")
+    second = p.expect("listening")
+    port, old_pids = first[2], {first[3], second[3]}
+    served: list[int] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def clients() -> None:
+        deadline = time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, pid = greet(port)
+                conn.close()
+                served.append(pid)
+            except (OSError, AssertionError, ValueError) as exc:
+                failures.append(exc)
+
+    thread = threading.Thread(target=clients)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        p.proc.send_signal(signal.SIGHUP)
+        exits = [p.expect("exit"), p.expect("exit")]
+        news = [e for e in p.events if e[0] == "listening"][2:]
+        assert len(news) == 2
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(WAIT_S)
+    assert failures == []
+    assert sorted(e[1] for e in exits) == [1, 2]
+    assert all(e[2:] == [0, None, True] for e in exits)
+    new_pids = {e[3] for e in news}
+    assert len(new_pids) == 2 and not new_pids & old_pids
+    assert served[-1] in new_pids
+    assert len(served) > 10
+    assert p.proc.poll() is None
 
 
 @pytest.mark.once
