@@ -109,6 +109,8 @@ CHUNK = 64 * 1024
 """Bytes read from a Python file object per task."""
 
 _DEFAULT_OBJECT_HWM = 16  # Node's getDefaultHighWaterMark(true)
+_TICK_BATCH = 1024  # deferred steps one stream runs before the others get a turn
+_READ_MORE_BATCH = 16  # _read calls of one "read more" step
 
 
 class StreamPushAfterEOFError(NodeError):
@@ -313,19 +315,25 @@ class _StreamBase(EventEmitter, metaclass=ABCMeta):
             schedule(self._run_ticks)
 
     def _run_ticks(self) -> None:
+        # A bounded batch, then to the back of the workers' queue: in a chain
+        # of streams each one's steps come in turn, so a chunk reaches the
+        # end of a pipeline (and backpressure its start) without every
+        # buffer on the way filling up first.
         ticks = self._ticks
         try:
-            while ticks:
+            for _ in range(_TICK_BATCH):
+                if not ticks:
+                    break
                 fn, args = ticks.popleft()
                 try:
                     fn(*args)
                 except Exception as exc:
                     self._listener_failed(exc)
         finally:
-            self._ticking = False
-            if ticks:  # a BaseException left steps behind
-                self._ticking = True
+            if ticks:
                 schedule(self._run_ticks)
+            else:
+                self._ticking = False
 
     def _listener_failed(self, exc: BaseException) -> None:
         # Node would crash the process; gnet reports it and destroys this
@@ -627,11 +635,23 @@ class Readable(_StreamBase):
     def _maybe_read_more_nt(self) -> None:
         st = self._r
         assert st is not None
+        rounds = 0
         while (not st.reading and not st.ended
                and (st.length < st.highWaterMark or (st.flowing and st.length == 0))):
+            rounds += 1
+            if rounds > _READ_MORE_BATCH:
+                # Later, after the other streams' turns (see _run_ticks).
+                self._tick(self._maybe_read_more_nt)
+                return
             before = st.length
             self._read_chunk(0, False)
-            if before == st.length:
+            grew = st.length != before
+            if st.flowing:
+                # Node emits a chunk pushed while flowing at once; here it
+                # goes out before the next _read, so a consumer downstream
+                # (and its backpressure) sees it as early as in Node.
+                self._flow()
+            if not grew:
                 break
         st.readingMore = False
 
