@@ -43,7 +43,11 @@ inside the call that caused it. Where Node calls ``process.nextTick`` (or
 emits synchronously), a stream here appends the step to its own queue and
 schedules itself once; a worker runs the queue in order, so one stream's
 events come in Node's order, and a listener that blocks cooperatively
-holds back only its own stream. The hooks (``_read``, ``_write``...) are
+holds back only its own stream. A stream runs its queue in bounded
+batches and reads ahead a few ``_read`` calls at a time, then lets the
+other streams have their turn, so in a pipeline a chunk travels to the end
+(and backpressure to the start) without every buffer on the way filling
+up first. The hooks (``_read``, ``_write``...) are
 called synchronously as in Node: they are the stream's own code, not
 events. In flowing mode 'data' is emitted from the queue one chunk at a
 time, so a ``pause()`` from a 'data' listener (``pipe()``'s backpressure)
@@ -1969,6 +1973,8 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
             not an AbortSignal.
         InvalidArgValueError: a stage that is none of the above.
     """
+    if len(streams) == 2 and isinstance(streams[0], (list, tuple)):
+        streams = (*streams[0], streams[1])  # Node's pipeline([a, b, c], callback)
     if not streams:
         raise MissingArgsError("streams")
     *stages, callback = streams

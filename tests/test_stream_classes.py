@@ -395,6 +395,15 @@ def test_pipeline_signal_aborts() -> None:
     assert results[0].code == "ABORT_ERR" and src.destroyed and out.destroyed
 
 
+def test_pipeline_takes_a_list_of_streams() -> None:
+    results: list[Any] = []
+    got: list[bytes] = []
+    out = Writable(write=lambda c, e, cb: (got.append(c), cb()))
+    assert pipeline([Readable.from_([b"a", b"b"]), PassThrough(), out], results.append) is out
+    wait_until(lambda: results)
+    assert results == [None] and got == [b"a", b"b"]
+
+
 def test_pipeline_premature_close() -> None:
     results: list[Any] = []
     src = Readable(read=lambda n: None)
@@ -437,6 +446,9 @@ def test_sockets_and_process_streams_are_streams() -> None:
         assert isinstance(sock, Readable) and isinstance(sock, Writable)
         assert not isinstance(object(), Readable)
         assert issubclass(gnet.Socket, Duplex)
+        assert issubclass(gnet.process.ReadStream, Readable)
+        assert issubclass(gnet.process.WriteStream, Writable)
+        assert not issubclass(gnet.process.ReadStream, Writable)
     finally:
         sock.destroy()
 
