@@ -597,3 +597,55 @@ def test_node_worker_exit(tmp_path: Path) -> None:
         "cluster_code": 42, "cluster_signal": None, "worker_code": 42, "worker_signal": None,
         "state": "disconnected", "exitedAfterDisconnect": False, "died": True,
     }
+
+
+# setupPrimary's exec/args/silent and the 'setup' event, fork(env), worker
+# output read from worker.process.stdout, cluster.disconnect(callback).
+SETUP_PRIMARY = r"""
+import json, sys
+import gnet as net
+from gnet import cluster
+
+results = {}
+cluster.on("setup", lambda settings: results.update(setup=sorted(settings)))
+cluster.setupPrimary({"exec": sys.argv[1], "args": ["one", "two"], "silent": True})
+worker = cluster.fork({"COLOUR": "blue"})
+
+def read_output():
+    results["output"] = json.loads(worker.process.stdout.readline())
+    cluster.disconnect(lambda: results.update(disconnected=sorted(cluster.workers)))
+
+worker.on("listening", lambda address: net.setImmediate(read_output))
+worker.on("exit", lambda code, signal: results.update(exit=[code, signal]))
+net.run()
+print(json.dumps(results), flush=True)
+"""
+
+SETUP_WORKER = r"""
+import json, os, sys
+import gnet as net
+from gnet import cluster
+
+print(json.dumps([sys.argv[1:], os.environ.get("COLOUR"), cluster.isWorker,
+                  cluster.worker.id, "GNET_UNIQUE_ID" in os.environ]), flush=True)
+net.createServer().listen(0, "127.0.0.1")
+net.run()
+"""
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_setup_primary_exec_args_silent_and_fork_env(tmp_path: Path) -> None:
+    primary_script = tmp_path / "primary.py"
+    primary_script.write_text(SETUP_PRIMARY, encoding="utf-8")
+    worker_script = tmp_path / "worker.py"
+    worker_script.write_text(SETUP_WORKER, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(primary_script), str(worker_script)],
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "setup": ["args", "exec", "schedulingPolicy", "silent"],
+        "output": [["one", "two"], "blue", True, 1, False],
+        "disconnected": [1],
+        "exit": [0, None],
+    }
