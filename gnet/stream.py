@@ -1266,7 +1266,8 @@ class Writable(_StreamBase):
             w.needDrain = False
             self.emit("drain")
         w.pendingcb -= 1
-        cb(None) if cb is not _nop else None
+        if cb is not _nop:
+            cb(None)
         if w.destroyed:
             self._error_buffer()
         self._finish_maybe(False)
@@ -1932,11 +1933,8 @@ class _Iterate:
         self.stream = stream
 
     def __iter__(self) -> Iterator[Any]:
-        stream = self.stream
-        if isinstance(stream, Readable):
-            yield from stream
-            return
-        yield from iter(stream)
+        # A gnet stream (a Socket too) iterates in the calling greenlet.
+        return iter(self.stream)
 
 
 def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
