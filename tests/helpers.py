@@ -2,7 +2,8 @@
 
 One wait that lets the gevent loop run until something happened
 (:func:`wait_until`, bounded in seconds), event recorders, small socket
-probes, and :class:`Harness`, which keeps every server and socket a test
+probes, the test PKI (:func:`tls_pki`: trustme certificates made once per
+session), and :class:`Harness`, which keeps every server and socket a test
 makes so that all of them are closed when it ends. conftest.py hands a
 harness out as the ``harness`` fixture; this module holds no fixtures.
 
@@ -13,12 +14,14 @@ record; the test bodies assert on what they recorded.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import os
 import shutil
 import signal
 import socket as stdsocket
+import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,6 +30,7 @@ from typing import Any
 import gevent
 import gevent.queue
 import pytest
+import trustme
 from gevent.event import AsyncResult, Event
 
 import gnet as net
@@ -129,6 +133,44 @@ def accepted(srv: net.Server) -> AsyncResult:
 def gnet_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """The records of ERROR and above that logger ``gnet`` wrote during the test."""
     return [r for r in caplog.records if r.name == "gnet" and r.levelno >= logging.ERROR]
+
+
+# --- the test PKI ----------------------------------------------------------------------------
+
+
+class Certs:
+    """The test PKI: a CA, leaves, a chain, a self-signed and an expired leaf."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        self.other_ca = trustme.CA()
+        self.leaf = self.ca.issue_cert("localhost", "127.0.0.1", "::1")
+        self.rsa_ca = trustme.CA(key_type=trustme.KeyType.RSA)
+        self.rsa_leaf = self.rsa_ca.issue_cert("localhost", key_type=trustme.KeyType.RSA)
+        self.example = self.ca.issue_cert("example.com")
+        self.expired = self.ca.issue_cert(
+            "localhost", not_after=datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc))
+        self.stranger = self.other_ca.issue_cert("localhost")
+        self.intermediate = self.other_ca.create_child_ca()
+        self.chained = self.intermediate.issue_cert("localhost")
+
+    @staticmethod
+    def pem(blob: Any) -> str:
+        return str(blob.bytes().decode("ascii"))
+
+    @staticmethod
+    def der(blob: Any) -> bytes:
+        return ssl.PEM_cert_to_DER_cert(blob.bytes().decode("ascii"))
+
+
+_pki: list[Certs] = []
+
+
+def tls_pki() -> Certs:
+    """The test PKI, made by trustme on first use and kept for the session (no key on disk)."""
+    if not _pki:
+        _pki.append(Certs())
+    return _pki[0]
 
 
 # --- recorders ---------------------------------------------------------------------------

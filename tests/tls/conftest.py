@@ -1,54 +1,30 @@
 """Fixtures for gnet.tls's tests: certificates made per run, and the ``node`` binary.
 
 Certificates come from trustme, made once per test session (never committed
-keys). ``node_json`` runs a Node script and returns the JSON it prints;
-without ``node`` on PATH the tests that use it skip, except under CI, where
-they fail, so a CI run cannot pass with the Node comparisons skipped.
+keys): ``certs`` is :func:`helpers.tls_pki`, which the TLS transport of
+test_conformance.py shares. ``node_json`` runs a Node script and returns the
+JSON it prints; without ``node`` on PATH the tests that use it skip, except
+under CI, where they fail, so a CI run cannot pass with the Node comparisons
+skipped.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
-import ssl
 import subprocess
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-import trustme
 
-
-class Certs:
-    """The test PKI: a CA, leaves, a chain, a self-signed and an expired leaf."""
-
-    def __init__(self) -> None:
-        self.ca = trustme.CA()
-        self.other_ca = trustme.CA()
-        self.leaf = self.ca.issue_cert('localhost', '127.0.0.1', '::1')
-        self.rsa_ca = trustme.CA(key_type=trustme.KeyType.RSA)
-        self.rsa_leaf = self.rsa_ca.issue_cert('localhost', key_type=trustme.KeyType.RSA)
-        self.example = self.ca.issue_cert('example.com')
-        self.expired = self.ca.issue_cert(
-            'localhost', not_after=datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc))
-        self.stranger = self.other_ca.issue_cert('localhost')
-        self.intermediate = self.other_ca.create_child_ca()
-        self.chained = self.intermediate.issue_cert('localhost')
-
-    @staticmethod
-    def pem(blob: Any) -> str:
-        return blob.bytes().decode('ascii')
-
-    @staticmethod
-    def der(blob: Any) -> bytes:
-        return ssl.PEM_cert_to_DER_cert(blob.bytes().decode('ascii'))
+from helpers import Certs, tls_pki
 
 
 @pytest.fixture(scope='session')
 def certs() -> Certs:
-    return Certs()
+    return tls_pki()
 
 
 @pytest.fixture(scope='session')
