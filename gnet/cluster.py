@@ -220,6 +220,8 @@ class _Channel:
                 while b"\n" in buf:
                     line, _, buf = buf.partition(b"\n")
                     obj = json.loads(line)
+                    if not isinstance(obj, dict):
+                        continue  # not gnet's: both ends always send objects
                     fd = self._fds.pop(0) if obj.get("fd") and self._fds else None
                     self.on_message(obj, fd)
         except (OSError, ValueError):
