@@ -95,7 +95,9 @@ def test_listen_options(harness: Harness, name: str, tmp_path: Any) -> None:
         options: dict[str, Any] = {"path": str(tmp_path / "s.sock")}
     elif name == "fd":
         # A descriptor of its own: the server owns (and closes) what it listens on.
-        options = {"fd": socket.socket().detach()}
+        bound = socket.socket()
+        bound.bind((HOST, 0))
+        options = {"fd": bound.detach()}
     else:
         options = {"port": 0, "host": HOST, name: VALUES.get(name, 0)}
     srv = harness.add(net.createServer())
