@@ -2,7 +2,8 @@
 
 Beside :class:`EventEmitter`: :func:`once` (block until an event),
 :func:`on` (a blocking iterator over an event, Node's async iterator),
-:func:`getEventListeners`, :func:`setMaxListeners`, :data:`errorMonitor`,
+:func:`getEventListeners`, :func:`getMaxListeners`, :func:`setMaxListeners`,
+:data:`errorMonitor`,
 and the module attributes ``defaultMaxListeners`` (assigning it changes
 the limit of every emitter without one of its own, existing ones included)
 and ``captureRejections`` (False; True is refused: there are no promises).
@@ -802,6 +803,19 @@ def getEventListeners(emitter: EventEmitter, name: Hashable) -> list[Listener]:
     return _check_emitter(emitter).listeners(name)
 
 
+def getMaxListeners(emitter: EventEmitter) -> float:
+    """Return the leak-warning limit of ``emitter``.
+
+    Node's ``events.getMaxListeners(emitterOrTarget)``:
+    ``emitter.getMaxListeners()``, its own limit or the current
+    ``defaultMaxListeners``.
+
+    Raises:
+        InvalidArgTypeError: ``emitter`` is not an EventEmitter.
+    """
+    return _check_emitter(emitter).getMaxListeners()
+
+
 def _check_limit(n: object, name: str) -> float:
     if n == math.inf and not isinstance(n, bool):
         return math.inf
@@ -1134,10 +1148,12 @@ __all__ = (
     'MaxListenersExceededWarning',
     'errorMonitor',
     'getEventListeners',
+    'getMaxListeners',
     'on',
     'once',
     'setMaxListeners',
-    *module_aliases(globals(), ('errorMonitor', 'getEventListeners', 'setMaxListeners')),
+    *module_aliases(globals(), ('errorMonitor', 'getEventListeners', 'getMaxListeners',
+                                'setMaxListeners')),
 )
 
 if TYPE_CHECKING:
@@ -1150,5 +1166,6 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     error_monitor = errorMonitor
     get_event_listeners = getEventListeners
+    get_max_listeners = getMaxListeners
     set_max_listeners = setMaxListeners
 # --- end of PEP 8 twins ---

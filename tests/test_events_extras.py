@@ -292,6 +292,10 @@ def test_set_max_listeners() -> None:
     assert (EventEmitter.defaultMaxListeners, a.getMaxListeners()) == (5, 5)
     events.set_max_listeners(1, a, b)
     assert (a.getMaxListeners(), b.getMaxListeners()) == (1, 1)
+    assert events.getMaxListeners(a) == events.get_max_listeners(b) == 1
+    assert events.getMaxListeners(EventEmitter()) == 5
+    with pytest.raises(InvalidArgTypeError):
+        events.getMaxListeners(object())  # type: ignore[arg-type]
     assert EventEmitter.defaultMaxListeners == 5
     with pytest.raises(OutOfRangeError) as info:
         events.setMaxListeners(-1)
