@@ -586,3 +586,25 @@ def test_pipeline_socket_through_a_generator_function_back_to_the_socket(harness
     wait_until(lambda: results and client.readableEnded)
     assert results == [None] and b"".join(got) == b"HELLO WORLD"
     harness.finish()
+
+
+@pytest.mark.parametrize(("make", "code"), [
+    (lambda: Readable(5), "ERR_INVALID_ARG_TYPE"),
+    (lambda: Readable(highWaterMark=-1), "ERR_INVALID_ARG_VALUE"),
+    (lambda: Writable(highWaterMark="big"), "ERR_INVALID_ARG_VALUE"),
+    (lambda: Readable(read=42), "ERR_INVALID_ARG_TYPE"),
+    (lambda: Writable(signal="nope"), "ERR_INVALID_ARG_TYPE"),
+    (lambda: Readable(read=lambda n: None).read("3"), "ERR_INVALID_ARG_TYPE"),
+    (lambda: Readable.from_(42), "ERR_INVALID_ARG_TYPE"),
+    (lambda: Writable(write=lambda c, e, cb: cb()).write(b"x", None, 42), "ERR_INVALID_ARG_TYPE"),
+    (lambda: finished(object(), lambda err: None), "ERR_INVALID_ARG_TYPE"),
+    (lambda: finished(Readable(), 42, lambda err: None), "ERR_INVALID_ARG_TYPE"),
+    (lambda: pipeline(Readable(), 42, Writable(), lambda err: None), "ERR_INVALID_ARG_VALUE"),
+    (lambda: pipeline(Readable(), Writable(), lambda err: None, signal=1),
+     "ERR_INVALID_ARG_TYPE"),
+    (lambda: Readable().pipe(42), "ERR_INVALID_ARG_TYPE"),
+])
+def test_bad_input_is_a_clear_error(make: Any, code: str) -> None:
+    with pytest.raises((TypeError, ValueError)) as info:
+        make()
+    assert info.value.code == code  # type: ignore[union-attr]
