@@ -96,6 +96,7 @@ from gnet.errors import (
     StreamDestroyedError,
     StreamNullValuesError,
     StreamPrematureCloseError,
+    StreamUnshiftAfterEndEventError,
     StreamWriteAfterEndError,
     UnsupportedError,
 )
@@ -122,13 +123,6 @@ class StreamPushAfterEOFError(NodeError):
 
     code = 'ERR_STREAM_PUSH_AFTER_EOF'
     default_message = 'stream.push() after EOF'
-
-
-class StreamUnshiftAfterEndError(NodeError):
-    """``unshift()`` after 'end' (``ERR_STREAM_UNSHIFT_AFTER_END_EVENT``)."""
-
-    code = 'ERR_STREAM_UNSHIFT_AFTER_END_EVENT'
-    default_message = 'stream.unshift() after end event'
 
 
 class MultipleCallbackError(NodeError):
@@ -554,7 +548,7 @@ class Readable(_StreamBase):
         elif st.objectMode or len(chunk) > 0:
             if front:
                 if st.endEmitted:
-                    self._error_or_destroy(StreamUnshiftAfterEndError())
+                    self._error_or_destroy(StreamUnshiftAfterEndEventError())
                     return False
                 if st.destroyed or st.errored:
                     return False

@@ -158,7 +158,7 @@ def test_finished_after_end_and_premature_close() -> None:
 
     finished(r, first)
     codes: list[str] = []
-    r2 = Readable(read=lambda n: None)
+    r2 = Readable(read=lambda n: None, autoDestroy=False)  # else destroyed at its end
     r2.destroy()
     finished(r2, lambda err: codes.append(err.code))
     r3 = Readable(read=lambda n: None)
@@ -608,3 +608,23 @@ def test_bad_input_is_a_clear_error(make: Any, code: str) -> None:
     with pytest.raises((TypeError, ValueError)) as info:
         make()
     assert info.value.code == code  # type: ignore[union-attr]
+
+
+def test_push_after_eof_and_unshift_after_end_are_errors() -> None:
+    errors: list[Any] = []
+    r = Readable(read=lambda n: None)
+    r.on("error", errors.append)
+    r.push(None)
+    assert r.push(b"late") is False
+    wait_until(lambda: errors)
+    assert errors[0].code == "ERR_STREAM_PUSH_AFTER_EOF" and r.destroyed
+
+    errors2: list[Any] = []
+    r2 = Readable(read=lambda n: None, autoDestroy=False)  # else destroyed at its end
+    r2.on("error", errors2.append)
+    r2.push(None)
+    r2.resume()
+    wait_until(lambda: r2.readableEnded)
+    r2.unshift(b"x")
+    wait_until(lambda: errors2)
+    assert errors2[0].code == "ERR_STREAM_UNSHIFT_AFTER_END_EVENT"
