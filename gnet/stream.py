@@ -1945,7 +1945,9 @@ def pipeline(*streams: Any, signal: AbortSignal | None = None) -> Any:
     * streams (gnet sockets, ``gnet.stream`` classes, ``gnet.process`` streams);
     * as the source, an iterable (a list, a generator; ``Readable.from_``
       makes the stream) or a function returning one, or a Python binary file
-      object (read in 64 KiB chunks, one per task);
+      object (read in 64 KiB chunks, one per turn of the loop: meant for
+      regular files and in-memory files, whose ``read()`` returns at once;
+      for a pipe or a terminal use ``gnet.process.stdin``, which polls);
     * as a transform, a generator function taking the previous stage as an
       iterable (Node's ``async function*(source)``), iterated in a worker;
     * as the destination, a Python binary file object, or a plain function
