@@ -73,6 +73,7 @@ from gnet.errors import (
     ProxyProtocolError,
     ProxyProtocolTimeoutError,
 )
+from gnet.loop import Handle
 from gnet.validate import validate_number
 
 __all__ = (
@@ -575,8 +576,11 @@ def _names_itself(header: ProxyHeader, raw: Any, address: Any) -> bool:
 _QUIET_ERRNOS = frozenset((errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT))
 
 
-class HeaderReader:
+class HeaderReader(Handle):
     """One connection's header phase, in the hub (see the module's theory of operation).
+
+    A :class:`~gnet.loop.Handle`: while it waits, ``gnet.run()`` waits too,
+    as it does for a socket.
 
     ``done(reader, header_or_None)``: a PROXY header was read (the Socket
     may be made now), or None for a LOCAL one or a quiet close (the
@@ -585,8 +589,8 @@ class HeaderReader:
     once (:meth:`destroy` calls ``done(reader, None)``).
     """
 
-    __slots__ = ("raw", "address", "config", "_done", "_failed", "_buf", "_watcher", "_timer",
-                 "_info")
+    __slots__ = ("_active", "_refed", "raw", "address", "config", "_done", "_failed", "_buf",
+                 "_watcher", "_timer")
 
     def __init__(self, raw: Any, address: Any, config: ProxyConfig,
                  done: Callable[[HeaderReader, ProxyPeer | None], Any],
@@ -599,12 +603,13 @@ class HeaderReader:
         self._buf = b""
         self._watcher: Any = None
         self._timer: Any = None
-        self._info: Any = None
+        self._init_handle()
 
     def start(self) -> None:
         """Start watching the descriptor, and the timer."""
         raw = self.raw
         raw.setblocking(False)
+        self._set_active(True)
         loop = get_loop()
         self._watcher = loop.io(raw.fileno(), 1)
         self._watcher.start(self._on_readable)
@@ -615,6 +620,7 @@ class HeaderReader:
         self._on_readable()
 
     def _stop(self) -> None:
+        self._set_active(False)
         for watcher in (self._watcher, self._timer):
             if watcher is not None:
                 watcher.stop()

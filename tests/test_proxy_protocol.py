@@ -645,6 +645,28 @@ def test_pending_headers_count_and_are_closed_with_the_server(harness: Harness) 
     harness.finish()
 
 
+def test_run_waits_for_a_header_still_coming(harness: Harness) -> None:
+    srv, seen, port = proxy_server(harness)
+    client = gsocket.create_connection((HOST, port))
+    client.sendall(NGINX_TCP4[:10])
+    wait_until(lambda: srv.getConnections() == 1)
+    srv.close()
+
+    def rest() -> None:
+        gevent.sleep(0.1)
+        client.sendall(NGINX_TCP4[10:] + b"late")
+        client.shutdown(gsocket.SHUT_WR)
+
+    sender = gevent.spawn(rest)
+    assert net.run(timeout=int(WAIT_S * 1000))  # drained
+    # run() waited for the header, then for the connection it became.
+    assert [c["remote"][1] for c in seen.connections] == [56390]
+    sender.join()
+    assert client.recv(10) == b"late"
+    client.close()
+    harness.finish()
+
+
 def test_max_connections_counts_pending_headers(harness: Harness) -> None:
     srv, seen, port = proxy_server(harness, {"timeout": 0})
     srv.maxConnections = 1
