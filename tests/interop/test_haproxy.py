@@ -131,7 +131,9 @@ def test_haproxy_send_proxy_v1_and_v2_with_health_checks(
     harness.listen(srv, 0, HOST)
     directory = tempfile.mkdtemp(prefix="gnet-haproxy-", dir="/tmp")
     stats = os.path.join(directory, "admin.sock")
-    v1_port, v2_port = closed_port(), closed_port()
+    v1_port = v2_port = closed_port()
+    while v2_port == v1_port:
+        v2_port = closed_port()
     config = os.path.join(directory, "haproxy.cfg")
     with open(config, "w") as f:
         f.write(CONFIG.format(stats=stats, host=HOST, v1_port=v1_port, v2_port=v2_port,
