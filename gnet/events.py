@@ -228,7 +228,9 @@ class EventEmitter:
                 (there are no promises to capture: listeners are plain
                 functions), True raises ``UnsupportedError``.
         """
-        if options:
+        if options is not None:
+            if not isinstance(options, dict):
+                raise InvalidArgTypeError('options', 'dict', options)
             _check_capture_rejections(options.get('captureRejections', False),
                                       'options.captureRejections')
         self._events = {}

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from gnet.errors import InvalidArgValueError
+from gnet.errors import InvalidArgTypeError, InvalidArgValueError
 from gnet.naming import module_aliases
 
 #: The first descriptor systemd passes (``SD_LISTEN_FDS_START``).
@@ -100,9 +100,12 @@ def systemdFds(name: str | None = None) -> list[int]:
         socket-activated.
 
     Raises:
+        InvalidArgTypeError: ``name`` is not a str.
         InvalidArgValueError: malformed ``LISTEN_*`` variables (see
             :func:`systemdFdNames`).
     """
+    if name is not None and not isinstance(name, str):
+        raise InvalidArgTypeError("name", "str", name)
     fds = systemdFdNames()
     return [fd for fd, fd_name in fds.items() if name is None or fd_name == name]
 

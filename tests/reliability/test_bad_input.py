@@ -401,6 +401,10 @@ CASES: list[Case] = [
          Ok()),
     case("gnet.refCount", "none", "refCount()", lambda c: net.refCount(),
          Ok(lambda r, c: isinstance(r, int) and r >= 0)),
+    case("gnet.systemdFds", "none", "systemdFds(3)", lambda c: net.systemdFds(3),  # type: ignore[arg-type]
+         ARG_TYPE),
+    case("gnet.systemdFdNames", "none", "systemdFdNames(1)",
+         lambda c: net.systemdFdNames(1), Raises(TypeError, None)),  # type: ignore[call-arg]
     case("gnet.run", "none", "run(-1)", lambda c: net.run(-1), OUT_OF_RANGE),
     case("gnet.run", "none", "run('x')", lambda c: net.run("x"), ARG_TYPE),
     case("gnet.run", "none", "run(math.nan)", lambda c: net.run(math.nan), OUT_OF_RANGE),
