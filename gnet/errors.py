@@ -75,6 +75,9 @@ __all__ = (
     'StreamNullValuesError',
     'StreamPrematureCloseError',
     'StreamUnshiftAfterEndEventError',
+    'StreamPushAfterEOFError',
+    'MultipleCallbackError',
+    'MethodNotImplementedError',
     'StreamWriteAfterEndError',
     'UnhandledErrorError',
     'UnsupportedError',
@@ -397,6 +400,29 @@ class StreamWriteAfterEndError(NodeError):
 
     code = 'ERR_STREAM_WRITE_AFTER_END'
     default_message = 'write after end'
+
+
+class StreamPushAfterEOFError(NodeError):
+    """``push()`` after ``push(None)`` (``ERR_STREAM_PUSH_AFTER_EOF``)."""
+
+    code = 'ERR_STREAM_PUSH_AFTER_EOF'
+    default_message = 'stream.push() after EOF'
+
+
+class MultipleCallbackError(NodeError):
+    """A hook called its callback twice (``ERR_MULTIPLE_CALLBACK``)."""
+
+    code = 'ERR_MULTIPLE_CALLBACK'
+    default_message = 'Callback called multiple times'
+
+
+class MethodNotImplementedError(NodeError):
+    """A stream hook neither overridden nor given as an option (``ERR_METHOD_NOT_IMPLEMENTED``)."""
+
+    code = 'ERR_METHOD_NOT_IMPLEMENTED'
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'The {method} method is not implemented')
 
 
 class StreamUnshiftAfterEndEventError(NodeError):

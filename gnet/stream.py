@@ -90,12 +90,14 @@ from gnet.errors import (
     AbortError,
     InvalidArgTypeError,
     InvalidArgValueError,
+    MethodNotImplementedError,
     MissingArgsError,
-    NodeError,
+    MultipleCallbackError,
     StreamAlreadyFinishedError,
     StreamDestroyedError,
     StreamNullValuesError,
     StreamPrematureCloseError,
+    StreamPushAfterEOFError,
     StreamUnshiftAfterEndEventError,
     StreamWriteAfterEndError,
     UnsupportedError,
@@ -116,29 +118,6 @@ CHUNK = 64 * 1024
 _DEFAULT_OBJECT_HWM = 16  # Node's getDefaultHighWaterMark(true)
 _TICK_BATCH = 1024  # deferred steps one stream runs before the others get a turn
 _READ_MORE_BATCH = 16  # _read calls of one "read more" step
-
-
-class StreamPushAfterEOFError(NodeError):
-    """``push()`` after ``push(None)`` (``ERR_STREAM_PUSH_AFTER_EOF``)."""
-
-    code = 'ERR_STREAM_PUSH_AFTER_EOF'
-    default_message = 'stream.push() after EOF'
-
-
-class MultipleCallbackError(NodeError):
-    """A hook called its callback twice (``ERR_MULTIPLE_CALLBACK``)."""
-
-    code = 'ERR_MULTIPLE_CALLBACK'
-    default_message = 'Callback called multiple times'
-
-
-class MethodNotImplementedError(NodeError):
-    """A stream hook neither overridden nor given as an option (``ERR_METHOD_NOT_IMPLEMENTED``)."""
-
-    code = 'ERR_METHOD_NOT_IMPLEMENTED'
-
-    def __init__(self, method: str) -> None:
-        super().__init__(f'The {method} method is not implemented')
 
 
 def _nop(*_args: Any) -> None:
