@@ -1100,8 +1100,14 @@ class _StaticOrMethod:
                 return method(emitter, name, listener, *args, **kwargs)
             return static(emitter, name, listener, *args, **kwargs)
 
-        on_class.__doc__ = static.__doc__
+        # Documentation tools read the method's text and signature; the
+        # static use is described at the end.
+        on_class.__doc__ = (f'{method.__doc__}\n'
+                            f'        Read on the class, ``EventEmitter.{self.__name__}(emitter, '
+                            f'name)`` is Node\'s static form: :func:`{static.__name__}`.\n')
         on_class.__name__ = self.__name__
+        on_class.__qualname__ = self.__qualname__
+        on_class.__wrapped__ = method  # type: ignore[attr-defined]
         return on_class
 
 
