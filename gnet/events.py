@@ -875,7 +875,9 @@ class _Iteration:
         self.queue: deque[tuple[Any, ...]] = deque()
         self.error: BaseException | None = None
         self.done = False
-        self.waiter: Event | None = None
+        # Set when something happens; one Event serves every greenlet that
+        # iterates (each re-checks the queue when woken).
+        self.waiter = Event()
 
     def start(self) -> None:
         emitter = self.emitter
@@ -913,9 +915,7 @@ class _Iteration:
         self.stop()
 
     def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            waiter.set()
+        self.waiter.set()
 
     def stop(self) -> None:
         # Node's closeHandler: remove every listener; what is queued is still
@@ -953,11 +953,9 @@ class _Iteration:
                 raise BlockingSwitchOutError(
                     'gnet.events.on() blocks, so it cannot be iterated in the gevent hub '
                     '(an event-loop callback); iterate it in a greenlet')
-            waiter = self.waiter = Event()
-            try:
-                waiter.wait()
-            finally:
-                self.waiter = None
+            waiter = self.waiter
+            waiter.clear()
+            waiter.wait()
 
 
 class EventIterator:

@@ -78,6 +78,27 @@ def test_on_blocks_cooperatively_until_an_event() -> None:
     assert em.eventNames() == []  # break removed the listeners
 
 
+def test_two_greenlets_share_one_iterator() -> None:
+    em = EventEmitter()
+    it = events.on(em, "foo")
+    got: list[tuple[str, Any]] = []
+
+    def reader(who: str) -> None:
+        for (value,) in it:
+            got.append((who, value))
+
+    readers = [gevent.spawn(reader, "a"), gevent.spawn(reader, "b")]
+    gevent.sleep(0.001)
+    for i in range(4):
+        em.emit("foo", i)
+        gevent.sleep(0.001)
+    it.close()
+    em.emit("foo", 99)  # not seen: closed
+    gevent.joinall(readers, timeout=5)
+    assert sorted(value for _, value in got) == [0, 1, 2, 3]
+    assert all(r.dead for r in readers)
+
+
 def test_break_removes_the_listeners() -> None:
     em = EventEmitter()
     gevent.spawn_later(0.01, em.emit, "foo", 1)
