@@ -28,6 +28,7 @@ from gevent.queue import Queue
 
 import gnet as net
 from gnet import tls
+from gnet.errors import InvalidHandleTypeError
 from gnet.events import once
 from helpers import tls_pki, wait_until
 
@@ -529,6 +530,39 @@ def test_destroy_gives_peer_end_or_reset(transport: Transport, side: str, unread
         # A plain EOF: 'end', the automatic end() ('finish'), 'close'(False).
         assert peer_watch.names() == ["end", "finish", "close"]
         assert peer_watch.events[-1] == ("close", False)
+
+
+# -- resetAndDestroy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_reset_and_destroy_resets_tcp_and_refuses_other_handles(
+        transport: Transport, side: str) -> None:
+    srv = transport.serve()
+    client = transport.connect(srv)
+    once(client, "connect", timeout=WAIT_MS)
+    server_sock = transport.next_accepted()
+    destroyer, peer = (client, server_sock) if side == "client" else (server_sock, client)
+    if transport.kind == "unix" or transport.tls:
+        # Node 20 (checked, both sides): ERR_INVALID_HANDLE_TYPE on a pipe,
+        # and on a TLS socket too, whose handle is not a TCP handle; the
+        # socket stays as it was.
+        with pytest.raises(InvalidHandleTypeError) as info:
+            destroyer.resetAndDestroy()
+        assert info.value.code == "ERR_INVALID_HANDLE_TYPE"
+        assert destroyer.destroyed is False
+        return
+    destroyer_watch = Watch(destroyer)
+    peer_watch = Watch(peer)
+    assert destroyer.resetAndDestroy() is destroyer
+    destroyer_watch.wait_closed()
+    peer_watch.wait_closed()
+    assert destroyer_watch.events == [("close", False)]
+    # As Node: the peer's read fails with ECONNRESET, then 'close'(True).
+    assert [e[0] for e in peer_watch.events] == ["error", "close"]
+    (err,) = peer_watch.errors
+    assert (err.code, err.syscall) == ("ECONNRESET", "read")  # type: ignore[attr-defined]
+    assert peer_watch.events[-1] == ("close", True)
 
 
 # -- pauseOnConnect -----------------------------------------------------------------

@@ -43,6 +43,7 @@ from gnet.arguments import check_connect, normalize_connect
 from gnet.errors import (
     InvalidArgTypeError,
     InvalidArgValueError,
+    InvalidHandleTypeError,
     TLSCertificateError,
     TLSSNIFromServerError,
     UnsupportedError,
@@ -568,6 +569,20 @@ class TLSSocket(Socket):
 
         return x509.load_der_x509_certificate(der)
 
+    def resetAndDestroy(self) -> TLSSocket:
+        """Refused, as in Node: a TLS socket cannot be closed with a TCP RST.
+
+        Node 20 raises ERR_INVALID_HANDLE_TYPE from a TLS socket's
+        ``resetAndDestroy()`` in every state but destroyed (its handle is
+        not a TCP handle), as from a pipe's. Once destroyed, returns self.
+
+        Raises:
+            InvalidHandleTypeError: unless the socket is destroyed.
+        """
+        if self._life.teardown:
+            return self
+        raise InvalidHandleTypeError()
+
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_SOCKET_EVENTS:
             raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_SOCKET_EVENTS[name])
@@ -588,6 +603,7 @@ class TLSSocket(Socket):
         is_session_reused = isSessionReused
         set_servername = setServername
         get_peer_x509_certificate = getPeerX509Certificate
+        reset_and_destroy = resetAndDestroy
     # --- end of PEP 8 twins ---
 
 
