@@ -42,6 +42,8 @@ import _socket
 import errno
 import logging
 import math
+import os
+import stat
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -83,7 +85,7 @@ from gnet.state import (
     OPEN,
     Lifecycle,
 )
-from gnet.transport import StreamTransport
+from gnet.transport import PipeTransport, StreamTransport
 from gnet.validate import (
     validate_function,
     validate_number,
@@ -160,7 +162,9 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
             ``allowHalfOpen`` (False), ``highWaterMark`` (64 KiB; also
             ``readableHighWaterMark``, ``writableHighWaterMark``),
             ``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (ms),
-            ``fd`` (wrap a connected socket's descriptor).
+            ``fd`` (wrap a connected socket's, a pipe's or a FIFO's
+            descriptor; ``readable``/``writable`` False end that side at
+            once, as for a pipe's write or read end).
 
     Raises:
         InvalidArgValueError: an ``objectMode`` option (gnet streams carry
@@ -218,17 +222,37 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
                 raise InvalidArgTypeError("options.fd", "int", fd)
             if not 0 <= fd <= _FD_MAX:
                 raise OutOfRangeError("options.fd", f">= 0 and <= {_FD_MAX}", fd)
+            raw: Any
             try:
                 raw = StreamTransport(fileno=fd)
             except OSError as exc:
-                if exc.errno == errno.ENOTSOCK:
+                if exc.errno != errno.ENOTSOCK:
+                    raise system_error(exc, "open") from None
+                # Node's guessHandleType: a pipe or FIFO is a Pipe handle;
+                # a terminal, a regular file or a device is refused.
+                if os.isatty(fd):
+                    raise InvalidFdTypeError("TTY") from None
+                if not stat.S_ISFIFO(os.fstat(fd).st_mode):
                     raise InvalidFdTypeError("FILE") from None
-                raise system_error(exc, "open") from None
-            if raw.type != _socket.SOCK_STREAM:
-                raw.detach()
-                raise InvalidFdTypeError("UDP" if raw.type == _socket.SOCK_DGRAM else "UNKNOWN")
+                raw = PipeTransport(fd)
+            else:
+                if raw.type != _socket.SOCK_STREAM:
+                    raw.detach()
+                    raise InvalidFdTypeError(
+                        "UDP" if raw.type == _socket.SOCK_DGRAM else "UNKNOWN")
             self._adopt(raw)
-            if opts.get("pauseOnCreate"):
+            life = self._life
+            # Node's Duplex options: a side given as false is over from the
+            # start (a pipe's read end is made with writable False, its
+            # write end with readable False).
+            if opts.get("writable") is False:
+                life.apply("ending")
+                life.apply("fin")
+                life.apply("finish")
+            if opts.get("readable") is False:
+                life.apply("eof")
+                life.apply("end")
+            elif opts.get("pauseOnCreate"):
                 self._flowing = False
             else:
                 self._start_reading()

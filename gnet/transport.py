@@ -46,6 +46,9 @@ How the next transports plug in:
   transport; its ``shutdown`` sends close_notify. The stream above does not
   change, so every ``net`` behaviour (backpressure, half-close, timeouts)
   holds over TLS, and the byte counters stay plaintext counts.
+* **Pipes** (``Socket({'fd': n})`` on a pipe or FIFO, Node's Pipe handle)
+  are :class:`PipeTransport`: the same contract over ``os.read``/
+  ``os.write``/``os.writev`` on a descriptor of their own (see the class).
 * **UDP** is a sibling, not a layer: a datagram socket has no stream above
   it, but it owns its descriptor and watchers the same way
   (:mod:`gnet.dgram`), by the same rules.
@@ -69,6 +72,9 @@ the rest in whichever greenlet made the call (the calls never block).
 from __future__ import annotations
 
 import _socket
+import errno
+import fcntl
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -76,8 +82,9 @@ from zope.interface import implementer
 
 from gnet.dispatch import get_loop
 from gnet.interfaces import ITransport
+from gnet.process import _open, _release
 
-__all__ = ("StreamTransport",)
+__all__ = ("PipeTransport", "StreamTransport")
 
 # TCP_KEEPIDLE/KEEPINTVL take at most 32767 s on Linux.
 _KEEPALIVE_MAX_S = 32767
@@ -203,3 +210,166 @@ class StreamTransport(_socket.socket):
                 self.setsockopt(_socket.IPPROTO_TCP, option, ms)
             except OSError:
                 pass
+
+
+@implementer(ITransport)
+class PipeTransport:
+    """A pipe or FIFO descriptor wired to gevent's loop (Node's Pipe handle).
+
+    What ``Socket({'fd': n})`` uses when ``n`` is not a socket. The transport
+    owns ``n`` from then on, as Node's handle does: :meth:`close` closes it.
+
+    For I/O it opens the same pipe again through ``/proc/self/fd/N``
+    (:func:`gnet.process._open`), once per direction the descriptor was
+    opened for: a non-blocking open file description of its own, so the one
+    ``n`` shares with other processes keeps its blocking mode. Where that is
+    impossible the shared description is made non-blocking and made blocking
+    again on close, as for ``gnet.process.stdin``.
+
+    A pipe end goes one way. As libuv's: writing to a read-only end fails
+    with EPIPE, and reading from a write-only end with ENOTCONN (at once,
+    from a loop callback, since the kernel never signals it); ``shutdown()``
+    does nothing (a pipe has no half-close: the reader sees EOF once the
+    descriptor closes). Socket options do nothing; ``is_tcp`` is False, so
+    ``address()`` is ``{}`` and ``remoteAddress`` None, as in Node.
+    """
+
+    __slots__ = ("reading", "writing", "_fd", "_rfd", "_wfd", "_owned", "_rw", "_ww")
+
+    #: Always none: ``send`` hands everything it accepts to the kernel.
+    pending = 0
+    #: Node's Pipe handle answers as a Unix one would (``address()`` is {}).
+    family = _socket.AF_UNIX
+    is_tcp = False
+
+    def __init__(self, fd: int) -> None:
+        mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+        self._fd = fd
+        self._rfd = -1 if mode == os.O_WRONLY else fd
+        self._wfd = -1 if mode == os.O_RDONLY else fd
+        self._owned: list[int] = []
+        self.reading = False
+        self.writing = False
+        self._rw: Any = None
+        self._ww: Any = None
+
+    def attach(self) -> PipeTransport:
+        """Open the non-blocking descriptors and the watchers; returns self."""
+        loop = get_loop()
+        if self._rfd >= 0:
+            self._rfd = self._own(_open(self._fd, False))
+            self._rw = loop.io(self._rfd, 1)
+        if self._wfd >= 0:
+            self._wfd = self._own(_open(self._fd, True))
+        return self
+
+    def _own(self, opened: tuple[int, int, bool]) -> int:
+        fd = opened[0]  # gnet's own description, or self._fd made non-blocking
+        self._owned.append(fd)
+        return fd
+
+    def fileno(self) -> int:
+        """The descriptor given to ``Socket({'fd': n})``."""
+        return self._fd
+
+    def recv(self, n: int) -> bytes:
+        """Up to ``n`` bytes; ``b''`` at EOF; BlockingIOError when none are ready."""
+        if self._rfd < 0:
+            raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
+        return os.read(self._rfd, n)
+
+    def send(self, data: Any) -> int:
+        """Bytes of ``data`` the pipe took; BlockingIOError when it is full."""
+        if self._wfd < 0:
+            raise OSError(errno.EPIPE, os.strerror(errno.EPIPE))
+        return os.write(self._wfd, data)
+
+    def sendmsg(self, buffers: Any) -> int:
+        """Like :meth:`send` for several buffers, in one ``writev``."""
+        if self._wfd < 0:
+            raise OSError(errno.EPIPE, os.strerror(errno.EPIPE))
+        return os.writev(self._wfd, buffers)
+
+    def start_reading(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub while data (or EOF) is ready."""
+        if not self.reading:
+            self.reading = True
+            if self._rw is None:
+                # A write-only end: recv() fails at once, as libuv's readStart.
+                self._rw = get_loop().run_callback(callback)
+            else:
+                self._rw.start(callback)
+
+    def stop_reading(self) -> None:
+        """Stop calling the read callback (the pipe fills, then its writer waits)."""
+        if self.reading:
+            self.reading = False
+            self._rw.stop()
+            if self._rfd < 0:
+                self._rw = None
+
+    def start_writing(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` in the hub while the pipe has room for more."""
+        if not self.writing:
+            self.writing = True
+            ww = self._ww
+            if self._wfd < 0:
+                # A read-only end: send() fails at once.
+                self._ww = get_loop().run_callback(callback)
+                return
+            if ww is None:
+                ww = self._ww = get_loop().io(self._wfd, 2)
+            ww.start(callback)
+
+    def stop_writing(self) -> None:
+        """Stop calling the write callback."""
+        if self.writing:
+            self.writing = False
+            self._ww.stop()
+            if self._wfd < 0:
+                self._ww = None
+
+    def shutdown(self, how: int = _socket.SHUT_WR) -> None:
+        """Nothing: a pipe has no half-close (Node's end() on a pipe, likewise)."""
+
+    def reset(self) -> None:
+        """Nothing: a pipe has no RST (``resetAndDestroy()`` refuses it above)."""
+
+    def close(self) -> None:
+        """Stop the watchers, then close every descriptor; a second call does nothing."""
+        self.reading = self.writing = False
+        for watcher in (self._rw, self._ww):
+            if watcher is not None:
+                watcher.stop()
+                close = getattr(watcher, "close", None)
+                if close is not None:
+                    close()
+        self._rw = self._ww = None
+        owned, self._owned = self._owned, []
+        for fd in owned:
+            _release(fd, fd != self._fd)
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            self._rfd = self._wfd = -1
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def getsockname(self) -> str:
+        """No address: a pipe has none (``address()`` is ``{}``)."""
+        return ""
+
+    def getpeername(self) -> str:
+        """No address: a pipe has none (``remoteAddress`` is None)."""
+        return ""
+
+    def set_no_delay(self, value: bool) -> None:
+        """Nothing: a pipe has no Nagle."""
+
+    def set_keep_alive(self, enable: bool, delay_ms: float, interval_ms: float | None,
+                       count: int | None) -> None:
+        """Nothing: a pipe has no keep-alive."""
+
+    def set_user_timeout(self, ms: int) -> None:
+        """Nothing: a pipe has no TCP_USER_TIMEOUT."""
