@@ -85,14 +85,15 @@ from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 from zope.interface import implementer
 
-from gnet import graceful
+import gnet.graceful as graceful
 from gnet.addresses import isIP
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
 from gnet.events import EventEmitter
 from gnet.interfaces import IWorker
-from gnet.loop import Handle, _keeper, fail_run, setTimeout
+from gnet.loop import Handle, fail_run, run_waiting, setTimeout
 from gnet.naming import add_aliases, module_aliases
+from gnet.server import set_listen_hook
 
 if TYPE_CHECKING:
     from gnet.server import Server
@@ -703,7 +704,7 @@ def _worker_channel_closed() -> None:
     schedule(lambda: w.emit("disconnect"))
     if not w.exitedAfterDisconnect:
         # The primary is gone: a worker does not outlive it.
-        if _keeper.running:
+        if run_waiting():
             graceful.gracefulStop(0)
             fail_run(SystemExit(0))
         else:
@@ -796,9 +797,7 @@ def _setup_worker() -> None:
     if beat:
         _start_heartbeat(float(beat) / 1000.0)
     # The server's listen path asks here first.
-    import gnet.server
-
-    gnet.server._cluster_listen = shared_listen
+    set_listen_hook(shared_listen)
 
 
 if isWorker:

@@ -127,6 +127,11 @@ class Handle:
 add_aliases(Handle)
 
 
+def run_waiting() -> bool:
+    """Whether a ``run()`` is waiting now (in this thread's loop)."""
+    return bool(_keeper.running)
+
+
 def fail_run(error: BaseException) -> None:
     """Make ``run()`` raise ``error``: an 'error' that Node would let crash the process.
 

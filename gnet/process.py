@@ -74,11 +74,9 @@ reads and while stdout has bytes queued, as in Node; ``unref()`` lets go.
 
 from __future__ import annotations
 
-import atexit
 import errno
 import logging
 import os
-import stat
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -86,6 +84,7 @@ from typing import TYPE_CHECKING, Any
 
 from gevent import get_hub
 
+from gnet.descriptors import FILE, NONE, POLL, open_nonblocking, release
 from gnet.dispatch import check_thread, schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
@@ -108,73 +107,6 @@ CHUNK = 64 * 1024
 #: Both marks: one read's worth (Node uses 64 KiB for stdin, 16 KiB for stdout).
 HIGH_WATER_MARK = 64 * 1024
 
-# How a descriptor is reached.
-_NONE = 0  # closed when Python started: never touched
-_POLL = 1  # pipe, FIFO, terminal, socket: non-blocking, io watchers
-_FILE = 2  # regular file or unpollable device: one chunk per loop turn
-
-# Descriptors whose shared description gnet made non-blocking, and the file
-# each is (st_dev, st_ino): made blocking again at exit, or sooner when no
-# other stream uses that file (stdin and stdout of a terminal are often one
-# description: stdin's end must not make stdout's writes blocking).
-_made_nonblocking: dict[int, tuple[int, int]] = {}
-
-
-def _restore_blocking() -> None:
-    for fd in list(_made_nonblocking):
-        del _made_nonblocking[fd]
-        try:
-            os.set_blocking(fd, True)
-        except OSError:
-            pass
-
-
-atexit.register(_restore_blocking)
-
-
-def _open(fd: int, writing: bool) -> tuple[int, int, bool]:
-    """(descriptor to use, kind, whether gnet opened it and must close it)."""
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        return fd, _NONE, False
-    tty = os.isatty(fd)
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or tty):
-        return fd, _FILE, False
-    if not stat.S_ISSOCK(mode):
-        # A description of our own (see the theory of operation).
-        flags = (os.O_WRONLY if writing else os.O_RDONLY) | os.O_NONBLOCK | os.O_CLOEXEC
-        flags |= getattr(os, "O_NOCTTY", 0)
-        try:
-            return os.open(f"/proc/self/fd/{fd}", flags), _POLL, True
-        except OSError:
-            pass
-    try:
-        if os.get_blocking(fd):
-            os.set_blocking(fd, False)
-            info = os.fstat(fd)
-            _made_nonblocking[fd] = (info.st_dev, info.st_ino)
-    except OSError:
-        return fd, _FILE, False
-    return fd, _POLL, False
-
-
-def _release(fd: int, owned: bool) -> None:
-    if owned:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    elif fd in _made_nonblocking:
-        file = _made_nonblocking.pop(fd)
-        if file in _made_nonblocking.values():
-            return  # another stream still reads or writes it (atexit restores it)
-        try:
-            os.set_blocking(fd, True)
-        except OSError:
-            pass
-
-
 def _chunk_bytes(data: Any, encoding: str | None) -> bytes:
     if isinstance(data, str):
         return encode(data, encoding)
@@ -192,8 +124,8 @@ class _Stream(EventEmitter, Handle):
         EventEmitter.__init__(self)
         self._init_handle()
         self._source_fd = fd
-        self._fd, self._kind, self._owned = (_open(fd, self._writing) if usable
-                                             else (fd, _NONE, False))
+        self._fd, self._kind, self._owned = (open_nonblocking(fd, self._writing) if usable
+                                             else (fd, NONE, False))
         self._eq: deque[tuple[Any, ...]] = deque()
         self._queued = False
         self._destroyed = False
@@ -212,7 +144,7 @@ class _Stream(EventEmitter, Handle):
     def isTTY(self) -> bool:
         """Whether the descriptor is a terminal (Node sets it only then)."""
         try:
-            return self._kind != _NONE and os.isatty(self._source_fd)
+            return self._kind != NONE and os.isatty(self._source_fd)
         except OSError:
             return False
 
@@ -291,9 +223,9 @@ class _Stream(EventEmitter, Handle):
         self._destroyed = True
         self._stop_io()
         self._set_active(False)
-        _release(self._fd, self._owned)
+        release(self._fd, self._owned)
         self._owned = False
-        self._kind = _NONE
+        self._kind = NONE
         if error is not None:
             self._errored = error
             self._queue(self._error_event, error)
@@ -328,9 +260,9 @@ class _Stream(EventEmitter, Handle):
         watcher = self._watcher
         if watcher is None:
             loop = get_hub().loop
-            if self._kind == _POLL:
+            if self._kind == POLL:
                 watcher = loop.io(self._fd, 2 if self._writing else 1)
-            elif self._kind == _FILE:
+            elif self._kind == FILE:
                 watcher = loop.timer(0.0)
             else:
                 return
@@ -458,7 +390,7 @@ class ReadStream(_Stream):
     def _want_more(self) -> None:
         if self._destroyed or self._eof:
             return
-        if self._kind == _NONE:
+        if self._kind == NONE:
             self._eof = True
             self._schedule()
             return
@@ -482,7 +414,7 @@ class ReadStream(_Stream):
             self._buffered += len(chunk)
             if self._buffered >= HIGH_WATER_MARK or not self._flowing:
                 self._idle()
-            elif self._kind == _FILE:
+            elif self._kind == FILE:
                 self._start_io(self._on_readable)
         else:
             self._eof = True
@@ -654,12 +586,12 @@ class WriteStream(_Stream):
         pending = self._pending
         fd = self._fd
         kind = self._kind
-        budget = CHUNK if kind == _FILE else -1
+        budget = CHUNK if kind == FILE else -1
         while pending:
             item = pending[0]
             data = item[0]
             if data:
-                if kind == _NONE:
+                if kind == NONE:
                     n = len(data)
                 elif budget == 0:
                     self._start_io(self._flush)

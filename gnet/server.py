@@ -64,8 +64,20 @@ logger = logging.getLogger("gnet")
 
 V = TypeVar("V", bound="Server")
 
-# Set by gnet.cluster in a worker process: shares the primary's listening socket.
+# Set by gnet.cluster in a worker process (set_listen_hook): shares the
+# primary's listening socket.
 _cluster_listen: Callable[..., bool] | None = None
+
+
+def set_listen_hook(hook: Callable[..., bool] | None) -> None:
+    """Let ``hook(server, host, port, backlog, opts)`` answer TCP listens first.
+
+    The declared way in for :mod:`gnet.cluster`: in a worker, the hook takes
+    the primary's shared socket and returns True; False lets the server bind
+    its own.
+    """
+    global _cluster_listen
+    _cluster_listen = hook
 
 # sizeof(sockaddr_un.sun_path) on Linux, terminating NUL included.
 _SUN_PATH_MAX = 108

@@ -80,9 +80,9 @@ from typing import Any
 
 from zope.interface import implementer
 
+from gnet.descriptors import open_nonblocking, release
 from gnet.dispatch import get_loop
 from gnet.interfaces import ITransport
-from gnet.process import _open, _release
 
 __all__ = ("PipeTransport", "StreamTransport")
 
@@ -220,7 +220,7 @@ class PipeTransport:
     owns ``n`` from then on, as Node's handle does: :meth:`close` closes it.
 
     For I/O it opens the same pipe again through ``/proc/self/fd/N``
-    (:func:`gnet.process._open`), once per direction the descriptor was
+    (:func:`gnet.descriptors.open_nonblocking`), once per direction the descriptor was
     opened for: a non-blocking open file description of its own, so the one
     ``n`` shares with other processes keeps its blocking mode. Where that is
     impossible the shared description is made non-blocking and made blocking
@@ -257,10 +257,10 @@ class PipeTransport:
         """Open the non-blocking descriptors and the watchers; returns self."""
         loop = get_loop()
         if self._rfd >= 0:
-            self._rfd = self._own(_open(self._fd, False))
+            self._rfd = self._own(open_nonblocking(self._fd, False))
             self._rw = loop.io(self._rfd, 1)
         if self._wfd >= 0:
-            self._wfd = self._own(_open(self._fd, True))
+            self._wfd = self._own(open_nonblocking(self._fd, True))
         return self
 
     def _own(self, opened: tuple[int, int, bool]) -> int:
@@ -347,7 +347,7 @@ class PipeTransport:
         self._rw = self._ww = None
         owned, self._owned = self._owned, []
         for fd in owned:
-            _release(fd, fd != self._fd)
+            release(fd, fd != self._fd)
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             self._rfd = self._wfd = -1

@@ -41,8 +41,8 @@ from typing import Any
 from gevent.event import Event
 
 import gnet as net
+import gnet.cli.common as common
 from gnet import process
-from gnet.cli import common
 from gnet.cli.common import (
     EXIT_ERROR,
     EXIT_OK,

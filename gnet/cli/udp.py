@@ -23,9 +23,9 @@ from typing import Any
 from gevent.event import Event
 
 import gnet as net
+import gnet.cli.common as common
 from gnet import dgram, process
 from gnet.chat import LineHandler
-from gnet.cli import common
 from gnet.cli.common import (
     DEFAULT_HOST,
     DEFAULT_PORT,
