@@ -86,14 +86,13 @@ from gevent.lock import Semaphore
 from zope.interface import implementer
 
 import gnet.graceful as graceful
-from gnet.addresses import isIP
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
 from gnet.events import EventEmitter
 from gnet.interfaces import IWorker
 from gnet.loop import Handle, fail_run, run_waiting, setTimeout
 from gnet.naming import add_aliases, module_aliases
-from gnet.server import set_listen_hook
+from gnet.server import set_listen_hook, tcp_listener
 
 if TYPE_CHECKING:
     from gnet.server import Server
@@ -534,7 +533,8 @@ def _query_server(w: Worker, obj: dict[str, Any]) -> None:
     entry = _handles.get(key)
     if entry is None:
         try:
-            sock = _bind(host, port, int(obj.get("backlog", 511)), bool(obj.get("ipv6Only")))
+            sock = tcp_listener(host, port, int(obj.get("backlog", 511)),
+                                bool(obj.get("ipv6Only")))
         except OSError as exc:
             w._channel and w._channel.send({"c": "reply", "seq": obj.get("seq"),
                                             "errno": exc.errno or 0})
@@ -543,30 +543,6 @@ def _query_server(w: Worker, obj: dict[str, Any]) -> None:
     entry[1].add(w.id)
     if w._channel is not None:
         w._channel.send({"c": "reply", "seq": obj.get("seq"), "fd": True}, entry[0].fileno())
-
-
-def _bind(host: str | None, port: int, backlog: int, v6only: bool) -> Any:
-    if host is None:
-        try:
-            sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
-            bind_host = "::"
-        except OSError:
-            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-            bind_host = "0.0.0.0"
-    else:
-        family = _socket.AF_INET6 if isIP(host) == 6 else _socket.AF_INET
-        sock = _socket.socket(family, _socket.SOCK_STREAM)
-        bind_host = host
-    try:
-        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        if sock.family == _socket.AF_INET6:
-            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1 if v6only else 0)
-        sock.bind((bind_host, port))
-        sock.listen(backlog)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 @atexit.register

@@ -69,6 +69,45 @@ V = TypeVar("V", bound="Server")
 _cluster_listen: Callable[..., bool] | None = None
 
 
+def tcp_listener(host: str | None, port: int, backlog: int, ipv6_only: bool = False,
+                 reuse_port: bool = False) -> Any:
+    """A listening TCP socket as Node's listen() makes one (raises OSError).
+
+    ``host`` None listens on every address: dual-stack ``::``, or
+    ``0.0.0.0`` on a machine without IPv6. Shared by Server and
+    :mod:`gnet.cluster` (the primary binds for its workers). An error names
+    the address it was binding in ``filename``.
+    """
+    if host is None:
+        try:
+            sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
+            bind_host = "::"
+        except OSError:  # no IPv6 on this machine
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            bind_host = "0.0.0.0"
+    else:
+        family = _socket.AF_INET6 if isIP(host) == 6 else _socket.AF_INET
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
+        bind_host = host
+    try:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        if sock.family == _socket.AF_INET6:
+            # Dual-stack unless asked otherwise: the system default
+            # varies (net.ipv6.bindv6only), Node's does not.
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1 if ipv6_only else 0)
+        if reuse_port:
+            if not hasattr(_socket, "SO_REUSEPORT"):
+                raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported here")
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+        sock.bind((bind_host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        exc.filename = bind_host
+        raise
+    return sock
+
+
 def set_listen_hook(hook: Callable[..., bool] | None) -> None:
     """Let ``hook(server, host, port, backlog, opts)`` answer TCP listens first.
 
@@ -419,32 +458,11 @@ class Server(_StreamServer, EventEmitter, Handle):
         # A cluster worker listens on its primary's socket (gnet.cluster).
         if _cluster_listen is not None and _cluster_listen(self, host, port, backlog, opts):
             return
-        if host is None:
-            try:
-                sock = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
-                bind_host = "::"
-            except OSError:  # no IPv6 on this machine
-                sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-                bind_host = "0.0.0.0"
-        else:
-            family = _socket.AF_INET6 if isIP(host) == 6 else _socket.AF_INET
-            sock = _socket.socket(family, _socket.SOCK_STREAM)
-            bind_host = host
         try:
-            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-            if sock.family == _socket.AF_INET6:
-                # Dual-stack unless asked otherwise: the system default
-                # varies (net.ipv6.bindv6only), Node's does not.
-                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY,
-                                1 if opts.get("ipv6Only") else 0)
-            if opts.get("reusePort"):
-                if not hasattr(_socket, "SO_REUSEPORT"):
-                    raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported here")
-                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
-            sock.bind((bind_host, port))
-            sock.listen(backlog)
+            sock = tcp_listener(host, port, backlog, bool(opts.get("ipv6Only")),
+                                bool(opts.get("reusePort")))
         except OSError as exc:
-            sock.close()
+            bind_host = exc.filename if isinstance(exc.filename, str) else host
             self._listen_failed(system_error(exc, "listen", bind_host, port))
             return
         self._started(sock)
