@@ -1,8 +1,9 @@
 """What the parts of a Socket ask of the socket they are part of.
 
 :class:`gnet.Socket` is assembled from parts, one concept each:
-:class:`~gnet.write_side.WriteSide`, :class:`~gnet.read_side.ReadSide` and
-:class:`~gnet.pull.PullMode`. The parts hold no state of their own (the
+:class:`~gnet.write_side.WriteSide`, :class:`~gnet.read_side.ReadSide`,
+:class:`~gnet.pull.PullMode`, :class:`~gnet.timeouts.IdleTimeout` and
+:class:`~gnet.sockopts.SocketOptions`. The parts hold no state of their own (the
 socket's ``__slots__`` hold all of it) and share :class:`SocketPart` as
 their base: empty at run time, and for type checkers the one declaration of
 the fields and methods of the socket they use.
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from gnet.encodings import Decoder
     from gnet.pull import _Pull
     from gnet.state import Lifecycle
+    from gnet.timeouts import Idle
     from gnet.transport import StreamTransport
 
 __all__ = ("END", "SocketPart")
@@ -39,7 +41,7 @@ class SocketPart:
         # The lifecycle, the transport and the queues (gnet.socket.Socket).
         _life: Lifecycle
         _t: StreamTransport | None
-        _timer: Any
+        _timer: Idle | None
         _active: bool
         _queued: bool
         _error: BaseException | None
@@ -53,6 +55,9 @@ class SocketPart:
         _waiter: Waiter | None
         _decoder: Decoder | None
         bytesRead: int
+        # TCP options.
+        _no_delay: bool | None
+        _keep_alive: tuple[bool, float, float | None, int | None] | None
         # Write side.
         _wq: deque[list[Any]] | None
         _wlen: int
@@ -72,6 +77,7 @@ class SocketPart:
         def _touch(self) -> None: ...
         def emit(self, name: Any, *args: Any) -> bool: ...
         def once(self, name: Any, listener: Any = None) -> Any: ...
+        def removeListener(self: S, name: Any, listener: Any) -> S: ...
         def listenerCount(self, name: Any, listener: Any = None) -> int: ...
         def destroy(self: S, error: BaseException | None = None) -> S: ...
         def end(self, data: Any = None, encoding: Any = None, callback: Any = None) -> Any: ...

@@ -41,7 +41,6 @@ from __future__ import annotations
 import _socket
 import errno
 import logging
-import math
 import os
 import stat
 from collections import deque
@@ -77,6 +76,7 @@ from gnet.interfaces import IConnectTarget, IProxyProtocolSocket, ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
 from gnet.read_side import END, ReadSide
+from gnet.sockopts import SocketOptions, delay_ms
 from gnet.state import (
     CLOSE_EMITTED,
     CONNECTING,
@@ -85,11 +85,10 @@ from gnet.state import (
     OPEN,
     Lifecycle,
 )
+from gnet.timeouts import Idle, IdleTimeout
 from gnet.transport import PipeTransport, StreamTransport
 from gnet.validate import (
-    validate_function,
     validate_number,
-    validate_timeout,
 )
 from gnet.write_side import WriteSide
 
@@ -113,9 +112,6 @@ _default_hwm = 64 * 1024
 
 # A file descriptor is a C int.
 _FD_MAX = 2**31 - 1
-# TCP_USER_TIMEOUT takes an unsigned int of ms (kept within a C int).
-_USER_TIMEOUT_MAX_MS = 2**31 - 1
-
 
 
 _SOCKET_OPTIONS = (
@@ -150,7 +146,7 @@ def setDefaultHighWaterMark(value: int) -> None:
 
 
 @implementer(ISocket, IProxyProtocolSocket)
-class Socket(ReadSide, WriteSide, EventEmitter, Handle):
+class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Handle):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
     Node: ``new net.Socket([options])``. Events: 'lookup'(err, address,
@@ -185,9 +181,9 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         "_t", "_life", "_owner",
         "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
         "_wq", "_wlen", "_corked", "_need_drain", "_onfinished",
-        "_error", "_decoder", "_timer", "_timeout_ms", "_last_io", "_timed_out_at",
+        "_error", "_decoder", "_timer",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
-        "_remote", "_local_family", "_no_delay", "_keep_alive", "server",
+        "_remote", "_no_delay", "_keep_alive", "server",
         "_attempt", "_reset_on_connect", "_signal_aborted", "autoSelectFamilyAttemptedAddresses",
         # Node code keeps its own state on sockets (socket.name = 'alice'):
         # the slot costs one pointer until used.
@@ -292,10 +288,7 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         self._waiter: Waiter | None = None
         self._corked = 0
         self._decoder: Decoder | None = None
-        self._timer: Any = None
-        self._timeout_ms: float | None = None
-        self._last_io = 0.0
-        self._timed_out_at: float | None = None
+        self._timer: Idle | None = None
         self._rhwm = rhwm
         self._whwm = whwm
         self.allowHalfOpen = allow_half_open
@@ -326,7 +319,6 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         self._bytes_written = 0
         # The peer's sockaddr tuple as accept()/getpeername() gave it.
         self._remote: tuple[Any, ...] | None = None
-        self._local_family: str | None = None
         self._attempt: Connector | None = None
         self._reset_on_connect = False
         #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
@@ -436,7 +428,7 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         if options.get("noDelay"):
             self._no_delay = True
         if options.get("keepAlive"):
-            self._keep_alive = (True, _delay_ms(options.get("keepAliveInitialDelay")),
+            self._keep_alive = (True, delay_ms(options.get("keepAliveInitialDelay")),
                                 None, None)
         if self._life.teardown:
             if self._signal_aborted:
@@ -459,7 +451,6 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         t = self._t = sock.attach()
         self._life.apply("open")
         if t.is_tcp:
-            self._local_family = "IPv6" if t.family == _socket.AF_INET6 else "IPv4"
             if peer is None:
                 try:
                     peer = sock.getpeername()
@@ -606,11 +597,9 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
             self._wake()
 
     def _release(self) -> None:
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.stop()
-            timer.close()
+        idle = self._timer
+        if idle is not None:
+            idle.stop()  # kept: ``timeout`` still reads its delay, as in Node
         t = self._t
         if t is not None:
             self._t = None
@@ -673,161 +662,10 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     # ------------------------------------------------------------------
     # Timeouts and socket options
 
-    def setTimeout(self: S, timeout: float, callback: Callable[..., Any] | None = None) -> S:
-        """Emit 'timeout' after ``timeout`` ms without reads or writes.
-
-        Node's ``socket.setTimeout``: the socket is not closed (call
-        ``destroy()`` or ``end()`` in the listener); ``0`` disables it.
-        ``callback`` is added as a one-time 'timeout' listener. Returns self.
-
-        Raises:
-            InvalidArgTypeError: timeout not a number, or callback not callable.
-            OutOfRangeError: negative, NaN or infinite timeout.
-        """
-        ms = validate_timeout(timeout, "msecs")
-        if callback is not None:
-            validate_function(callback, "callback")
-        if self._life.teardown:
-            return self
-        timer = self._timer
-        if ms == 0:
-            self._timeout_ms = 0
-            if timer is not None:
-                self._timer = None
-                timer.stop()
-                timer.close()
-            if callback is not None:
-                self.removeListener("timeout", callback)
-            return self
-        # Kept as given: Node shows 1500, not 1500.0.
-        self._timeout_ms = timeout if isinstance(timeout, int) else ms
-        if callback is not None:
-            self.once("timeout", callback)
-        loop = get_loop()
-        self._last_io = loop.now()
-        self._timed_out_at = None
-        if timer is not None:
-            timer.stop()
-            timer.close()
-        self._timer = None
-        self._arm(ms)
-        return self
-
-    def _arm(self, ms: float) -> None:
-        # Node's timers run at least 1 ms after they are set: a smaller
-        # delay (1e-300) would wake the loop at once, over and over.
-        timer = self._timer = get_loop().timer(max(ms, 1.0) / 1000.0)
-        timer.start(self._on_timer)
-
-    def _touch(self) -> None:
-        # Activity (a read, a write, a flush) while a timeout is set. Mostly
-        # a time stamp that the timer reads when it runs out; after a
-        # 'timeout', the timer is stopped, and activity starts a new idle
-        # period.
-        self._last_io = get_loop().now()
-        timer = self._timer
-        if not timer.active and self._timeout_ms:
-            timer.close()
-            self._arm(self._timeout_ms)
-
-    def _on_timer(self) -> None:
-        # Hub. Activity only stamps _last_io; the timer checks it here and
-        # re-arms for what is left, so reads and writes rarely touch it.
-        ms = self._timeout_ms
-        timer = self._timer
-        if not ms or timer is None:
-            return
-        loop = get_loop()
-        idle = (loop.now() - self._last_io) * 1000.0
-        left = max(ms, 1.0) - idle
-        timer.stop()
-        if left > 0.5:
-            timer.close()
-            self._timer = timer = loop.timer(left / 1000.0)
-            timer.start(self._on_timer)
-            return
-        # Idle for the whole delay: one 'timeout', as in Node, and the timer
-        # stays stopped (no wake-ups while the socket stays idle) until
-        # activity re-arms it in _touch().
-        self._timed_out_at = self._last_io
-        self._queue(self._emit_timeout)
 
     def _emit_lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
         self.emit("lookup", err, address, family, host)
 
-    def _emit_timeout(self) -> None:
-        # A setTimeout() made after the timer ran out (0, or a new delay,
-        # which clears _timed_out_at) still wins.
-        if not self._life.teardown and self._timeout_ms and self._timed_out_at is not None:
-            self.emit("timeout")
-
-    @property
-    def timeout(self) -> float | None:
-        """The idle timeout in ms set by ``setTimeout`` (0 once disabled), or None if never set.
-
-        Assigning to it calls ``setTimeout(value)`` (in Node it is a plain
-        property that leaves the timer alone).
-        """
-        return self._timeout_ms
-
-    @timeout.setter
-    def timeout(self, value: float) -> None:
-        self.setTimeout(value)
-
-    def setNoDelay(self: S, noDelay: Any = True) -> S:
-        """Turn Nagle's algorithm off (True) or on (TCP_NODELAY). Returns self.
-
-        Remembered when called before connecting, and applied only when the
-        value changes, as in Node.
-        """
-        value = bool(noDelay)
-        if value != bool(self._no_delay):
-            self._no_delay = value
-            if self._t is not None:
-                self._t.set_no_delay(value)
-        return self
-
-    def setKeepAlive(
-        self: S,
-        enable: Any = False,
-        initialDelay: float = 0,
-        interval: float | None = None,
-        count: int | None = None,
-    ) -> S:
-        """Turn TCP keep-alive probes on or off (SO_KEEPALIVE). Returns self.
-
-        Args:
-            enable: on or off.
-            initialDelay: ms of idleness before the first probe (whole
-                seconds are used, as in Node); 0 keeps the system default.
-            interval: ms between probes (Node 24.19+/26.4+); default 1000.
-            count: probes before the connection is dropped; default 10.
-        """
-        if isinstance(enable, dict):
-            # Node would take any object as true; a dict here means the
-            # caller expected an options form that setKeepAlive() lacks.
-            raise InvalidArgTypeError("enable", "bool", enable)
-        state = (bool(enable), _delay_ms(initialDelay),
-                 None if interval is None else float(validate_number(interval, "interval", 0)),
-                 None if count is None else int(validate_number(count, "count", 1)))
-        if state != self._keep_alive:
-            self._keep_alive = state
-            if self._t is not None:
-                self._t.set_keep_alive(*state)
-        return self
-
-    def setUserTimeout(self: S, timeout: float) -> S:
-        """Set TCP_USER_TIMEOUT (ms): how long sent data may stay unacknowledged.
-
-        A gnet extension (Linux): a dead peer is detected within ``timeout``
-        even while writing. 0 restores the system default. Returns self.
-        """
-        ms = validate_timeout(timeout, "timeout")
-        if ms > _USER_TIMEOUT_MAX_MS:
-            raise OutOfRangeError("timeout", f"<= {_USER_TIMEOUT_MAX_MS}", timeout)
-        if self._t is not None:
-            self._t.set_user_timeout(int(ms))
-        return self
 
     # ------------------------------------------------------------------
     # Addresses and state
@@ -867,7 +705,11 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
         """'IPv4' or 'IPv6'; kept after close, None before connecting (PROXY: advertised)."""
         if self._proxy is not None:
             return self._proxy.remote[2]
-        return self._local_family if self._remote is not None else None
+        remote = self._remote
+        if remote is None:
+            return None
+        # An IPv6 address (an IPv4-mapped one too, as Node says) has a colon.
+        return "IPv6" if ":" in remote[0] else "IPv4"
 
     # PROXY protocol (a gnet extension): what a server made with the
     # proxyProtocol option read before 'connection'; None otherwise.
@@ -910,7 +752,10 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     @property
     def localFamily(self) -> str | None:
         """'IPv4' or 'IPv6' for our end, or None."""
-        return self._local_family if self._t is not None else None
+        t = self._t
+        if t is None or not t.is_tcp:
+            return None
+        return "IPv6" if t.family == _socket.AF_INET6 else "IPv4"
 
 
     @property
@@ -980,10 +825,6 @@ class Socket(ReadSide, WriteSide, EventEmitter, Handle):
     # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
     if TYPE_CHECKING:
         reset_and_destroy = resetAndDestroy
-        set_timeout = setTimeout
-        set_no_delay = setNoDelay
-        set_keep_alive = setKeepAlive
-        set_user_timeout = setUserTimeout
         remote_address = remoteAddress
         remote_port = remotePort
         remote_family = remoteFamily
@@ -1093,7 +934,7 @@ def socket_setup(opts: dict[str, Any]) -> tuple[Any, ...]:
     hwm = opts.get("highWaterMark")
     keep_alive = None
     if opts.get("keepAlive"):
-        keep_alive = (True, _delay_ms(opts.get("keepAliveInitialDelay")), None, None)
+        keep_alive = (True, delay_ms(opts.get("keepAliveInitialDelay")), None, None)
     return (
         bool(opts.get("allowHalfOpen", False)),
         _hwm(opts.get("readableHighWaterMark", hwm), "readableHighWaterMark"),
@@ -1110,16 +951,6 @@ def _hwm(value: Any, name: str) -> int:
     if number < 0:
         raise InvalidArgValueError(f"options.{name}", value, "must be a non-negative number")
     return int(number)
-
-
-def _delay_ms(value: Any) -> float:
-    # Node floors keep-alive delays to whole seconds and treats negative or
-    # missing values as 0.
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    if math.isnan(value) or value < 0:
-        return 0.0
-    return float(value)
 
 
 def createConnection(*args: Any, **kwargs: Any) -> Socket:

@@ -107,17 +107,17 @@ class StreamTransport(_socket.socket):
     #: none here, since send() hands everything it accepts to the kernel.
     pending = 0
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.reading = False
-        self.writing = False
-        self._rw: Any = None
-        self._ww: Any = None  # made on the first write that has to wait
+    # No __init__ of its own: the C type's makes accepting a connection
+    # cheaper. The slots are set by attach(); until then (a connect attempt,
+    # a connection the server drops) only close() may be called.
 
     def attach(self) -> StreamTransport:
         """Wire the connected socket to the loop; returns self."""
         self.setblocking(False)
-        self._rw = get_loop().io(self.fileno(), 1)
+        self.reading = False
+        self.writing = False
+        self._rw: Any = get_loop().io(self.fileno(), 1)
+        self._ww: Any = None  # made on the first write that has to wait
         return self
 
     @property
@@ -164,7 +164,7 @@ class StreamTransport(_socket.socket):
     def close(self) -> None:
         """Stop the watchers, then release the descriptor; a second call does nothing."""
         self.reading = self.writing = False
-        for watcher in (self._rw, self._ww):
+        for watcher in (getattr(self, "_rw", None), getattr(self, "_ww", None)):
             if watcher is not None:
                 watcher.stop()
                 watcher.close()

@@ -40,7 +40,8 @@ def test_every_twin_block_is_current() -> None:
     [
         ("gnet.read_side", "ReadSide", "set_encoding = setEncoding"),
         ("gnet.write_side", "WriteSide", "writable_length = writableLength"),
-        ("gnet.socket", "Socket", "set_timeout = setTimeout"),
+        ("gnet.timeouts", "IdleTimeout", "set_timeout = setTimeout"),
+        ("gnet.socket", "Socket", "reset_and_destroy = resetAndDestroy"),
         ("gnet.socket", "Socket", "bytes_read: int"),
         ("gnet.server", "Server", "get_connections = getConnections"),
         ("gnet.server", "Server", "max_connections = maxConnections"),

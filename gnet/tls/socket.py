@@ -265,7 +265,6 @@ class TLSSocket(Socket):
         lower = SocketLower(plain)
         self._life.apply("open")
         if lower.is_tcp:
-            self._local_family = plain.localFamily
             self._remote = (plain.remoteAddress, plain.remotePort)
         self.servername = False if config.server_side else config.servername
         t = TLSTransport(lower, config.ssl_context(), config.server_side,
