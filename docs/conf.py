@@ -85,7 +85,9 @@ nitpick_ignore_regex = [
     # bases (TypeVars like gnet.socket.S, gnet.loop.Handle, the read and write
     # sides): documented in their modules, not in the reference.
     (r'py:.*', r'gnet\.[a-z_]+\.(_?[A-Z]|_[A-Za-z_]+)'),
-    (r'py:class', r'gnet\.(loop\.Handle|read_side\.ReadSide|write_side\.WriteSide)'),
+    (r'py:class', r'gnet\.(loop\.Handle|read_side\.ReadSide|write_side\.WriteSide|'
+                  r'pull\.PullMode|parts\.SocketPart|timeouts\.IdleTimeout|'
+                  r'sockopts\.SocketOptions)'),
     # :mod: references to gnet's internal modules (gnet.naming, gnet.tls.context,
     # ...): the reference documents the public modules only.
     (r'py:mod', r'gnet\.[a-z_.]+'),
