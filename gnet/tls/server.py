@@ -12,10 +12,14 @@ starts after those listeners ran), or the server's
 'tlsClientError'(err, socket) when it fails: never 'error', never a crash,
 and no other connection notices.
 
-The handshake runs in a greenlet of its own (see
-:mod:`gnet.tls.transport`), so an ``SNICallback`` may block cooperatively
-(a database lookup, a ``gevent.sleep``); the server's ``handshakeTimeout``
-(120 s by default, as Node) bounds it, callback included.
+The handshake starts when the client's first bytes arrive, driven by the
+connection's read watcher in the hub (see :mod:`gnet.tls.transport`): a
+client that connects and stays silent costs its socket, its ``SSLObject``
+and a timer, no greenlet. With an ``SNICallback`` the handshake moves into
+a greenlet of its own when the ClientHello arrives, so the callback may
+block cooperatively (a database lookup, a ``gevent.sleep``). The server's
+``handshakeTimeout`` (120 s by default, as Node) bounds the handshake from
+the accept, silent clients and callback included.
 
 Differences from Node: 'connection' gets the TLSSocket itself (Node's gets
 the raw TCP socket, before TLS); ``requestCert`` with
@@ -200,10 +204,12 @@ class Server(NetServer):
         config.server = self
         config.alpn = self._alpn
         config.handshake_timeout = self._handshake_timeout
+        config.cooperative = self._sni_callback is not None
         return config
 
     # ------------------------------------------------------------------
-    # SNI (in the handshake's greenlet: may block cooperatively)
+    # SNI (with an SNICallback, in the handshake's greenlet: may block
+    # cooperatively; without one, in the hub)
 
     def _on_sni(self, sslobj: Any, name: str | None, _context: Any) -> int | None:
         sock = getattr(sslobj, "_gnet_socket", None)

@@ -5,7 +5,9 @@ Theory of operation
 A :class:`TLSSocket` is a :class:`gnet.Socket`; only its transport differs.
 When the TCP (or Unix) connection is up, :meth:`TLSSocket._adopt` wraps the
 plain transport in a :class:`~gnet.tls.transport.TLSTransport` and starts
-the handshake (in a greenlet of the transport's). Everything above the
+the handshake (driven by the transport's read watcher; a server's waits
+for the client's first bytes, and only a blocking ``SNICallback`` gets a
+greenlet). Everything above the
 transport is the plain socket's code, so backpressure, half-close,
 timeouts, encodings and the byte counters (plaintext, as Node 20 counts
 them) hold unchanged. Writes made before the handshake finished wait in the
@@ -122,9 +124,9 @@ class _Config:
     """What one TLS connection needs, for either side."""
 
     __slots__ = (
-        "alpn", "check_identity", "context", "emit_secure_connect", "handshake_timeout", "host",
-        "reject", "request_cert", "server", "server_side", "servername", "session",
-        "verify_mode",
+        "alpn", "check_identity", "context", "cooperative", "emit_secure_connect",
+        "handshake_timeout", "host", "reject", "request_cert", "server", "server_side",
+        "servername", "session", "verify_mode",
     )
 
     def __init__(self) -> None:
@@ -139,6 +141,8 @@ class _Config:
         self.check_identity: Callable[..., Any] = checkServerIdentity
         self.session: Any = None
         self.handshake_timeout: float | None = None
+        # An OpenSSL callback of the handshake may block (an SNICallback).
+        self.cooperative = False
         self.emit_secure_connect = False
         self.server: Any = None
 
@@ -274,7 +278,7 @@ class TLSSocket(Socket):
         if not config.server_side:
             t.on_session = self._session_changed
         self._t = t  # type: ignore[assignment]
-        t.start_handshake(self._handshake_done, config.handshake_timeout)
+        t.start_handshake(self._handshake_done, config.handshake_timeout, config.cooperative)
         if self._flowing is not False:
             self._start_reading()
         if self._wq and not self._corked:
@@ -321,7 +325,7 @@ class TLSSocket(Socket):
         if not config.server_side:
             t.on_session = self._session_changed
         self._t = t  # type: ignore[assignment]
-        t.start_handshake(self._handshake_done, config.handshake_timeout)
+        t.start_handshake(self._handshake_done, config.handshake_timeout, config.cooperative)
 
     def _handshake_done(self, err: BaseException | None) -> None:
         # Hub: the handshake greenlet's outcome; checks and events in a worker.

@@ -10,15 +10,19 @@ engine is the standard library's ``ssl.SSLObject`` over two
 incoming BIO; what OpenSSL writes to the outgoing BIO goes to the lower
 transport.
 
-* **Handshake.** :meth:`start_handshake` runs ``do_handshake()`` in a
-  short-lived greenlet of its own, so a server's SNI callback may block
-  cooperatively. It waits for the lower descriptor to be readable with a
-  watcher of its own, bounded by ``timeout`` (the server's
-  ``handshakeTimeout``). Its outcome reaches the socket in the hub
-  (``loop.run_callback``), never in the greenlet. Until the socket calls
-  :meth:`secure`, ``recv``/``send`` refuse (``BlockingIOError``) and the
-  read and write callbacks stay unarmed: the stream queues its writes, as
-  while connecting.
+* **Handshake.** :meth:`start_handshake` drives ``do_handshake()`` from
+  the lower transport's read callback, in the hub: a client sends its
+  ClientHello at once; a server does nothing until the client's first
+  bytes arrive, so a client that connects and stays silent costs a read
+  watcher and the ``timeout`` timer (the server's ``handshakeTimeout``, a
+  loop timer), no greenlet. Only a handshake whose OpenSSL callback may
+  block cooperatively (a server's ``SNICallback``: a database lookup, a
+  ``gevent.sleep``) moves into a short-lived greenlet of its own, when the
+  ClientHello's first bytes arrive; the hub cannot wait. The outcome
+  (success, Node's error, or the timeout's) reaches the socket once, in
+  the hub. Until the socket calls :meth:`secure`, ``recv``/``send`` refuse
+  (``BlockingIOError``) and the stream's read and write callbacks stay
+  unarmed: the stream queues its writes, as while connecting.
 * **Reading.** ``recv(n)`` decrypts what the incoming BIO holds and pulls
   more ciphertext from below only while it has less than ``n`` plaintext
   bytes (memory stays bounded by one read). A close_notify, or the peer's
@@ -41,8 +45,8 @@ transport.
   the stream passes on unchanged. Kernel errors from below pass as they
   are (the stream names them ``read ECONNRESET``...).
 
-Everything but the handshake greenlet runs in the hub or in the calling
-greenlet, and never blocks.
+Everything but the handshake greenlet (when there is one) runs in the hub
+or in the calling greenlet, and never blocks.
 """
 
 from __future__ import annotations
@@ -89,6 +93,10 @@ class _Killed(Exception):
     pass
 
 
+# _handshake_step's answer while it needs more from the peer.
+_WAITING = object()
+
+
 @implementer(ITransport)
 class TLSTransport:
     """TLS over a connected lower transport (see the module docstring).
@@ -124,8 +132,11 @@ class TLSTransport:
         self._error: BaseException | None = None
         self._rcb: Callable[[], Any] | None = None
         self._wcb: Callable[[], Any] | None = None
-        self._greenlet: Any = None
-        self._hw: Any = None  # the handshake's own watcher
+        self._done: Callable[[BaseException | None], Any] | None = None
+        self._cooperative = False
+        self._timer: Any = None  # handshakeTimeout's loop timer
+        self._greenlet: Any = None  # only for a handshake that may block
+        self._hw: Any = None  # the greenlet's own watcher
         #: Called (hub) after reads while a client may still get session tickets.
         self.on_session: Callable[[], Any] | None = None
         self._session_checks = 0
@@ -405,27 +416,92 @@ class TLSTransport:
     # The handshake
 
     def start_handshake(self, done: Callable[[BaseException | None], Any],
-                        timeout: float | None = None) -> None:
-        """Run the handshake in a greenlet; ``done(error or None)`` follows in the hub.
+                        timeout: float | None = None, cooperative: bool = False) -> None:
+        """Start the handshake; ``done(error or None)`` follows once, in the hub.
+
+        A client speaks first (its ClientHello goes out now); a server does
+        nothing until the client's first bytes arrive: until then a silent
+        client costs a read watcher and, with ``timeout``, a loop timer,
+        and no greenlet.
 
         Args:
             done: Called once, in the hub, unless the transport was closed first.
             timeout: Seconds the handshake may take, or None.
+            cooperative: True when a callback OpenSSL makes during the
+                handshake may block cooperatively (a server's
+                ``SNICallback``): the handshake then moves into a greenlet
+                of its own when the first bytes arrive.
         """
-        self._greenlet = gevent.spawn(self._handshake, done, timeout)
+        self._done = done
+        self._cooperative = cooperative
+        if timeout:
+            timer = self._timer = get_loop().timer(timeout)
+            timer.start(self._handshake_timed_out)
+        if self.server_side:
+            self.lower.start_reading(self._handshake_readable)
+            return
+        outcome = self._handshake_step()
+        if outcome is not _WAITING:
+            # Never from inside the caller (the socket is still adopting).
+            get_loop().run_callback(self._handshake_over, outcome)
 
-    def _handshake(self, done: Callable[[BaseException | None], Any],
-                   timeout: float | None) -> None:
-        outcome: BaseException | None = None
-        timer = gevent.Timeout(timeout, TLSHandshakeTimeoutError()) if timeout else None
+    def _handshake_readable(self) -> None:
+        # Hub: the lower transport has ciphertext, EOF or an error.
+        if self._done is None or self._closed:
+            return
         try:
-            if timer is not None:
-                timer.start()
+            data = self.lower.recv(CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._handshake_over(exc)
+            return
+        if data:
+            self._in.write(data)
+        else:
+            self._in.write_eof()
+        if self._cooperative and data:
+            # The ClientHello is arriving and the SNI callback may block:
+            # the rest of the handshake runs in a greenlet.
+            self.lower.stop_reading()
+            self._greenlet = gevent.spawn(self._handshake_in_greenlet)
+            return
+        outcome = self._handshake_step()
+        if outcome is not _WAITING:
+            self._handshake_over(outcome)
+
+    def _handshake_step(self) -> Any:
+        # One do_handshake() on what the incoming BIO holds: _WAITING for
+        # more from the peer, or the outcome (None: done).
+        try:
+            self.sslobj.do_handshake()
+        except ssl.SSLWantReadError:
             try:
-                self._do_handshake()
-            finally:
-                if timer is not None:
-                    timer.close()
+                if self._out.pending:
+                    self._flush_out()
+            except OSError as exc:
+                return exc
+            if not self.lower.reading:
+                self.lower.start_reading(self._handshake_readable)
+            return _WAITING
+        except Exception as exc:
+            if self._out.pending and not self._closed:
+                try:
+                    self._flush_out()  # the alert that tells the peer why
+                except OSError:
+                    pass
+            return exc
+        try:
+            if self._out.pending:
+                self._flush_out()
+        except OSError as exc:
+            return exc
+        return None
+
+    def _handshake_in_greenlet(self) -> None:
+        outcome: BaseException | None = None
+        try:
+            self._do_handshake()
         except (gevent.GreenletExit, _Killed):
             return
         except BaseException as exc:
@@ -442,15 +518,11 @@ class TLSTransport:
                 hw.stop()
                 hw.close()
         if not self._closed:
-            get_loop().run_callback(self._handshake_done, done, outcome)
-
-    def _handshake_done(self, done: Callable[[BaseException | None], Any],
-                        outcome: BaseException | None) -> None:
-        self._greenlet = None
-        if not self._closed:
-            done(outcome)
+            get_loop().run_callback(self._handshake_over, outcome)
 
     def _do_handshake(self) -> None:
+        # In the greenlet: the handshake to its end, waiting for the peer
+        # with a watcher of its own.
         sslobj = self.sslobj
         lower = self.lower
         hub = get_hub()
@@ -483,10 +555,42 @@ class TLSTransport:
         if self._out.pending:
             self._flush_out()
 
+    def _handshake_timed_out(self) -> None:
+        # Hub: handshakeTimeout ran out, wherever the handshake was.
+        self._handshake_over(TLSHandshakeTimeoutError())
+
+    def _handshake_over(self, outcome: BaseException | None) -> None:
+        # Hub: the one way out of the handshake; done() hears of it once.
+        done = self._done
+        if done is None:
+            return
+        self._done = None
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.stop()
+            timer.close()
+        greenlet = self._greenlet
+        if greenlet is not None:
+            self._greenlet = None
+            if not greenlet.dead:
+                greenlet.kill(block=False)
+        if self._closed:
+            return
+        if not self._secure and self.lower.reading:
+            self.lower.stop_reading()  # secure() starts the stream's own reading
+        done(outcome)
+
     def _stop_handshake(self) -> None:
         hw = self._hw
         if hw is not None:
             hw.stop()  # the greenlet closes it on its way out
+        self._done = None
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.stop()
+            timer.close()
         greenlet = self._greenlet
         if greenlet is not None:
             self._greenlet = None
