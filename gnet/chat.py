@@ -91,6 +91,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
+from gnet.errors import InvalidArgTypeError
 from gnet.loop import Timeout, clearTimeout, setTimeout
 from gnet.server import Server, createServer
 from gnet.socket import Socket
@@ -250,6 +251,21 @@ def name_problem(name: str) -> str | None:
     if len(scripts) > 1:
         return "letters of one script only"
     return None
+
+
+def _is_tls(server: Server) -> bool:
+    # Imported here: a plain room never loads the ssl module.
+    if "gnet.tls.server" not in sys.modules:
+        return False
+    from gnet.tls.server import Server as TLSServer
+    return isinstance(server, TLSServer)
+
+
+def _where(socket: Socket) -> str:
+    host = socket.remoteAddress
+    if host is None:
+        return "a local client"
+    return f"[{host}]:{socket.remotePort}" if ":" in host else f"{host}:{socket.remotePort}"
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -491,6 +507,19 @@ class ChatRoom:
             burst of :data:`RATE_BURST_S` seconds' worth (0: no limit).
         max_backlog: Bytes waiting for a member that does not read before
             it is dropped.
+        server: The server to serve the room on, not listening yet: a
+            :class:`gnet.Server` made with options (``proxyProtocol``) or
+            a :class:`gnet.tls.Server`, whose members join on
+            'secureConnection' (after the handshake: a failed one never
+            takes a place in the room). By default ``createServer()``.
+        show_address: Log join lines as ``name joined from HOST:PORT``
+            (the socket's ``remoteAddress``: behind a PROXY header, the
+            client the balancer advertised).
+        relay: Called with each event this room's members make, as a dict
+            JSON can carry (``{'t': 'join', 'name': ...}``, ``{'t': 'say',
+            'name': ..., 'text': ...}``, ``{'t': 'leave', 'name': ...}``),
+            for rooms in other processes to :meth:`hear` (``gnet chat
+            --workers`` relays them through the cluster's primary).
 
     Raises:
         gnet.errors.InvalidArgTypeError, gnet.errors.OutOfRangeError: a
@@ -501,12 +530,20 @@ class ChatRoom:
             ``room.server.listen(...)`` as with any ``gnet.Server``.
         members: Every open connection, named or not, by socket.
         names: The named members, by :func:`name_key` of their names.
+        elsewhere: Names of members in other rooms this one relays with
+            (told by :meth:`hear`), by :func:`name_key`; taken here too.
+
+    Two rooms that relay learn of each other's names only through
+    :meth:`hear`: two clients that pick look-alike names on two rooms
+    within the relay's delay both get them.
     """
 
     def __init__(self, log: Callable[[str], object] | None = None, *,
                  name_timeout: float = NAME_TIMEOUT_MS, idle_timeout: float = IDLE_TIMEOUT_MS,
                  max_connections: int | None = None, rate_limit: float = RATE_LIMIT,
-                 max_backlog: int = MAX_BACKLOG) -> None:
+                 max_backlog: int = MAX_BACKLOG, server: Server | None = None,
+                 show_address: bool = False,
+                 relay: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.name_timeout = validate_timeout(name_timeout, "name_timeout")
         self.idle_timeout = validate_timeout(idle_timeout, "idle_timeout")
         self.max_connections = (default_max_connections() if max_connections is None
@@ -516,7 +553,17 @@ class ChatRoom:
         self.log = logger.info if log is None else log
         self.members: dict[Socket, Member] = {}
         self.names: dict[str, Member] = {}
-        self.server: Server = createServer(self._on_connection)
+        self.elsewhere: dict[str, str] = {}
+        self.show_address = bool(show_address)
+        self.relay = relay
+        if server is None:
+            server = createServer()
+        elif not isinstance(server, Server):
+            raise InvalidArgTypeError("server", "gnet.Server", server)
+        self.server: Server = server
+        # A TLS server's members join once the handshake is done.
+        event = "secureConnection" if _is_tls(server) else "connection"
+        server.on(event, self._on_connection)
         self._closing = False
         self._dirty: list[Member] = []
 
@@ -775,8 +822,10 @@ class ChatRoom:
         if line.endswith(b"\r"):
             line = line[:-1]  # CRLF: nc -C, telnet
         if member.name is not None:
-            self._broadcast(member.name.encode() + b": " + clean_text(line).encode() + b"\n",
-                            member)
+            text = clean_text(line)
+            self._broadcast(member.name.encode() + b": " + text.encode() + b"\n", member)
+            if self.relay is not None:
+                self._tell({"t": "say", "name": member.name, "text": text})
             return
         self._pick_name(member, line)
 
@@ -784,7 +833,7 @@ class ChatRoom:
         name = " ".join(line.decode("utf-8", "replace").split())
         problem = name_problem(name)
         key = name_key(name) if problem is None else None
-        if problem is None and key in self.names:
+        if problem is None and (key in self.names or key in self.elsewhere):
             problem = "taken"
         if problem is not None:
             member.tries += 1
@@ -799,6 +848,7 @@ class ChatRoom:
         clearTimeout(member._name_timer)
         member._name_timer = None
         others = [m.name for m in self.names.values() if m.name is not None]
+        others += self.elsewhere.values()
         self.names[key] = member
         shown = heapq.nsmallest(50, others)
         here = ", ".join(shown) or "nobody else"
@@ -806,7 +856,47 @@ class ChatRoom:
             here += f" and {len(others) - len(shown)} more"
         self._send(member, f"Hello {name}! Here now: {here}.\n".encode())
         self._broadcast(f"* {name} joined\n".encode(), member)
-        self._log(f"{name} joined")
+        if self.show_address:
+            self._log(f"{name} joined from {_where(member.socket)}")
+        else:
+            self._log(f"{name} joined")
+        self._tell({"t": "join", "name": name})
+
+    def _tell(self, event: dict[str, Any]) -> None:
+        # Relay to the other rooms; like the log, it never takes this room down.
+        if self.relay is not None:
+            try:
+                self.relay(event)
+            except Exception:
+                logger.exception("gnet.chat: the relay failed")
+
+    def hear(self, event: Any) -> None:
+        """Take an event from a room in another process (see ``relay``).
+
+        ``join`` and ``leave`` are announced to every member here and keep
+        :attr:`elsewhere` up to date; ``say`` is said to every member here;
+        ``roster`` (``{'t': 'roster', 'names': [...]}``) replaces
+        :attr:`elsewhere`. Anything else is ignored.
+        """
+        if not isinstance(event, dict) or self._closing:
+            return
+        kind, name = event.get("t"), event.get("name")
+        if kind == "roster":
+            names = event.get("names")
+            if isinstance(names, list):
+                self.elsewhere = {name_key(n): n for n in names if isinstance(n, str)}
+            return
+        if not isinstance(name, str) or name_problem(name) is not None:
+            return
+        if kind == "say":
+            text = event.get("text")
+            if isinstance(text, str):
+                self.broadcast(f"{name}: {clean_text(text.encode())}\n".encode())
+        elif kind == "join":
+            self.elsewhere[name_key(name)] = name
+            self.broadcast(f"* {name} joined\n".encode())
+        elif kind == "leave" and self.elsewhere.pop(name_key(name), None) is not None:
+            self.broadcast(f"* {name} left\n".encode())
 
     def _on_end(self, member: Member) -> None:
         # The client half-closed (end of its input). What the rate limit
@@ -844,3 +934,4 @@ class ChatRoom:
             del self.names[member.key]
             self.broadcast(f"* {member.name} left\n".encode())
             self._log(f"{member.name} left")
+            self._tell({"t": "leave", "name": member.name})

@@ -5,6 +5,8 @@
     gnet chat    [--host H] [--port P] [limits]        the chat room of gnet.chat
     gnet echo    [--host H] [--port P] | --unix PATH   an echo server
     gnet connect HOST PORT | --unix PATH               stdin to a connection, it to stdout
+    gnet chat|echo --tls --cert C --key K, --workers N, --proxy-protocol
+    gnet connect --tls [--ca FILE] [--insecure] [--servername N] HOST PORT
     gnet listen  [--host H] PORT | --unix PATH         the same, for one accepted connection
     gnet echo --udp, connect --udp HOST PORT, listen --udp PORT   the same over UDP (nc -u)
 
@@ -17,7 +19,9 @@ chat and echo, :mod:`gnet.cli.tcp` connect and listen (Node's
 ``process.stdin.pipe(socket); socket.pipe(process.stdout)`` on
 :mod:`gnet.process`), :mod:`gnet.cli.udp` their UDP forms, and
 :mod:`gnet.cli.common` holds what they share (exit statuses, messages,
-signal handling). Each ``run_*`` function is the command as a call that
+signal handling); :mod:`gnet.cli.secure` turns ``--tls``'s files into
+gnet.tls options and :mod:`gnet.cli.workers` runs ``--workers`` (the
+primary, and each worker's link to it). Each ``run_*`` function is the command as a call that
 returns the exit status, for programs that embed one (the examples do).
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,7 +44,9 @@ from gnet.cli.common import (
     EXIT_STATUS,
     EXIT_USAGE,
     SIGNAL_BASE,
+    say,
 )
+from gnet.cli.secure import SetupError, server_options
 from gnet.cli.servers import run_chat, run_echo
 from gnet.cli.tcp import run_connect, run_listen
 from gnet.cli.udp import run_udp_connect, run_udp_echo, run_udp_listen
@@ -95,10 +102,49 @@ def _add_unix(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--unix", metavar="PATH", help=f"{what} a Unix domain socket instead")
 
 
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    """--tls --cert --key, --proxy-protocol and --workers: what chat and echo share."""
+    parser.add_argument("--tls", action="store_true",
+                        help="serve TLS with --cert and --key (PEM files)")
+    parser.add_argument("--cert", metavar="FILE", help="certificate chain, PEM (with --tls)")
+    parser.add_argument("--key", metavar="FILE", help="private key, PEM (with --tls)")
+    parser.add_argument("--proxy-protocol", action="store_true",
+                        help="require a PROXY protocol v1 or v2 header (HAProxy's send-proxy) "
+                             "on every connection, from loopback peers only; clients are "
+                             "known by the address it advertises")
+    parser.add_argument("--workers", metavar="N", type=_count, default=None,
+                        help="serve from N worker processes sharing the port (gnet.cluster); "
+                             "a worker that dies is replaced")
+
+
+def _server_tls(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The TLS options, checked before anything listens or forks (raises SetupError)."""
+    if not args.tls:
+        if args.cert is not None or args.key is not None:
+            args.parser.error("--cert and --key go with --tls")
+        return None
+    if args.cert is None or args.key is None:
+        args.parser.error("--tls needs --cert FILE and --key FILE")
+    options: dict[str, Any] = server_options(args.cert, args.key)
+    return options
+
+
+def _setup_failed(args: argparse.Namespace, err: SetupError) -> int:
+    if err.status == EXIT_USAGE:
+        args.parser.error(err.text)
+    say("gnet", err.text)
+    return err.status
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
+    try:
+        tls = _server_tls(args)
+    except SetupError as err:
+        return _setup_failed(args, err)
     return run_chat(args.host, args.port, name_timeout=args.name_timeout,
                     idle_timeout=args.idle_timeout, max_connections=args.max_connections,
-                    rate_limit=args.rate_limit)
+                    rate_limit=args.rate_limit, tls=tls, proxy_protocol=args.proxy_protocol,
+                    workers=args.workers, argv=args.argv)
 
 
 def _add_udp(parser: argparse.ArgumentParser, what: str) -> None:
@@ -109,8 +155,18 @@ def _cmd_echo(args: argparse.Namespace) -> int:
     if args.udp:
         if args.unix is not None:
             args.parser.error("--udp and --unix do not go together")
+        if args.tls or args.proxy_protocol or args.workers is not None:
+            args.parser.error("--udp does not go with --tls, --proxy-protocol or --workers")
         return run_udp_echo(args.host, args.port)
-    return run_echo(args.host, args.port, args.unix)
+    if args.unix is not None and args.workers is not None:
+        # The cluster shares TCP sockets only; each worker would bind the path.
+        args.parser.error("--workers needs a TCP port, not --unix")
+    try:
+        tls = _server_tls(args)
+    except SetupError as err:
+        return _setup_failed(args, err)
+    return run_echo(args.host, args.port, args.unix, tls=tls,
+                    proxy_protocol=args.proxy_protocol, workers=args.workers, argv=args.argv)
 
 
 def _cmd_connect(args: argparse.Namespace) -> int:
@@ -123,11 +179,16 @@ def _cmd_connect(args: argparse.Namespace) -> int:
     elif args.port == 0:
         parser.error("argument PORT: cannot connect to port 0")
     if args.udp:
-        if args.unix is not None or args.check:
-            parser.error("--udp does not go with --unix or --check")
+        if args.unix is not None or args.check or args.tls:
+            parser.error("--udp does not go with --unix, --check or --tls")
         return run_udp_connect(args.host, args.port, timeout=args.timeout, verbose=args.verbose)
+    if not args.tls and (args.ca is not None or args.insecure or args.servername is not None):
+        parser.error("--ca, --insecure and --servername go with --tls")
+    if args.insecure and args.ca is not None:
+        parser.error("--insecure verifies nothing: it does not go with --ca")
     return run_connect(args.host, args.port, args.unix, timeout=args.timeout, check=args.check,
-                       verbose=args.verbose)
+                       verbose=args.verbose, tls=args.tls, ca=args.ca, insecure=args.insecure,
+                       servername=args.servername)
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
@@ -176,10 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
         "exits once they have hung up (a second Ctrl-C hangs up at once).",
         "  gnet chat                      # 127.0.0.1:8124\n"
         "  gnet chat --host :: --port 9000\n"
-        "  gnet connect 127.0.0.1 8124    # in two or three other terminals",
+        "  gnet connect 127.0.0.1 8124    # in two or three other terminals\n"
+        "  gnet chat --tls --cert cert.pem --key key.pem\n"
+        "  gnet connect --tls --ca ca.pem localhost 8124\n"
+        "  gnet chat --workers 4          # four processes, one room\n"
+        "  gnet chat --proxy-protocol     # behind HAProxy's send-proxy(-v2)",
         _cmd_chat,
     )
     _add_host(chat)
+    _add_server_options(chat)
     chat.add_argument("--port", type=_port, default=DEFAULT_PORT,
                       help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     chat.add_argument("--name-timeout", metavar="MS", type=_ms, default=NAME_TIMEOUT_MS,
@@ -203,10 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Ctrl-C hangs up on every client and exits.",
         "  gnet echo --port 9000\n"
         "  gnet echo --unix /tmp/echo.sock\n"
-        "  printf 'ping\\n' | gnet connect 127.0.0.1 9000   # prints ping",
+        "  printf 'ping\\n' | gnet connect 127.0.0.1 9000   # prints ping\n"
+        "  gnet echo --tls --cert cert.pem --key key.pem --port 9443\n"
+        "  gnet echo --workers 2 --port 9000",
         _cmd_echo,
     )
     _add_host(echo)
+    _add_server_options(echo)
     echo.add_argument("--port", type=_port, default=DEFAULT_PORT,
                       help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     _add_unix(echo, "listen on")
@@ -223,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  gnet connect 127.0.0.1 8124               # talk to gnet chat\n"
         "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | gnet connect example.com 80\n"
         "  gnet connect --unix /run/app.sock < request > reply\n"
-        "  gnet connect --check --timeout 500 db 5432 && echo up",
+        "  gnet connect --check --timeout 500 db 5432 && echo up\n"
+        "  gnet connect --tls example.com 443        # openssl s_client -quiet\n"
+        "  gnet connect --tls --ca ca.pem --servername db.internal 10.0.0.5 5432",
         _cmd_connect,
     )
     connect.add_argument("host", metavar="HOST", nargs="?", help="host name or IP address")
@@ -239,6 +310,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "(netcat's -z); stdin is not read")
     connect.add_argument("-v", "--verbose", action="store_true",
                          help="say on stderr when connected")
+    connect.add_argument("--tls", action="store_true",
+                         help="speak TLS (ncat --ssl): the server's certificate is verified "
+                              "against the system's roots (or --ca) and its name against "
+                              "--servername or HOST")
+    connect.add_argument("--ca", metavar="FILE",
+                         help="trust the certificates of this PEM file instead of the system's")
+    connect.add_argument("--insecure", action="store_true",
+                         help="verify neither the certificate chain nor the name (said on "
+                              "stderr)")
+    connect.add_argument("--servername", metavar="NAME",
+                         help="name to send (SNI) and to check the certificate against "
+                              "(default: HOST, when it is a name)")
 
     listen = command(
         "listen", "accept one connection and pipe it like connect (nc -l PORT)",
@@ -275,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit from inside argparse (status 2 and 0).
     """
     args = build_parser().parse_args(argv)
+    # What --workers starts again in each worker.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         status: int = args.run(args)
     except KeyboardInterrupt:

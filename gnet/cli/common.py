@@ -51,8 +51,11 @@ exit status:
   0    done: the connection ended (both sides closed), the port answered
        (connect --check), or a server was stopped with Ctrl-C or SIGTERM
   1    a network or I/O error: connection refused or reset, name not found,
-       timed out connecting, address in use, stdin or stdout failed
+       timed out connecting, address in use, stdin or stdout failed, a TLS
+       handshake or certificate that failed, a certificate file unreadable
   2    bad usage (unknown option, missing or invalid argument)
+  3    a server with --workers stopped, but some worker had to be killed
+       at the end of the grace period
   130  connect or listen interrupted by Ctrl-C (SIGINT); 143 by SIGTERM
 Errors are one line on stderr, as Node words them:
   gnet: connect ECONNREFUSED 127.0.0.1:9"""

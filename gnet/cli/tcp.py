@@ -36,6 +36,7 @@ reader of our stdout has had enough, as with ``| head``) is no error.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import Any
 
 from gevent.event import Event
@@ -54,6 +55,7 @@ from gnet.cli.common import (
     say,
     where,
 )
+from gnet.cli.secure import INSECURE_NOTE, SetupError, client_options, describe
 from gnet.cli.servers import listen_options
 from gnet.errors import system_error
 
@@ -72,6 +74,8 @@ class Session:
         self.status = EXIT_OK
         self.error: str | None = None
         self.socket: net.Socket | None = None
+        # How an error of the socket is worded (TLS errors add Node's code).
+        self.describe: Callable[[BaseException], str] = message
         self.server: net.Server | None = None
         self._stdin: process.ReadStream | None = None
         self._stdout: process.WriteStream | None = None
@@ -88,7 +92,7 @@ class Session:
             self.error = text
 
     def on_error(self, err: BaseException) -> None:
-        self.fail(message(err))
+        self.fail(self.describe(err))
 
     def watch(self, sock: net.Socket, connect_target: tuple[str, int | None] | None) -> None:
         """Listen to ``sock``'s errors and idle timeout; ``connect_target`` while it connects."""
@@ -209,7 +213,9 @@ class Session:
 
 def run_connect(host: str | None, port: int | None, path: str | None = None, *,
                 prog: str = "gnet", timeout: float = 0, check: bool = False,
-                verbose: bool = False, interactive: bool | None = None) -> int:
+                verbose: bool = False, interactive: bool | None = None, tls: bool = False,
+                ca: str | None = None, insecure: bool = False,
+                servername: str | None = None) -> int:
     """Connect, then pipe stdin to the connection and the connection to stdout.
 
     netcat's client mode: binary-safe; end of stdin half-closes (the peer
@@ -231,6 +237,14 @@ def run_connect(host: str | None, port: int | None, path: str | None = None, *,
             instead of sending the rest of stdin first: right for a person
             typing, who has nothing pending when the peer hangs up. None
             (the default): when stdin is a terminal.
+        tls: Speak TLS (``openssl s_client -quiet``, ``ncat --ssl``): the
+            server's certificate is verified against the system's roots
+            (or ``ca``) and its name against ``servername`` or ``host``;
+            stdin and stdout carry the plaintext once the handshake is done.
+        ca: PEM file of the certificates to trust instead of the system's.
+        insecure: Verify neither the chain nor the name (said on stderr).
+        servername: The name to send (SNI) and to check the certificate
+            against; by default ``host`` when it is a name, not an address.
 
     Returns:
         The exit status (see :data:`gnet.cli.EXIT_STATUS`).
@@ -239,24 +253,58 @@ def run_connect(host: str | None, port: int | None, path: str | None = None, *,
     options: dict[str, Any] = {"path": path} if path is not None else {"host": host, "port": port}
     # Half-open: the peer's end does not end ours (see the theory of operation).
     options["allowHalfOpen"] = True
+    target: tuple[str, int | None] = (path, None) if path is not None else (str(host), port)
+    if tls:
+        try:
+            options.update(client_options(str(host or "localhost"), ca, insecure, servername))
+        except SetupError as err:
+            say(prog, err.text)
+            return err.status
+        if insecure:
+            say(prog, INSECURE_NOTE)
+        session.describe = lambda err: _tls_error(err, target)
     try:
-        sock = net.createConnection(options)
+        if tls:
+            from gnet import tls as tls_module
+
+            sock: net.Socket = tls_module.connect(options)
+        else:
+            sock = net.createConnection(options)
     except (TypeError, ValueError) as err:  # an argument argparse could not check
         say(prog, message(err))
         return EXIT_USAGE
-    target: tuple[str, int | None] = (path, None) if path is not None else (str(host), port)
     session.watch(sock, target)
 
     def on_connect() -> None:
         if verbose:
-            say(prog, f"connected to {remote(sock, path)}")
+            say(prog, f"connected to {remote(sock, path)}{_tls_summary(sock) if tls else ''}")
         if check:
             sock.destroy()
         else:
             session.attach(sock)
 
-    sock.on("connect", on_connect)
+    # Over TLS, stdin and stdout are joined to the connection once it is secure.
+    sock.on("secureConnect" if tls else "connect", on_connect)
     return session.run()
+
+
+def _tls_error(err: BaseException, target: tuple[str, int | None]) -> str:
+    # A system call's error names the address already (connect ECONNREFUSED
+    # 127.0.0.1:9); a TLS one does not (self-signed certificate).
+    if getattr(err, "syscall", None):
+        return message(err)
+    where_to = target[0] if target[1] is None else where({"address": target[0],
+                                                          "port": target[1]})
+    return f"{where_to}: {describe(err)}"
+
+
+def _tls_summary(sock: Any) -> str:
+    """`` (TLSv1.3, TLS_AES_256_GCM_SHA384)``, and what --insecure let through."""
+    cipher = sock.getCipher() or {}
+    text = f" ({sock.getProtocol()}, {cipher.get('standardName') or cipher.get('name')})"
+    if not sock.authorized:
+        text += f"; not verified: {sock.authorizationError}"
+    return text
 
 
 def run_listen(host: str, port: int | None, path: str | None = None, *, prog: str = "gnet",

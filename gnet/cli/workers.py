@@ -1,0 +1,234 @@
+"""``gnet echo --workers N`` and ``gnet chat --workers N``: one port, N processes.
+
+Theory of operation
+-------------------
+The command runs twice over. The process the user started is the
+**primary** (:func:`run_primary`): it forks N workers with
+:mod:`gnet.cluster`, each the same command line (``python -m gnet ...``)
+with the cluster's environment, so :data:`gnet.cluster.isWorker` tells
+the worker apart. A worker's ``listen()`` asks the primary, which binds the
+address once and passes the listening socket to every worker (the cluster's
+shared policy: what is queued survives a worker's death; ``--port 0`` gives
+every worker the same port).
+
+- Start: the primary prints the usual ``... listening on HOST:PORT`` line
+  once every worker listens, then one line naming each worker's id and pid.
+  A worker that cannot listen (EADDRINUSE) sends its one error line to the
+  primary instead of printing it (N copies would say the same), and the
+  primary prints it once, stops the others and exits 1.
+- Running: a worker that dies afterwards is reported on stderr and
+  replaced (``respawn``, with the cluster's back-off).
+- Chat: each worker's :class:`~gnet.chat.ChatRoom` relays what its members
+  do (join, say, leave) to the primary as cluster messages
+  (``cluster.worker.send``), and the primary sends each to every other
+  worker, whose room :meth:`~gnet.chat.ChatRoom.hear` s it. The primary
+  keeps the roster (who is on which worker), so a worker that starts late
+  learns who is there (it asks with ``hello``) and a worker that dies has
+  its members' leaves announced. Log lines carry ``[worker ID]``.
+- Stop: SIGINT/SIGTERM reach the primary (Ctrl-C at a terminal reaches
+  the workers too; they leave it to the primary). The primary sends each
+  worker ``stop`` (what the single-process command does on a signal: chat
+  says goodbye and hangs up a second later, echo hangs up at once), then
+  runs :func:`gnet.graceful.gracefulStop`, which disconnects the workers
+  and waits for them. A second signal repeats ``stop`` (chat then hangs up
+  at once); a third kills the workers. Status 0 when every worker ended by
+  itself, 3 when some had to be killed after :data:`GRACE_MS`.
+
+The messages, JSON objects with a ``t`` (type): worker to primary
+``error`` (``text``), ``hello``, ``join``/``say``/``leave`` (``name``,
+``text``); primary to worker ``roster`` (``names``), ``stop``, and the
+relayed ``join``/``say``/``leave``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+import gnet as net
+from gnet.cli.common import EXIT_ERROR, EXIT_OK, on_signals, say, where
+
+__all__ = ("GRACE_MS", "WorkerLink", "is_worker", "run_primary")
+
+#: How long (ms) the primary waits for its workers to end after a stop
+#: signal before killing them (chat's members get a second, then are cut off).
+GRACE_MS = 10_000
+
+# Messages the primary passes from one worker to all the others.
+_RELAYED = ("join", "say", "leave")
+
+
+def is_worker() -> bool:
+    """Whether this process is a worker of ``--workers`` (the cluster's environment says so)."""
+    # Imported only for --workers: in a worker the import connects it to its primary.
+    import gnet.cluster as cluster
+
+    return bool(cluster.isWorker)
+
+
+def _worker_argv() -> list[str]:
+    # ``python -m gnet``, not sys.argv[0]: the console script's path or
+    # gnet/__main__.py run as a file (whose directory would shadow the
+    # standard library's socket module with gnet's own).
+    flags = ["-X", "dev"] if sys.flags.dev_mode else []
+    return [*flags, "-m"]
+
+
+def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
+                chat: bool = False) -> int:
+    """Fork ``count`` workers running ``gnet <argv>``, supervise them, stop them on a signal.
+
+    Args:
+        what: The server's name in the listening line (``echo server``).
+        argv: The command line the workers run (``sys.argv[1:]`` of the primary).
+        count: Workers to fork.
+        prog: Name that prefixes the lines printed on stderr.
+        chat: Relay chat events between the workers and keep the roster.
+
+    Returns:
+        The exit status: 0 once stopped, 1 if the workers could not listen,
+        3 if some worker had to be killed at the end of the grace period.
+    """
+    import gnet.cluster as cluster
+    import gnet.graceful as graceful
+
+    cluster.setupPrimary({"exec": "gnet", "execArgv": _worker_argv(), "args": list(argv)})
+    state: dict[str, Any] = {"status": EXIT_OK, "error": None, "announced": False,
+                             "stopping": 0}
+    listening: dict[int, Any] = {}
+    roster: dict[int, list[str]] = {}
+    stopped = Event()
+
+    def others(sender: Any) -> list[Any]:
+        return [w for w in list(cluster.workers.values()) if w is not sender]
+
+    def fail(text: str) -> None:
+        if state["error"] is None:
+            state["error"] = text
+            state["status"] = EXIT_ERROR
+        for w in list(cluster.workers.values()):
+            w.kill()
+
+    def on_listening(worker: Any, address: Any) -> None:
+        listening[worker.id] = address
+        if state["announced"] or len(listening) < count or state["error"]:
+            return
+        state["announced"] = True
+        print(f"{what} listening on {where(address)} (Ctrl-C to stop)", flush=True)
+        pids = ", ".join(f"{w.id} (pid {w.process.pid})" for w in cluster.workers.values())
+        print(f"{count} workers: {pids}", flush=True)
+        # From now on a worker that dies is replaced.
+        cluster.setupPrimary({"respawn": True})
+
+    def on_message(worker: Any, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            return
+        kind = msg.get("t")
+        if kind == "error":
+            fail(str(msg.get("text")))
+        elif kind == "hello" and chat:
+            names = [n for wid, ns in roster.items() if wid != worker.id for n in ns]
+            worker.send({"t": "roster", "names": names})
+        elif kind in _RELAYED and chat:
+            name = msg.get("name")
+            if kind == "join" and isinstance(name, str):
+                roster.setdefault(worker.id, []).append(name)
+            elif kind == "leave" and name in roster.get(worker.id, []):
+                roster[worker.id].remove(name)
+            for other in others(worker):
+                other.send(msg)
+
+    def on_exit(worker: Any, code: int | None, sig: str | None) -> None:
+        for name in roster.pop(worker.id, []):
+            for other in others(worker):
+                other.send({"t": "leave", "name": name})
+        if state["stopping"] or state["error"]:
+            return
+        how = f"status {code}" if sig is None else sig
+        if not state["announced"]:
+            fail(f"worker {worker.id} (pid {worker.process.pid}) exited ({how}) before "
+                 "listening")
+        else:
+            say(prog, f"worker {worker.id} (pid {worker.process.pid}) exited ({how}); "
+                      "starting another")
+
+    def stop_all() -> None:
+        state["status"] = graceful.gracefulStop(GRACE_MS, hurry)
+        stopped.set()
+
+    hurry = Event()
+
+    def on_signal(_signum: int) -> None:
+        state["stopping"] += 1
+        if state["stopping"] > 2:
+            hurry.set()
+            return
+        for w in list(cluster.workers.values()):
+            w.send({"t": "stop"})
+        if state["stopping"] == 1:
+            gevent.spawn(stop_all)
+
+    cluster.on("listening", on_listening)
+    cluster.on("message", on_message)
+    cluster.on("exit", on_exit)
+    handlers = on_signals(on_signal)
+    try:
+        for _ in range(count):
+            cluster.fork()
+        # Each live worker keeps run() waiting; so does a respawn's timer.
+        net.run()
+        if state["stopping"]:
+            stopped.wait()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        for name, listener in (("listening", on_listening), ("message", on_message),
+                               ("exit", on_exit)):
+            cluster.removeListener(name, listener)
+    if state["error"] is not None:
+        say(prog, state["error"])
+        return EXIT_ERROR
+    status: int = state["status"]
+    return status
+
+
+class WorkerLink:
+    """A worker's side: its id for log lines, messages to and from the primary, signals.
+
+    ``on_stop`` runs when the primary says ``stop`` or on SIGTERM sent to the
+    worker itself; SIGINT is left to the primary (Ctrl-C at a terminal
+    reaches every process of the group, and the primary tells the workers).
+    """
+
+    def __init__(self, on_stop: Callable[[], None]) -> None:
+        import gnet.cluster as cluster
+
+        worker = cluster.worker
+        assert worker is not None
+        self.worker = worker
+        self.id: int = worker.id
+        self.on_stop = on_stop
+        self.on_event: Callable[[Any], None] | None = None
+        worker.on("message", self._on_message)
+        self._handlers = [gevent.signal_handler(signal.SIGINT, lambda: None),
+                          gevent.signal_handler(signal.SIGTERM, on_stop)]
+
+    def send(self, message: dict[str, Any]) -> None:
+        """To the primary (lost if it is gone: the worker is stopping then)."""
+        self.worker.send(message)
+
+    def _on_message(self, msg: Any) -> None:
+        if isinstance(msg, dict) and msg.get("t") == "stop":
+            self.on_stop()
+        elif self.on_event is not None:
+            self.on_event(msg)
+
+    def close(self) -> None:
+        for handler in self._handlers:
+            handler.cancel()
+        self.worker.removeListener("message", self._on_message)
