@@ -77,3 +77,18 @@ def tool(name: str, *places: str, install: str) -> str:
                         pytrace=False)
         pytest.skip(f"{name} is not installed ({install})")
     return found
+
+
+def accept_queue(port: int) -> int | None:
+    """Connections waiting in the accept queue of the IPv4 listener on ``port``.
+
+    Read from /proc/net/tcp, where a listening socket's ``rx_queue`` is its
+    accept queue's length; None when nothing listens on ``port``.
+    """
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        for line in f.read().splitlines()[1:]:
+            fields = line.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                return int(queues.split(":")[1], 16)
+    return None

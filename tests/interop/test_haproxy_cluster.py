@@ -45,7 +45,7 @@ import gevent
 import gevent.pool
 import gevent.subprocess
 import pytest
-from deploy_configs import render, tool
+from deploy_configs import accept_queue, render, tool
 from gevent import socket as gsocket
 from gevent.event import Event
 
@@ -321,17 +321,6 @@ class Stream:
     @property
     def total(self) -> int:
         return self.ok + len(self.failures)
-
-
-def accept_queue(port: int) -> int | None:
-    """Connections waiting in the accept queue of the IPv4 listener on ``port`` (/proc/net/tcp)."""
-    with open("/proc/net/tcp", encoding="ascii") as f:
-        for line in f.read().splitlines()[1:]:
-            fields = line.split()
-            local, state, queues = fields[1], fields[3], fields[4]
-            if state == "0A" and int(local.split(":")[1], 16) == port:
-                return int(queues.split(":")[1], 16)
-    return None
 
 
 # --- the tests ---------------------------------------------------------------------
