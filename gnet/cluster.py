@@ -86,6 +86,7 @@ from gevent.lock import Semaphore
 from zope.interface import implementer
 
 import gnet.graceful as graceful
+from gnet.cluster_rr import RoundRobinHandle, RRListener
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
 from gnet.events import EventEmitter
@@ -150,8 +151,11 @@ isWorker = _ENV_ID in os.environ
 isPrimary = not isWorker
 isMaster = isPrimary
 
-#: 'shared' (SCHED_NONE, the default here) or 'reusePort'. Node: SCHED_RR.
-schedulingPolicy: Any = SCHED_NONE
+#: SCHED_NONE ('shared', the default here), SCHED_RR ('rr') or 'reusePort'.
+#: Read from NODE_CLUSTER_SCHED_POLICY ('rr' or 'none') as Node does; Node's
+#: default is SCHED_RR (see the module docstring for why gnet's is not).
+schedulingPolicy: Any = {"rr": SCHED_RR, "none": SCHED_NONE}.get(
+    os.environ.get("NODE_CLUSTER_SCHED_POLICY", ""), SCHED_NONE)
 #: What setupPrimary() set (exec, args, execArgv, silent, cwd, respawn, ...).
 settings: dict[str, Any] = {}
 #: The live workers by id (primary); empty in a worker.
@@ -166,14 +170,12 @@ _SETTINGS = ("exec", "args", "execArgv", "silent", "cwd", "env", "respawn", "hea
 def _policy_name(policy: Any) -> str:
     if policy in (SCHED_NONE, "shared", "none"):
         return "shared"
+    if policy in (SCHED_RR, "rr"):
+        return "rr"
     if policy in ("reusePort", "reuseport"):
         return "reusePort"
-    if policy in (SCHED_RR, "rr"):
-        raise InvalidArgValueError("cluster.schedulingPolicy", policy,
-                                   "is round-robin, which gnet does not implement yet "
-                                   "(use 'shared' or 'reusePort')")
     raise InvalidArgValueError("cluster.schedulingPolicy", policy,
-                               "must be 'shared' (SCHED_NONE) or 'reusePort'")
+                               "must be SCHED_NONE ('shared'), SCHED_RR ('rr') or 'reusePort'")
 
 
 # --- the channel -------------------------------------------------------------------
@@ -372,6 +374,8 @@ def _signum(sig: str | int) -> int:
 _next_id = 0
 # Listening sockets the primary made for shared listen(): key -> (socket, worker ids).
 _handles: dict[tuple[Any, ...], tuple[Any, set[int]]] = {}
+# Round-robin handles (the primary accepts): key -> (handle, worker ids).
+_rr_handles: dict[str, tuple[RoundRobinHandle, set[int]]] = {}
 # Back-off for respawns of workers that die young, in seconds.
 _respawn_delay = 0.0
 
@@ -507,6 +511,12 @@ def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
         w._emit("listening", obj.get("address"))
     elif cmd == "queryServer":
         _query_server(w, obj)
+    elif cmd == "ack":
+        entry = _rr_handles.get(str(obj.get("key")))
+        if entry is not None:
+            entry[0].ack(w, int(obj.get("seq", -1)), bool(obj.get("accepted")))
+    elif cmd == "close":
+        _rr_closed(w, str(obj.get("key")))
     elif cmd == "planned":
         # The worker called disconnect() itself: its end is planned.
         w.exitedAfterDisconnect = True
@@ -528,6 +538,9 @@ def _watch_heartbeat(w: Worker, timeout_s: float) -> None:
 
 
 def _query_server(w: Worker, obj: dict[str, Any]) -> None:
+    if obj.get("rr"):
+        _query_rr(w, obj)
+        return
     host, port = obj.get("host"), int(obj.get("port", 0))
     key = (host, port, bool(obj.get("ipv6Only")))
     entry = _handles.get(key)
@@ -545,17 +558,63 @@ def _query_server(w: Worker, obj: dict[str, Any]) -> None:
         w._channel.send({"c": "reply", "seq": obj.get("seq"), "fd": True}, entry[0].fileno())
 
 
+def _take_inherited(key: tuple[Any, ...]) -> Any:
+    return None
+
+
+def _query_rr(w: Worker, obj: dict[str, Any]) -> None:
+    # Round-robin: the primary listens and accepts; the worker gets a key
+    # and the socket's address, then connections one by one (gnet.cluster_rr).
+    host, port = obj.get("host"), int(obj.get("port", 0))
+    ipv6_only = bool(obj.get("ipv6Only"))
+    key = json.dumps([host, port, ipv6_only, int(obj.get("index", 0))])
+    entry = _rr_handles.get(key)
+    if entry is None:
+        try:
+            sock = _take_inherited((host, port, ipv6_only)) or tcp_listener(
+                host, port, int(obj.get("backlog", 511)), ipv6_only)
+        except OSError as exc:
+            w._channel and w._channel.send({"c": "reply", "seq": obj.get("seq"),
+                                            "errno": exc.errno or 0})
+            return
+        entry = _rr_handles[key] = (RoundRobinHandle(key, sock), set())
+    handle, users = entry
+    users.add(w.id)
+    if w._channel is not None and w._channel.send(
+            {"c": "reply", "seq": obj.get("seq"), "rr": key, "family": int(handle.sock.family),
+             "sockname": handle.sockname()}):
+        handle.add(w)
+
+
+def _rr_closed(w: Worker, key: str) -> None:
+    # The worker's server on a round-robin handle closed (Node's act 'close').
+    entry = _rr_handles.get(key)
+    if entry is None:
+        return
+    handle, users = entry
+    handle.remove(w)
+    users.discard(w.id)
+    if not users:
+        del _rr_handles[key]
+        handle.close()
+
+
 @atexit.register
 def _close_handles() -> None:
     # The primary's shared listening sockets, kept for a respawn that will not come.
     for sock, _users in _handles.values():
         sock.close()
     _handles.clear()
+    for handle, _users in _rr_handles.values():
+        handle.close()
+    _rr_handles.clear()
 
 
 def _release_handles(w: Worker) -> None:
     # A shared socket nobody uses any more is closed, unless a replacement
     # is coming (respawn): what is queued waits for it.
+    for handle, _users in _rr_handles.values():
+        handle.remove(w)
     if settings.get("respawn") and not w.exitedAfterDisconnect and not _stopping:
         return
     for key, (sock, users) in list(_handles.items()):
@@ -563,10 +622,18 @@ def _release_handles(w: Worker) -> None:
         if not users:
             del _handles[key]
             sock.close()
+    for rr_key, (handle, users) in list(_rr_handles.items()):
+        users.discard(w.id)
+        if not users:
+            del _rr_handles[rr_key]
+            handle.close()
 
 
 def _channel_closed(w: Worker) -> None:
     w._channel_gone.set()
+    # Nothing more reaches it: what it had not taken goes to the others.
+    for handle, _users in list(_rr_handles.values()):
+        handle.remove(w)
     w.exitedAfterDisconnect = bool(w.exitedAfterDisconnect)
     if w.state != "dead":
         w.state = "disconnected"
@@ -635,6 +702,40 @@ def _stop_workers(grace_ms: float, hurry: Event | None) -> bool:
 _seq = 0
 _replies: dict[int, AsyncResult] = {}
 _disconnecting = False
+# Round-robin servers of this worker by key (gnet.cluster_rr).
+_rr_listeners: dict[str, RRListener] = {}
+
+
+class _Outbox:
+    """Messages to the primary from code that may not block (the hub), sent in order."""
+
+    def __init__(self) -> None:
+        self._queue: list[dict[str, Any]] = []
+        self._sender: Any = None
+
+    def post(self, obj: dict[str, Any]) -> None:
+        self._queue.append(obj)
+        if self._sender is None:
+            self._sender = gevent.spawn(self._send)
+
+    def _send(self) -> None:
+        try:
+            while self._queue:
+                obj = self._queue.pop(0)
+                channel = worker._channel if worker is not None else None
+                if channel is not None:
+                    channel.send(obj)
+        finally:
+            self._sender = None
+
+    def flush(self) -> None:
+        """Wait until everything posted is sent."""
+        sender = self._sender
+        if sender is not None:
+            sender.join()
+
+
+_outbox = _Outbox()
 
 
 def _worker_message(obj: dict[str, Any], fd: int | None) -> None:
@@ -649,6 +750,17 @@ def _worker_message(obj: dict[str, Any], fd: int | None) -> None:
             result.set((obj, fd))
         elif fd is not None:
             os.close(fd)
+    elif cmd == "newconn":
+        listener = _rr_listeners.get(str(obj.get("key")))
+        if fd is None:
+            return
+        if listener is None or listener.closed:
+            # Its server has closed: the primary gives it to another worker.
+            os.close(fd)
+            _outbox.post({"c": "ack", "key": obj.get("key"), "seq": obj.get("seq"),
+                          "accepted": False})
+        else:
+            listener.offer(fd, obj.get("peer"), int(obj.get("seq", -1)))
     elif cmd == "disconnect":
         worker.exitedAfterDisconnect = True
         gevent.spawn(_worker_disconnect)
@@ -669,6 +781,7 @@ def _worker_disconnect() -> None:
         server.close(lambda *_args, e=event: e.set())
     for event in done:
         event.wait()
+    _outbox.flush()  # the round-robin answers and 'close's go first
     if worker is not None and worker._channel is not None:
         worker._channel.close()
 
@@ -705,6 +818,17 @@ def shared_listen(server: Server, host: str | None, port: int, backlog: int,
     return True
 
 
+def _rr_index(host: str | None, port: int, ipv6_only: bool) -> int:
+    # Node's indexes: the n-th server of this worker on the same address
+    # gets the n-th handle (two listen(0) are two ports, in every worker).
+    taken = {json.loads(key)[3] for key, listener in _rr_listeners.items()
+             if not listener.closed and json.loads(key)[:3] == [host, port, ipv6_only]}
+    index = 0
+    while index in taken:
+        index += 1
+    return index
+
+
 def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
                    opts: dict[str, Any]) -> None:
     global _seq
@@ -712,10 +836,21 @@ def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
     _seq += 1
     result: AsyncResult = AsyncResult()
     _replies[_seq] = result
-    sent = worker._channel.send({"c": "queryServer", "seq": _seq, "host": host, "port": port,
-                                 "backlog": backlog, "ipv6Only": bool(opts.get("ipv6Only"))})
+    query = {"c": "queryServer", "seq": _seq, "host": host, "port": port, "backlog": backlog,
+             "ipv6Only": bool(opts.get("ipv6Only"))}
+    if _sched == "rr":
+        query.update(rr=True, index=_rr_index(host, port, bool(opts.get("ipv6Only"))))
+    sent = worker._channel.send(query)
     reply, fd = result.get() if sent else ({"errno": 32}, None)  # EPIPE: no primary
     server._pending = None
+    if reply.get("rr"):
+        key = str(reply["rr"])
+        listener = _rr_listeners[key] = RRListener(key, int(reply["family"]),
+                                                   reply["sockname"], _outbox.post)
+        listener.server = server
+        server._started(listener)
+        _tell_listening(server)
+        return
     if fd is None:
         code = int(reply.get("errno") or 0)
         server._listen_failed(system_error(OSError(code, os.strerror(code)), "listen",
