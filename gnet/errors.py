@@ -93,6 +93,7 @@ __all__ = (
     'TLSConnectionError',
     'TLSHandshakeTimeoutError',
     'TLSSNIFromServerError',
+    'TLSALPNCallbackWithProtocolsError',
     'dns_error',
     'system_error',
 )
@@ -1070,6 +1071,16 @@ class TLSSNIFromServerError(NodeError):
 
     code = 'ERR_TLS_SNI_FROM_SERVER'
     default_message = 'Cannot issue SNI from a TLS server-side socket'
+
+
+class TLSALPNCallbackWithProtocolsError(NodeError, TypeError):
+    """A server given both ``ALPNCallback`` and ``ALPNProtocols``.
+
+    Node's ``ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS``.
+    """
+
+    code = 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS'
+    default_message = 'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive'
 
 
 class ProxyProtocolError(NodeError):

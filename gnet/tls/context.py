@@ -319,11 +319,13 @@ class SecureContext:
 
     __slots__ = (
         '_ca', '_cipher_list', '_crl', '_curve', '_dhparam', '_extra_ca', '_identities', '_max',
-        '_min', '_options', '_partial_chain', '_prefer_server', '_contexts',
+        '_min', '_options', '_partial_chain', '_prefer_server', '_contexts', '_engines',
     )
 
     def __init__(self, options: dict[str, Any]) -> None:
         self._contexts: dict[tuple[bool, ssl.VerifyMode], ssl.SSLContext] = {}
+        # The pyOpenSSL tier's engine contexts (gnet.tls.pyopenssl), made on use.
+        self._engines: dict[Any, Any] = {}
         self._configure(options)
         # Fail now, as Node does, rather than at the first connection. The
         # default roots cannot fail and take most of the time (about 20 ms

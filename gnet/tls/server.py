@@ -42,12 +42,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gevent.event import AsyncResult
 from zope.interface import implementer
 
-from gnet.errors import InvalidArgTypeError, UnsupportedError
+from gnet.errors import InvalidArgTypeError, TLSALPNCallbackWithProtocolsError, UnsupportedError
 from gnet.interfaces import ITLSServer
 from gnet.options import merge_options
 from gnet.server import _SERVER_OPTIONS, Server as NetServer
 from gnet.socket import accept
 from gnet.tls.context import _KNOWN as _CONTEXT_OPTIONS, SecureContext, createSecureContext
+from gnet.tls.engine import require
 from gnet.tls.socket import TLSSocket, _Config, alpn_list
 from gnet.validate import validate_function, validate_number
 
@@ -57,18 +58,15 @@ V = TypeVar("V", bound="Server")
 
 _TLS_SERVER_OPTIONS = (
     "requestCert", "rejectUnauthorized", "ALPNProtocols", "SNICallback", "handshakeTimeout",
-    "secureContext",
+    "secureContext", "ALPNCallback",
 )
 _TLS_SERVER_UNSUPPORTED = {
-    "ALPNCallback": "the standard library has no ALPN selection callback; use ALPNProtocols",
     "pskCallback": "TLS-PSK is not available in the standard library before Python 3.13",
     "pskIdentityHint": "TLS-PSK is not available in the standard library before Python 3.13",
     "enableTrace": "OpenSSL's trace output is not available from Python",
 }
 _UNSUPPORTED_EVENTS = {
-    "keylog": "per-line key logging needs pyOpenSSL; the standard library writes "
-              "SSLKEYLOGFILE itself",
-    "OCSPRequest": "OCSP stapling needs pyOpenSSL",
+    "OCSPRequest": "OCSP stapling is not implemented",
     "newSession": "the standard library has no session cache callbacks (tickets work)",
     "resumeSession": "the standard library has no session cache callbacks (tickets work)",
 }
@@ -129,10 +127,13 @@ class Server(NetServer):
         reject = opts.get("rejectUnauthorized")
         reject = True if reject is None else bool(reject)
         if request_cert and not reject:
-            raise UnsupportedError(
-                "options.requestCert with rejectUnauthorized: false",
-                "the standard library cannot accept an unverified client certificate and "
-                "report authorized=false; verify clients (rejectUnauthorized: true)")
+            require("options.requestCert with rejectUnauthorized: false")
+        alpn_callback = opts.get("ALPNCallback")
+        if alpn_callback is not None:
+            validate_function(alpn_callback, "options.ALPNCallback")
+            if opts.get("ALPNProtocols") is not None:
+                raise TLSALPNCallbackWithProtocolsError()
+            require("options.ALPNCallback")
         sni = opts.get("SNICallback")
         if sni is not None:
             validate_function(sni, "options.SNICallback")
@@ -144,7 +145,10 @@ class Server(NetServer):
             validate_function(secureConnectionListener, "listener")
         NetServer.__init__(self, {k: v for k, v in opts.items() if k in _SERVER_OPTIONS})
         self._request_cert = request_cert
-        self._verify_mode = ssl.CERT_REQUIRED if request_cert else ssl.CERT_NONE
+        # CERT_OPTIONAL: ask, accept any certificate, report (the pyOpenSSL tier).
+        self._verify_mode = (ssl.CERT_REQUIRED if reject else ssl.CERT_OPTIONAL) \
+            if request_cert else ssl.CERT_NONE
+        self._alpn_callback: Callable[..., Any] | None = alpn_callback
         self._alpn = alpn_list(opts.get("ALPNProtocols"))
         self._sni_callback: Callable[..., Any] | None = sni
         self._handshake_timeout = timeout / 1000.0 if timeout > 0 else None
@@ -203,6 +207,7 @@ class Server(NetServer):
         config.reject = True
         config.server = self
         config.alpn = self._alpn
+        config.alpn_callback = self._alpn_callback
         config.handshake_timeout = self._handshake_timeout
         config.cooperative = self._sni_callback is not None
         return config
@@ -272,6 +277,8 @@ class Server(NetServer):
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_EVENTS:
             raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_EVENTS[name])
+        if name == "keylog":
+            require("the 'keylog' event")
         NetServer._add_listener(self, name, listener, prepend, once)
 
     def __repr__(self) -> str:

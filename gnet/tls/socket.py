@@ -57,6 +57,7 @@ from gnet.socket import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS,
 from gnet.tls.certificate import certificate_object
 from gnet.tls.ciphers import standard_name
 from gnet.tls.context import _KNOWN as _CONTEXT_OPTIONS, SecureContext, createSecureContext
+from gnet.tls.engine import EngineContext, engine_context, require, verify_failure
 from gnet.tls.identity import checkServerIdentity
 from gnet.tls.over_socket import SocketLower
 from gnet.tls.transport import TLSTransport, tls_error
@@ -78,16 +79,14 @@ _CLIENT_UNSUPPORTED = {
     "requestOCSP": "OCSP stapling needs pyOpenSSL, which gnet does not use yet",
     "pskCallback": "TLS-PSK is not available in the standard library before Python 3.13",
     "enableTrace": "OpenSSL's trace output is not available from Python",
-    "ALPNCallback": "the standard library has no ALPN selection callback",
+    "ALPNCallback": "a client has no ALPN selection; a tls.Server takes ALPNCallback",
 }
 
 # new TLSSocket(socket, options)'s own options.
 _TLSSOCKET_OPTIONS = ("isServer", "server", "requestCert", "SNICallback", "handshakeTimeout")
 
 _UNSUPPORTED_SOCKET_EVENTS = {
-    "keylog": "per-line key logging needs pyOpenSSL; the standard library writes "
-              "SSLKEYLOGFILE itself",
-    "OCSPResponse": "OCSP stapling needs pyOpenSSL",
+    "OCSPResponse": "OCSP stapling is not implemented",
 }
 
 _DER = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]
@@ -124,9 +123,9 @@ class _Config:
     """What one TLS connection needs, for either side."""
 
     __slots__ = (
-        "alpn", "check_identity", "context", "cooperative", "emit_secure_connect",
-        "handshake_timeout", "host", "reject", "request_cert", "server", "server_side",
-        "servername", "session", "verify_mode",
+        "alpn", "alpn_callback", "check_identity", "context", "cooperative",
+        "emit_secure_connect", "handshake_timeout", "host", "reject", "request_cert", "server",
+        "server_side", "servername", "session", "verify_mode",
     )
 
     def __init__(self) -> None:
@@ -138,6 +137,7 @@ class _Config:
         self.servername: str | None = None
         self.host = "localhost"
         self.alpn: list[str] | None = None
+        self.alpn_callback: Callable[..., Any] | None = None
         self.check_identity: Callable[..., Any] = checkServerIdentity
         self.session: Any = None
         self.handshake_timeout: float | None = None
@@ -150,6 +150,11 @@ class _Config:
         context = self.context
         assert context is not None
         return context.ssl_context(self.server_side, self.verify_mode)
+
+    def engine_context(self, sock: Any) -> EngineContext:
+        # The standard library's context, or pyOpenSSL's when this
+        # connection needs it (gnet.tls.engine).
+        return engine_context(self, sock)
 
 
 def alpn_list(value: Any, name: str = "options.ALPNProtocols") -> list[str] | None:
@@ -271,7 +276,7 @@ class TLSSocket(Socket):
         if lower.is_tcp:
             self._remote = (plain.remoteAddress, plain.remotePort)
         self.servername = False if config.server_side else config.servername
-        t = TLSTransport(lower, config.ssl_context(), config.server_side,
+        t = TLSTransport(lower, config.engine_context(self), config.server_side,
                          None if config.server_side else config.servername or None,
                          config.session)
         t.sslobj._gnet_socket = self  # type: ignore[attr-defined]
@@ -318,7 +323,7 @@ class TLSSocket(Socket):
             self.servername = False
         else:
             self.servername = config.servername
-        t = TLSTransport(lower, config.ssl_context(), config.server_side,
+        t = TLSTransport(lower, config.engine_context(self), config.server_side,
                          config.servername or None if not config.server_side else None,
                          config.session)
         t.sslobj._gnet_socket = self  # type: ignore[attr-defined]  # for the SNI callback
@@ -405,8 +410,12 @@ class TLSSocket(Socket):
         if config.server_side:
             if config.request_cert:
                 self.authorized = self._peer_der is not None
-                if not self.authorized:
-                    self.authorizationError = "UNABLE_TO_GET_ISSUER_CERT"
+                failure = verify_failure(sslobj) if self.authorized \
+                    else "UNABLE_TO_GET_ISSUER_CERT"
+                if failure is not None:
+                    # Only an engine that accepts unverified clients has one.
+                    self.authorized = False
+                    self.authorizationError = failure
         else:
             if not self._client_verified(sslobj):
                 return
@@ -589,6 +598,8 @@ class TLSSocket(Socket):
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_SOCKET_EVENTS:
             raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_SOCKET_EVENTS[name])
+        if name == "keylog":
+            require("the 'keylog' event")
         Socket._add_listener(self, name, listener, prepend, once)
 
     def __repr__(self) -> str:
@@ -825,12 +836,13 @@ def server_side_config(opts: dict[str, Any]) -> _Config:
                                "use a tls.Server's SNICallback or addContext()")
     request_cert = bool(opts.get("requestCert"))
     reject = opts.get("rejectUnauthorized")
-    if request_cert and reject is not None and not reject:
-        raise UnsupportedError(
-            "options.requestCert with rejectUnauthorized: false",
-            "the standard library cannot accept an unverified client certificate")
+    accept = request_cert and reject is not None and not reject
+    if accept:
+        require("options.requestCert with rejectUnauthorized: false")
     config.request_cert = request_cert
-    config.verify_mode = ssl.CERT_REQUIRED if request_cert else ssl.CERT_NONE
+    # CERT_OPTIONAL: ask, accept any certificate, report (the pyOpenSSL tier).
+    config.verify_mode = (ssl.CERT_OPTIONAL if accept else ssl.CERT_REQUIRED) if request_cert \
+        else ssl.CERT_NONE
     config.alpn = alpn_list(opts.get("ALPNProtocols"))
     secure_context = opts.get("secureContext")
     if secure_context is None:

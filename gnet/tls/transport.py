@@ -63,6 +63,7 @@ from zope.interface import implementer
 from gnet.dispatch import get_loop
 from gnet.errors import TLSConnectionError, TLSHandshakeTimeoutError
 from gnet.interfaces import ITransport
+from gnet.tls.engine import EngineContext
 from gnet.tls.openssl import openssl_error
 
 __all__ = ("CHUNK", "TLSTransport", "tls_error")
@@ -103,13 +104,14 @@ class TLSTransport:
 
     Args:
         lower: The connected transport carrying ciphertext.
-        context: The ``ssl.SSLContext`` for this side.
+        context: What makes the engine: the ``ssl.SSLContext`` for this side, or
+            a pyOpenSSL engine context (:mod:`gnet.tls.engine`).
         server_side: True for the server's end.
         server_hostname: The SNI to send (client), or None for none.
         session: An ``ssl.SSLSession`` to resume (client), or None.
     """
 
-    def __init__(self, lower: Any, context: ssl.SSLContext, server_side: bool,
+    def __init__(self, lower: Any, context: EngineContext, server_side: bool,
                  server_hostname: str | None = None, session: Any = None) -> None:
         self.lower = lower
         self.family: int = lower.family
