@@ -1,11 +1,12 @@
 """A gnet cluster behind a PROXY-protocol balancer: each client is told its own address.
 
-    python cluster_proxy_echo.py [workers] [respawn]
+    python cluster_proxy_echo.py [workers] [respawn] [policy]
 
 The program the HAProxy cluster test runs (tests/interop/test_haproxy_cluster.py),
 written the way a deployment would write it. The primary forks ``workers``
 workers (2 by default) and, with ``respawn`` = 1, replaces one that dies
-unplanned; it serves until SIGTERM/SIGINT (graceful stop, 5 s) and restarts
+unplanned; ``policy`` is the scheduling policy (``shared``, the default,
+or ``rr``); it serves until SIGTERM/SIGINT (graceful stop, 5 s) and restarts
 its workers one by one on SIGHUP (``gnet.run(graceful=...)``).
 
 Each worker listens on 127.0.0.1, port 0 (the primary's one shared socket,
@@ -31,6 +32,7 @@ from gnet import cluster
 
 WORKERS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 RESPAWN = len(sys.argv) > 2 and sys.argv[2] == "1"
+POLICY = sys.argv[3] if len(sys.argv) > 3 else "shared"
 
 
 def out(*fields: object) -> None:
@@ -40,7 +42,7 @@ def out(*fields: object) -> None:
 
 
 if cluster.isPrimary:
-    cluster.setupPrimary({"respawn": RESPAWN})
+    cluster.setupPrimary({"respawn": RESPAWN, "schedulingPolicy": POLICY})
     cluster.on("fork", lambda w: out("fork", w.id))
     cluster.on("online", lambda w: out("online", w.id))
     cluster.on("listening", lambda w, a: out("listening", w.id, a["port"], w.process.pid))
