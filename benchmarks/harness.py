@@ -46,7 +46,7 @@ class BenchError(RuntimeError):
 # --------------------------------------------------------------------------
 # Building the C programs
 
-def build(name: str, cc: str | None = None) -> Path:
+def build(name: str, cc: str | None = None, libs: Sequence[str] = ()) -> Path:
     """Compile ``benchmarks/<name>.c`` once, into the git-ignored build dir.
 
     The binary's name carries a hash of the source and the compiler, so an
@@ -56,6 +56,7 @@ def build(name: str, cc: str | None = None) -> Path:
     Args:
         name: ``loadgen`` or ``echo_c``.
         cc: The C compiler (default: ``$CC`` or ``cc``).
+        libs: Linker flags after the source (``tlsgen`` needs ``-lssl -lcrypto``).
 
     Returns:
         The path of the executable.
@@ -65,7 +66,8 @@ def build(name: str, cc: str | None = None) -> Path:
     """
     cc = cc or os.environ.get('CC') or 'cc'
     source = HERE / f'{name}.c'
-    digest = hashlib.sha256(source.read_bytes() + cc.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(source.read_bytes() + cc.encode()
+                            + ' '.join(libs).encode()).hexdigest()[:12]
     target = BUILD_DIR / f'{name}-{digest}'
     if target.exists():
         return target
@@ -73,7 +75,7 @@ def build(name: str, cc: str | None = None) -> Path:
         raise BenchError(f'no C compiler: {cc!r} not found (set $CC)')
     BUILD_DIR.mkdir(exist_ok=True)
     tmp = target.with_name(f'{target.name}.{os.getpid()}.tmp')
-    cmd = [cc, '-O2', '-Wall', '-o', str(tmp), str(source)]
+    cmd = [cc, '-O2', '-Wall', '-o', str(tmp), str(source), *libs]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchError(f'compiling {source.name} failed:\n{proc.stderr}')
