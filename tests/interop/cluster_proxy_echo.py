@@ -1,20 +1,21 @@
 """A gnet cluster behind a PROXY-protocol balancer: each client is told its own address.
 
-    python cluster_proxy_echo.py [workers] [respawn] [policy]
+    PORT=8000 WORKERS=2 python cluster_proxy_echo.py
 
 The program the HAProxy cluster test runs (tests/interop/test_haproxy_cluster.py),
-written the way a deployment would write it. The primary forks ``workers``
-workers (2 by default) and, with ``respawn`` = 1, replaces one that dies
-unplanned; ``policy`` is the scheduling policy (``shared``, the default,
-or ``rr``); it serves until SIGTERM/SIGINT (graceful stop, 5 s) and restarts
-its workers one by one on SIGHUP (``gnet.run(graceful=...)``).
+and docs/deploying.md shows, written the way a deployment would write it,
+configured by its environment: ``PORT`` (8000; 0 for any free port, the
+same in every worker), ``WORKERS`` (one per core), ``RESPAWN`` (1: replace
+a worker that dies unplanned; 0: do not), ``SCHEDULING`` (``shared``, the
+default, or ``rr``). The primary forks the workers and serves until
+SIGTERM/SIGINT (a graceful stop, 5 s), restarting its workers one by one on
+SIGHUP (``gnet.run(graceful=...)``).
 
-Each worker listens on 127.0.0.1, port 0 (the primary's one shared socket,
-so every worker has the same port), with ``proxyProtocol`` on: every
-connection must start with a PROXY header from a loopback peer. It answers
-each connection with one line, ``<address> <port> <family> <pid>``: the
-client's address as the server sees it (the one the header named), then
-ends it.
+Each worker listens on 127.0.0.1 (the primary's one socket) with
+``proxyProtocol`` on: every connection must start with a PROXY header from
+a loopback peer. It answers each connection with one line, ``<address>
+<port> <family> <pid>``: the client's address as the server sees it (the
+one the header named), then ends it.
 
 Every line on stdout is a JSON array: the primary's cluster events
 (``fork``, ``online``, ``listening`` with port and pid, ``disconnect``,
@@ -30,9 +31,10 @@ import sys
 import gnet as net
 from gnet import cluster
 
-WORKERS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-RESPAWN = len(sys.argv) > 2 and sys.argv[2] == "1"
-POLICY = sys.argv[3] if len(sys.argv) > 3 else "shared"
+PORT = int(os.environ.get("PORT", "8000"))
+WORKERS = int(os.environ.get("WORKERS", os.cpu_count() or 1))
+RESPAWN = os.environ.get("RESPAWN", "1") == "1"
+SCHEDULING = os.environ.get("SCHEDULING", "shared")
 
 
 def out(*fields: object) -> None:
@@ -42,7 +44,7 @@ def out(*fields: object) -> None:
 
 
 if cluster.isPrimary:
-    cluster.setupPrimary({"respawn": RESPAWN, "schedulingPolicy": POLICY})
+    cluster.setupPrimary({"respawn": RESPAWN, "schedulingPolicy": SCHEDULING})
     cluster.on("fork", lambda w: out("fork", w.id))
     cluster.on("online", lambda w: out("online", w.id))
     cluster.on("listening", lambda w, a: out("listening", w.id, a["port"], w.process.pid))
@@ -60,6 +62,6 @@ else:
     server = net.createServer({"proxyProtocol": True}, on_connection)
     server.on("error", lambda err: out("error", os.getpid(), repr(err)))
     server.on("proxyError", lambda err, info: out("proxyError", os.getpid(), repr(err), info))
-    server.listen(0, "127.0.0.1")
+    server.listen(PORT, "127.0.0.1")
 
 net.run(graceful=5000)

@@ -10,6 +10,7 @@ test ran, with only the placeholders' values changed.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -46,6 +47,8 @@ DOCS_VALUES: dict[str, dict[str, str]] = {
         "SCRIPT": "/srv/app/server.py",
     },
     "activated_server.py": {},
+    "cluster_proxy_echo.py": {},
+    "kubernetes-deployment.yaml": {},
 }
 
 
@@ -60,6 +63,21 @@ def render(name: str, values: dict[str, str]) -> str:
     wanted = set(_PLACEHOLDER.findall(text))
     assert wanted == set(values), f"{name}: placeholders {sorted(wanted)}, values {sorted(values)}"
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def shown(name: str) -> str:
+    """What docs/deploying.md shows for ``name``: rendered with :data:`DOCS_VALUES`.
+
+    A Python program is shown without its module docstring (the page says
+    the same in prose).
+    """
+    text = render(name, DOCS_VALUES[name])
+    if name.endswith(".py"):
+        first = ast.parse(text).body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            assert first.end_lineno is not None
+            text = "\n".join(text.splitlines()[first.end_lineno:]).lstrip("\n") + "\n"
+    return text
 
 
 def tool(name: str, *places: str, install: str) -> str:

@@ -101,8 +101,10 @@ class Cluster:
     """``cluster_proxy_echo.py`` running: its event lines as they come, its stderr."""
 
     def __init__(self, workers: int, respawn: bool, policy: str) -> None:
+        env = dict(os.environ, PORT="0", WORKERS=str(workers), RESPAWN="1" if respawn else "0",
+                   SCHEDULING=policy)
         self.proc = gevent.subprocess.Popen(
-            [sys.executable, "-u", str(PROGRAM), str(workers), "1" if respawn else "0", policy],
+            [sys.executable, "-u", str(PROGRAM)], env=env,
             stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
             preexec_fn=default_sigint)
         self.events: list[list[Any]] = []
