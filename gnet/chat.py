@@ -463,8 +463,9 @@ class Member:
         tries: Names refused so far.
     """
 
-    __slots__ = ("_held", "_held_at", "_in_flight", "_name_timer", "_queued", "_stamp", "_timer",
-                 "_tokens", "key", "leaving", "name", "outbox", "partial", "socket", "tries")
+    __slots__ = ("_claim", "_held", "_held_at", "_in_flight", "_name_timer", "_queued", "_stamp",
+                 "_timer", "_tokens", "key", "leaving", "name", "outbox", "partial", "socket",
+                 "tries")
 
     def __init__(self, socket: Socket, tokens: float) -> None:
         self.socket = socket
@@ -488,6 +489,8 @@ class Member:
         self._timer: Timeout | None = None
         # Until it has a name.
         self._name_timer: Timeout | None = None
+        # The ref of its name's claim while the relay has not answered (0: none).
+        self._claim = 0
 
 
 class ChatRoom:
@@ -515,11 +518,13 @@ class ChatRoom:
         show_address: Log join lines as ``name joined from HOST:PORT``
             (the socket's ``remoteAddress``: behind a PROXY header, the
             client the balancer advertised).
-        relay: Called with each event this room's members make, as a dict
-            JSON can carry (``{'t': 'join', 'name': ...}``, ``{'t': 'say',
-            'name': ..., 'text': ...}``, ``{'t': 'leave', 'name': ...}``),
-            for rooms in other processes to :meth:`hear` (``gnet chat
-            --workers`` relays them through the cluster's primary).
+        relay: Join rooms in other processes into one (``gnet chat
+            --workers`` relays through the cluster's primary): called with
+            each event this room's members make, as a dict JSON can carry,
+            for the other rooms to :meth:`hear`. With a relay a name is
+            claimed before it is given (``{'t': 'claim', 'name', 'ref'}``)
+            and the member waits, reading nothing more, until the answer
+            comes back through :meth:`hear`; see there.
 
     Raises:
         gnet.errors.InvalidArgTypeError, gnet.errors.OutOfRangeError: a
@@ -530,12 +535,6 @@ class ChatRoom:
             ``room.server.listen(...)`` as with any ``gnet.Server``.
         members: Every open connection, named or not, by socket.
         names: The named members, by :func:`name_key` of their names.
-        elsewhere: Names of members in other rooms this one relays with
-            (told by :meth:`hear`), by :func:`name_key`; taken here too.
-
-    Two rooms that relay learn of each other's names only through
-    :meth:`hear`: two clients that pick look-alike names on two rooms
-    within the relay's delay both get them.
     """
 
     def __init__(self, log: Callable[[str], object] | None = None, *,
@@ -553,7 +552,6 @@ class ChatRoom:
         self.log = logger.info if log is None else log
         self.members: dict[Socket, Member] = {}
         self.names: dict[str, Member] = {}
-        self.elsewhere: dict[str, str] = {}
         self.show_address = bool(show_address)
         self.relay = relay
         if server is None:
@@ -566,6 +564,10 @@ class ChatRoom:
         server.on(event, self._on_connection)
         self._closing = False
         self._dirty: list[Member] = []
+        # Names asked of the relay and not answered yet: by ref, and their keys.
+        self._claims: dict[int, tuple[Member, str, str]] = {}
+        self._claimed_keys: set[str] = set()
+        self._last_ref = 0
 
     # -- saying things ----------------------------------------------------------------------
 
@@ -777,6 +779,12 @@ class ChatRoom:
                 line = data[pos:newline]
             pos = newline + 1
             self._on_line(member, line)
+            if member._claim:
+                # Its name is being claimed: the rest waits for the answer.
+                member._held = data
+                member._held_at = pos
+                member.socket.pause()
+                return
 
     def _take_token(self, member: Member) -> bool:
         rate = self.rate_limit
@@ -833,22 +841,36 @@ class ChatRoom:
         name = " ".join(line.decode("utf-8", "replace").split())
         problem = name_problem(name)
         key = name_key(name) if problem is None else None
-        if problem is None and (key in self.names or key in self.elsewhere):
+        if problem is None and (key in self.names or key in self._claimed_keys):
             problem = "taken"
         if problem is not None:
-            member.tries += 1
-            if member.tries >= MAX_NAME_TRIES:
-                self._goodbye(member, f"no valid name in {MAX_NAME_TRIES} tries")
-                return
-            self._send(member, _NAME_HINT)
+            self._refuse(member)
             return
         assert key is not None
+        if self.relay is not None:
+            # The other rooms' names are known where the relay leads: ask there.
+            self._last_ref += 1
+            member._claim = self._last_ref
+            self._claims[self._last_ref] = (member, name, key)
+            self._claimed_keys.add(key)
+            self._tell({"t": "claim", "name": name, "ref": self._last_ref})
+            return
+        self._join(member, name, key, [])
+
+    def _refuse(self, member: Member) -> None:
+        member.tries += 1
+        if member.tries >= MAX_NAME_TRIES:
+            self._goodbye(member, f"no valid name in {MAX_NAME_TRIES} tries")
+            return
+        self._send(member, _NAME_HINT)
+
+    def _join(self, member: Member, name: str, key: str, elsewhere: list[str]) -> None:
         member.name = name
         member.key = key
         clearTimeout(member._name_timer)
         member._name_timer = None
         others = [m.name for m in self.names.values() if m.name is not None]
-        others += self.elsewhere.values()
+        others += elsewhere
         self.names[key] = member
         shown = heapq.nsmallest(50, others)
         here = ", ".join(shown) or "nobody else"
@@ -860,7 +882,6 @@ class ChatRoom:
             self._log(f"{name} joined from {_where(member.socket)}")
         else:
             self._log(f"{name} joined")
-        self._tell({"t": "join", "name": name})
 
     def _tell(self, event: dict[str, Any]) -> None:
         # Relay to the other rooms; like the log, it never takes this room down.
@@ -871,20 +892,31 @@ class ChatRoom:
                 logger.exception("gnet.chat: the relay failed")
 
     def hear(self, event: Any) -> None:
-        """Take an event from a room in another process (see ``relay``).
+        """Take an event from the relay (see ``relay``): other rooms' members, or an answer.
 
-        ``join`` and ``leave`` are announced to every member here and keep
-        :attr:`elsewhere` up to date; ``say`` is said to every member here;
-        ``roster`` (``{'t': 'roster', 'names': [...]}``) replaces
-        :attr:`elsewhere`. Anything else is ignored.
+        What the relay says, as dicts:
+
+        * ``{'t': 'claimed', 'ref': ref, 'ok': bool, 'names': [...]}``
+          answers this room's ``claim``: ``ok`` when no room has a name
+          that looks like it (the relay is the one judge, so two rooms
+          never give look-alike names); ``names`` are the members of the
+          other rooms, for the greeting. The member then joins (the relay
+          tells the other rooms ``join`` as it answers ``ok``), or is asked
+          for another name; then what it sent meanwhile is read.
+        * ``{'t': 'join' | 'leave', 'name': ...}``: a member of another
+          room came or went; announced here.
+        * ``{'t': 'say', 'name': ..., 'text': ...}``: a member of another
+          room said a line; said here.
+
+        This room tells the relay ``claim``, ``say`` (``name``, ``text``)
+        and ``leave`` (``name``, also for a name claimed by a member that
+        left before the answer came). Anything else is ignored.
         """
         if not isinstance(event, dict) or self._closing:
             return
         kind, name = event.get("t"), event.get("name")
-        if kind == "roster":
-            names = event.get("names")
-            if isinstance(names, list):
-                self.elsewhere = {name_key(n): n for n in names if isinstance(n, str)}
+        if kind == "claimed":
+            self._claimed(event)
             return
         if not isinstance(name, str) or name_problem(name) is not None:
             return
@@ -893,10 +925,37 @@ class ChatRoom:
             if isinstance(text, str):
                 self.broadcast(f"{name}: {clean_text(text.encode())}\n".encode())
         elif kind == "join":
-            self.elsewhere[name_key(name)] = name
             self.broadcast(f"* {name} joined\n".encode())
-        elif kind == "leave" and self.elsewhere.pop(name_key(name), None) is not None:
+        elif kind == "leave":
             self.broadcast(f"* {name} left\n".encode())
+
+    def _claimed(self, event: dict[str, Any]) -> None:
+        ref = event.get("ref")
+        entry = self._claims.pop(ref, None) if isinstance(ref, int) else None
+        if entry is None:
+            return
+        member, name, key = entry
+        self._claimed_keys.discard(key)
+        member._claim = 0
+        ok = event.get("ok") is True
+        if member.leaving or member.socket not in self.members:
+            if ok:  # gone before the answer: the name is free again
+                self._tell({"t": "leave", "name": name})
+            return
+        names = event.get("names")
+        if ok:
+            elsewhere = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+            self._join(member, name, key, elsewhere)
+        else:
+            self._refuse(member)
+        # What it sent while it waited.
+        data, pos = member._held, member._held_at
+        member._held = None
+        if data is not None and not member.leaving:
+            self._feed(member, data, pos)
+        self._flush()
+        if member._held is None and not member.leaving and not member._claim:
+            member.socket.resume()
 
     def _on_end(self, member: Member) -> None:
         # The client half-closed (end of its input). What the rate limit
@@ -904,6 +963,11 @@ class ChatRoom:
         # lines were accepted: at most one chunk); a line it did not end
         # with a newline is still a line; then the member leaves (gnet ends
         # our side once this returns, so the outbox goes out first).
+        if member._claim:
+            # Its name is not confirmed yet, and the connection closes now:
+            # it leaves unsaid what it sent after the name.
+            member._held = None
+            member.leaving = True
         held, held_at = member._held, member._held_at
         if held is not None and not member.leaving:
             member._held = None

@@ -169,7 +169,7 @@ def run_chat(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, prog: str = 
         worker.on_event = room.hear
 
         def announce(line: str) -> None:
-            worker.send({"t": "hello"})  # the primary answers with who is on the others
+            pass  # the primary says it once every worker listens
 
         def fail(text: str) -> None:
             worker.send({"t": "error", "text": text})

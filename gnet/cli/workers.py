@@ -19,12 +19,16 @@ every worker the same port).
 - Running: a worker that dies afterwards is reported on stderr and
   replaced (``respawn``, with the cluster's back-off).
 - Chat: each worker's :class:`~gnet.chat.ChatRoom` relays what its members
-  do (join, say, leave) to the primary as cluster messages
-  (``cluster.worker.send``), and the primary sends each to every other
-  worker, whose room :meth:`~gnet.chat.ChatRoom.hear` s it. The primary
-  keeps the roster (who is on which worker), so a worker that starts late
-  learns who is there (it asks with ``hello``) and a worker that dies has
-  its members' leaves announced. Log lines carry ``[worker ID]``.
+  do to the primary as cluster messages (``cluster.worker.send``); the
+  primary answers or passes each on to every other worker, whose room
+  :meth:`~gnet.chat.ChatRoom.hear` s it (``worker.send``). The primary
+  keeps the roster (every name, by :func:`~gnet.chat.name_key`, and its
+  worker) and is the one judge of names: a worker's ``claim`` is granted
+  (``claimed`` with ``ok`` and the names on the other workers, and
+  ``join`` to the others) or refused, so two workers never give
+  look-alike names, and everything one member sees comes in the order the
+  primary saw it. A worker that dies has its members' leaves announced.
+  The room's log lines carry ``[worker ID]``.
 - Stop: SIGINT/SIGTERM reach the primary (Ctrl-C at a terminal reaches
   the workers too; they leave it to the primary). The primary sends each
   worker ``stop`` (what the single-process command does on a signal: chat
@@ -35,9 +39,10 @@ every worker the same port).
   itself, 3 when some had to be killed after :data:`GRACE_MS`.
 
 The messages, JSON objects with a ``t`` (type): worker to primary
-``error`` (``text``), ``hello``, ``join``/``say``/``leave`` (``name``,
-``text``); primary to worker ``roster`` (``names``), ``stop``, and the
-relayed ``join``/``say``/``leave``.
+``error`` (``text``), ``claim`` (``name``, ``ref``), ``say`` (``name``,
+``text``), ``leave`` (``name``); primary to worker ``claimed`` (``ref``,
+``ok``, ``names``), ``stop``, ``join`` (``name``) and the relayed ``say``
+and ``leave``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ import gevent
 from gevent.event import Event
 
 import gnet as net
+from gnet.chat import name_key
 from gnet.cli.common import EXIT_ERROR, EXIT_OK, on_signals, say, where
 
 __all__ = ("GRACE_MS", "WorkerLink", "is_worker", "run_primary")
@@ -59,8 +65,6 @@ __all__ = ("GRACE_MS", "WorkerLink", "is_worker", "run_primary")
 #: signal before killing them (chat's members get a second, then are cut off).
 GRACE_MS = 10_000
 
-# Messages the primary passes from one worker to all the others.
-_RELAYED = ("join", "say", "leave")
 
 
 def is_worker() -> bool:
@@ -101,7 +105,8 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
     state: dict[str, Any] = {"status": EXIT_OK, "error": None, "announced": False,
                              "stopping": 0}
     listening: dict[int, Any] = {}
-    roster: dict[int, list[str]] = {}
+    # Every chat member's name by name_key, and the id of its worker.
+    roster: dict[str, tuple[str, int]] = {}
     stopped = Event()
 
     def others(sender: Any) -> list[Any]:
@@ -131,22 +136,34 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
         kind = msg.get("t")
         if kind == "error":
             fail(str(msg.get("text")))
-        elif kind == "hello" and chat:
-            names = [n for wid, ns in roster.items() if wid != worker.id for n in ns]
-            worker.send({"t": "roster", "names": names})
-        elif kind in _RELAYED and chat:
-            name = msg.get("name")
-            if kind == "join" and isinstance(name, str):
-                roster.setdefault(worker.id, []).append(name)
-            elif kind == "leave" and name in roster.get(worker.id, []):
-                roster[worker.id].remove(name)
-            for other in others(worker):
-                other.send(msg)
+        elif chat and kind in ("claim", "say", "leave") and isinstance(msg.get("name"), str):
+            relay(worker, kind, msg)
+
+    def relay(worker: Any, kind: str, msg: dict[str, Any]) -> None:
+        name: str = msg["name"]
+        key = name_key(name)
+        if kind == "claim":
+            ok = key not in roster
+            if ok:
+                roster[key] = (name, worker.id)
+            names = [n for n, wid in roster.values() if wid != worker.id]
+            worker.send({"t": "claimed", "ref": msg.get("ref"), "ok": ok, "names": names})
+            if not ok:
+                return
+            msg = {"t": "join", "name": name}
+        elif kind == "leave":
+            if roster.get(key, (None, None))[1] != worker.id:
+                return  # not its member's name
+            del roster[key]
+        for other in others(worker):
+            other.send(msg)
 
     def on_exit(worker: Any, code: int | None, sig: str | None) -> None:
-        for name in roster.pop(worker.id, []):
-            for other in others(worker):
-                other.send({"t": "leave", "name": name})
+        for key, (name, wid) in list(roster.items()):
+            if wid == worker.id:
+                del roster[key]
+                for other in others(worker):
+                    other.send({"t": "leave", "name": name})
         if state["stopping"] or state["error"]:
             return
         how = f"status {code}" if sig is None else sig
