@@ -41,6 +41,7 @@ target holds only when its worst round does.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -123,7 +124,7 @@ class Sizes:
     latency_duration: float = 3.0
     node_max_runs: int = 3
     warmup: float = 1.0
-    drain: float = 20.0
+    drain: float = 5.0
 
     @property
     def room_senders(self) -> int:
@@ -134,7 +135,30 @@ def quick_sizes() -> Sizes:
     """A run of a couple of minutes: fewer rounds, members and seconds."""
     return Sizes(rounds=2, fanout_members=1000, fanout_duration=0.5, room_members=2000,
                  room_duration=2.0, latency_duration=1.0, node_max_runs=1, warmup=0.3,
-                 drain=10.0)
+                 drain=3.0)
+
+
+def override(sizes: Sizes, items: Sequence[str]) -> Sizes:
+    """``sizes`` with ``NAME=VALUE`` items applied (``--chat-size room_members=2000``).
+
+    Raises:
+        ValueError: an unknown name or a value of the wrong type.
+    """
+    fields = {f.name: f.type for f in dataclasses.fields(Sizes)}
+    changes: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition('=')
+        name = name.strip().replace('-', '_')
+        if not sep or name not in fields:
+            raise ValueError(f'{item!r}: expected NAME=VALUE with NAME one of '
+                             f'{", ".join(fields)}')
+        kind = int if fields[name] in (int, 'int') else float
+        try:
+            changes[name] = kind(value)
+        except ValueError:
+            raise ValueError(f'{item!r}: {value!r} is not a{"n int" if kind is int else " number"}'
+                             ) from None
+    return replace(sizes, **changes)
 
 
 def scale_to_descriptor_limit(sizes: Sizes, note: Callable[[str], None]) -> Sizes:
@@ -384,8 +408,11 @@ def steps(keys: Sequence[str], groups: set[str], sizes: Sizes) -> int:
 
 
 def run(keys: Sequence[str], groups: set[str], settings: Settings, sizes: Sizes,
-        progress: Any = None) -> dict[str, Any]:
+        progress: Any = None, only: set[str] | None = None) -> dict[str, Any]:
     """Run the chat and/or latency scenarios for the servers in ``keys``.
+
+    ``only`` narrows the chat scenarios (``chat-fanout``, ``chat-room``,
+    ``chat-memory``) to those named.
 
     Returns:
         The results: ``meta`` (sizes, date), ``servers``, ``scenarios`` (with
@@ -419,7 +446,8 @@ def run(keys: Sequence[str], groups: set[str], settings: Settings, sizes: Sizes,
                     lat_specs.append(spec)
     for key, reason in skipped.items():
         progress.note(f'chat/latency: skipping {key}: {reason}')
-    want = {sc.key for sc in SCENARIOS if sc.group in groups}
+    want = {sc.key for sc in SCENARIOS if sc.group in groups
+            and (sc.group != 'chat' or not only or sc.key in only)}
     runs: list[dict[str, Any]] = []
     node_max = None
     latency_rate = None
@@ -521,7 +549,7 @@ def _stats(values: list[float]) -> dict[str, float] | None:
 
 def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
               ) -> dict[str, dict[str, Any]]:
-    """Per scenario and server: the figure's and CPU's median (min-max), ratios to Node per round."""
+    """Per scenario and server: figure and CPU median (min-max), ratios to Node per round."""
     summary: dict[str, dict[str, Any]] = {}
     for sc in scenarios:
         per: dict[str, Any] = {}
@@ -659,10 +687,11 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
         lat = sc['key'] in ('chat-room', 'latency')
         header = ['Server', sc['unit'], 'x Node (min-max)']
         align = 'lrr'
+        room = sc['key'] == 'chat-room'
         if lat:
-            header += ['p50 us', 'p99 us', 'p99.9 us', 'delivered/s' if sc['key'] ==
-                       'chat-room' else 'answered/s', 'undelivered']
-            align += 'rrrrr'
+            header += ['p50 us', *(['p99 us'] if room else []), 'p99.9 us',
+                       'delivered/s' if room else 'answered/s', 'undelivered']
+            align += 'rrrrr' if room else 'rrrr'
         header += [f'server CPU us/{sc["cpu_unit"]}', 'CPU x Node (min-max)']
         align += 'rr'
         table = []
@@ -680,7 +709,7 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
                          f'{_fv(fig["max"], sc["unit"])})',
                    _fr(entry.get('vs_node')) if s['key'] != 'node' else '1.00x']
             if lat:
-                row += [_fv(entry.get('p50_us')), _fv(entry.get('p99_us')),
+                row += [_fv(entry.get('p50_us')), *([_fv(entry.get('p99_us'))] if room else []),
                         _fv(entry.get('p999_us')), _fv(entry.get('rate')),
                         f'{entry["undelivered"]:,}']
             cpu = entry.get('cpu')
@@ -710,9 +739,12 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
         f'{sizes["room_rate"]:g} line(s) per second, on a schedule spread evenly over them and '
         'kept whatever the server does (open loop), for '
         f'{sizes["room_duration"]:g} s after {sizes["warmup"]:g} s of warm-up. The figure is '
-        'the server\'s CPU time per second (1.00 = a whole core: a server that cannot keep up '
-        'shows 1.00 and a growing latency); latency is from the time a line was due to its '
-        'arrival at each member.')
+        'the server\'s CPU time per second (1.00 = a whole core); latency is from the time a '
+        'line was due to its arrival at each member. The room asks for '
+        f'{sizes["room_senders"] * sizes["room_rate"] * (sizes["room_members"] - 1):,.0f} '
+        'deliveries per second: a server that cannot keep up shows about 1.00 core, '
+        '"delivered/s" below that, and a latency that grows with the backlog for as long '
+        'as the run lasts (then CPU per delivery is the figure to compare).')
     out.append(
         f'- **Memory**: the room\'s server RSS once all {sizes["room_members"]:,} members have '
         'joined, before any line is sent, less its RSS before they came, per member; server '

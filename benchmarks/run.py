@@ -43,7 +43,7 @@ from typing import Any
 if __package__ in (None, ''):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import baseline, harness, report
+from benchmarks import baseline, chat_bench, harness, report
 from benchmarks.harness import (
     SERVERS,
     TIMED_SCENARIOS,
@@ -246,8 +246,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--idle', help='idle connection counts, comma-separated (default '
                                   '5000,10000; 0 to skip)')
     p.add_argument('--servers', help='comma-separated subset of servers (default: all)')
-    p.add_argument('--scenarios', help='comma-separated subset of timed scenarios '
-                                       '(default: all)')
+    p.add_argument('--scenarios', help='comma-separated subset of timed scenarios, and '
+                                       '"chat" (chat-fanout, chat-room, chat-memory) and '
+                                       '"latency" (default: all); naming only chat or latency '
+                                       'ones skips the echo suite, its idle stages and emit')
+    p.add_argument('--chat-rounds', type=int,
+                   help='rounds of the chat and latency scenarios (default 5; --quick 2)')
+    p.add_argument('--chat-size', action='append', default=[], metavar='NAME=VALUE',
+                   help='override one of the chat and latency sizes (room_members, '
+                        'room_percent, fanout_members, room_duration... see Sizes in '
+                        'benchmarks/chat_bench.py); may be repeated')
     p.add_argument('--server-cpu', type=int, default=1, help='core for the servers (default 1)')
     p.add_argument('--client-cpu', type=int, default=0,
                    help='core for the load generator (default 0)')
@@ -329,9 +337,20 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args)
     specs = [s for s in SERVERS if s.key in pick(args.servers, [s.key for s in SERVERS],
                                                   'servers')]
-    timed = [sc for sc in TIMED_SCENARIOS
-             if sc.key in pick(args.scenarios, [sc.key for sc in TIMED_SCENARIOS], 'scenarios')]
+    chat_names = [*chat_bench.GROUPS, *(sc.key for sc in chat_bench.SCENARIOS
+                                         if sc.key != 'latency')]
+    chosen = pick(args.scenarios, [sc.key for sc in TIMED_SCENARIOS] + chat_names, 'scenarios')
+    timed = [sc for sc in TIMED_SCENARIOS if sc.key in chosen]
     idle = [harness.idle_scenario(n) for n in settings.idle_counts]
+    chat_only = bool(args.scenarios) and not timed
+    if chat_only:
+        # Only the chat or latency scenarios: no echo idle stages (unless asked) or emit.
+        args.no_emit = True
+        if args.idle is None:
+            idle = []
+    args.chat_groups = {g for g in chat_bench.GROUPS if g in chosen or (
+        g == 'chat' and any(n.startswith('chat-') for n in chosen))}
+    args.chat_scenarios = {n for n in chosen if n.startswith('chat-')} or None
     with contextlib.ExitStack() as stack:
         base_info = None
         if args.baseline_ref:
@@ -371,8 +390,19 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
     active = [s for s in specs if s.key not in skipped]
 
     steps_per_server = len(timed) + (1 if idle else 0)
+    chat_sizes = chat_bench.quick_sizes() if args.quick else chat_bench.Sizes()
+    if args.chat_rounds is not None:
+        chat_sizes.rounds = max(1, args.chat_rounds)
+    try:
+        chat_sizes = chat_bench.override(chat_sizes, args.chat_size)
+    except ValueError as exc:
+        raise SystemExit(f'error: --chat-size: {exc}') from None
+    chat_keys = [s.key for s in specs]
+    if not timed and not idle:
+        active = []  # the echo servers have nothing to run
     progress = Progress(settings.repeats * len(active) * steps_per_server
-                        + (0 if args.no_emit else 1))
+                        + (0 if args.no_emit else 1)
+                        + chat_bench.steps(chat_keys, args.chat_groups, chat_sizes))
     for key, reason in skipped.items():
         progress.note(f'skipping {key}: {reason}')
     if base_info:
@@ -383,10 +413,11 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
     runs: list[dict[str, Any]] = []
     with harness.LatencyRequest(enabled=not args.no_pm_qos) as qos:
         meta = machine_info(settings, qos.active)
-        progress.note(f'{len(active)} servers x ({len(timed)} timed + {len(idle)} idle) '
-                      f'scenarios x {settings.repeats} rounds; {settings.duration} s each '
-                      f'after {settings.warmup} s warm-up; servers on cpu {settings.server_cpu}, '
-                      f'load generator on cpu {settings.client_cpu}')
+        if active:
+            progress.note(f'{len(active)} servers x ({len(timed)} timed + {len(idle)} idle) '
+                          f'scenarios x {settings.repeats} rounds; {settings.duration} s each '
+                          f'after {settings.warmup} s warm-up; servers on cpu '
+                          f'{settings.server_cpu}, load generator on cpu {settings.client_cpu}')
         if settings.server_cpu is not None and settings.client_cpu is not None:
             busy = harness.others_busy((settings.server_cpu, settings.client_cpu), [], 0.5)
             if busy > settings.max_interference:
@@ -394,9 +425,15 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
                               f'{settings.quiet_wait:.0f} s for them to stop')
                 harness.wait_until_quiet((settings.server_cpu, settings.client_cpu), [],
                                          settings.max_interference, settings.quiet_wait)
-        for rnd in range(settings.repeats):
+        for rnd in range(settings.repeats if active else 0):
             runs.extend(run_round(round_order(active, rnd), rnd, settings, loadgen, echo_c,
                                   timed, idle, progress))
+        chat = None
+        if args.chat_groups:
+            progress.note(f'chat and latency: {", ".join(sorted(args.chat_groups))}, '
+                          f'{chat_sizes.rounds} rounds (chat_bench.py)')
+            chat = chat_bench.run(chat_keys, args.chat_groups, settings, chat_sizes, progress,
+                                  args.chat_scenarios)
         emit = None
         if not args.no_emit:
             progress.begin('EventEmitter emit: gnet vs pyee')
@@ -425,17 +462,33 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
         'baseline': base_info,
         'emit': emit,
         'udp': udp,
+        'chat': chat,
     }
+    if not runs and chat and args.json.exists():
+        # A chat/latency-only run keeps the echo figures of the results it
+        # replaces, so the report still has every section.
+        try:
+            old = json.loads(args.json.read_text())
+        except ValueError:
+            old = {}
+        if old.get('runs'):
+            data = {**old, 'chat': chat}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1))
     report.write(data, args.md, args.png)
-    print(report.console_summary(data))
+    if runs or not chat:
+        print(report.console_summary(data))
+    if chat:
+        print(chat_bench.console_summary(chat))
     print(f'\nwrote {args.md}, {args.png} and {args.json}')
     failures = [r for r in runs if 'error' in r]
     bad_bytes = sum(r.get('byte_errors', 0) for r in runs)
     if bad_bytes:
         print(f'{bad_bytes} byte errors: a server echoed something else than it got',
               file=sys.stderr)
+    chat_runs = chat['runs'] if chat else []
+    if chat_runs and all('error' in r for r in chat_runs):
+        return 1
     return 1 if bad_bytes or (failures and len(failures) == len(runs)) else 0
 
 
