@@ -24,12 +24,14 @@ the accept, silent clients and callback included.
 Differences from Node: 'connection' gets the TLSSocket itself (Node's gets
 the raw TCP socket, before TLS); ``requestCert`` with
 ``rejectUnauthorized: false`` (accept an unverified client and report
-``authorized=False``), ``ALPNCallback``, ``pskCallback``, per-line 'keylog',
-OCSP stapling and the session-cache events ('newSession',
-'resumeSession') need what the standard library does not offer and raise
-``UnsupportedError``; when ``ALPNProtocols`` share nothing with the
-client's, the standard library goes on without ALPN (``alpnProtocol`` is
-False) where Node refuses the handshake.
+``authorized=False``), ``ALPNCallback`` and per-line 'keylog' need the
+pyOpenSSL tier (``gnet-node[tls]``, :mod:`gnet.tls.engine`) and raise
+``UnsupportedError`` naming it without; ``pskCallback``, OCSP stapling
+and the session-cache events ('newSession', 'resumeSession') raise
+``UnsupportedError`` in both tiers; when ``ALPNProtocols`` share nothing
+with the client's, the standard library goes on without ALPN
+(``alpnProtocol`` is False) where Node (and the pyOpenSSL tier) refuses
+the handshake.
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ class Server(NetServer):
     """A TLS server (Node's ``tls.Server``); make it with :func:`createServer`.
 
     Events: 'secureConnection'(socket), 'tlsClientError'(err, socket),
-    'connection'(socket: the TLSSocket, before its handshake), and a net
-    Server's 'listening', 'error', 'close', 'drop'.
+    'connection'(socket: the TLSSocket, before its handshake),
+    'keylog'(line, socket) (pyOpenSSL tier), and a net Server's
+    'listening', 'error', 'close', 'drop'.
 
     Args:
         options: ``createSecureContext``'s options (``key``, ``cert``,
@@ -109,7 +112,10 @@ class Server(NetServer):
             certificate the ``ca`` trusts is refused), ``ALPNProtocols``
             (the server's order wins), ``SNICallback(servername, cb)``
             (may block cooperatively; ``cb(err, context)``),
-            ``handshakeTimeout`` (ms, default 120000; 0 for none).
+            ``handshakeTimeout`` (ms, default 120000; 0 for none);
+            with the pyOpenSSL tier, ``rejectUnauthorized=False`` (accept
+            any client, report ``authorizationError``) and
+            ``ALPNCallback({'servername', 'protocols'})``.
         secureConnectionListener: added as a 'secureConnection' listener.
     """
 

@@ -203,8 +203,9 @@ class TLSSocket(Socket):
     Differences from Node: ``getSession()`` and the 'session' event give
     ``ssl.SSLSession`` objects, usable within this process only (Node's
     Buffer form cannot be made by the standard library); there is no
-    ``renegotiate()``, ``exportKeyingMaterial()``, ``getFinished()``,
-    ``getTLSTicket()`` or 'keylog' event.
+    ``renegotiate()``, ``exportKeyingMaterial()``, ``getFinished()`` or
+    ``getTLSTicket()``; 'keylog'(line) needs the pyOpenSSL tier
+    (``gnet-node[tls]``) and counts from the handshake's start.
     """
 
     #: True once the peer's certificate was verified (and, on a client, its name).
