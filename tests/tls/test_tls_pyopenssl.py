@@ -320,3 +320,65 @@ def test_authorization_errors_as_node_both_ways(harness: Any, certs: Any, node_b
     node_lines = {line.encode() for line in second["keylog"]}
     assert keylog and set(keylog) <= node_lines
     harness.finish()
+
+
+# --- the pyOpenSSL tier with the rest of gnet.tls ---------------------------------------
+
+
+def test_tier_with_sni_callback_and_alpn_protocols(harness: Any, certs: Any) -> None:
+    # A blocking SNICallback chooses the certificate on a server that accepts
+    # unverified clients; ALPNProtocols without overlap refuse the handshake
+    # there, as in Node (the standard library tier goes on without ALPN).
+    if not TIER:
+        unsupported(lambda: createServer({**identity(certs.leaf), "requestCert": True,
+                                          "rejectUnauthorized": False,
+                                          "SNICallback": lambda _n, cb: cb(None, None)}))
+        return
+    import gevent
+
+    from gnet.tls.context import createSecureContext
+
+    def sni(name: str, cb: Any) -> None:
+        gevent.sleep(0.02)
+        cb(None, createSecureContext(identity(certs.example)) if name == "example.com"
+           else None)
+
+    seen: list[tuple[Any, ...]] = []
+    errors: list[str] = []
+    srv = accepting_server(harness, certs, SNICallback=sni, ALPNProtocols=["h2"])
+    srv.on("secureConnection", lambda s: (seen.append(
+        (s.servername, s.authorized, s.authorizationError, s.alpnProtocol)), s.end()))
+    srv.on("tlsClientError", lambda err, _s: errors.append(err.code))
+    sans = []
+    for name, protocols in (("example.com", ["x", "h2"]), ("localhost", ["x"])):
+        c = harness.track(connect(srv.address()["port"], HOST,
+                                  {"ca": pem(certs.ca.cert_pem), "servername": name,
+                                   "ALPNProtocols": protocols, **identity(certs.stranger)}))
+        c.on("secureConnect", lambda c=c: sans.append(c.getPeerCertificate()["subjectaltname"]))
+        c.on("error", lambda _e: None)
+        c.resume()
+        Recorder(c).wait("close")
+    assert seen == [("example.com", False, "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "h2")]
+    assert sans == ["DNS:example.com"]
+    wait_until(lambda: errors)
+    assert errors == ["ERR_SSL_NO_APPLICATION_PROTOCOL"]
+    harness.finish()
+
+
+@pytest.mark.parametrize(("leaf", "code"), [("stranger", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
+                                            ("expired", "CERT_HAS_EXPIRED")])
+def test_tier_client_refuses_as_the_standard_library(harness: Any, certs: Any, leaf: str,
+                                                     code: str) -> None:
+    # A client on the pyOpenSSL tier (for its 'keylog' listener) still
+    # verifies the server, with the same codes and texts.
+    srv = harness.add(createServer(identity(getattr(certs, leaf))))
+    harness.listen(srv, 0, HOST)
+    c = harness.track(connect(srv.address()["port"], HOST, {"ca": pem(certs.ca.cert_pem),
+                                                            "servername": "localhost"}))
+    if TIER:
+        c.on("keylog", lambda _line: None)
+    rec = Recorder(c)
+    err = rec.wait("error")[0]
+    assert err.code == code
+    assert "secureConnect" not in rec.names
+    harness.finish()
