@@ -746,6 +746,15 @@ def _worker_message(obj: dict[str, Any], fd: int | None) -> None:
         schedule(lambda: w.emit("message", obj.get("m")))
     elif cmd == "reply":
         result = _replies.pop(obj.get("seq", -1), None)
+        if obj.get("rr"):
+            # Made here, not by the listen() that asked: the primary's
+            # first connections may follow this reply at once.
+            key = str(obj["rr"])
+            if result is None:  # that listen() was given up (closed meanwhile)
+                _outbox.post({"c": "close", "key": key})
+                return
+            _rr_listeners[key] = RRListener(key, int(obj["family"]), obj["sockname"],
+                                            _outbox.post)
         if result is not None:
             result.set((obj, fd))
         elif fd is not None:
@@ -834,19 +843,21 @@ def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
     global _seq
     assert worker is not None and worker._channel is not None
     _seq += 1
+    seq = _seq
     result: AsyncResult = AsyncResult()
-    _replies[_seq] = result
-    query = {"c": "queryServer", "seq": _seq, "host": host, "port": port, "backlog": backlog,
+    _replies[seq] = result
+    query = {"c": "queryServer", "seq": seq, "host": host, "port": port, "backlog": backlog,
              "ipv6Only": bool(opts.get("ipv6Only"))}
     if _sched == "rr":
         query.update(rr=True, index=_rr_index(host, port, bool(opts.get("ipv6Only"))))
     sent = worker._channel.send(query)
-    reply, fd = result.get() if sent else ({"errno": 32}, None)  # EPIPE: no primary
+    try:
+        reply, fd = result.get() if sent else ({"errno": 32}, None)  # EPIPE: no primary
+    finally:
+        _replies.pop(seq, None)
     server._pending = None
     if reply.get("rr"):
-        key = str(reply["rr"])
-        listener = _rr_listeners[key] = RRListener(key, int(reply["family"]),
-                                                   reply["sockname"], _outbox.post)
+        listener = _rr_listeners[str(reply["rr"])]
         listener.server = server
         server._started(listener)
         _tell_listening(server)

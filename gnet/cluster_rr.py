@@ -6,12 +6,12 @@ descriptor goes to the next free worker over the worker's channel
 ``ack`` saying whether its server took it. A worker is *free* when it has
 answered everything it was sent, so a worker never holds more than one
 connection it has not taken yet, and one that blocks stops getting more.
-A new connection goes to the next free worker in ring order (the order in
-which the workers' servers started listening), after the one that had the
-last. Node's ``RoundRobinHandle`` serves free workers in the order they
-became free instead, so which worker gets the next connection depends on
-when the last answers came back; with the ring, connections that come one
-at a time alternate strictly, and a busy worker is simply skipped.
+A new connection goes to the next free worker in ring order (worker ids,
+that is fork order), after the one that had the last. Node's
+``RoundRobinHandle`` serves free workers in the order they became free
+instead, so which worker gets the next connection depends on when the
+last answers came back; with the ring, connections that come one at a
+time alternate strictly, and a busy worker is simply skipped.
 
 Until the worker's ``ack`` says "accepted", the primary keeps its own copy
 of the descriptor. So a connection is never lost between the two:
@@ -162,7 +162,7 @@ class RoundRobinHandle:
         # in ring order after the last one served, with the first waiting
         # connection it has not refused.
         while self.queue and self.free:
-            ids = list(self.all)
+            ids = sorted(self.all)
             start = ids.index(self.last) + 1 if self.last in self.all else 0
             for wid in ids[start:] + ids[:start]:
                 if wid in self.free:
