@@ -21,13 +21,16 @@ of the descriptor. So a connection is never lost between the two:
 * a worker at its server's ``maxConnections`` answers "not accepted" too
   (Node 21+; set ``server.dropMaxConnection = True``, Node 22.12, to have
   the worker take it and drop it with 'drop' instead). A connection every
-  current worker has refused is closed: Node 20-22 would pass it back and
-  forth between full workers for as long as they stay full;
+  current worker has refused is closed, as one full server closes it
+  (Node's ``round_robin_handle.js`` offers it again to whichever worker is
+  free, for as long as they all stay full). Node 20 refuses only when
+  ``maxConnections`` is not 0 (21+: not null), gnet as Node 22;
 * a worker that dies (or whose channel closes) before answering: its
   connections go back to the head of the queue, in order, for the others.
   Node 20 keeps such a handle open in the primary and never hands it on
   (``round_robin_handle.js`` forgets the worker, the ``ack`` callback never
-  runs): the client waits until it gives up.
+  runs): measured with Node 20.20, the client got nothing in the 3 s after
+  the worker's SIGKILL, while the other worker was idle.
 
 In the worker, the server listens on a :class:`RRListener`: an object with
 the listening socket's face (``fileno()``, ``_accept()``,
