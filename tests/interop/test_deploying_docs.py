@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_configs import CONFIGS, DOCS_VALUES, HERE, shown
+from deploy_configs import CONFIGS, DOCS_VALUES, HERE, shown, tool
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "deploying.md"
 _SHOWN = re.compile(r"^% shown: (\S+)\n\n```[a-z]*\n(.*?)^```$", re.M | re.S)
@@ -80,3 +81,14 @@ def test_the_kubernetes_numbers_agree_with_the_program() -> None:
     assert grace > sleep + graceful_ms / 1000, (grace, sleep, graceful_ms)
     assert re.search(rf"containerPort: {port}\n", manifest)
     assert re.search(rf"tcpSocket:\n\s+port: {port}\n", manifest)
+
+
+def test_haproxy_accepts_the_page_s_configuration(tmp_path: Path) -> None:
+    # The page's values (bind :7000, inter 2s) parse as the test's do.
+    haproxy = tool("haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy",
+                   install="apt-get install haproxy")
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(shown("haproxy-cluster.cfg.in"), encoding="utf-8")
+    done = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
