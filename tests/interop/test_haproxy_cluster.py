@@ -375,15 +375,18 @@ def test_a_worker_killed_with_connections_queued_loses_none(
         os.kill(survivor, signal.SIGSTOP)
         try:
             burst = [gevent.spawn(ask, proxy.port) for _ in range(BURST)]
+            # HAProxy has connected every one of them to the cluster...
+            wait_until(lambda: int(proxy.server()["scur"]) >= BURST, 10,
+                       f"HAProxy to relay the {BURST} connections")
             if policy == "shared":
+                # ... where they wait in the shared socket's accept queue,
                 wait_until(lambda: (accept_queue(port) or 0) >= BURST, 10,
                            f"{BURST} connections in the shared socket's accept queue")
             else:
-                # The primary accepts them; each stopped worker holds at
-                # most one it has not acknowledged, the primary the rest.
-                wait_until(lambda: accept_queue(port) == 0 and all(not g.dead for g in burst),
-                           10, "the primary to accept the burst")
-                gevent.sleep(0.2)
+                # ... or in the primary, which accepts them all (each stopped
+                # worker holds at most one it has not acknowledged).
+                wait_until(lambda: accept_queue(port) == 0, 10,
+                           "the primary to accept the burst")
             queued = accept_queue(port)
             os.kill(victim, signal.SIGKILL)
             stream.resume()  # clients keep connecting while the worker dies
@@ -391,6 +394,7 @@ def test_a_worker_killed_with_connections_queued_loses_none(
         finally:
             os.kill(survivor, signal.SIGCONT)
         gevent.joinall(burst, timeout=CLIENT_WAIT_S + 5)
+        unanswered = sum(1 for g in burst if not g.dead)
         respawned = cluster.listening({3})
         wait_until(lambda: respawned[3][1] in stream.pids, 10,
                    "the replacement worker to serve the stream")
@@ -398,6 +402,7 @@ def test_a_worker_killed_with_connections_queued_loses_none(
         stream.finish()
         gevent.killall([g for g in burst if not g.dead])
     burst_failures = [repr(g.exception) for g in burst if not g.successful()]
+    assert unanswered == 0, f"{unanswered} of the burst got no answer"
     figures.update(in_accept_queue_at_kill=queued, burst=BURST, burst_failures=len(burst_failures),
                    stream_connections=stream.total, stream_failures=len(stream.failures),
                    exit=exited[1:])
