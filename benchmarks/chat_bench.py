@@ -461,7 +461,7 @@ def run(keys: Sequence[str], groups: set[str], settings: Settings, sizes: Sizes,
                 progress.end(f'latency: Node\'s maximum {node_max["max_rate"]:,.0f} round '
                              f'trips/s (runs: {", ".join(f"{r:,.0f}" for r in node_max["rates"])})'
                              f'; offered load {latency_rate:,.0f} requests/s')
-            except BenchError as exc:
+            except (BenchError, OSError) as exc:
                 progress.end(f'latency: Node\'s maximum FAILED: {exc}')
         if latency_rate is None:
             progress.note('latency: no Node maximum, so no offered load: skipped')
@@ -473,7 +473,7 @@ def run(keys: Sequence[str], groups: set[str], settings: Settings, sizes: Sizes,
             progress.begin(f'{label}  chat  {spec.label}')
             try:
                 rows = measure_chat(chatgen, spec, settings, sizes, want)
-            except BenchError as exc:
+            except (BenchError, OSError) as exc:  # OSError: /proc of a server that died
                 rows = [{'scenario': key, 'error': str(exc)} for key in sorted(want)
                         if key.startswith('chat-')]
             for row in rows:
@@ -484,7 +484,7 @@ def run(keys: Sequence[str], groups: set[str], settings: Settings, sizes: Sizes,
             assert latency_rate is not None
             try:
                 row = measure_latency(chatgen, spec, settings, sizes, latency_rate)
-            except BenchError as exc:
+            except (BenchError, OSError) as exc:
                 row = {'scenario': 'latency', 'error': str(exc)}
             runs.append({'round': rnd, 'server': spec.key, **row})
             progress.end(f'{label}  latency  {spec.label:<20} ' + _describe([row]))
@@ -573,6 +573,8 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
             if all('rate' in r for r in good) and sc['key'] != 'chat-fanout':
                 entry['rate'] = statistics.median(r['rate'] for r in good)
             entry['undelivered'] = sum(r.get('undelivered', 0) for r in good)
+            if all('client_busy' in r for r in good):
+                entry['client_busy'] = statistics.median(r['client_busy'] for r in good)
             entry['disturbed'] = sum(1 for r in good if r.get('interference', 0) > 0.05)
             per[key] = entry
         # Ratios to Node, round by round: the comparison within one round is the
@@ -694,6 +696,10 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
             align += 'rrrrr' if room else 'rrrr'
         header += [f'server CPU us/{sc["cpu_unit"]}', 'CPU x Node (min-max)']
         align += 'rr'
+        busy = sc['key'] != 'chat-memory'
+        if busy:
+            header.append('generator busy')
+            align += 'r'
         table = []
         for s in chat['servers']:
             entry = per.get(s['key'])
@@ -715,6 +721,8 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
             cpu = entry.get('cpu')
             row += [f'{cpu["median"]:.2f} ({cpu["min"]:.2f}-{cpu["max"]:.2f})' if cpu else 'n/a',
                     _fr(entry.get('cpu_vs_node')) if s['key'] != 'node' else '1.00x']
+            if busy:
+                row.append(f'{entry["client_busy"]:.0%}' if 'client_busy' in entry else 'n/a')
             if entry.get('failed'):
                 row[0] += f' ({entry["failed"]} failed)'
             table.append(row)
@@ -757,6 +765,10 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
         f'{sizes["latency_duration"]:g} s after {sizes["warmup"]:g} s of warm-up; round-trip '
         'time from when each request was due, so a stalled server is charged for every '
         'request it delayed. The figure is the p99.')
+    out.append(
+        '- "generator busy" is the share of the measured time chatgen spent on work rather '
+        'than on polls that found nothing (it busy-polls its own core): below 100 %, it was '
+        'waiting for the server, so the figure is the server\'s.')
     if meta.get('nofile_hard') is not None:
         out.append(f'- Descriptor limit (hard): {meta["nofile_hard"]}; each server and the '
                    'generator raise their soft limit to it.')

@@ -266,6 +266,18 @@ def baseline_section(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def extra_sections(data: dict[str, Any]) -> list[str]:
+    """The TLS and multi-process sections (``--scenarios tls,cluster``), as lines."""
+    from benchmarks import cluster_bench, tls_bench
+
+    out: list[str] = []
+    if data.get('tls'):
+        out += tls_bench.markdown(data['tls'])
+    if data.get('cluster'):
+        out += cluster_bench.markdown(data['cluster'])
+    return out
+
+
 def chat_only_markdown(data: dict[str, Any], png_name: str | None) -> str:
     """The report of a run that measured only the chat and latency scenarios."""
     meta = data['meta']
@@ -275,7 +287,9 @@ def chat_only_markdown(data: dict[str, Any], png_name: str | None) -> str:
            '`python -m benchmarks` runs every scenario.', '']
     if png_name:
         out += [f'![gnet benchmark chart]({png_name})', '']
-    out.append(chat_bench.report(data['chat']))
+    if data.get('chat'):
+        out.append(chat_bench.report(data['chat']))
+    out += extra_sections(data)
     out += ['## Machine', '', f'- CPU: {meta["cpu"]}, {meta["cores"]} cores; {meta["kernel"]}',
             f'- {meta["python"]}; Node {meta["node"] or "not installed"}; pinned: servers to '
             f'CPU {meta["server_cpu"]}, generator to CPU {meta["client_cpu"]}', '']
@@ -283,7 +297,7 @@ def chat_only_markdown(data: dict[str, Any], png_name: str | None) -> str:
 
 
 def markdown(data: dict[str, Any], png_name: str | None) -> str:
-    if not _scenarios(data) and data.get('chat'):
+    if not _scenarios(data) and (data.get('chat') or data.get('tls') or data.get('cluster')):
         return chat_only_markdown(data, png_name)
     meta = data['meta']
     labels = _labels(data)
@@ -440,6 +454,7 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
 
     if data.get('chat'):
         add(chat_bench.report(data['chat']))
+    out += extra_sections(data)
     add('## Machine and method')
     add('')
     versions = meta['versions']
@@ -550,8 +565,10 @@ def chart(data: dict[str, Any], path: Path) -> bool:
         better = 'higher' if sc['higher_is_better'] else 'lower'
         ax.set_title(f'{sc["title"]}\n({sc["unit"]}, {better} is better)', fontsize=9)
         ax.tick_params(axis='x', labelsize=7)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f'{v:,.0f}'))
         top = max(values) if values else 1
+        # Shares of a core and KiB per member are small numbers: decimals then.
+        tick = '{:,.0f}' if top >= 10 else '{:,.2f}'
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos, t=tick: t.format(v)))
         ax.set_xlim(0, top * 1.32)
         for yy, k, v in zip(y, keys, values, strict=True):
             ratio = per[k].get('vs_node')
@@ -573,8 +590,12 @@ def chart(data: dict[str, Any], path: Path) -> bool:
     for ax in flat[count:]:
         ax.axis('off')
     meta = data['meta']
+    rounds = (f'{meta["repeats"]}' if _scenarios(data) else '')
+    if data.get('chat'):
+        chat_rounds = data['chat']['meta']['sizes']['rounds']
+        rounds = f'{rounds} (chat, latency: {chat_rounds})' if rounds else f'{chat_rounds}'
     fig.suptitle(f'gnet benchmarks, {meta["date"]}: {meta["cpu"]}, {meta["python"]}, '
-                 f'Node {meta["node"]}; median of {meta["repeats"]} rounds', fontsize=10)
+                 f'Node {meta["node"]}; median of {rounds} rounds', fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -68,6 +68,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     proc = _bench(
         "--duration", "0.05", "--warmup", "0.02", "--repeats", str(REPEATS),
         "--idle", ",".join(map(str, IDLE)), "--servers", ",".join(SERVERS),
+        # The echo scenarios only: the chat and latency ones have their own
+        # smoke test (test_chat_bench_smoke.py).
+        "--scenarios", ",".join(TIMED),
         *(["--baseline-ref", "HEAD"] if GIT else []),
         "--emit-number", "2000", "--emit-repeat", "1", "--attempts", "1", "--no-pm-qos",
         # A smoke run measures nothing: never wait for the machine to be quiet.
