@@ -86,6 +86,7 @@ from gevent.lock import Semaphore
 from zope.interface import implementer
 
 import gnet.graceful as graceful
+import gnet.upgrade as upgrade_module
 from gnet.cluster_rr import RoundRobinHandle, RRListener
 from gnet.dispatch import schedule
 from gnet.errors import InvalidArgValueError, system_error
@@ -114,6 +115,7 @@ _public = (
     "settings",
     "setupMaster",
     "setupPrimary",
+    "upgrade",
     "worker",
     "workers",
     "on",
@@ -164,7 +166,7 @@ workers: dict[int, Worker] = {}
 worker: Worker | None = None
 
 _SETTINGS = ("exec", "args", "execArgv", "silent", "cwd", "env", "respawn", "heartbeatTimeout",
-             "schedulingPolicy", "stdio")
+             "schedulingPolicy", "stdio", "upgradeTimeout")
 
 
 def _policy_name(policy: Any) -> str:
@@ -504,11 +506,13 @@ def _from_worker(w: Worker, obj: dict[str, Any], fd: int | None) -> None:
         if settings.get("heartbeatTimeout"):
             gevent.spawn(_watch_heartbeat, w, float(settings["heartbeatTimeout"]) / 1000.0)
         w._emit("online")
+        _check_ready("online")
     elif cmd == "beat":
         w._last_beat = monotonic()
     elif cmd == "listening":
         w.state = "listening"
         w._emit("listening", obj.get("address"))
+        _check_ready("listening")
     elif cmd == "queryServer":
         _query_server(w, obj)
     elif cmd == "ack":
@@ -546,8 +550,8 @@ def _query_server(w: Worker, obj: dict[str, Any]) -> None:
     entry = _handles.get(key)
     if entry is None:
         try:
-            sock = tcp_listener(host, port, int(obj.get("backlog", 511)),
-                                bool(obj.get("ipv6Only")))
+            sock = _take_inherited(key) or tcp_listener(host, port, int(obj.get("backlog", 511)),
+                                                        bool(obj.get("ipv6Only")))
         except OSError as exc:
             w._channel and w._channel.send({"c": "reply", "seq": obj.get("seq"),
                                             "errno": exc.errno or 0})
@@ -558,8 +562,97 @@ def _query_server(w: Worker, obj: dict[str, Any]) -> None:
         w._channel.send({"c": "reply", "seq": obj.get("seq"), "fd": True}, entry[0].fileno())
 
 
+# Listening sockets a previous primary handed over (gnet.upgrade), by
+# (host, port, ipv6Only, index), and the descriptor to say "ready" on.
+_inherited: dict[tuple[Any, ...], int] = {}
+_ready_fd: int | None = None
+_inherited_any = False
+
+
 def _take_inherited(key: tuple[Any, ...]) -> Any:
-    return None
+    # The socket a previous primary listened on for this address, if any.
+    fd = _inherited.pop(key if len(key) == 4 else (*key, 0), None)
+    if fd is None:
+        return None
+    return _socket.socket(fileno=fd)
+
+
+def _check_ready(event: str) -> None:
+    # A new primary is ready once a worker listens on every socket it was
+    # handed (or every worker listens: the new code may no longer use one).
+    global _ready_fd
+    if _ready_fd is None:
+        return
+    waiting = _inherited and not all(w.state == "listening" for w in workers.values())
+    if _inherited_any and (event != "listening" or waiting):
+        return
+    for fd in _inherited.values():  # addresses the new code does not listen on
+        os.close(fd)
+    _inherited.clear()
+    fd, _ready_fd = _ready_fd, None
+    upgrade_module.say_ready(fd)
+
+
+_upgrading = False
+
+
+def upgrade(callback: Callable[..., Any] | None = None) -> None:
+    """Hand the listening sockets to a new copy of the program, then retire (gnet).
+
+    SIGUSR2 to a primary waiting in ``run(graceful=...)`` does this. The
+    new primary (same interpreter and command line) gets every listening
+    socket of the cluster, systemd style; once its workers listen, this
+    primary stops as on SIGTERM (its workers finish their connections).
+    If the new one exits first or is not ready within
+    ``setupPrimary({'upgradeTimeout': ms})`` (30 s), it is stopped and this
+    one goes on. ``callback(err, pid)`` gets None or an Error, and the new
+    primary's pid. Why a child and not ``execve``: see :mod:`gnet.upgrade`.
+    """
+    if isWorker:
+        raise RuntimeError("cluster.upgrade() is for the primary")
+    gevent.spawn(_upgrade, callback)
+
+
+def _upgrade(callback: Callable[..., Any] | None) -> None:
+    global _upgrading
+    if _upgrading or _stopping:
+        logger.warning("gnet: upgrade: already upgrading or stopping; SIGUSR2 ignored")
+        return
+    _upgrading = True
+    listeners = [(upgrade_module.fd_name((*key, 0)), sock.fileno())
+                 for key, (sock, _users) in _handles.items()]
+    listeners += [(upgrade_module.fd_name(tuple(json.loads(key))), handle.sock.fileno())
+                  for key, (handle, _users) in _rr_handles.items()]
+    err: BaseException | None = None
+    pid = None
+    try:
+        proc, ready = upgrade_module.start_successor(listeners)
+        pid = proc.pid
+        logger.info("gnet: upgrade: new primary pid %d started", pid)
+        timeout_s = float(settings.get("upgradeTimeout", 30000)) / 1000.0
+        if not upgrade_module.wait_ready(proc, ready, timeout_s):
+            err = RuntimeError(f"the new primary (pid {pid}) did not take over")
+    except OSError as exc:
+        err = exc
+        logger.error("gnet: upgrade: could not start a new primary: %s", exc)
+    if err is not None:
+        _upgrading = False
+    if callback is not None:
+        schedule(lambda: callback(err, pid))
+    if err is None:
+        _retire()
+
+
+def _retire() -> None:
+    # The new primary serves: stop accepting here, let the old workers take
+    # what this primary had accepted, then stop as on SIGTERM.
+    handles = [handle for handle, _users in _rr_handles.values()]
+    for handle in handles:
+        handle.stop_accepting()
+    deadline = monotonic() + 5.0
+    while any(handle.pending() for handle in handles) and monotonic() < deadline:
+        gevent.sleep(0.01)
+    os.kill(os.getpid(), _signal.SIGTERM)
 
 
 def _query_rr(w: Worker, obj: dict[str, Any]) -> None:
@@ -927,6 +1020,9 @@ if isWorker:
 else:
     graceful.add_stopper(_stop_workers)
     graceful.add_reloader(restart)
+    graceful.add_upgrader(upgrade)
+    _inherited, _ready_fd = upgrade_module.inherited()
+    _inherited_any = bool(_inherited)
 
 # schedulingPolicy has no twin: it is a setting the program assigns.
 __all__ = (*_public, *module_aliases(globals(), [
