@@ -18,13 +18,16 @@ Two tiers:
   the standard library cannot do: a server's ``requestCert`` with
   ``rejectUnauthorized: false`` (accept an unverified client, report
   ``authorized=False`` with Node's ``authorizationError``), the server's
-  ``ALPNCallback``, and the per-line 'keylog' event. Without the extra,
+  ``ALPNCallback``, the per-line 'keylog' event, and OCSP stapling (a
+  server's 'OCSPRequest', a client's ``requestOCSP`` and
+  'OCSPResponse'). Without the extra,
   asking for one of them raises ``UnsupportedError``
   (``ERR_GNET_UNSUPPORTED``) naming the extra, where the option or
   listener is given.
 
 :func:`engine_context` makes the choice for one connection, from its
-settings and the 'keylog' listeners present when its handshake starts.
+settings and the 'keylog' (and server 'OCSPRequest') listeners present
+when its handshake starts.
 """
 
 from __future__ import annotations
@@ -77,12 +80,14 @@ def require(what: str) -> None:
             what, f"the standard library cannot do it; install {EXTRA} (pyOpenSSL) for it")
 
 
-def _keylog_wanted(sock: Any, config: Any) -> bool:
+def _listened(sock: Any, config: Any) -> bool:
+    # 'keylog' on the socket or its server, 'OCSPRequest' on its server.
     if sock is not None and sock.listenerCount("keylog"):
         return True
     server = getattr(config, "server", None)
     count = getattr(server, "listenerCount", None)
-    return bool(config.server_side and count is not None and count("keylog"))
+    return bool(config.server_side and count is not None
+                and (count("keylog") or count("OCSPRequest")))
 
 
 def engine_context(config: Any, sock: Any = None) -> EngineContext:
@@ -97,11 +102,11 @@ def engine_context(config: Any, sock: Any = None) -> EngineContext:
         An ``ssl.SSLContext``, or a pyOpenSSL engine context.
     """
     if (config.verify_mode == ssl.CERT_OPTIONAL or config.alpn_callback is not None
-            or _keylog_wanted(sock, config)) and available():
+            or config.request_ocsp or _listened(sock, config)) and available():
         from gnet.tls.pyopenssl import engine_context_for
 
         return engine_context_for(config.context, config.server_side, config.verify_mode,
-                                  config.alpn, config.alpn_callback)
+                                  config.alpn, config.alpn_callback, config.request_ocsp)
     ctx: ssl.SSLContext = config.ssl_context()
     return ctx
 

@@ -38,7 +38,11 @@ TLSSocket through ``_gnet_socket``:
   socket's event sequence;
 * **SNI** (server): the server's ``SNICallback`` or ``addContext``
   entries (which may block cooperatively), switching the connection to the
-  chosen context's engine.
+  chosen context's engine;
+* **OCSP stapling**: a server's 'OCSPRequest'(certificate, issuer,
+  callback(err, response)) listeners (which may answer later: the
+  handshake then runs in a greenlet), and a client's ``requestOCSP``,
+  whose 'OCSPResponse'(response or None) comes before 'secureConnect'.
 
 The handshake runs in the transport's handshake greenlet, so the callbacks
 do too.
@@ -189,15 +193,19 @@ class PyOpenSSLContext:
         alpn: ``ALPNProtocols`` (client: offered; server: chosen from, in
             this order), or None.
         alpn_callback: A server's ``ALPNCallback``, or None.
+        request_ocsp: A client's ``requestOCSP``: ask for the server's
+            stapled OCSP response.
     """
 
     def __init__(self, secure: Any, server_side: bool, verify_mode: ssl.VerifyMode,
-                 alpn: list[str] | None, alpn_callback: Any) -> None:
+                 alpn: list[str] | None, alpn_callback: Any,
+                 request_ocsp: bool = False) -> None:
         self.secure = secure
         self.server_side = server_side
         self.verify_mode = verify_mode
         self.alpn = alpn
         self.alpn_callback = alpn_callback
+        self.request_ocsp = request_ocsp
         ctx = self.ctx = _build(secure, server_side, verify_mode)
         if verify_mode == ssl.CERT_NONE:
             ctx.set_verify(SSL.VERIFY_NONE, None)
@@ -211,8 +219,12 @@ class PyOpenSSLContext:
             if alpn or alpn_callback is not None:
                 ctx.set_alpn_select_callback(self._on_alpn)
             ctx.set_tlsext_servername_callback(_on_servername)
-        elif alpn:
-            ctx.set_alpn_protos([name.encode("latin-1") for name in alpn])
+            ctx.set_ocsp_server_callback(_on_ocsp_request)
+        else:
+            if alpn:
+                ctx.set_alpn_protos([name.encode("latin-1") for name in alpn])
+            if request_ocsp:
+                ctx.set_ocsp_client_callback(_on_ocsp_response)
 
     def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
                  server_side: bool = False, server_hostname: str | None = None,
@@ -244,14 +256,16 @@ class PyOpenSSLContext:
 
 
 def engine_context_for(secure: Any, server_side: bool, verify_mode: ssl.VerifyMode,
-                       alpn: list[str] | None, alpn_callback: Any) -> PyOpenSSLContext:
+                       alpn: list[str] | None, alpn_callback: Any,
+                       request_ocsp: bool = False) -> PyOpenSSLContext:
     """The engine context for these settings, made once per ``SecureContext`` and cached there."""
     cache: dict[Any, Any] = secure._engines
-    key = (bool(server_side), ssl.VerifyMode(verify_mode), tuple(alpn or ()), alpn_callback)
+    key = (bool(server_side), ssl.VerifyMode(verify_mode), tuple(alpn or ()), alpn_callback,
+           bool(request_ocsp))
     found = cache.get(key)
     if found is None:
         found = cache[key] = PyOpenSSLContext(secure, server_side, verify_mode, alpn,
-                                              alpn_callback)
+                                              alpn_callback, bool(request_ocsp))
     made: PyOpenSSLContext = found
     return made
 
@@ -317,6 +331,59 @@ def _on_servername(conn: SSL.Connection) -> None:
         obj._engine = other
 
 
+def _issuer_der(leaf: Any, secure: Any) -> bytes | None:
+    # Node's issuer for 'OCSPRequest': from the certificates sent with the
+    # leaf, else from the trusted ones (``ca``); None when neither has it.
+    candidates: list[x509.Certificate] = []
+    for identity in secure._identities:
+        candidates.extend(_load_pem_certs(identity.chain)[1:])
+    for text in (secure._ca or []) + list(secure._extra_ca):
+        candidates.extend(_load_pem_certs(text))
+    for cert in candidates:
+        if cert.subject == leaf.issuer:
+            return cert.public_bytes(_DER)
+    return None
+
+
+def _on_ocsp_request(conn: SSL.Connection, _data: Any) -> bytes:
+    # Server: the client asked for a stapled OCSP response. The server's
+    # 'OCSPRequest'(certificate, issuer, callback) listeners answer; with
+    # one, the handshake runs in a greenlet, so the answer may come later.
+    obj: PyOpenSSLObject = conn.get_app_data()
+    sock = obj._gnet_socket
+    server: Any = getattr(getattr(sock, "_tls", None), "server", None)
+    count = getattr(server, "listenerCount", None)
+    if count is None or not count("OCSPRequest"):
+        return b""
+    from gevent.event import AsyncResult
+
+    leaf = conn.get_certificate(as_cryptography=True)
+    if leaf is None:
+        return b""
+    answer: AsyncResult = AsyncResult()
+
+    def callback(err: Any = None, response: Any = None) -> None:
+        if not answer.ready():
+            answer.set((err, response))
+
+    server.emit("OCSPRequest", leaf.public_bytes(_DER), _issuer_der(leaf, obj._engine.secure),
+                callback)
+    err, response = answer.get()
+    if err is not None:
+        obj._drop_output = True  # Node closes without an alert
+        raise err
+    return bytes(response) if response else b""
+
+
+def _on_ocsp_response(conn: SSL.Connection, response: bytes, _data: Any) -> bool:
+    # Client (requestOCSP): the server's stapled response, or b'' for none.
+    obj: PyOpenSSLObject = conn.get_app_data()
+    sock = obj._gnet_socket
+    if sock is not None:
+        sock._queue(sock.emit, "OCSPResponse", bytes(response) if response else None)
+    return True
+
+
 # ----------------------------------------------------------------------
 # The engine
 
@@ -368,6 +435,8 @@ class PyOpenSSLObject(ssl.SSLObject):
                 conn.set_tlsext_host_name(server_hostname.encode("idna"))
             if isinstance(session, EngineSession):
                 conn.set_session(session._session)
+            if engine.request_ocsp:
+                conn.request_ocsp()
 
     # -- moving ciphertext between the transport's BIOs and OpenSSL's
 

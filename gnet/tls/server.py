@@ -68,7 +68,6 @@ _TLS_SERVER_UNSUPPORTED = {
     "enableTrace": "OpenSSL's trace output is not available from Python",
 }
 _UNSUPPORTED_EVENTS = {
-    "OCSPRequest": "OCSP stapling is not implemented",
     "newSession": "the standard library has no session cache callbacks (tickets work)",
     "resumeSession": "the standard library has no session cache callbacks (tickets work)",
 }
@@ -215,7 +214,9 @@ class Server(NetServer):
         config.alpn = self._alpn
         config.alpn_callback = self._alpn_callback
         config.handshake_timeout = self._handshake_timeout
-        config.cooperative = self._sni_callback is not None
+        # An SNICallback, or an 'OCSPRequest' listener, may answer later.
+        config.cooperative = self._sni_callback is not None or \
+            bool(self.listenerCount("OCSPRequest"))
         return config
 
     # ------------------------------------------------------------------
@@ -283,8 +284,8 @@ class Server(NetServer):
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_EVENTS:
             raise UnsupportedError(f"the '{name}' event", _UNSUPPORTED_EVENTS[name])
-        if name == "keylog":
-            require("the 'keylog' event")
+        if name in ("keylog", "OCSPRequest"):
+            require(f"the '{name}' event")
         NetServer._add_listener(self, name, listener, prepend, once)
 
     def __repr__(self) -> str:

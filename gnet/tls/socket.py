@@ -72,11 +72,10 @@ __all__ = ("TLSSocket", "connect")
 # tls.connect()'s own options (besides net.connect's and createSecureContext's).
 _CLIENT_OPTIONS = (
     "servername", "rejectUnauthorized", "ALPNProtocols", "checkServerIdentity", "session",
-    "secureContext", "socket", "minDHSize", "highWaterMark",
+    "secureContext", "socket", "minDHSize", "highWaterMark", "requestOCSP",
 )
 _CLIENT_UNSUPPORTED = {
     **_UNSUPPORTED_OPTIONS,
-    "requestOCSP": "OCSP stapling needs pyOpenSSL, which gnet does not use yet",
     "pskCallback": "TLS-PSK is not available in the standard library before Python 3.13",
     "enableTrace": "OpenSSL's trace output is not available from Python",
     "ALPNCallback": "a client has no ALPN selection; a tls.Server takes ALPNCallback",
@@ -85,9 +84,7 @@ _CLIENT_UNSUPPORTED = {
 # new TLSSocket(socket, options)'s own options.
 _TLSSOCKET_OPTIONS = ("isServer", "server", "requestCert", "SNICallback", "handshakeTimeout")
 
-_UNSUPPORTED_SOCKET_EVENTS = {
-    "OCSPResponse": "OCSP stapling is not implemented",
-}
+_UNSUPPORTED_SOCKET_EVENTS: dict[str, str] = {}
 
 _DER = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]
 
@@ -125,7 +122,7 @@ class _Config:
     __slots__ = (
         "alpn", "alpn_callback", "check_identity", "context", "cooperative",
         "emit_secure_connect", "handshake_timeout", "host", "reject", "request_cert", "server",
-        "server_side", "servername", "session", "verify_mode",
+        "request_ocsp", "server_side", "servername", "session", "verify_mode",
     )
 
     def __init__(self) -> None:
@@ -138,6 +135,7 @@ class _Config:
         self.host = "localhost"
         self.alpn: list[str] | None = None
         self.alpn_callback: Callable[..., Any] | None = None
+        self.request_ocsp = False
         self.check_identity: Callable[..., Any] = checkServerIdentity
         self.session: Any = None
         self.handshake_timeout: float | None = None
@@ -813,6 +811,9 @@ def client_config(opts: dict[str, Any]) -> _Config:
                                "pass the ssl.SSLSession from getSession() or 'session' "
                                "(sessions are reusable within this process)")
     config.session = session
+    if opts.get("requestOCSP"):
+        require("options.requestOCSP")
+        config.request_ocsp = True
     secure_context = opts.get("secureContext")
     if secure_context is not None:
         if not isinstance(secure_context, SecureContext):
@@ -894,8 +895,12 @@ def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     ``socket`` (STARTTLS): a connected gnet Socket to put TLS on instead of
     connecting (see :mod:`gnet.tls.over_socket`).
 
+    ``requestOCSP`` (pyOpenSSL tier, ``gnet-node[tls]``): ask for the
+    server's stapled OCSP response; 'OCSPResponse'(response ``bytes``, or
+    None when the server stapled none) comes before 'secureConnect'.
+
     Raises:
-        UnsupportedError: ``requestOCSP``,
+        UnsupportedError: ``requestOCSP`` without pyOpenSSL,
             ``pskCallback``, ``ALPNCallback``, ``enableTrace``, a Buffer
             ``session``.
     """

@@ -382,3 +382,148 @@ def test_tier_client_refuses_as_the_standard_library(harness: Any, certs: Any, l
     assert err.code == code
     assert "secureConnect" not in rec.names
     harness.finish()
+
+
+# --- OCSP stapling --------------------------------------------------------------------
+
+
+def ocsp_response(certs: Any) -> bytes:
+    """A signed OCSP response ('good') for ``certs.leaf`` (the OpenSSL that
+    pyOpenSSL brings staples only well-formed responses)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+
+    leaf = x509.load_pem_x509_certificate(certs.leaf.cert_chain_pems[0].bytes())
+    ca = x509.load_pem_x509_certificate(certs.ca.cert_pem.bytes())
+    key: Any = serialization.load_pem_private_key(certs.ca.private_key_pem.bytes(), None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=leaf, issuer=ca, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.GOOD,
+        this_update=now, next_update=now + datetime.timedelta(days=1), revocation_time=None,
+        revocation_reason=None).responder_id(ocsp.OCSPResponderEncoding.HASH, ca)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def test_ocsp_tier(harness: Any, certs: Any) -> None:
+    srv = harness.add(createServer({**identity(certs.leaf), "ca": pem(certs.ca.cert_pem)}))
+    if not TIER:
+        unsupported(lambda: srv.on("OCSPRequest", lambda *_: None))
+        unsupported(lambda: connect({"port": 1, "requestOCSP": True}))
+        return
+    import gevent
+
+    response = ocsp_response(certs)
+    requests: list[tuple[bytes, Any]] = []
+    errors: list[Any] = []
+    mode: list[str] = []
+
+    def on_request(cert: bytes, issuer: Any, cb: Any) -> None:
+        requests.append((cert, issuer))
+        if mode[-1] == "staple":
+            gevent.spawn_later(0.02, cb, None, response)  # answered later, as from a responder
+        elif mode[-1] == "none":
+            cb(None, None)
+        else:
+            cb(ValueError("no responder"))
+
+    srv.on("OCSPRequest", on_request)
+    srv.on("secureConnection", lambda s: s.end())
+    srv.on("tlsClientError", lambda err, _s: errors.append(err))
+    harness.listen(srv, 0, HOST)
+
+    def attempt(how: str, request: bool) -> list[Any]:
+        mode.append(how)
+        c = harness.track(connect(srv.address()["port"], HOST,
+                                  {"ca": pem(certs.ca.cert_pem), "servername": "localhost",
+                                   "requestOCSP": request}))
+        events: list[Any] = []
+        c.on("OCSPResponse", lambda r: events.append(("OCSPResponse", r)))
+        c.on("secureConnect", lambda: events.append("secureConnect"))
+        c.on("error", lambda e: events.append(("error", e.code)))
+        c.resume()
+        Recorder(c).wait("close")
+        return events
+
+    assert attempt("staple", True) == [("OCSPResponse", response), "secureConnect"]
+    leaf_der = certs.der(certs.leaf.cert_chain_pems[0])
+    assert requests == [(leaf_der, certs.der(certs.ca.cert_pem))]
+    assert attempt("none", True) == [("OCSPResponse", None), "secureConnect"]
+    assert attempt("staple", False) == ["secureConnect"]
+    assert len(requests) == 2  # not asked: no 'OCSPRequest'
+    assert attempt("fail", True) == [("error", "ECONNRESET")]
+    wait_until(lambda: errors)
+    assert str(errors[0]) == "no responder"
+    harness.finish()
+
+
+NODE_OCSP = r"""
+const tls = require('tls');
+const opts = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const out = {};
+const srv = tls.createServer({key: opts.key, cert: opts.cert, ca: opts.ca});
+srv.on('OCSPRequest', (cert, issuer, cb) => {
+  out.request = [cert.toString('base64'), issuer && issuer.toString('base64')];
+  setTimeout(() => cb(null, Buffer.from(opts.response, 'base64')), 20);
+});
+srv.on('secureConnection', (s) => s.end());
+srv.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({port: srv.address().port}));
+  const c = tls.connect({port: opts.gnetPort, host: '127.0.0.1', ca: opts.ca,
+                         servername: 'localhost', requestOCSP: true});
+  c.on('OCSPResponse', (r) => { out.response = r && r.toString('base64'); });
+  c.on('error', (e) => { out.error = e.code; });
+  c.resume();
+  c.on('close', () => setTimeout(() => { console.log(JSON.stringify(out)); srv.close(); }, 1500));
+});
+"""
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_ocsp_as_node_both_ways(harness: Any, certs: Any, node_bin: str, tmp_path: Any) -> None:
+    import base64
+
+    if not TIER:
+        unsupported(lambda: connect({"port": 1, "requestOCSP": True}))
+        return
+    response = ocsp_response(certs)
+    srv = harness.add(createServer({**identity(certs.leaf), "ca": pem(certs.ca.cert_pem)}))
+    gnet_requests: list[tuple[bytes, Any]] = []
+
+    def on_request(cert: bytes, issuer: Any, cb: Any) -> None:
+        gnet_requests.append((cert, issuer))
+        cb(None, response)
+
+    srv.on("OCSPRequest", on_request)
+    srv.on("secureConnection", lambda s: s.end())
+    harness.listen(srv, 0, HOST)
+    script = tmp_path / "ocsp.js"
+    script.write_text(NODE_OCSP)
+    proc = subprocess.Popen([node_bin, str(script)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps({**identity(certs.leaf), "ca": pem(certs.ca.cert_pem),
+                                 "gnetPort": srv.address()["port"],
+                                 "response": base64.b64encode(response).decode()}))
+    proc.stdin.close()
+    port = json.loads(proc.stdout.readline())["port"]
+    # gnet client, Node server.
+    c = harness.track(connect(port, HOST, {"ca": pem(certs.ca.cert_pem),
+                                           "servername": "localhost", "requestOCSP": True}))
+    got: list[Any] = []
+    c.on("OCSPResponse", got.append)
+    c.resume()
+    Recorder(c).wait("close")
+    assert got == [response]
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
+    node = json.loads(out.strip().splitlines()[-1])
+    # Node client, gnet server: the staple arrives; both servers were asked
+    # about the same certificate and issuer.
+    assert "error" not in node
+    assert base64.b64decode(node["response"]) == response
+    assert [tuple(base64.b64decode(x) for x in node["request"])] == gnet_requests
+    harness.finish()

@@ -500,15 +500,16 @@ def test_session_resumption(harness: Any, certs: Any) -> None:
 
 
 def test_unsupported_options_raise(harness: Any, certs: Any) -> None:
-    # requestCert with rejectUnauthorized: False, ALPNCallback and 'keylog'
-    # are the pyOpenSSL tier's: test_tls_pyopenssl.py checks both tiers.
+    # requestCert with rejectUnauthorized: False, ALPNCallback, 'keylog' and
+    # OCSP stapling are the pyOpenSSL tier's: test_tls_pyopenssl.py checks
+    # both tiers.
     from gnet.errors import UnsupportedError
 
-    with pytest.raises(UnsupportedError, match="requestOCSP"):
-        connect({"port": 1, "requestOCSP": True})
+    with pytest.raises(UnsupportedError, match="pskCallback"):
+        connect({"port": 1, "pskCallback": lambda *a: None})
     srv = createServer(identity(certs))
-    with pytest.raises(UnsupportedError, match="OCSPRequest"):
-        srv.on("OCSPRequest", lambda *a: None)
+    with pytest.raises(UnsupportedError, match="newSession"):
+        srv.on("newSession", lambda *a: None)
     harness.finish()
 
 
