@@ -24,11 +24,11 @@ the accept, silent clients and callback included.
 Differences from Node: 'connection' gets the TLSSocket itself (Node's gets
 the raw TCP socket, before TLS); ``requestCert`` with
 ``rejectUnauthorized: false`` (accept an unverified client and report
-``authorized=False``), ``ALPNCallback`` and per-line 'keylog' need the
-pyOpenSSL tier (``gnet-node[tls]``, :mod:`gnet.tls.engine`) and raise
-``UnsupportedError`` naming it without; ``pskCallback``, OCSP stapling
-and the session-cache events ('newSession', 'resumeSession') raise
-``UnsupportedError`` in both tiers; when ``ALPNProtocols`` share nothing
+``authorized=False``), ``ALPNCallback``, per-line 'keylog' and OCSP
+stapling ('OCSPRequest') need the pyOpenSSL tier (``gnet-node[tls]``,
+:mod:`gnet.tls.engine`) and raise ``UnsupportedError`` naming it without;
+``pskCallback`` and the session-cache events ('newSession',
+'resumeSession') raise ``UnsupportedError`` in both tiers; when ``ALPNProtocols`` share nothing
 with the client's, the standard library goes on without ALPN
 (``alpnProtocol`` is False) where Node (and the pyOpenSSL tier) refuses
 the handshake.
@@ -99,7 +99,8 @@ class Server(NetServer):
 
     Events: 'secureConnection'(socket), 'tlsClientError'(err, socket),
     'connection'(socket: the TLSSocket, before its handshake),
-    'keylog'(line, socket) (pyOpenSSL tier), and a net Server's
+    'keylog'(line, socket) and 'OCSPRequest'(certificate, issuer,
+    callback) (pyOpenSSL tier), and a net Server's
     'listening', 'error', 'close', 'drop'.
 
     Args:
