@@ -527,3 +527,41 @@ def test_ocsp_as_node_both_ways(harness: Any, certs: Any, node_bin: str, tmp_pat
     assert base64.b64decode(node["response"]) == response
     assert [tuple(base64.b64decode(x) for x in node["request"])] == gnet_requests
     harness.finish()
+
+
+def test_tier_carries_data_and_half_close(harness: Any, certs: Any) -> None:
+    # 1 MiB each way, then a half-close, with both ends on the pyOpenSSL
+    # tier (the standard library's where it is missing).
+    import hashlib
+
+    from helpers import MIB
+
+    srv = harness.add(createServer({**identity(certs.leaf), "allowHalfOpen": True}))
+    if TIER:
+        srv.on("keylog", lambda *_: None)
+    accepted: list[TLSSocket] = []
+
+    def on_secure(sock: TLSSocket) -> None:
+        accepted.append(sock)
+        sock.on("data", sock.write)
+        sock.on("end", lambda: sock.end(b"bye"))
+
+    srv.on("secureConnection", on_secure)
+    harness.listen(srv, 0, HOST)
+    c = harness.track(connect(srv.address()["port"], HOST,
+                              {"ca": pem(certs.ca.cert_pem), "servername": "localhost"}))
+    if TIER:
+        c.on("keylog", lambda _line: None)
+    engines: list[str] = []
+    c.on("secureConnect", lambda: engines.append(type(c._t.sslobj).__name__))
+    payload = hashlib.sha256(b"seed").digest() * (MIB // 32)
+    rec = Recorder(c)
+    c.write(payload)
+    wait_until(lambda: len(rec.data()) >= len(payload), 20)
+    c.end()
+    rec.wait("close")
+    assert rec.data() == payload + b"bye"
+    assert c.bytesWritten == len(payload) and c.bytesRead == len(payload) + 3
+    assert accepted[0].bytesRead == len(payload)
+    assert engines == ["PyOpenSSLObject" if TIER else "SSLObject"]
+    harness.finish()
