@@ -98,6 +98,10 @@ SCENARIOS: tuple[ChatScenario, ...] = (
                  'latency'),
 )
 
+# A server that delivers less than this share of what the schedule asks for
+# is saturated: its latency is its backlog, growing for as long as the run lasts.
+SATURATED = 0.9
+
 # gnet's targets on these scenarios: (scenario, 'ge'/'le', ratio to Node), judged
 # on the worst round.
 TARGETS: tuple[tuple[str, str, float], ...] = (
@@ -327,10 +331,12 @@ def measure_chat(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Siz
                     'server_fds': res['server_fds'], 'join_seconds': res['join_seconds'],
                 })
             if 'chat-room' in want:
+                asked = sizes.room_senders * sizes.room_rate * (members - 1)
                 rows.append({
                     'scenario': 'chat-room', **_strip(res),
                     'value': res['server_cpu_s'] / res['elapsed'],
                     'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries']),
+                    'asked_per_s': asked, 'saturated': res['rate'] < SATURATED * asked,
                 })
             server.wait_fds(base_fds + 2, 30)
         if 'chat-fanout' in want:
@@ -348,7 +354,12 @@ def measure_chat(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Siz
 
 
 def _strip(res: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in res.items() if k not in ('joined', 'bad_line', 'last_error')}
+    out = {k: v for k, v in res.items() if k not in ('joined', 'bad_line', 'last_error')}
+    if not out.get('samples'):
+        # No line due in the measured window arrived: no latency to give.
+        for key in ('p50_us', 'p99_us', 'p999_us', 'max_us'):
+            out[key] = None
+    return out
 
 
 def node_maximum(loadgen: Path, settings: Settings, sizes: Sizes) -> dict[str, Any]:
@@ -381,7 +392,8 @@ def measure_latency(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: 
     finally:
         server.stop()
     return {'scenario': 'latency', **_strip(res), 'value': res['p99_us'],
-            'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries'])}
+            'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries']),
+            'asked_per_s': rate, 'saturated': res['rate'] < SATURATED * rate}
 
 
 # --------------------------------------------------------------------------
@@ -521,16 +533,22 @@ def _describe(rows: list[dict[str, Any]]) -> str:
         elif r['scenario'] == 'chat-memory':
             parts.append(f'memory {r["value"]:.2f} KiB/member')
         elif r['scenario'] == 'chat-room':
-            parts.append(f'room CPU {r["value"]:.2f} core, p50/p99/p99.9 {r["p50_us"]:,.0f}/'
-                         f'{r["p99_us"]:,.0f}/{r["p999_us"]:,.0f} us')
+            parts.append(f'room CPU {r["value"]:.2f} core, {r["rate"]:,.0f} deliveries/s'
+                         f'{" (saturated)" if r["saturated"] else ""}, p50/p99/p99.9 '
+                         f'{_pcts(r)} us')
         elif r['scenario'] == 'chat-fanout':
             parts.append(f'fan-out {r["value"]:,.0f} deliveries/s, CPU '
                          f'{_fmt(r.get("cpu_us_per_op"))} us/delivery')
         else:
-            parts.append(f'p50/p99/p99.9 {r["p50_us"]:,.0f}/{r["p99_us"]:,.0f}/'
-                         f'{r["p999_us"]:,.0f} us at {r["rate"]:,.0f}/s, CPU '
+            parts.append(f'p50/p99/p99.9 {_pcts(r)} us at {r["rate"]:,.0f}/s'
+                         f'{" (saturated)" if r["saturated"] else ""}, CPU '
                          f'{_fmt(r.get("cpu_us_per_op"))} us/request')
     return '; '.join(parts)
+
+
+def _pcts(r: dict[str, Any]) -> str:
+    return '/'.join('n/a' if r.get(k) is None else f'{r[k]:,.0f}'
+                    for k in ('p50_us', 'p99_us', 'p999_us'))
 
 
 def _fmt(value: float | None) -> str:
@@ -561,6 +579,11 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
                 per[key] = {'error': mine[-1]['error'], 'failed': len(mine)}
                 continue
             entry: dict[str, Any] = {'failed': len(mine) - len(good)}
+            good = [r for r in good if r['value'] is not None] or good
+            if any(r['value'] is None for r in good):
+                per[key] = {'error': 'no line due in the measured window arrived',
+                            'failed': len(mine)}
+                continue
             entry['figure'] = _stats([r['value'] for r in good])
             entry['value'] = entry['figure']['median']
             entry['min'], entry['max'] = entry['figure']['min'], entry['figure']['max']
@@ -568,8 +591,10 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
                                    if r.get('cpu_us_per_op') is not None])
             entry['cpu_us_per_op'] = entry['cpu']['median'] if entry['cpu'] else None
             for pct in ('p50_us', 'p99_us', 'p999_us'):
-                if all(pct in r for r in good):
-                    entry[pct] = statistics.median(r[pct] for r in good)
+                known = [r[pct] for r in good if r.get(pct) is not None]
+                if known:
+                    entry[pct] = statistics.median(known)
+            entry['saturated'] = sum(1 for r in good if r.get('saturated'))
             if all('rate' in r for r in good) and sc['key'] != 'chat-fanout':
                 entry['rate'] = statistics.median(r['rate'] for r in good)
             entry['undelivered'] = sum(r.get('undelivered', 0) for r in good)
@@ -579,7 +604,8 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
             per[key] = entry
         # Ratios to Node, round by round: the comparison within one round is the
         # one both servers met the same machine in.
-        node_rows = {r['round']: r for r in rows if r['server'] == 'node' and 'error' not in r}
+        node_rows = {r['round']: r for r in rows if r['server'] == 'node' and 'error' not in r
+                     and r['value'] is not None}
         for key, entry in per.items():
             if 'value' not in entry:
                 continue
@@ -591,6 +617,8 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
                     continue
                 if ref['value']:
                     ratios.append(r['value'] / ref['value'])
+                if r['value'] is None or ref['value'] is None:
+                    continue
                 if r.get('cpu_us_per_op') and ref.get('cpu_us_per_op'):
                     cpu_ratios.append(r['cpu_us_per_op'] / ref['cpu_us_per_op'])
             entry['vs_node'] = _stats(ratios)
@@ -725,6 +753,8 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
                 row.append(f'{entry["client_busy"]:.0%}' if 'client_busy' in entry else 'n/a')
             if entry.get('failed'):
                 row[0] += f' ({entry["failed"]} failed)'
+            if entry.get('saturated'):
+                row[0] += f' (saturated in {entry["saturated"]} of {fig["n"]} rounds)'
             table.append(row)
         out += _table(header, table, align)
         out.append('')
@@ -752,7 +782,9 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
         f'{sizes["room_senders"] * sizes["room_rate"] * (sizes["room_members"] - 1):,.0f} '
         'deliveries per second: a server that cannot keep up shows about 1.00 core, '
         '"delivered/s" below that, and a latency that grows with the backlog for as long '
-        'as the run lasts (then CPU per delivery is the figure to compare).')
+        'as the run lasts: it is marked "saturated" (delivered under '
+        f'{SATURATED:.0%} of what was asked), and CPU per delivery is then the figure to '
+        'compare. `--chat-size room_rate=0.1` asks a tenth as much.')
     out.append(
         f'- **Memory**: the room\'s server RSS once all {sizes["room_members"]:,} members have '
         'joined, before any line is sent, less its RSS before they came, per member; server '
@@ -804,8 +836,9 @@ def console_summary(chat: dict[str, Any]) -> str:
                 continue
             extra = ''
             if 'p99_us' in entry:
-                extra = (f'  p50/p99/p99.9 {entry["p50_us"]:,.0f}/{entry["p99_us"]:,.0f}/'
-                         f'{entry["p999_us"]:,.0f} us')
+                extra = f'  p50/p99/p99.9 {_pcts(entry)} us'
+            if entry.get('saturated'):
+                extra += f'  saturated in {entry["saturated"]} round(s)'
             lines.append(f'    {labels[key]:<22} {_fv(entry["value"], sc["unit"]):>12}  '
                          f'{_fr(entry.get("vs_node")):>22}  CPU {_fmt(entry["cpu_us_per_op"])} '
                          f'us/{sc["cpu_unit"]} ({_fr(entry.get("cpu_vs_node"))}){extra}')
