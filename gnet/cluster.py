@@ -23,20 +23,44 @@ what ``JSON.stringify`` cannot carry cannot be sent here either). Internal
 messages (online, listening, queryServer, disconnect) never reach
 'message' listeners.
 
-Scheduling (``cluster.schedulingPolicy`` or ``setupPrimary``):
+Scheduling (``cluster.schedulingPolicy``, ``setupPrimary({'schedulingPolicy':
+...})``, or the environment variable ``NODE_CLUSTER_SCHED_POLICY`` set to
+``'rr'`` or ``'none'``, read when the module loads, as Node reads it):
 
-* ``'shared'`` / ``SCHED_NONE`` (**the default here**; Node's default is
-  round-robin): a worker's ``listen()`` on TCP asks the primary, which binds
-  the socket once and passes the listening descriptor to every worker that
-  asks for the same address (SCM_RIGHTS); each worker accepts on it, one
-  connection per wake-up. The accept queue belongs to the one socket, so a
-  worker that dies or blocks loses nothing that is queued: the others take
-  it. ``listen(0)`` gives every worker the same port, as in Node.
+* ``'shared'`` / ``SCHED_NONE`` (**the default here**): a worker's
+  ``listen()`` on TCP asks the primary, which binds the socket once and
+  passes the listening descriptor to every worker that asks for the same
+  address (SCM_RIGHTS); each worker accepts on it, one connection per
+  wake-up. The accept queue belongs to the one socket, so a worker that
+  dies or blocks loses nothing that is queued: the others take it.
+  ``listen(0)`` gives every worker the same port, as in Node.
+* ``'rr'`` / ``SCHED_RR`` (Node's default on every platform but Windows):
+  the primary listens and accepts, and hands each connection to the next
+  free worker in turn over the worker's channel (:mod:`gnet.cluster_rr`);
+  the worker's server emits 'connection' for it as for one it accepted, and
+  its ``address()`` is the primary's socket's. Connections spread evenly
+  (one at a time, they alternate strictly), which suits long-lived
+  connections. The primary keeps each connection until the worker says it
+  took it, so one handed to a worker that dies, closes its server or is at
+  ``maxConnections`` goes to another worker (Node 20 leaves a dead
+  worker's untaken connection hanging). TCP only; a Unix path is bound by
+  each worker, as under the shared policy.
 * ``'reusePort'``: each worker binds its own socket with SO_REUSEPORT and
   the kernel spreads connections over them. Linux drops the connections
   queued on a socket that closes (unless ``net.ipv4.tcp_migrate_req=1``),
   and the spread ignores load.
-* ``'rr'`` / ``SCHED_RR`` (Node's round-robin hand-off) is not implemented.
+
+Why gnet's default is not Node's: gnet's contract lets a 'connection'
+listener block, and under round-robin every connection passes through the
+primary, one process and one core, which then bounds the whole cluster's
+connection rate, and every connection costs a message round trip before
+its worker sees it (measured with two workers, 16 concurrent loopback
+clients on the same busy two-core machine: 1 400 to 1 900 connections a
+second under round-robin, about 4 000 with the shared socket). The shared socket has neither cost, and a
+worker that blocks simply stops accepting while the others go on. Node
+chose round-robin because the shared socket spreads unevenly on some
+systems (its docs report 70 % of connections on 2 of 8 processes); for
+long-lived connections where that matters, choose ``SCHED_RR``.
 
 A worker's ``listen({'exclusive': True})`` or ``listen({'reusePort':
 True})`` binds its own socket, as in Node; Unix socket paths are never
@@ -55,7 +79,11 @@ Stopping: ``gnet.run(graceful=ms)`` in the primary, on SIGTERM/SIGINT,
 disconnects every worker (each closes its servers and exits once its
 connections have ended) and kills those still alive when the grace period
 ends (then the status is 3, see :mod:`gnet.graceful`); on SIGHUP it
-replaces the workers one by one (:func:`restart`).
+replaces the workers one by one (:func:`restart`); on SIGUSR2 it starts a
+new copy of the program, hands it the listening sockets (systemd
+``LISTEN_FDS`` style) and retires once the new primary's workers listen
+(:func:`upgrade`, :mod:`gnet.upgrade`: a zero-downtime upgrade of the
+code, the primary included).
 
 In a worker, ``cluster.worker`` is the worker itself: ``worker.send(msg)``
 reaches the primary ('message' on the primary's Worker and on the
