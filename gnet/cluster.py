@@ -56,8 +56,9 @@ primary, one process and one core, which then bounds the whole cluster's
 connection rate, and every connection costs a message round trip before
 its worker sees it (measured with two workers, 16 concurrent loopback
 clients on the same busy two-core machine: 1 400 to 1 900 connections a
-second under round-robin, about 4 000 with the shared socket). The shared socket has neither cost, and a
-worker that blocks simply stops accepting while the others go on. Node
+second under round-robin, about 4 000 with the shared socket). The
+shared socket has neither cost, and a worker that blocks simply stops
+accepting while the others go on. Node
 chose round-robin because the shared socket spreads unevenly on some
 systems (its docs report 70 % of connections on 2 of 8 processes); for
 long-lived connections where that matters, choose ``SCHED_RR``.
