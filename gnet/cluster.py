@@ -50,18 +50,19 @@ Scheduling (``cluster.schedulingPolicy``, ``setupPrimary({'schedulingPolicy':
   queued on a socket that closes (unless ``net.ipv4.tcp_migrate_req=1``),
   and the spread ignores load.
 
-Why gnet's default is not Node's: gnet's contract lets a 'connection'
-listener block, and under round-robin every connection passes through the
-primary, one process and one core, which then bounds the whole cluster's
-connection rate, and every connection costs a message round trip before
+Why gnet's default is not Node's: under round-robin every connection
+passes through the primary, one process on one core, which then bounds
+the whole cluster's connection rate, and costs a message round trip before
 its worker sees it (measured with two workers, 16 concurrent loopback
 clients on the same busy two-core machine: 1 400 to 1 900 connections a
-second under round-robin, about 4 000 with the shared socket). The
-shared socket has neither cost, and a worker that blocks simply stops
-accepting while the others go on. Node
-chose round-robin because the shared socket spreads unevenly on some
-systems (its docs report 70 % of connections on 2 of 8 processes); for
-long-lived connections where that matters, choose ``SCHED_RR``.
+second under round-robin, about 4 000 with the shared socket). And
+gnet's contract lets a 'connection' listener block: under round-robin a
+blocked worker holds the one connection it was handed until it unblocks
+or dies (``heartbeatTimeout``), while with the shared socket it simply
+stops accepting and the others take everything. Node chose round-robin
+because the shared socket spreads unevenly on some systems (its docs
+report over 70 % of connections on 2 of 8 processes); for long-lived
+connections where the spread matters, choose ``SCHED_RR``.
 
 A worker's ``listen({'exclusive': True})`` or ``listen({'reusePort':
 True})`` binds its own socket, as in Node; Unix socket paths are never
