@@ -636,7 +636,9 @@ def upgrade(callback: Callable[..., Any] | None = None) -> None:
     If the new one exits first or is not ready within
     ``setupPrimary({'upgradeTimeout': ms})`` (30 s), it is stopped and this
     one goes on. ``callback(err, pid)`` gets None or an Error, and the new
-    primary's pid. Why a child and not ``execve``: see :mod:`gnet.upgrade`.
+    primary's pid. Outside ``run(graceful=...)`` this primary still stops
+    gracefully (``upgradeTimeout`` is then its grace period). Why a child
+    and not ``execve``: see :mod:`gnet.upgrade`.
     """
     if isWorker:
         raise RuntimeError("cluster.upgrade() is for the primary")
@@ -682,6 +684,12 @@ def _retire() -> None:
     deadline = monotonic() + 5.0
     while any(handle.pending() for handle in handles) and monotonic() < deadline:
         gevent.sleep(0.01)
+    if _signal.getsignal(_signal.SIGTERM) in (_signal.SIG_DFL, None):
+        # Not in run(graceful=...): a SIGTERM would end this primary at
+        # once and its workers with it; stop gracefully all the same.
+        code = graceful.gracefulStop(float(settings.get("upgradeTimeout", 30000)))
+        fail_run(SystemExit(code))
+        return
     os.kill(os.getpid(), _signal.SIGTERM)
 
 
@@ -801,6 +809,8 @@ def _stop_workers(grace_ms: float, hurry: Event | None) -> bool:
     if not workers:
         return False
     _stopping = True
+    for handle, _users in _rr_handles.values():
+        handle.stop_accepting()  # what comes now waits in the kernel's queue
     live = list(workers.values())
     for w in live:
         w.disconnect()

@@ -386,3 +386,30 @@ def test_respawn_gets_what_was_queued_while_no_worker_lived(primary: Any) -> Non
     with conn:
         new_pid = greeting(conn)
     assert new_pid not in (0, pid)
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_sighup_replaces_the_workers_and_fails_nothing(primary: Any) -> None:
+    # The rolling restart: each new worker joins the ring before the old one
+    # leaves, and the old one's untaken connections go to the others.
+    p = primary(2)
+    port, old = listening_pair(p)
+    served = serve_sequentially(port, 20)
+    p.proc.send_signal(signal.SIGHUP)
+    exits: list[list[Any]] = []
+    deadline = time.monotonic() + WAIT_S
+    while len(exits) < 2:  # clients all through the restart
+        assert time.monotonic() < deadline, p.events
+        served += serve_sequentially(port, 5)
+        while (event := p.next_event(time.monotonic() + 0.005)) is not None:
+            if event[0] == "exit":
+                exits.append(event)
+    assert sorted(e[1] for e in exits) == [1, 2]
+    assert all(e[2:] == [0, None, True] for e in exits)
+    new = {e[3] for e in p.events if e[0] == "listening"} - set(old.values())
+    assert len(new) == 2
+    served += serve_sequentially(port, 10)
+    assert set(served[-10:]) == new
+    assert 0 not in served
+    assert len(served) > 60  # 20 before, the rest while workers changed, 10 after
