@@ -613,8 +613,11 @@ def _check_ready(event: str) -> None:
     global _ready_fd
     if _ready_fd is None:
         return
-    waiting = _inherited and not all(w.state == "listening" for w in workers.values())
-    if _inherited_any and (event != "listening" or waiting):
+    all_listening = all(w.state == "listening" for w in workers.values())
+    # Under reusePort nothing was handed over: each worker binds its own socket.
+    own_sockets = _policy_name(settings.get("schedulingPolicy", schedulingPolicy)) == "reusePort"
+    if (_inherited_any or own_sockets) and (
+            event != "listening" or (not all_listening and (_inherited or own_sockets))):
         return
     for fd in _inherited.values():  # addresses the new code does not listen on
         os.close(fd)
@@ -664,7 +667,7 @@ def _upgrade(callback: Callable[..., Any] | None) -> None:
         timeout_s = float(settings.get("upgradeTimeout", 30000)) / 1000.0
         if not upgrade_module.wait_ready(proc, ready, timeout_s):
             err = RuntimeError(f"the new primary (pid {pid}) did not take over")
-    except OSError as exc:
+    except Exception as exc:  # reported, and this primary goes on
         err = exc
         logger.error("gnet: upgrade: could not start a new primary: %s", exc)
     if err is not None:
@@ -990,6 +993,8 @@ def _listen_shared(server: Server, host: str | None, port: int, backlog: int,
         _replies.pop(seq, None)
     server._pending = None
     if reply.get("rr"):
+        for old_key in [k for k, other in _rr_listeners.items() if other.closed]:
+            del _rr_listeners[old_key]
         listener = _rr_listeners[str(reply["rr"])]
         listener.server = server
         server._started(listener)

@@ -97,7 +97,7 @@ class ReadSide(PullMode):
                 # Nobody consumed a whole highWaterMark: let TCP push back.
                 self._stop_reading()
         else:
-            self._life.apply("eof")
+            self._life.eof()
             self._stop_reading()
             rq.append(END)
         if self._pull:
@@ -131,7 +131,7 @@ class ReadSide(PullMode):
 
     def _emit_end(self) -> None:
         life = self._life
-        life.apply("end")
+        life.end()
         decoder = self._decoder
         if decoder is not None:
             tail = decoder.end()

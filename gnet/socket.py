@@ -146,7 +146,29 @@ def setDefaultHighWaterMark(value: int) -> None:
 
 
 @implementer(ISocket, IProxyProtocolSocket)
-class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Handle):
+class _SocketType(type):
+    """Socket's metaclass: ``Socket.on``/``Socket.once`` read on the class are Node's statics.
+
+    On :class:`~gnet.events.EventEmitter`, ``on`` and ``once`` are a
+    descriptor that is the method on an instance and Node's static
+    ``events.on``/``events.once`` on the class, and that costs a Python call
+    on every lookup; every accepted connection looks ``on`` up several
+    times. Socket keeps the plain methods for its instances and answers
+    reads on the class here, so ``net.Socket.once(emitter, name)`` still
+    waits, as in Node, where the statics are inherited.
+    """
+
+    @property
+    def on(cls) -> Any:
+        return EventEmitter.on
+
+    @property
+    def once(cls) -> Any:
+        return EventEmitter.once
+
+
+class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Handle,
+             metaclass=_SocketType):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
     Node: ``new net.Socket([options])``. Events: 'lookup'(err, address,
@@ -189,6 +211,11 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         # the slot costs one pointer until used.
         "__dict__",
     )
+
+    if not TYPE_CHECKING:
+        # A connection's on() and once() bind as plain methods (see _SocketType).
+        on = EventEmitter.__dict__["on"].method
+        once = EventEmitter.__dict__["once"].method
     _flowing: bool | None
     allowHalfOpen: bool
     bytesRead: int
@@ -242,12 +269,12 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
             # start (a pipe's read end is made with writable False, its
             # write end with readable False).
             if opts.get("writable") is False:
-                life.apply("ending")
-                life.apply("fin")
-                life.apply("finish")
+                life.ending()
+                life.fin()
+                life.finish()
             if opts.get("readable") is False:
-                life.apply("eof")
-                life.apply("end")
+                life.eof()
+                life.end()
             elif opts.get("pauseOnCreate"):
                 self._flowing = False
             else:
@@ -436,7 +463,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
             self._begin()
         if callback is not None:
             self.once("connect", callback)
-        self._life.apply("connect")
+        self._life.connect()
         self._sync_active()
         connector = Connector(_ConnectTarget(self), options)
         self._attempt = connector
@@ -449,7 +476,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
     def _adopt(self, sock: Any, peer: Any = None) -> None:
         # The connection is up: its OS socket becomes this socket's transport.
         t = self._t = sock.attach()
-        self._life.apply("open")
+        self._life.open()
         if t.is_tcp:
             if peer is None:
                 try:
@@ -547,7 +574,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         life = self._life
         if life.teardown:
             return
-        life.apply("destroy")
+        life.destroy()
         self._error = error
         was_connecting = life.phase == CONNECTING
         attempt = self._attempt
@@ -604,13 +631,13 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         if t is not None:
             self._t = None
             t.close()
-        self._life.apply("release")
+        self._life.release()
 
     def _emit_error_event(self, error: BaseException) -> None:
         self.emit("error", error)
 
     def _emit_close(self, life: Lifecycle, had_error: bool) -> None:
-        life.apply("close")
+        life.close()
         self._sync_active()
         try:
             self.emit("close", had_error)

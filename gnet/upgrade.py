@@ -15,7 +15,11 @@ listens on every inherited socket (or every worker it forked listens), the
 new primary says "ready" on a pipe, and the old one retires as on SIGTERM:
 its workers stop accepting and finish their connections. Descriptors the
 old primary itself got from systemd are passed on first, under their own
-names, so a socket-activated service stays socket-activated.
+names, so a socket-activated service stays socket-activated. Under the
+``'reusePort'`` policy nothing is handed over: the new workers bind their
+own sockets beside the old ones, the new primary is ready once they all
+listen, and the old workers' queues are subject to Linux's
+queue-loss-on-close (see :mod:`gnet.cluster`).
 
 Why SIGUSR2: it is the signal unicorn, gunicorn and nginx use for
 exactly this (start the new binary next to the old one), so operators and

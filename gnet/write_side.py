@@ -329,13 +329,13 @@ class WriteSide(SocketPart):
                 self._onfinished.append(callback)
         if life.write or life.teardown:
             return self
-        life.apply("ending")
+        life.ending()
         corked = self._corked
         # Node's end() uncorks: what was held goes out before FIN.
         self._corked = 0
         if life.phase == NEW:
             # Never connected: nothing to flush; finish, then close.
-            life.apply("fin")
+            life.fin()
             self._queue(self._emit_finish, life)
             self._destroy(None, False)
         elif life.phase == OPEN:
@@ -366,7 +366,7 @@ class WriteSide(SocketPart):
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
                 return
-        life.apply("fin")
+        life.fin()
         self._queue(self._emit_finish, life)
 
     def _emit_finish(self, life: Lifecycle) -> None:
@@ -376,7 +376,7 @@ class WriteSide(SocketPart):
         # A 'finish' queued before a reconnect belongs to the old connection.
         if life is not self._life or (life.teardown and life.phase != NEW):
             return
-        life.apply("finish")
+        life.finish()
         # end() callbacks run before the 'finish' listeners, as in Node.
         callbacks = self._onfinished
         if callbacks is not None:
