@@ -145,7 +145,6 @@ def setDefaultHighWaterMark(value: int) -> None:
     _default_hwm = int(validate_number(value, "value", 0))
 
 
-@implementer(ISocket, IProxyProtocolSocket)
 class _SocketType(type):
     """Socket's metaclass: ``Socket.on``/``Socket.once`` read on the class are Node's statics.
 
@@ -167,6 +166,7 @@ class _SocketType(type):
         return EventEmitter.once
 
 
+@implementer(ISocket, IProxyProtocolSocket)
 class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Handle,
              metaclass=_SocketType):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
@@ -211,7 +211,6 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         # the slot costs one pointer until used.
         "__dict__",
     )
-
     if not TYPE_CHECKING:
         # A connection's on() and once() bind as plain methods (see _SocketType).
         on = EventEmitter.__dict__["on"].method

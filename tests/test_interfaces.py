@@ -13,6 +13,7 @@ from zope.interface import Interface, implementer
 from zope.interface.exceptions import BrokenMethodImplementation, DoesNotImplement, Invalid
 from zope.interface.verify import verifyClass, verifyObject
 
+import gnet
 from gnet.interfaces import IEventEmitter, IServer, ISocket
 from gnet.naming import snake_case
 
@@ -171,3 +172,17 @@ def test_verify_object_checks_signatures() -> None:
 
     with pytest.raises(BrokenMethodImplementation):
         verifyObject(IEventEmitter, WrongSignature())
+
+
+def test_the_public_classes_declare_their_interfaces() -> None:
+    # Declared on the class itself (not, say, on a metaclass), and complete.
+    from gnet.interfaces import IProxyProtocolSocket
+
+    assert ISocket.implementedBy(gnet.Socket)
+    assert IProxyProtocolSocket.implementedBy(gnet.Socket)
+    assert IServer.implementedBy(gnet.Server)
+    assert verifyClass(ISocket, gnet.Socket)
+    assert verifyClass(IServer, gnet.Server)
+    sock = gnet.Socket()
+    assert verifyObject(ISocket, sock)
+    sock.destroy()
