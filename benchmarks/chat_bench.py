@@ -49,6 +49,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -284,73 +285,128 @@ def run_chatgen(chatgen: Path, server: ServerProcess, args: list[str], settings:
     return result
 
 
+def wait_idle(server: ServerProcess, timeout: float = 60.0) -> bool:
+    """Wait until the server stops using CPU (two 0.2 s looks under 10 % of a core).
+
+    A server that fell behind may still be writing a finished scenario's lines
+    after its members left; members of the next scenario joining meanwhile
+    would get lines they never asked for.
+    """
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last = server.cpu_exact()
+    while time.monotonic() < deadline and quiet < 2:
+        time.sleep(0.2)
+        server.check_alive()
+        now = server.cpu_exact()
+        quiet = quiet + 1 if now is None or last is None or now - last < 0.02 else 0
+        last = now
+    return quiet >= 2
+
+
 def _per_op_us(cpu_s: float | None, ops: float) -> float | None:
     return cpu_s / ops * 1e6 if cpu_s is not None and ops else None
 
 
-def measure_chat(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Sizes,
-                 want: set[str]) -> list[dict[str, Any]]:
-    """Start one chat server and run the chat scenarios in ``want`` on it.
+def _warm_server(chatgen: Path, spec: ServerSpec, settings: Settings) -> ServerProcess:
+    """Start a chat server and warm its code paths up (joining, splitting, writing).
 
-    Memory and the room profile share one set of members (memory is read
-    once they have all joined, before any line is sent); fan-out runs last,
-    with its own members.
+    It is then left to see the closes and to go idle, so that what is
+    measured next starts from a quiet server.
     """
-    rows: list[dict[str, Any]] = []
     server = ServerProcess(spec, spec.command(0, settings.python, settings.node, None),
                            settings.server_cpu)
     try:
-        # Warm the server's code paths up (joining, splitting, writing), then
-        # let it see the closes before its memory is read.
         base_fds = server.fd_count()
         run_chatgen(chatgen, server, ['fanout', str(server.port), '--members', '8',
                                       '--duration', '0.1', '--warmup', '0.05'], settings, 60)
         server.wait_fds(base_fds, 10)
-        if want & {'chat-room', 'chat-memory'}:
-            base_rss = server.settled_rss()
-            members = sizes.room_members
+        wait_idle(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
-            def read_memory(res: dict[str, Any]) -> None:
-                res['base_rss_kib'] = base_rss
-                res['rss_kib'] = server.settled_rss()
-                res['server_fds'] = server.fd_count()
 
-            timeout = sizes.warmup + sizes.room_duration + sizes.drain + 150
-            res = run_chatgen(chatgen, server, [
-                'room', str(server.port), '--members', str(members),
-                '--senders', str(sizes.room_senders), '--rate', str(sizes.room_rate),
-                '--duration', str(sizes.room_duration), '--warmup', str(sizes.warmup),
-                '--drain', str(sizes.drain), '--join-timeout', '120'], settings, timeout,
-                on_joined=read_memory)
-            if 'chat-memory' in want:
-                rows.append({
-                    'scenario': 'chat-memory', 'members': members,
-                    'value': (res['rss_kib'] - res['base_rss_kib']) / members,
-                    'cpu_us_per_op': _per_op_us(res.get('join_cpu_s'), members),
-                    'base_rss_kib': res['base_rss_kib'], 'rss_kib': res['rss_kib'],
-                    'server_fds': res['server_fds'], 'join_seconds': res['join_seconds'],
-                })
-            if 'chat-room' in want:
-                asked = sizes.room_senders * sizes.room_rate * (members - 1)
-                rows.append({
-                    'scenario': 'chat-room', **_strip(res),
-                    'value': res['server_cpu_s'] / res['elapsed'],
-                    'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries']),
-                    'asked_per_s': asked, 'saturated': res['rate'] < SATURATED * asked,
-                })
-            server.wait_fds(base_fds + 2, 30)
-        if 'chat-fanout' in want:
-            res = run_chatgen(chatgen, server, [
-                'fanout', str(server.port), '--members', str(sizes.fanout_members),
-                '--window', str(sizes.fanout_window), '--duration', str(sizes.fanout_duration),
-                '--warmup', str(sizes.warmup), '--drain', str(sizes.drain)], settings,
-                sizes.warmup + sizes.fanout_duration + sizes.drain + 60)
-            rows.append({'scenario': 'chat-fanout', **_strip(res), 'value': res['rate'],
-                         'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'),
-                                                     res['deliveries'])})
+def measure_chat(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Sizes,
+                 want: set[str]) -> list[dict[str, Any]]:
+    """Run the chat scenarios in ``want`` on fresh servers of ``spec``.
+
+    Memory and the room profile share one server and one set of members
+    (memory is read once they have all joined, before any line is sent).
+    Fan-out gets a server of its own: one that fell behind in the room may
+    still be writing the room's lines long after its members left.
+    """
+    rows: list[dict[str, Any]] = []
+    room = sorted(want & {'chat-room', 'chat-memory'})
+    if room:
+        try:
+            rows += _room(chatgen, spec, settings, sizes, want)
+        except (BenchError, OSError) as exc:  # OSError: /proc of a server that died
+            rows += [{'scenario': key, 'error': str(exc)} for key in room]
+    if 'chat-fanout' in want:
+        try:
+            rows.append(_fanout(chatgen, spec, settings, sizes))
+        except (BenchError, OSError) as exc:
+            rows.append({'scenario': 'chat-fanout', 'error': str(exc)})
+    return rows
+
+
+def _room(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Sizes,
+          want: set[str]) -> list[dict[str, Any]]:
+    """Memory per member and the room profile, on one server and one set of members."""
+    rows: list[dict[str, Any]] = []
+    server = _warm_server(chatgen, spec, settings)
+    try:
+        base_rss = server.settled_rss()
+        members = sizes.room_members
+
+        def read_memory(res: dict[str, Any]) -> None:
+            res['base_rss_kib'] = base_rss
+            res['rss_kib'] = server.settled_rss()
+            res['server_fds'] = server.fd_count()
+
+        timeout = sizes.warmup + sizes.room_duration + sizes.drain + 150
+        res = run_chatgen(chatgen, server, [
+            'room', str(server.port), '--members', str(members),
+            '--senders', str(sizes.room_senders), '--rate', str(sizes.room_rate),
+            '--duration', str(sizes.room_duration), '--warmup', str(sizes.warmup),
+            '--drain', str(sizes.drain), '--join-timeout', '120'], settings, timeout,
+            on_joined=read_memory)
     finally:
         server.stop()
+    if 'chat-memory' in want:
+        rows.append({
+            'scenario': 'chat-memory', 'members': members,
+            'value': (res['rss_kib'] - res['base_rss_kib']) / members,
+            'cpu_us_per_op': _per_op_us(res.get('join_cpu_s'), members),
+            'base_rss_kib': res['base_rss_kib'], 'rss_kib': res['rss_kib'],
+            'server_fds': res['server_fds'], 'join_seconds': res['join_seconds'],
+        })
+    if 'chat-room' in want:
+        asked = sizes.room_senders * sizes.room_rate * (members - 1)
+        rows.append({
+            'scenario': 'chat-room', **_strip(res),
+            'value': res['server_cpu_s'] / res['elapsed'],
+            'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries']),
+            'asked_per_s': asked, 'saturated': res['rate'] < SATURATED * asked,
+        })
     return rows
+
+
+def _fanout(chatgen: Path, spec: ServerSpec, settings: Settings, sizes: Sizes
+            ) -> dict[str, Any]:
+    server = _warm_server(chatgen, spec, settings)
+    try:
+        res = run_chatgen(chatgen, server, [
+            'fanout', str(server.port), '--members', str(sizes.fanout_members),
+            '--window', str(sizes.fanout_window), '--duration', str(sizes.fanout_duration),
+            '--warmup', str(sizes.warmup), '--drain', str(sizes.drain)], settings,
+            sizes.warmup + sizes.fanout_duration + sizes.drain + 60)
+    finally:
+        server.stop()
+    return {'scenario': 'chat-fanout', **_strip(res), 'value': res['rate'],
+            'cpu_us_per_op': _per_op_us(res.get('server_cpu_s'), res['deliveries'])}
 
 
 def _strip(res: dict[str, Any]) -> dict[str, Any]:
