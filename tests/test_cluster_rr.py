@@ -237,6 +237,7 @@ def per_worker(events: list[list[Any]]) -> dict[int, list[str]]:
 # --- in-process checks -------------------------------------------------------------
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(("value", "policy"), [("rr", 2), ("none", 1), ("", 1), ("bogus", 1)])
 def test_policy_read_from_node_env(value: str, policy: int) -> None:
     # Node reads NODE_CLUSTER_SCHED_POLICY ('rr' or 'none') when cluster
