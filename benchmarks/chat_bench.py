@@ -811,6 +811,8 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
                 row[0] += f' ({entry["failed"]} failed)'
             if entry.get('saturated'):
                 row[0] += f' (saturated in {entry["saturated"]} of {fig["n"]} rounds)'
+            if entry.get('disturbed'):
+                row[0] += f' ({entry["disturbed"]} disturbed)'
             table.append(row)
         out += _table(header, table, align)
         out.append('')
@@ -853,6 +855,9 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
         f'{sizes["latency_duration"]:g} s after {sizes["warmup"]:g} s of warm-up; round-trip '
         'time from when each request was due, so a stalled server is charged for every '
         'request it delayed. The figure is the p99.')
+    out.append(
+        '- "disturbed" counts rounds in which other processes took more than 5 % of a core '
+        'on the two cores while the figure was measured (they are not run again).')
     out.append(
         '- "generator busy" is the share of the measured time chatgen spent on work rather '
         'than on polls that found nothing (it busy-polls its own core): below 100 %, it was '
