@@ -8,8 +8,9 @@ configured by its environment: ``PORT`` (8000; 0 for any free port, the
 same in every worker), ``WORKERS`` (one per core), ``RESPAWN`` (1: replace
 a worker that dies unplanned; 0: do not), ``SCHEDULING`` (``shared``, the
 default, or ``rr``). The primary forks the workers and serves until
-SIGTERM/SIGINT (a graceful stop, 5 s), restarting its workers one by one on
-SIGHUP (``gnet.run(graceful=...)``).
+SIGTERM/SIGINT (a graceful stop, 5 s); it restarts its workers one by one
+on SIGHUP, and hands its sockets over to a new copy of itself on SIGUSR2
+(``gnet.run(graceful=...)`` does all three).
 
 Each worker listens on 127.0.0.1 (the primary's one socket) with
 ``proxyProtocol`` on: every connection must start with a PROXY header from
@@ -17,11 +18,11 @@ a loopback peer. It answers each connection with one line, ``<address>
 <port> <family> <pid>``: the client's address as the server sees it (the
 one the header named), then ends it.
 
-Every line on stdout is a JSON array: the primary's cluster events
-(``fork``, ``online``, ``listening`` with port and pid, ``disconnect``,
-``exit`` with code, signal and exitedAfterDisconnect) and, from the
-workers, any server ``error`` or ``proxyError``, which a test counts as a
-failure.
+Every line on stdout is a JSON array: ``primary`` with its pid when a
+primary starts, the primary's cluster events (``fork``, ``online``,
+``listening`` with port and pid, ``disconnect``, ``exit`` with code, signal
+and exitedAfterDisconnect) and, from the workers, any server ``error`` or
+``proxyError``, which a test counts as a failure.
 """
 
 import json
@@ -44,6 +45,7 @@ def out(*fields: object) -> None:
 
 
 if cluster.isPrimary:
+    out("primary", os.getpid())
     cluster.setupPrimary({"respawn": RESPAWN, "schedulingPolicy": SCHEDULING})
     cluster.on("fork", lambda w: out("fork", w.id))
     cluster.on("online", lambda w: out("online", w.id))

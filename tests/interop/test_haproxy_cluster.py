@@ -21,7 +21,10 @@ What must hold, with the figures printed (run with ``-s``) and recorded:
   later one is served by the surviving worker or its replacement:
   failures = 0;
 * SIGHUP to the primary replaces both workers while a steady stream of
-  short connections runs through HAProxy: failures = 0.
+  short connections runs through HAProxy: failures = 0;
+* SIGUSR2 to the primary (a binary upgrade): a new copy of the program
+  takes the listening socket over, its workers listen on the same port, the
+  old primary retires with status 0, under the same stream: failures = 0.
 
 Each runs with the cluster's default scheduling (``shared``: the workers
 accept on the primary's socket) and with round-robin (``rr``: the primary
@@ -123,13 +126,22 @@ class Cluster:
         for chunk in iter(lambda: self.proc.stderr.read(4096), b""):  # type: ignore[union-attr]
             self.stderr += chunk
 
+    def primaries(self) -> list[int]:
+        """The pids of the primaries so far: this one, then each that took over (SIGUSR2)."""
+        return [e[1] for e in self.events if e[0] == "primary"]
+
+    def alive(self) -> bool:
+        """Whether a primary of this cluster runs (after an upgrade, the new one)."""
+        return self.proc.poll() is None or any(
+            pid_alive(pid) for pid in self.primaries() if pid != self.proc.pid)
+
     def wait_for(self, what: str, predicate: Callable[[list[list[Any]]], Any],
                  timeout_s: float = 15.0) -> Any:
         """Wait until ``predicate(events)`` is true; returns its value."""
         deadline = time.monotonic() + timeout_s
         while not (found := predicate(self.events)):
             left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
+            if left <= 0 or not self.alive():
                 raise AssertionError(f"no {what}; events {self.events}; "
                                      f"stderr {self.stderr[-2000:].decode(errors='replace')}")
             self._changed.clear()
@@ -152,7 +164,11 @@ class Cluster:
         return [e for e in self.events if e[0] in PROBLEMS]
 
     def close(self) -> int | None:
-        """SIGTERM (a graceful stop), then SIGKILL if it lingers; returns the exit status."""
+        """SIGTERM (a graceful stop), then SIGKILL if it lingers; returns the exit status.
+
+        A primary that took over after an upgrade (not this process's child)
+        is stopped the same way.
+        """
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -160,12 +176,26 @@ class Cluster:
             except gevent.subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for pid in self.primaries():
+            if pid != self.proc.pid and pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                if not wait_until(lambda p=pid: not pid_alive(p), 10, fail=False):
+                    os.kill(pid, signal.SIGKILL)
         gevent.joinall(self._readers, timeout=5)
         gevent.killall(self._readers)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
         return self.proc.returncode
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, left to a parent that is gone, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 # --- HAProxy -----------------------------------------------------------------------
@@ -460,3 +490,52 @@ def test_accept_queue_reads_the_listener() -> None:
         finally:
             for c in clients:
                 c.close()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_binary_upgrade_under_a_steady_stream_fails_no_connection(
+        stack: Any, figures: dict[str, Any], policy: str) -> None:
+    # SIGUSR2: a new copy of the program takes the listening socket over
+    # (systemd style), its workers listen, then the old primary retires.
+    cluster, proxy, ready = stack(2, respawn=False, policy=policy)
+    old_primary = cluster.proc.pid
+    old_workers = {pid for _port, pid in ready.values()}
+    port = next(iter(ready.values()))[0]
+    stream = Stream(proxy.port)
+    try:
+        wait_until(lambda: stream.ok >= 50, 10, "the stream to run")
+        before = stream.total
+        started = time.monotonic()
+        cluster.proc.send_signal(signal.SIGUSR2)
+        new_primary = cluster.wait_for("a new primary", lambda events: next(
+            (e[1] for e in events if e[0] == "primary" and e[1] != old_primary), None))
+
+        def new_listening(events: list[list[Any]]) -> dict[int, int] | None:
+            got = {e[3]: e[2] for e in events
+                   if e[0] == "listening" and e[3] not in old_workers}
+            return got if len(got) == 2 else None
+
+        new_workers = cluster.wait_for("the new primary's two workers listening", new_listening)
+        status = cluster.proc.wait(timeout=20)
+        upgrade_s = time.monotonic() - started
+        during = stream.total - before
+        wait_until(lambda: not any(pid_alive(pid) for pid in old_workers), 10,
+                   "the old workers to exit")
+        wait_until(lambda: any(stream.pids[pid] for pid in new_workers), 10,
+                   "a new worker to serve the stream")
+        gevent.sleep(0.3)
+    finally:
+        stream.finish()
+    figures.update(connections=stream.total, during_upgrade=during, failures=len(stream.failures),
+                   upgrade_s=round(upgrade_s, 3), old_primary_status=status,
+                   old_workers_served=sum(n for pid, n in stream.pids.items()
+                                          if pid in old_workers),
+                   new_workers_served=sum(n for pid, n in stream.pids.items()
+                                          if pid in new_workers))
+    assert stream.failures == []
+    assert status == 0  # the old primary retired gracefully
+    assert pid_alive(new_primary)
+    assert set(new_workers.values()) == {port}  # the same socket, handed over
+    assert during > 0
+    assert set(stream.pids) <= old_workers | set(new_workers)
+    assert proxy.server()["status"] == "UP" and proxy.server()["chkfail"] == "0"
