@@ -3,7 +3,7 @@
 ```
 python -m benchmarks.cluster_bench                 # every configuration, both scenarios
 python -m benchmarks.cluster_bench --quick
-python -m benchmarks --cluster                     # the same, inside the suite's report
+python -m benchmarks --scenarios cluster       # the same, into the suite's report
 ```
 
 Configurations: a single gnet process (``gnet_echo.py``) and a single Node
@@ -117,6 +117,11 @@ CONFIGS: tuple[Config, ...] = (
     Config('node-none-2', 'Node cluster none (shared), 2 workers', 'node',
            'cluster_node_echo.js', 2, 'none', 'node'),
 )
+
+
+def config_keys(suite_keys: list[str]) -> list[str]:
+    """The configurations matching the TCP suite's ``--servers`` (gnet, node)."""
+    return [c.key for c in CONFIGS if c.family in suite_keys]
 
 
 def _children() -> dict[int, list[int]]:
@@ -390,7 +395,7 @@ def markdown(cl: dict[str, Any]) -> list[str]:
     from benchmarks.report import _table, fmt_ratio, fmt_value
 
     out = ['## Multi-process (gnet.cluster)', '',
-           'From `python -m benchmarks --cluster` (`benchmarks/cluster_bench.py`, whose '
+           'From `python -m benchmarks --scenarios cluster` (`benchmarks/cluster_bench.py`, whose '
            'docstring says how the processes are pinned). With one worker, the server (primary '
            'and worker) has core 1 and the load generator core 0; with two, the workers have '
            'one core each and the load generator shares core 0 with the first, so two workers '

@@ -46,7 +46,7 @@ from typing import Any
 if __package__ in (None, ''):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import baseline, chat_bench, harness, report
+from benchmarks import baseline, chat_bench, cluster_bench, harness, report, tls_bench
 from benchmarks.harness import (
     SERVERS,
     TIMED_SCENARIOS,
@@ -251,8 +251,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--servers', help='comma-separated subset of servers (default: all)')
     p.add_argument('--scenarios', help='comma-separated subset of timed scenarios, and '
                                        '"chat" (chat-fanout, chat-room, chat-memory) and '
-                                       '"latency" (default: all); naming only chat or latency '
-                                       'ones skips the echo suite, its idle stages and emit')
+                                       '"latency", "tls" (benchmarks/tls_bench.py) and '
+                                       '"cluster" (benchmarks/cluster_bench.py) (default: '
+                                       'all); naming only chat, latency, tls or cluster ones '
+                                       'skips the echo suite, its idle stages and emit')
     p.add_argument('--chat-rounds', type=int,
                    help='rounds of the chat and latency scenarios (default 5; --quick 2)')
     p.add_argument('--chat-size', action='append', default=[], metavar='NAME=VALUE',
@@ -342,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
                                                   'servers')]
     chat_names = [*chat_bench.GROUPS, *(sc.key for sc in chat_bench.SCENARIOS
                                          if sc.key != 'latency')]
-    chosen = pick(args.scenarios, [sc.key for sc in TIMED_SCENARIOS] + chat_names, 'scenarios')
+    chosen = pick(args.scenarios, [sc.key for sc in TIMED_SCENARIOS] + chat_names
+                  + ['tls', 'cluster'], 'scenarios')
+    args.tls, args.cluster = 'tls' in chosen, 'cluster' in chosen
     timed = [sc for sc in TIMED_SCENARIOS if sc.key in chosen]
     idle = [harness.idle_scenario(n) for n in settings.idle_counts]
     chat_only = bool(args.scenarios) and not timed
@@ -405,7 +409,9 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
         active = []  # the echo servers have nothing to run
     progress = Progress(settings.repeats * len(active) * steps_per_server
                         + (0 if args.no_emit else 1)
-                        + chat_bench.steps(chat_keys, args.chat_groups, chat_sizes))
+                        + chat_bench.steps(chat_keys, args.chat_groups, chat_sizes)
+                        + (tls_bench.steps(settings, tls_bench.server_keys(chat_keys))
+                           if args.tls else 0))
     for key, reason in skipped.items():
         progress.note(f'skipping {key}: {reason}')
     if base_info:
@@ -437,6 +443,18 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
                           f'{chat_sizes.rounds} rounds (chat_bench.py)')
             chat = chat_bench.run(chat_keys, args.chat_groups, settings, chat_sizes, progress,
                                   args.chat_scenarios)
+        tls = cluster = None
+        if args.tls:
+            progress.note('TLS: gnet.tls, Node tls, gevent.ssl, asyncio and uvloop SSL '
+                          '(tls_bench.py)')
+            tls = tls_bench.run(settings, tls_bench.server_keys(chat_keys),
+                                idle_count=tls_bench.IDLE_QUICK if args.quick
+                                else tls_bench.IDLE_FULL, progress=progress)
+        if args.cluster:
+            progress.note('multi-process: gnet.cluster, Node cluster, one process, 1 and 2 '
+                          'workers (cluster_bench.py)')
+            cluster = cluster_bench.run(settings, cluster_bench.config_keys(chat_keys),
+                                        log=progress.note)
         emit = None
         if not args.no_emit:
             progress.begin('EventEmitter emit: gnet vs pyee')
@@ -466,8 +484,10 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
         'emit': emit,
         'udp': udp,
         'chat': chat,
+        'tls': tls,
+        'cluster': cluster,
     }
-    if not runs and chat and args.json.exists():
+    if not runs and (chat or tls or cluster) and args.json.exists():
         # A chat/latency-only run keeps the echo figures of the results it
         # replaces, so the report still has every section.
         try:
@@ -475,17 +495,23 @@ def measure(args: argparse.Namespace, settings: Settings, specs: list[ServerSpec
         except ValueError:
             old = {}
         if old.get('runs'):
-            data = {**old, 'chat': chat}
+            data = {**old, **{key: value for key, value in
+                              (('chat', chat), ('tls', tls), ('cluster', cluster)) if value}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1))
     report.write(data, args.md, args.png)
-    if runs or not chat:
+    if runs or not (chat or tls or cluster):
         print(report.console_summary(data))
     if chat:
         print(chat_bench.console_summary(chat))
+    if tls:
+        print(tls_bench.console(tls))
+    if cluster:
+        print(cluster_bench.console(cluster))
     print(f'\nwrote {args.md}, {args.png} and {args.json}')
     failures = [r for r in runs if 'error' in r]
-    bad_bytes = sum(r.get('byte_errors', 0) for r in runs)
+    bad_bytes = sum(r.get('byte_errors', 0) for r in [*runs, *(tls or {}).get('runs', []),
+                                                       *(cluster or {}).get('runs', [])])
     if bad_bytes:
         print(f'{bad_bytes} byte errors: a server echoed something else than it got',
               file=sys.stderr)

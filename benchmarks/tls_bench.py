@@ -3,7 +3,7 @@
 ```
 python -m benchmarks.tls_bench                     # every TLS server and scenario
 python -m benchmarks.tls_bench --quick --servers gnet,node
-python -m benchmarks --tls                         # the same, inside the whole suite's report
+python -m benchmarks --scenarios tls           # the same, into the suite's report
 ```
 
 Scenarios (``tlsgen.c``, the TLS twin of ``loadgen.c``, drives them all):
@@ -134,6 +134,18 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def server_keys(suite_keys: list[str]) -> list[str]:
+    """The TLS servers matching the TCP suite's ``--servers`` (asyncio-protocol -> asyncio)."""
+    return [s.key for s in SERVERS if any(k.split('-')[0] == s.key for k in suite_keys)]
+
+
+def steps(settings: Settings, keys: list[str] | None = None) -> int:
+    """How many progress steps ``run`` takes with these servers (default all)."""
+    active = [s for s in SERVERS if s.missing(settings.node) is None
+              and (keys is None or s.key in keys)]
+    return settings.repeats * len(active) * (len(TIMED) + 1)
+
+
 def run(settings: Settings, server_keys: list[str] | None = None,
         scenario_keys: list[str] | None = None, idle_count: int = IDLE_FULL,
         progress: Any = None) -> dict[str, Any]:
@@ -215,8 +227,8 @@ def markdown(tls: dict[str, Any]) -> list[str]:
     from benchmarks.report import _table, fmt_cpu, fmt_ratio, fmt_us, fmt_value
 
     out = ['## TLS (gnet.tls)', '',
-           'From `python -m benchmarks --tls` (`benchmarks/tls_bench.py`). Each server is the '
-           'TCP echo server of its library behind its TLS layer, with an ECDSA P-256 '
+           'From `python -m benchmarks --scenarios tls` (`benchmarks/tls_bench.py`). Each '
+           'server is the TCP echo server of its library behind its TLS layer, with an ECDSA P-256 '
            f'certificate made at run time; the client is {tls["client"]}. The same rounds, '
            'pinning and CPU counting as the TCP scenarios above. "CPU us/op" is the server\'s '
            'CPU time per handshake (with its round trip and close), per round trip, per '

@@ -2,6 +2,8 @@
 
 gevent.ssl wraps each accepted socket and does the handshake in the
 connection's greenlet; then the recv()/sendall() loop of gevent_echo.py.
+The context must be gevent.ssl's: the standard library's would wrap the
+socket in a blocking SSLSocket and stall the whole server on one handshake.
 
 Usage: python tls_gevent_echo.py [PORT [CERT.pem KEY.pem]]   (prints "PORT n" once listening);
 the certificate and key default to $GNET_BENCH_TLS_CERT and $GNET_BENCH_TLS_KEY.
@@ -11,9 +13,9 @@ from __future__ import annotations
 
 import os
 import socket
-import ssl
 import sys
 
+from gevent import ssl
 from gevent.server import StreamServer
 
 
@@ -42,7 +44,9 @@ def tls_files(argv: list[str]) -> tuple[str, str]:
 def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     cert_path, key_path = tls_files(sys.argv[2:])
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # gevent.ssl.SSLContext itself: gevent's create_default_context() answers the
+    # standard library's class unless the process is monkey-patched.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     server = StreamServer(('127.0.0.1', port), handle, backlog=1024, ssl_context=context)
     server.start()
