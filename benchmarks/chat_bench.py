@@ -656,6 +656,7 @@ def summarize(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]
             entry['undelivered'] = sum(r.get('undelivered', 0) for r in good)
             if all('client_busy' in r for r in good):
                 entry['client_busy'] = statistics.median(r['client_busy'] for r in good)
+            entry['late_sends'] = sum(r.get('late_sends', 0) for r in good)
             entry['disturbed'] = sum(1 for r in good if r.get('interference', 0) > 0.05)
             per[key] = entry
         # Ratios to Node, round by round: the comparison within one round is the
@@ -806,7 +807,10 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
             row += [f'{cpu["median"]:.2f} ({cpu["min"]:.2f}-{cpu["max"]:.2f})' if cpu else 'n/a',
                     _fr(entry.get('cpu_vs_node')) if s['key'] != 'node' else '1.00x']
             if busy:
-                row.append(f'{entry["client_busy"]:.0%}' if 'client_busy' in entry else 'n/a')
+                cell = f'{entry["client_busy"]:.0%}' if 'client_busy' in entry else 'n/a'
+                if lat and entry.get('late_sends'):
+                    cell += f' ({entry["late_sends"]:,} sent late)'
+                row.append(cell)
             if entry.get('failed'):
                 row[0] += f' ({entry["failed"]} failed)'
             if entry.get('saturated'):
@@ -861,7 +865,9 @@ def report(chat: dict[str, Any], level: int = 2) -> str:
     out.append(
         '- "generator busy" is the share of the measured time chatgen spent on work rather '
         'than on polls that found nothing (it busy-polls its own core): below 100 %, it was '
-        'waiting for the server, so the figure is the server\'s.')
+        'waiting for the server, so the figure is the server\'s. "sent late" counts the '
+        'lines of the measured window (all rounds) that the generator itself sent more than '
+        '1 ms after they were due: their latency is partly the generator\'s.')
     if meta.get('nofile_hard') is not None:
         out.append(f'- Descriptor limit (hard): {meta["nofile_hard"]}; each server and the '
                    'generator raise their soft limit to it.')

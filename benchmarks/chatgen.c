@@ -111,6 +111,10 @@ static uint64_t measure_from, measure_to; /* ns since t_origin: latency samples 
 static uint64_t deliveries, deliveries_total, expected_total, lines_sent, line_errors;
 static uint64_t errors, overruns, completed, joined, connects;
 static uint64_t hist[NBUCKETS], nsamples, max_ns;
+/* Lines of the measured window sent more than LATE_NS after they were due:
+ * the generator's own lateness, which the latency figures include. */
+#define LATE_NS 1000000ull
+static uint64_t late_sends, send_lag_max;
 static const char *last_error = "";
 static char bad_line[96];
 
@@ -224,6 +228,11 @@ static void send_line(int idx, uint64_t s, uint64_t due) {
     for (int i = head; i < size - 1; i++) p[i] = pad_char(s, sent_seq[s], i);
     p[size - 1] = '\n';
     m->out_len += (uint32_t)size;
+    if (due >= measure_from && due < measure_to) {
+        uint64_t lag = now_ns() - due;
+        if (lag > LATE_NS) late_sends++;
+        if (lag > send_lag_max) send_lag_max = lag;
+    }
     sent_seq[s]++;
     lines_sent++;
     expected_total += mode == PACED ? 1 : (uint64_t)(nmembers - 1);
@@ -426,6 +435,7 @@ static int run(void) {
     uint64_t end_at = measure_at + (uint64_t)(duration * 1e9);
     measure_from = measure_at;
     measure_to = end_at;
+    late_sends = send_lag_max = 0;
     /* The send schedule of room and paced: line i is due at start + i / rate_total. */
     double rate_total = mode == ROOM ? rate * nsenders : rate;
     double gap_ns = mode == FANOUT ? 0.0 : 1e9 / rate_total;
@@ -502,7 +512,8 @@ static int run(void) {
            "\"rate\": %.3f, \"deliveries_total\": %llu, \"expected_total\": %llu, "
            "\"undelivered\": %llu, \"line_errors\": %llu, \"overruns\": %llu, "
            "\"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f, "
-           "\"samples\": %llu, \"errors\": %llu, \"client_cpu\": %.4f, "
+           "\"samples\": %llu, \"late_sends\": %llu, \"send_lag_max_us\": %.3f, "
+           "\"errors\": %llu, \"client_cpu\": %.4f, "
            "\"client_busy\": %.4f, \"last_error\": \"%s\", \"bad_line\": \"%s\"}\n",
            mode_name(), nmembers, nsenders, size, window,
            mode == FANOUT ? 0.0 : rate_total, elapsed, join_seconds,
@@ -512,7 +523,7 @@ static int run(void) {
            (unsigned long long)undelivered, (unsigned long long)line_errors,
            (unsigned long long)overruns, percentile_us(0.50), percentile_us(0.99),
            percentile_us(0.999), max_ns / 1000.0, (unsigned long long)nsamples,
-           (unsigned long long)errors, elapsed > 0 ? cpu / elapsed : 0.0,
+           (unsigned long long)late_sends, send_lag_max / 1000.0, (unsigned long long)errors, elapsed > 0 ? cpu / elapsed : 0.0,
            spin && elapsed > 0 ? 1.0 - idle_ns / 1e9 / elapsed : 0.0, last_error, bad_line);
     fflush(stdout);
     /* Closing 10,000 sockets at exit is the kernel's work; nothing to wait for. */
