@@ -70,8 +70,10 @@ enum state { FREE, CONNECTING, JOINING, OPEN, DEAD };
 #define RBUF (256 * 1024)
 #define MAX_EVENTS 1024
 #define MAX_LINE 256
-/* A sender's unsent lines, at most: past this the server is not reading. */
-#define OUTCAP (64 * 1024)
+/* A sender's unsent lines, at most (4,096 lines of 64 B): past this the
+ * server has not read for a long while, and a line due is counted in
+ * "overruns" instead of being sent. */
+#define OUTCAP (256 * 1024)
 /* Connects in flight while members join: no listen backlog overflows. */
 #define JOIN_IN_FLIGHT 64
 #define WELCOME "welcome\n"
