@@ -834,6 +834,8 @@ def server_side_config(opts: dict[str, Any]) -> _Config:
     config = _Config()
     config.server_side = True
     if opts.get("SNICallback") is not None:
+        # Node's check first (ERR_INVALID_ARG_TYPE), then what gnet lacks.
+        validate_function(opts["SNICallback"], "options.SNICallback")
         raise UnsupportedError("options.SNICallback of a TLSSocket",
                                "use a tls.Server's SNICallback or addContext()")
     request_cert = bool(opts.get("requestCert"))
