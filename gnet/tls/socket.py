@@ -580,6 +580,53 @@ class TLSSocket(Socket):
 
         return x509.load_der_x509_certificate(der)
 
+    def renegotiate(self, options: Any = None, callback: Any = None) -> None:
+        """Refused: the standard library cannot renegotiate (TLS 1.3, the default, never does).
+
+        Raises:
+            UnsupportedError: always.
+        """
+        raise UnsupportedError("renegotiate()", "the standard library cannot renegotiate; "
+                               "TLS 1.3 has no renegotiation")
+
+    def exportKeyingMaterial(self, length: Any = None, label: Any = None,
+                             context: Any = None) -> bytes:
+        """Refused: the standard library cannot export keying material (RFC 5705).
+
+        Raises:
+            UnsupportedError: always.
+        """
+        raise UnsupportedError("exportKeyingMaterial()",
+                               "the standard library's ssl has no keying material exporter")
+
+    def getFinished(self) -> bytes | None:
+        """Refused: the standard library does not give the Finished message.
+
+        Raises:
+            UnsupportedError: always (``ssl.SSLObject.get_channel_binding('tls-unique')``
+            is the nearest thing, for TLS 1.2).
+        """
+        raise UnsupportedError("getFinished()",
+                               "the standard library does not give the Finished message")
+
+    def getPeerFinished(self) -> bytes | None:
+        """Refused: the standard library does not give the peer's Finished message.
+
+        Raises:
+            UnsupportedError: always.
+        """
+        raise UnsupportedError("getPeerFinished()",
+                               "the standard library does not give the Finished message")
+
+    def getTLSTicket(self) -> bytes | None:
+        """Refused: sessions are ``ssl.SSLSession`` objects here, their ticket not readable.
+
+        Raises:
+            UnsupportedError: always.
+        """
+        raise UnsupportedError("getTLSTicket()",
+                               "the standard library does not give a session's ticket")
+
     def resetAndDestroy(self) -> TLSSocket:
         """Refused, as in Node: a TLS socket cannot be closed with a TCP RST.
 
@@ -616,6 +663,10 @@ class TLSSocket(Socket):
         is_session_reused = isSessionReused
         set_servername = setServername
         get_peer_x509_certificate = getPeerX509Certificate
+        export_keying_material = exportKeyingMaterial
+        get_finished = getFinished
+        get_peer_finished = getPeerFinished
+        get_tls_ticket = getTLSTicket
         reset_and_destroy = resetAndDestroy
     # --- end of PEP 8 twins ---
 
