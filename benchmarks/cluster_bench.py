@@ -401,7 +401,8 @@ def markdown(cl: dict[str, Any]) -> list[str]:
            'one core each and the load generator shares core 0 with the first, so two workers '
            'can never show twice the rate here. "x one process" compares with the single '
            'process of the same library; "x Node" with Node\'s cluster of the same worker '
-           'count (Node\'s `none` for gnet\'s shared and reusePort, `rr` for rr); '
+           'count (Node\'s `none` for gnet\'s shared and reusePort, `rr` for rr; one process '
+           'with Node\'s one process); '
            '"efficiency" is rate(2 workers) / (2 x rate(1 worker)); "server CPU us/op" sums '
            'every process of the server (primary included), and "server cores" is the CPU '
            'they used per second.', '']
@@ -457,17 +458,22 @@ def scaling_figures(cl: dict[str, Any]) -> list[str]:
             lines.append(f'gnet {label}: server CPU per connection {one:.1f} us with 1 worker, '
                          f'{two:.1f} us with 2 ({(two / one - 1) * 100:+.0f}%); 2-worker '
                          f'efficiency {fmt(eff)}.')
-    n1, n2 = fig('node-rr-1', 'cpu_us_per_op'), fig('node-rr-2', 'cpu_us_per_op')
-    if n1 and n2:
-        lines.append(f'Node rr: {n1:.1f} us per connection with 1 worker, {n2:.1f} us with 2 '
-                     f'(the primary\'s hand-off included); 2-worker efficiency '
-                     f'{fmt(conn.get("node-rr-2", {}).get("efficiency"))}.')
+    for policy, label in (('rr', 'rr'), ('none', 'none (shared socket)')):
+        n1, n2 = fig(f'node-{policy}-1', 'cpu_us_per_op'), fig(f'node-{policy}-2',
+                                                              'cpu_us_per_op')
+        if n1 and n2:
+            lines.append(f'Node {label}: {n1:.1f} us per connection with 1 worker, {n2:.1f} us '
+                         f'with 2 (primary included); 2-worker efficiency '
+                         f'{fmt(conn.get(f"node-{policy}-2", {}).get("efficiency"))}.')
+    rr, shared = fig('gnet-rr-1', 'cpu_us_per_op'), fig('gnet-shared-1', 'cpu_us_per_op')
+    if rr and shared:
+        lines.append(f'gnet round-robin costs {rr / shared:.1f}x the shared socket\'s CPU per '
+                     'connection with 1 worker (the hand-off through the primary).')
     single = fig('gnet-single', 'cpu_us_per_op')
-    shared1 = fig('gnet-shared-1', 'cpu_us_per_op')
-    if single and shared1:
-        lines.append(f'One gnet process: {single:.1f} us per connection; the same code as the '
-                     f'one worker of a shared-socket cluster: {shared1:.1f} us (the cluster '
-                     'costs nothing per connection once the socket is passed).')
+    if single and shared:
+        lines.append(f'One gnet process: {single:.1f} us per connection; the one worker of a '
+                     f'shared-socket cluster, running the same code: {shared:.1f} us '
+                     f'({(shared / single - 1) * 100:+.0f}%).')
     if lines:
         out += ['Measured in this run (connection-rate scenario):', '']
         out += [f'- {line}' for line in lines]
