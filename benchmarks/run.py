@@ -7,6 +7,7 @@
     python benchmarks/run.py --servers gnet,node,gevent --scenarios pingpong-50
     python -m benchmarks --baseline-ref 8fcb718   # also that commit's gnet
     python -m benchmarks --scenarios chat,latency # only the chat workload and latency tails
+    python -m benchmarks --scenarios tls,cluster  # only TLS and the multi-process scenarios
 
 Each round starts every server afresh and measures its memory per idle
 connection, then runs each timed scenario on every server in turn, one
@@ -17,7 +18,9 @@ seconds apart (see baseline.py for ``--baseline-ref``, which adds an
 older commit's gnet as one more server). Servers run pinned to one core, the
 load generator (benchmarks/loadgen.c, compiled on first use) to the other.
 The chat workload and the latency tails (benchmarks/chat_bench.py, their
-own rounds, 5 by default) run after the echo rounds, and the EventEmitter
+own rounds, 5 by default) run after the echo rounds, then the TLS scenarios
+(benchmarks/tls_bench.py: the same rounds with an OpenSSL load generator)
+and the multi-process ones (benchmarks/cluster_bench.py), and the EventEmitter
 micro-benchmark (benchmarks/emit_bench.py) runs last.
 
 Results go to docs/benchmarks.md and docs/benchmarks.png (see report.py)
