@@ -177,8 +177,8 @@ def run(settings: Settings, server_keys: list[str] | None = None,
     # Log files are named after the server key: keep the TCP suite's apart.
     tagged = [dataclasses.replace(s, key=f'tls-{s.key}') for s in active]
     untag = {t.key: s.key for t, s in zip(tagged, active, strict=True)}
-    with certificate() as (cert, key), _env(GNET_BENCH_TLS_CERT=str(cert),
-                                             GNET_BENCH_TLS_KEY=str(key)):
+    with certificate() as (cert_path, key_path), _env(GNET_BENCH_TLS_CERT=str(cert_path),
+                                                       GNET_BENCH_TLS_KEY=str(key_path)):
         for rnd in range(settings.repeats):
             for r in suite.run_round(suite.round_order(tagged, rnd), rnd, settings, tlsgen,
                                      None, timed, idle, progress):
