@@ -14,9 +14,10 @@ and no other connection notices.
 
 The handshake starts when the client's first bytes arrive, driven by the
 connection's read watcher in the hub (see :mod:`gnet.tls.transport`): a
-client that connects and stays silent costs its socket, its ``SSLObject``
-and a timer, no greenlet. With an ``SNICallback`` the handshake moves into
-a greenlet of its own when the ClientHello arrives, so the callback may
+client that connects and stays silent costs its socket and a timer, no
+``SSLObject`` (made when the first bytes arrive) and no greenlet. With an
+``SNICallback`` (or an 'OCSPRequest' listener) the handshake moves into a
+greenlet of its own when the ClientHello arrives, so the callback may
 block cooperatively (a database lookup, a ``gevent.sleep``). The server's
 ``handshakeTimeout`` (120 s by default, as Node) bounds the handshake from
 the accept, silent clients and callback included.

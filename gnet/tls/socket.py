@@ -277,8 +277,7 @@ class TLSSocket(Socket):
         self.servername = False if config.server_side else config.servername
         t = TLSTransport(lower, config.engine_context(self), config.server_side,
                          None if config.server_side else config.servername or None,
-                         config.session)
-        t.sslobj._gnet_socket = self  # type: ignore[attr-defined]
+                         config.session, self)
         if not config.server_side:
             t.on_session = self._session_changed
         self._t = t  # type: ignore[assignment]
@@ -324,8 +323,7 @@ class TLSSocket(Socket):
             self.servername = config.servername
         t = TLSTransport(lower, config.engine_context(self), config.server_side,
                          config.servername or None if not config.server_side else None,
-                         config.session)
-        t.sslobj._gnet_socket = self  # type: ignore[attr-defined]  # for the SNI callback
+                         config.session, self)
         if not config.server_side:
             t.on_session = self._session_changed
         self._t = t  # type: ignore[assignment]
@@ -485,8 +483,10 @@ class TLSSocket(Socket):
     # Node's TLSSocket surface
 
     def _sslobj(self) -> ssl.SSLObject | None:
+        # None also while a server waits for the client's first bytes (no
+        # engine yet: asking does not make one).
         t = self._t
-        return t.sslobj if isinstance(t, TLSTransport) else None
+        return t._sslobj if isinstance(t, TLSTransport) else None
 
     def getPeerCertificate(self, detailed: bool = False) -> dict[str, Any] | None:
         """The peer's certificate as Node's object; ``{}`` when none, None once destroyed.

@@ -13,12 +13,14 @@ transport.
 * **Handshake.** :meth:`start_handshake` drives ``do_handshake()`` from
   the lower transport's read callback, in the hub: a client sends its
   ClientHello at once; a server does nothing until the client's first
-  bytes arrive, so a client that connects and stays silent costs a read
-  watcher and the ``timeout`` timer (the server's ``handshakeTimeout``, a
-  loop timer), no greenlet. Only a handshake whose OpenSSL callback may
-  block cooperatively (a server's ``SNICallback``: a database lookup, a
-  ``gevent.sleep``) moves into a short-lived greenlet of its own, when the
-  ClientHello's first bytes arrive; the hub cannot wait. The outcome
+  bytes arrive, and makes its engine (the ``SSLObject``) only then, so a
+  client that connects and stays silent costs a read watcher, two empty
+  memory BIOs and the ``timeout`` timer (the server's
+  ``handshakeTimeout``, a loop timer): no OpenSSL connection, no greenlet.
+  Only a handshake whose OpenSSL callback may block cooperatively (a
+  server's ``SNICallback``: a database lookup, a ``gevent.sleep``) moves
+  into a short-lived greenlet of its own, when the ClientHello's first
+  bytes arrive; the hub cannot wait. The outcome
   (success, Node's error, or the timeout's) reaches the socket once, in
   the hub. Until the socket calls :meth:`secure`, ``recv``/``send`` refuse
   (``BlockingIOError``) and the stream's read and write callbacks stay
@@ -112,17 +114,24 @@ class TLSTransport:
     """
 
     def __init__(self, lower: Any, context: EngineContext, server_side: bool,
-                 server_hostname: str | None = None, session: Any = None) -> None:
+                 server_hostname: str | None = None, session: Any = None,
+                 owner: Any = None) -> None:
         self.lower = lower
         self.family: int = lower.family
         self.reading = False
         self.writing = False
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
-        self.sslobj: ssl.SSLObject = context.wrap_bio(
-            self._in, self._out, server_side=server_side,
-            server_hostname=server_hostname, session=session)
         self.server_side = server_side
+        #: The TLSSocket, given to the engine as ``_gnet_socket`` (its callbacks need it).
+        self.owner = owner
+        # What makes the engine. A server's is made when the client's first
+        # bytes arrive (a silent client costs no OpenSSL connection); a
+        # client's now, since it speaks first.
+        self._recipe: Any = (context, server_hostname, session)
+        self._sslobj: ssl.SSLObject | None = None
+        if not server_side:
+            self._engine()
         self._secure = False
         self._closed = False
         self._backlog = bytearray()
@@ -142,6 +151,22 @@ class TLSTransport:
         #: Called (hub) after reads while a client may still get session tickets.
         self.on_session: Callable[[], Any] | None = None
         self._session_checks = 0
+
+    @property
+    def sslobj(self) -> ssl.SSLObject:
+        """The engine: an ``ssl.SSLObject`` (or the pyOpenSSL tier's twin), made on first use."""
+        obj = self._sslobj
+        return obj if obj is not None else self._engine()
+
+    def _engine(self) -> ssl.SSLObject:
+        context, server_hostname, session = self._recipe
+        self._recipe = None
+        obj: Any = context.wrap_bio(self._in, self._out, server_side=self.server_side,
+                                    server_hostname=server_hostname, session=session)
+        if self.owner is not None:
+            obj._gnet_socket = self.owner  # for the SNI callback (and the engine's)
+        self._sslobj = obj
+        return obj
 
     # ------------------------------------------------------------------
     # ITransport

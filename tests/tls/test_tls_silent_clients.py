@@ -1,7 +1,8 @@
 """Clients that connect and say nothing: cheap for the server, and still timed out.
 
-A TLS server starts a connection's handshake only when the client's first
-bytes arrive, driven by the connection's read watcher in the hub; a greenlet
+A TLS server starts a connection's handshake, and makes its OpenSSL
+connection, only when the client's first bytes arrive, driven by the
+connection's read watcher in the hub; a greenlet
 is made only for a handshake whose ``SNICallback`` may block, and only once
 the ClientHello arrives. ``handshakeTimeout`` still bounds every handshake
 from the accept: silent clients, half a ClientHello and a callback that
@@ -73,7 +74,9 @@ def test_silent_clients_have_no_greenlet_and_time_out(harness: Any, certs: Any) 
         t = sock._t
         assert isinstance(t, TLSTransport)
         assert t._greenlet is None and t.handshaking
-        assert sock.getProtocol() == "unknown"
+        assert t._sslobj is None  # no OpenSSL connection before the client speaks
+        assert sock.getProtocol() == "unknown" and sock.getCipher() is None
+        assert t._sslobj is None  # asking does not make one
     wait_until(lambda: len(outcomes) == SILENT, timeout_s=10)
     gevent.sleep(0.05)
     assert len(outcomes) == SILENT  # one each, never 'secureConnection'
