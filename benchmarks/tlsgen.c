@@ -212,6 +212,10 @@ static void do_handshake(int idx) {
     conn_t *c = &conns[idx];
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
+        if (SSL_session_reused(c->ssl)) {
+            conn_failed(idx, "session resumed: not a full handshake");
+            return;
+        }
         handshakes++;
         start_conversation(idx);
         return;
