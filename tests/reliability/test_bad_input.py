@@ -837,12 +837,12 @@ def _public_callables() -> set[str]:
 
     # A class may rebind EventEmitter's own functions (Socket's on/once, for
     # speed): those are EventEmitter's rows.
-    emitters = {getattr(v, "method", v) for v in vars(EventEmitter).values()}
+    emitters = {id(getattr(v, "method", v)) for v in vars(EventEmitter).values()}
     for owner, classes in (("Socket", (net.Socket, Handle)), ("Server", (net.Server, Handle)),
                            ("EventEmitter", (EventEmitter,)), ("Timeout", (Timeout, Handle))):
         members = {n for cls in classes for n, v in vars(cls).items()
                    if not n.startswith("_") and callable(v)
-                   and (cls is EventEmitter or v not in emitters)}
+                   and (cls is EventEmitter or id(v) not in emitters)}
         members -= {snake_case(n) for n in members if snake_case(n) != n}
         found |= {f"{owner}.{n}" for n in members}
     return found - NOT_CALLED_BY_PROGRAMS
