@@ -17,7 +17,7 @@ every server of the process that listens when the signal comes:
 In a ``gnet.cluster`` primary, SIGHUP (while ``run(graceful=...)`` waits)
 restarts the workers one by one (``cluster.restart()``) and SIGUSR2 starts
 a new copy of the program that takes the listening sockets over
-(``cluster.upgrade()``, :mod:`gnet.upgrade`); elsewhere SIGHUP and SIGUSR2
+(``cluster.upgrade()``, :mod:`gnet.cluster.handover`); elsewhere SIGHUP and SIGUSR2
 keep their dispositions.
 
 It is a ``run()`` option rather than a server method because a signal
@@ -88,7 +88,7 @@ def add_reloader(reloader: Callable[[], Any]) -> None:
     _reloaders.append(reloader)
 
 
-# What SIGUSR2 does while run(graceful=...) waits (a cluster primary: gnet.upgrade).
+# What SIGUSR2 does while run(graceful=...) waits (a cluster primary: gnet.cluster.handover).
 _upgraders: list[Callable[[], Any]] = []
 
 

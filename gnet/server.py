@@ -109,7 +109,7 @@ def tcp_listener(host: str | None, port: int, backlog: int, ipv6_only: bool = Fa
 
 
 def set_listen_hook(hook: Callable[..., bool] | None) -> None:
-    """Let ``hook(server, host, port, backlog, opts)`` answer TCP listens first.
+    """Let ``hook(server, host, port, backlog, opts)`` answer TCP and ``{fd}`` listens first.
 
     The declared way in for :mod:`gnet.cluster`: in a worker, the hook takes
     the primary's shared socket and returns True; False lets the server bind
@@ -425,7 +425,10 @@ class Server(_StreamServer, EventEmitter, Handle):
         self._listening = False
         opts = target.options
         if opts.get("fd") is not None:
-            self._listen_fd(opts["fd"], backlog)
+            # In a cluster worker, a descriptor systemd passed to the primary
+            # is the primary's to share (gnet.cluster, gnet.systemd).
+            if _cluster_listen is None or not _cluster_listen(self, None, 0, backlog, opts):
+                self._listen_fd(opts["fd"], backlog)
             return self
         if target.path is not None:
             self._listen_unix(target.path, backlog, opts)

@@ -24,6 +24,14 @@ gnet keeps that shape and adds one function to find the descriptors::
 programs this one starts do not inherit them. It leaves the environment as
 it is (a forked worker sees a different pid and so gets no descriptors), and
 it can be called any number of times.
+
+In a :mod:`gnet.cluster` worker, :func:`systemdFds` gives the descriptors
+systemd passed to the *primary* (the same numbers and names): the primary
+owns them, and the worker's ``server.listen({'fd': fd})`` asks the primary
+for that socket as a TCP ``listen()`` asks for an address (shared with
+every worker, or accepted by the primary under round-robin). The worker
+never holds those numbers itself; the cluster tells this module about them
+through :func:`set_primary_fds`.
 """
 
 from __future__ import annotations
@@ -37,6 +45,19 @@ from gnet.naming import module_aliases
 #: The first descriptor systemd passes (``SD_LISTEN_FDS_START``).
 SD_LISTEN_FDS_START = 3
 
+# In a gnet.cluster worker: the primary's systemd descriptors, {fd: name}.
+_primary_fds: dict[int, str] | None = None
+
+
+def set_primary_fds(fds: dict[int, str] | None) -> None:
+    """In a cluster worker: what :func:`systemdFdNames` answers (the primary's descriptors).
+
+    The declared way in for :mod:`gnet.cluster`, which sets it when a worker
+    starts; None (the default) reads this process's ``LISTEN_*`` variables.
+    """
+    global _primary_fds
+    _primary_fds = None if fds is None else dict(fds)
+
 
 def systemdFdNames() -> dict[int, str]:
     """The descriptors systemd passed to this process, with their names.
@@ -48,12 +69,15 @@ def systemdFdNames() -> dict[int, str]:
     Returns:
         ``{fd: name}`` in descriptor order; empty when the process was not
         socket-activated (no ``LISTEN_PID``, or one naming another process).
+        In a :mod:`gnet.cluster` worker, the primary's (see above).
 
     Raises:
         InvalidArgValueError: ``LISTEN_PID`` or ``LISTEN_FDS`` is not a
             number, or ``LISTEN_FDNAMES`` names a different count of
             descriptors.
     """
+    if _primary_fds is not None:
+        return dict(_primary_fds)
     env = os.environ
     pid = env.get("LISTEN_PID")
     if pid is None:

@@ -1,4 +1,4 @@
-"""Zero-downtime upgrade of a gnet.cluster primary (SIGUSR2, gnet.upgrade).
+"""Zero-downtime upgrade of a gnet.cluster primary (SIGUSR2, gnet.cluster.handover).
 
 A real primary with two workers serves a steady, bounded stream of short
 connections (``CLIENTS`` over about 3 s, each greeted with the worker's
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from gnet.upgrade import fd_name, parse_fd_name
+from gnet.cluster.handover import fd_name, parse_fd_name
 from helpers import default_sigint
 
 WAIT_S = 15.0
