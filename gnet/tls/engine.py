@@ -8,6 +8,12 @@ interface of the standard library's ``ssl.SSLObject`` over two
 that object is an :class:`EngineContext`: something with
 ``wrap_bio(incoming, outgoing, server_side, server_hostname, session)``.
 
+The transport reads only while there is something to decrypt: ``pending()``
+plus the incoming BIO's ``pending`` is never 0 while a ``read()`` could
+return plaintext (an engine that moves the incoming BIO's bytes into a
+buffer of its own counts them in ``pending()``), and never less than the
+plaintext the next ``read()`` gives, which the transport sizes from it.
+
 Two tiers:
 
 * **The standard library** (the default): ``ssl.SSLContext`` is the engine

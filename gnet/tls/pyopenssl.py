@@ -527,8 +527,18 @@ class PyOpenSSLObject(ssl.SSLObject):
             self._drain()
 
     def pending(self) -> int:
-        """Decrypted bytes OpenSSL holds."""
-        return self._conn.pending()
+        """Bytes a ``read()`` may turn into plaintext: decrypted, or still ciphertext.
+
+        The standard library's engine reads the transport's incoming BIO
+        itself, so the transport sees its ciphertext there; this one moves
+        that BIO's bytes into the connection's own on every call, so the
+        ciphertext not decrypted yet is counted here, with the plaintext
+        OpenSSL holds. The transport only asks whether a read is worth
+        making, and sizes it from the answer (plaintext is never longer
+        than its records).
+        """
+        conn = self._conn
+        return int(conn.pending()) + int(_lib.BIO_get_mem_data(conn._into_ssl, _ffi.NULL))
 
     def getpeercert(self, binary_form: bool = False) -> Any:
         """The peer's certificate: DER with ``binary_form``, else the standard library's dict."""

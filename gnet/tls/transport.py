@@ -96,6 +96,11 @@ class _Killed(Exception):
     pass
 
 
+def _no_engine(*_args: Any) -> Any:
+    # The engine's calls before it is made (a server's, until the client speaks).
+    raise BlockingIOError(errno.EAGAIN, "no TLS engine yet")
+
+
 # _handshake_step's answer while it needs more from the peer.
 _WAITING = object()
 
@@ -130,6 +135,10 @@ class TLSTransport:
         # client's now, since it speaks first.
         self._recipe: Any = (context, server_hostname, session)
         self._sslobj: ssl.SSLObject | None = None
+        # The engine's read, write and pending, bound once (see _engine).
+        self._read: Callable[..., Any] = _no_engine
+        self._write: Callable[[Any], int] = _no_engine
+        self._pending: Callable[[], int] = _no_engine
         if not server_side:
             self._engine()
         self._secure = False
@@ -140,6 +149,7 @@ class TLSTransport:
         self._eof = False  # the peer's close_notify or FIN was read
         self._more = False  # recv() stopped full: OpenSSL may hold more
         self._refire_queued = False
+        self._refiring = False  # recv() called by _refired, not by the descriptor
         self._error: BaseException | None = None
         self._rcb: Callable[[], Any] | None = None
         self._wcb: Callable[[], Any] | None = None
@@ -166,6 +176,15 @@ class TLSTransport:
         if self.owner is not None:
             obj._gnet_socket = self.owner  # for the SNI callback (and the engine's)
         self._sslobj = obj
+        # The standard library's SSLObject is a Python class whose read,
+        # write and pending only call its C object's: the hot path calls
+        # the C object's directly (one Python frame less per record). The
+        # pyOpenSSL engine has none and is called as it is.
+        raw = getattr(obj, "_sslobj", None) if type(obj) is ssl.SSLObject else None
+        engine = raw if raw is not None else obj
+        self._read = engine.read
+        self._write = engine.write
+        self._pending = engine.pending
         return obj
 
     # ------------------------------------------------------------------
@@ -191,44 +210,77 @@ class TLSTransport:
             raise BlockingIOError(errno.EAGAIN, "handshake not finished")
         if self._eof:
             return b""
-        read = self.sslobj.read
+        incoming = self._in
+        read = self._read
+        pending = self._pending
+        # Called again from the loop (_refired), not by the descriptor: only
+        # what OpenSSL and the incoming BIO hold is read; the socket's own
+        # readiness calls again if the kernel has more.
+        may_pull = not self._refiring
+        self._refiring = False
         chunks: list[bytes] = []
         got = 0
         try:
             while got < n:
-                try:
-                    data = read(n - got)
-                except ssl.SSLWantReadError:
+                # Decrypt while OpenSSL holds plaintext or the incoming BIO
+                # holds ciphertext (or its EOF), without asking OpenSSL
+                # first and catching its "want read" on an empty BIO.
+                held = pending() + incoming.pending
+                if held or incoming.eof:
+                    size = n - got
+                    if 0 < held < size:
+                        size = held  # plaintext <= ciphertext: no 64 KiB buffer per record
                     try:
-                        cipher = self.lower.recv(CHUNK)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError as exc:
-                        if chunks:
-                            self._error = exc
+                        data = read(size)
+                    except ssl.SSLWantReadError:
+                        # A partial record, or a record with no application
+                        # data (a TLS 1.3 session ticket, a key update): not
+                        # EOF; the rest comes from the socket.
+                        if incoming.eof:
+                            self._eof = True  # a FIN in the middle of a record
                             break
-                        raise
-                    if cipher:
-                        self._in.write(cipher)
-                    else:
-                        self._in.write_eof()
-                    continue
-                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                    # close_notify, or a FIN without one after the handshake
-                    # (Node 20 reads both as the end).
-                    self._eof = True
-                    break
-                except ssl.SSLError as exc:
-                    err = tls_error(exc)
-                    if chunks:
-                        self._error = err
+                    except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                        # close_notify, or a FIN without one after the
+                        # handshake (Node 20 reads both as the end).
+                        self._eof = True
                         break
-                    raise err from None
-                if not data:
-                    self._eof = True
+                    except ssl.SSLError as exc:
+                        err = tls_error(exc)
+                        if chunks:
+                            self._error = err
+                            break
+                        raise err from None
+                    else:
+                        if not data:
+                            self._eof = True
+                            break
+                        chunks.append(data)
+                        got += len(data)
+                        continue
+                # Nothing left to decrypt: read the socket, once per
+                # readiness. Exit when this call may not read it (the loop
+                # called, not the descriptor), after a short read (the
+                # kernel had less than asked: it is empty now, and the
+                # level-triggered watcher calls again when more arrives), on
+                # EAGAIN, and at EOF. Only a full read may be followed by
+                # another, once its records are decrypted.
+                if not may_pull:
                     break
-                chunks.append(data)
-                got += len(data)
+                try:
+                    cipher = self.lower.recv(CHUNK)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    if chunks:
+                        self._error = exc
+                        break
+                    raise
+                if cipher:
+                    incoming.write(cipher)
+                    may_pull = len(cipher) >= CHUNK
+                else:
+                    incoming.write_eof()
+                    may_pull = False
         finally:
             if self._out.pending:
                 try:
@@ -243,8 +295,13 @@ class TLSTransport:
         if self.on_session is not None and self._session_checks < 8:
             self._session_checks += 1
             self.on_session()
-        self._more = got >= n or (self._eof and bool(chunks)) or self._error is not None
-        if self._more and self.reading:
+        # Call again from the loop when this call stopped with something
+        # still to hand over: records OpenSSL or the incoming BIO holds (no
+        # descriptor event announces them), the EOF after the data, an error.
+        more = self._more = (
+            (got >= n and bool(pending() or incoming.pending or incoming.eof))
+            or (self._eof and bool(chunks)) or self._error is not None)
+        if more and self.reading:
             self._refire()
         if chunks:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -258,13 +315,13 @@ class TLSTransport:
             raise self._error
         if not self._secure or self._backlog or self._shut:
             raise BlockingIOError(errno.EAGAIN, "TLS records wait")
-        view = memoryview(data)
-        if len(view) > CHUNK:
-            view = view[:CHUNK]
-        if not len(view):
+        size = len(data)
+        if size > CHUNK:
+            data = memoryview(data)[:CHUNK]
+        elif not size:
             return 0
         try:
-            n = self.sslobj.write(view)
+            n: int = self._write(data)
         except ssl.SSLError as exc:
             raise tls_error(exc) from None
         self._flush_out()
@@ -437,7 +494,11 @@ class TLSTransport:
     def _refired(self) -> None:
         self._refire_queued = False
         if self.reading and self._rcb is not None and not self._closed:
-            self._rcb()
+            self._refiring = True
+            try:
+                self._rcb()
+            finally:
+                self._refiring = False
 
     # ------------------------------------------------------------------
     # The handshake
