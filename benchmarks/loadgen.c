@@ -18,7 +18,9 @@
  *   pipeline   --conns N --size B --depth D   D messages in flight per connection;
  *                                          messages/s
  *   bulk       --conns N --size B          writes of B bytes as fast as the socket
- *                                          takes them, reads everything back; MB/s
+ *              [--window W]                takes them (with --window, while fewer
+ *                                          than W bytes await their echo), reads
+ *                                          everything back; MB/s
  *   connrate   --conns P --size B          P connections at a time, each: connect,
  *                                          B-byte echo, close; connections/s
  *   idle       --stages N1,N2,...          open connections (each echoes B bytes
@@ -76,6 +78,10 @@ typedef struct {
 static enum mode mode;
 static struct sockaddr_in addr;
 static int nconns = 1, size = 64, depth = 16;
+/* bulk: at most this many bytes sent and not yet echoed back (0: no limit,
+ * as fast as the socket takes them); --sockbuf: SO_SNDBUF and SO_RCVBUF of
+ * every connection, which turns the kernel's buffer autotuning off for it. */
+static long window, sockbuf;
 static double duration = 2.0, warmup = 0.5, timeout_s = 120.0;
 /* Busy-poll (epoll_wait with a zero timeout) in timed modes. The server's
  * core sleeps when it has nothing to do, as it would in production; the
@@ -147,6 +153,11 @@ static void open_conn(int idx) {
     if (fd < 0) die("socket");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (sockbuf > 0) {
+        int b = (int)sockbuf;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof b);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof b);
+    }
     memset(c, 0, sizeof *c);
     c->fd = fd;
     c->seed = (seed_counter++ * 37u) % PERIOD;
@@ -196,7 +207,7 @@ static void start_conversation(int idx) {
     c->state = OPEN;
     switch (mode) {
     case PIPELINE: c->tx_target = (uint64_t)size * (uint64_t)depth; break;
-    case BULK: c->tx_target = UINT64_MAX; break;
+    case BULK: c->tx_target = window > 0 ? (uint64_t)window : UINT64_MAX; break;
     default: c->tx_target = (uint64_t)size; break;
     }
     if (mode != CONNRATE && mode != IDLE) c->t0 = now_ns();
@@ -254,6 +265,12 @@ static void on_readable(int idx) {
     }
     case BULK:
         if (measuring) ops++;
+        if (window > 0 && c->tx_target == c->tx_off) {
+            /* Whole writes of --size only: the next one once it fits. */
+            uint64_t room = c->rx_off + (uint64_t)window - c->tx_off;
+            c->tx_target += room / (uint64_t)size * (uint64_t)size;
+            flush(idx);
+        }
         break;
     case CONNRATE:
         if (c->rx_off == c->tx_target) {
@@ -420,7 +437,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen pingpong|pipeline|bulk|connrate|idle PORT [--host H] [--conns N]\n"
             "       [--size B] [--depth D] [--duration S] [--warmup S] [--stages N1,N2]\n"
-            "       [--timeout S] [--spin 1|0]\n");
+            "       [--timeout S] [--spin 1|0] [--window BYTES] [--sockbuf BYTES]\n");
     exit(2);
 }
 
@@ -447,6 +464,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) warmup = atof(v);
         else if (!strcmp(a, "--timeout")) timeout_s = atof(v);
         else if (!strcmp(a, "--spin")) spin = atoi(v);
+        else if (!strcmp(a, "--window")) window = atol(v);
+        else if (!strcmp(a, "--sockbuf")) sockbuf = atol(v);
         else if (!strcmp(a, "--stages")) {
             char *copy = strdup(v), *save = NULL;
             for (char *tok = strtok_r(copy, ",", &save); tok && nstages < MAX_STAGES;

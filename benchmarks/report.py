@@ -334,7 +334,8 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     add('')
     add('Server CPU per operation is the server process\'s user + system time in the '
         'measured window divided by the operations done in it (per round trip, message, '
-        'connection, bulk read; per connection opened for idle memory); lower is better.')
+        'connection, MB echoed in bulk; per connection opened for idle memory); lower is '
+        'better.')
     add('')
     checks = headroom(data)
     if checks:
@@ -497,8 +498,8 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         '/proc/PID/status once it stops moving.')
     add('- The load generator checks every byte it gets back against what it sent; any '
         'difference would be reported as byte errors. "server CPU us/op" is the server '
-        'process\'s user + system CPU time in the measured window per operation (per read '
-        'of up to 256 KiB for bulk; for the busy-polling C server it includes the polling), '
+        'process\'s user + system CPU time in the measured window per operation (per MB '
+        'echoed for bulk; for the busy-polling C server it includes the polling), '
         'as the scheduler counts it to the nanosecond (/proc/PID/task/*/schedstat). '
         '"spread" is half the range of the rounds around the median. For idle '
         'connections, "server CPU us/conn" is the server\'s CPU time while the connections '
@@ -638,6 +639,18 @@ def console_summary(data: dict[str, Any]) -> str:
             lines.append(f'    {labels[server["key"]]:<{width}} {figure:>30}'
                          f'  {fmt_ratio(entry.get("vs_node")):>7}'
                          f'  {fmt_ratio(entry.get("vs_gevent")):>7}  CPU {cpu}')
+    pairs = [(sc, data['summary'].get(sc['key'], {}).get('gnet', {}).get('paired', {})
+              .get('node')) for sc in _scenarios(data) if sc['mode'] != 'idle']
+    if any(pair for _, pair in pairs):
+        # The targets are judged on the worst round: each round's ratio, not
+        # the ratio of medians.
+        lines.append('')
+        lines.append('gnet / Node, round by round: median (min-max) of the figure and of '
+                     'server CPU per operation:')
+        for sc, pair in pairs:
+            if pair:
+                lines.append(f'  {sc["key"]:<12} figure {fmt_range(pair.get("value")):<24} '
+                             f'CPU {fmt_range(pair.get("cpu"))}  ({pair["rounds"]} rounds)')
     rows = baseline_rows(data)
     if rows:
         key = _base_key(data)
