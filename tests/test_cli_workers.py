@@ -15,6 +15,8 @@ import os
 import re
 import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -209,3 +211,116 @@ def test_bad_worker_usage_exits_2(args: list[str]) -> None:
     err = done.stderr.decode()
     assert_clean(err)
     assert err.splitlines()[-1].startswith(f"gnet {args[0]}: error: ")
+
+
+# The grace period a retired worker keeps serving for, shortened for the test
+# (the primary sends it to the worker with 'retire').
+SHORT_GRACE = "import gnet.cli.workers as w; w.GRACE_MS = 3000"
+
+
+def test_chat_sighup_replaces_the_workers_and_old_members_are_served_until_the_grace_ends(
+        gnet: Any, peers: Any, stopped: set[int]) -> None:
+    server = gnet("chat", "--workers", "2", "--port", "0", prelude=SHORT_GRACE)
+    port = server.listening_port()
+    pids = worker_pids(server, 2)
+    alice, _ = join_on(server, peers, port, pids, 1, stopped, "alice")
+    bob, _ = join_on(server, peers, port, pids, 2, stopped, "bob")
+    assert alice.line() == "* bob joined"
+
+    server.proc.send_signal(signal.SIGHUP)
+    assert server.err_line() == "gnet: SIGHUP: replacing the workers one at a time"
+    new_pids = {}
+    for old, new in ((1, 3), (2, 4)):
+        match = re.fullmatch(rf"gnet: worker {new} \(pid (\d+)\) replaces worker {old} "
+                             rf"\(pid {pids[old]}\), which finishes its connections",
+                             server.err_line())
+        assert match
+        new_pids[new] = int(match[1])
+
+    # The old workers stopped accepting but still serve their members.
+    alice.send(b"still here\n")
+    assert bob.line() == "alice: still here"
+    # A newcomer reaches a new worker, and the old members hear it and talk with it.
+    carol = peers(port)
+    assert carol.line() == WELCOME
+    carol.send(b"carol\n")
+    assert carol.line() == "Hello carol! Here now: alice, bob."
+    assert re.fullmatch(r"\[worker [34]\] carol joined", server.line())
+    assert alice.line() == "* carol joined"
+    assert bob.line() == "* carol joined"
+    carol.send(b"hi\n")
+    assert alice.line() == "carol: hi"
+    assert bob.line() == "carol: hi"
+    bob.send(b"hi carol\n")
+    assert carol.line() == "bob: hi carol"
+    assert alice.line() == "bob: hi carol"
+
+    # Chat connections do not end by themselves: once the grace period has
+    # passed, the old workers hang up on their members as a stop does, and end.
+    assert alice.rest() == b"* the server is shutting down\n"
+    assert bob.rest() == b"* the server is shutting down\n"
+    assert lines(carol, 2) == ["* alice left", "* bob left"]
+    retired = sorted(server.err_line() for _ in range(2))
+    assert retired == [f"gnet: worker {wid} (pid {pids[wid]}) retired (status 0)"
+                       for wid in (1, 2)]
+    assert not any(alive(pid) for pid in pids.values())
+    assert all(alive(pid) for pid in new_pids.values())
+
+    # Reconnecting reaches a new worker; the names are free again.
+    alice = peers(port)
+    assert alice.line() == WELCOME
+    alice.send(b"alice\n")
+    assert alice.line() == "Hello alice! Here now: carol."
+    assert carol.line() == "* alice joined"
+    code, _out, err = server.signal(signal.SIGTERM)
+    assert (code, err) == (0, "")
+    assert carol.rest() == b"* the server is shutting down\n"
+    assert not any(alive(pid) for pid in new_pids.values())
+
+
+def test_echo_sighup_refuses_nothing_and_an_old_client_that_hangs_up_lets_its_worker_go(
+        gnet: Any, peers: Any) -> None:
+    server = gnet("echo", "--workers", "2", "--port", "0", prelude=SHORT_GRACE)
+    port = server.listening_port()
+    pids = worker_pids(server, 2)
+    old = [peers(port) for _ in range(4)]
+    # Short connections all through the restart: each is served, none refused.
+    done = threading.Event()
+    served: list[int] = []
+    failures: list[BaseException] = []
+
+    def clients() -> None:
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline and len(served) < 5000:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                    conn.sendall(b"during\n")
+                    assert conn.recv(64) == b"during\n"
+                served.append(1)
+            except (OSError, AssertionError) as exc:
+                failures.append(exc)
+
+    thread = threading.Thread(target=clients)
+    thread.start()
+    try:
+        server.proc.send_signal(signal.SIGHUP)
+        assert server.err_line() == "gnet: SIGHUP: replacing the workers one at a time"
+        assert re.fullmatch(r"gnet: worker 3 \(pid \d+\) replaces worker 1 .*",
+                            server.err_line())
+        assert re.fullmatch(r"gnet: worker 4 \(pid \d+\) replaces worker 2 .*",
+                            server.err_line())
+    finally:
+        done.set()
+        thread.join(30)
+    assert failures == [] and len(served) > 0
+    # The connections of the old workers still echo; once they hang up, the
+    # old workers end long before the grace period would cut them.
+    for i, client in enumerate(old):
+        client.send(f"old {i}\n".encode())
+        assert client.line() == f"old {i}"
+        client.close()
+    retired = sorted(server.err_line() for _ in range(2))
+    assert retired == [f"gnet: worker {wid} (pid {pids[wid]}) retired (status 0)"
+                       for wid in (1, 2)]
+    code, out, err = server.signal(signal.SIGTERM)
+    assert (code, out, err) == (0, b"", "")

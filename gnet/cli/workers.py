@@ -29,6 +29,24 @@ every worker the same port).
   look-alike names, and everything one member sees comes in the order the
   primary saw it. A worker that dies has its members' leaves announced.
   The room's log lines carry ``[worker ID]``.
+- Restart: SIGHUP to the primary replaces the workers one at a time, as
+  :func:`gnet.cluster.restart` does for programs: a new worker is forked,
+  and once it listens the old one is told ``retire``, on which it
+  disconnects itself (``cluster.worker.disconnect()``: its channel stays
+  open until its connections have ended, where the primary's
+  ``worker.disconnect()`` would close it at once). The old worker stops
+  accepting at once (the new ones take every new
+  connection from the shared socket, so none is refused) and keeps serving
+  the connections it has: chat members on it go on talking with everyone,
+  on every worker, as before. An echo client that hangs up, or chat members
+  who all leave, let it exit by itself. Chat connections are long-lived, so
+  draining may never end by itself: :data:`GRACE_MS` after ``retire`` the
+  old worker does what a stop does (chat: every member still there is told
+  ``* the server is shutting down`` and hung up a second later, their
+  leaves announced to the others; echo: its clients are hung up), and a
+  client that reconnects reaches a new worker. The primary says on stderr
+  which worker replaced which, and ``worker N (pid P) retired`` when an old
+  one ends. A SIGHUP during a restart or a stop is ignored (and said so).
 - Stop: SIGINT/SIGTERM reach the primary (Ctrl-C at a terminal reaches
   the workers too; they leave it to the primary). The primary sends each
   worker ``stop`` (what the single-process command does on a signal: chat
@@ -41,8 +59,8 @@ every worker the same port).
 The messages, JSON objects with a ``t`` (type): worker to primary
 ``error`` (``text``), ``claim`` (``name``, ``ref``), ``say`` (``name``,
 ``text``), ``leave`` (``name``); primary to worker ``claimed`` (``ref``,
-``ok``, ``names``), ``stop``, ``join`` (``name``) and the relayed ``say``
-and ``leave``.
+``ok``, ``names``), ``stop``, ``retire`` (``ms``: the grace period),
+``join`` (``name``) and the relayed ``say`` and ``leave``.
 """
 
 from __future__ import annotations
@@ -58,11 +76,13 @@ from gevent.event import Event
 import gnet as net
 from gnet.chat import name_key
 from gnet.cli.common import EXIT_ERROR, EXIT_OK, on_signals, say, where
+from gnet.loop import clearTimeout, setTimeout
 
 __all__ = ("GRACE_MS", "WorkerLink", "is_worker", "run_primary")
 
 #: How long (ms) the primary waits for its workers to end after a stop
-#: signal before killing them (chat's members get a second, then are cut off).
+#: signal before killing them (chat's members get a second, then are cut off),
+#: and how long a worker retired by SIGHUP keeps serving its connections.
 GRACE_MS = 10_000
 
 
@@ -103,7 +123,9 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
 
     cluster.setupPrimary({"exec": "gnet", "execArgv": _worker_argv(), "args": list(argv)})
     state: dict[str, Any] = {"status": EXIT_OK, "error": None, "announced": False,
-                             "stopping": 0}
+                             "stopping": 0, "restarting": False}
+    # Workers told to retire (SIGHUP), by id.
+    retiring: set[int] = set()
     listening: dict[int, Any] = {}
     # Every chat member's name by name_key, and the id of its worker.
     roster: dict[str, tuple[str, int]] = {}
@@ -167,12 +189,59 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
         if state["stopping"] or state["error"]:
             return
         how = f"status {code}" if sig is None else sig
-        if not state["announced"]:
+        if worker.id in retiring:
+            retiring.discard(worker.id)
+            say(prog, f"worker {worker.id} (pid {worker.process.pid}) retired ({how})")
+        elif not state["announced"]:
             fail(f"worker {worker.id} (pid {worker.process.pid}) exited ({how}) before "
                  "listening")
         else:
             say(prog, f"worker {worker.id} (pid {worker.process.pid}) exited ({how}); "
                       "starting another")
+
+    def rolling_restart() -> None:
+        # gnet.cluster.restart's order, with 'retire' told first: each old
+        # worker goes once its replacement listens.
+        state["restarting"] = True
+        try:
+            olds = [w for w in list(cluster.workers.values())
+                    if w.id not in retiring and w.process.poll() is None]
+            for old in olds:
+                if state["stopping"] or state["error"]:
+                    return
+                new = cluster.fork()
+                ready = Event()
+                new.once("listening", lambda *_args, r=ready: r.set())
+                new.once("exit", lambda *_args, r=ready: r.set())
+                ready.wait(30.0)
+                if new.state != "listening":
+                    say(prog, f"worker {new.id} (pid {new.process.pid}) did not listen; "
+                              f"worker {old.id} goes on serving")
+                    if new.process.poll() is None:
+                        new.kill()
+                    return
+                retiring.add(old.id)
+                # Not old.disconnect(): that closes the channel at once, and
+                # the old worker's chat members would no longer hear the
+                # others. The worker disconnects itself: it stops accepting,
+                # and its channel closes once its connections have ended.
+                old.send({"t": "retire", "ms": GRACE_MS})
+                say(prog, f"worker {new.id} (pid {new.process.pid}) replaces worker {old.id} "
+                          f"(pid {old.process.pid}), which finishes its connections")
+                # The old worker ends its connections after GRACE_MS itself;
+                # one that does not is killed a little later.
+                gevent.spawn_later(GRACE_MS / 1000.0 + 5.0, lambda w=old: (
+                    w.process.poll() is None and w.process.kill()))
+        finally:
+            state["restarting"] = False
+
+    def on_hangup() -> None:
+        if state["stopping"] or state["error"] or not state["announced"] or \
+                state["restarting"]:
+            say(prog, "SIGHUP ignored: the workers are starting, restarting or stopping")
+            return
+        say(prog, "SIGHUP: replacing the workers one at a time")
+        gevent.spawn(rolling_restart)
 
     def stop_all() -> None:
         state["status"] = graceful.gracefulStop(GRACE_MS, hurry)
@@ -193,7 +262,7 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
     cluster.on("listening", on_listening)
     cluster.on("message", on_message)
     cluster.on("exit", on_exit)
-    handlers = on_signals(on_signal)
+    handlers = [*on_signals(on_signal), gevent.signal_handler(signal.SIGHUP, on_hangup)]
     try:
         for _ in range(count):
             cluster.fork()
@@ -220,6 +289,9 @@ class WorkerLink:
     ``on_stop`` runs when the primary says ``stop`` or on SIGTERM sent to the
     worker itself; SIGINT is left to the primary (Ctrl-C at a terminal
     reaches every process of the group, and the primary tells the workers).
+    ``retire`` (a SIGHUP restart) disconnects the worker (its server stops
+    accepting; it ends once its connections have) and runs ``on_stop`` once
+    the grace period has passed, unless the worker has ended by then.
     """
 
     def __init__(self, on_stop: Callable[[], None]) -> None:
@@ -234,6 +306,7 @@ class WorkerLink:
         worker.on("message", self._on_message)
         self._handlers = [gevent.signal_handler(signal.SIGINT, lambda: None),
                           gevent.signal_handler(signal.SIGTERM, on_stop)]
+        self._retire_timer: Any = None
 
     def send(self, message: dict[str, Any]) -> None:
         """To the primary (lost if it is gone: the worker is stopping then)."""
@@ -242,10 +315,18 @@ class WorkerLink:
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and msg.get("t") == "stop":
             self.on_stop()
+        elif isinstance(msg, dict) and msg.get("t") == "retire":
+            if self._retire_timer is None:
+                # Unref'd: a worker whose connections all end exits sooner.
+                self._retire_timer = setTimeout(self.on_stop, float(msg.get("ms") or 0))
+                self._retire_timer.unref()
+                self.worker.disconnect()
         elif self.on_event is not None:
             self.on_event(msg)
 
     def close(self) -> None:
+        if self._retire_timer is not None:
+            clearTimeout(self._retire_timer)
         for handler in self._handlers:
             handler.cancel()
         self.worker.removeListener("message", self._on_message)
