@@ -402,7 +402,12 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
                     if not self._flowing or self._life.teardown:
                         break
                     del rq[0]
-                    self._consumed(len(item))
+                    # ReadSide._consumed, its call made only when the read
+                    # watcher is stopped (the one case it has work to do).
+                    self._rlen -= len(item)
+                    t = self._t
+                    if t is not None and not t.reading:
+                        self._consumed(0)
                     try:
                         decoder = self._decoder
                         chunk = item if decoder is None else decoder.write(item)
