@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                    help='extra load generator option, e.g. --loadgen-opt=--window=1048576')
     p.add_argument('--variant', action='append', default=[], metavar='NAME:OPTS',
                    help='a load generator variant run in every round beside the others, '
-                        'e.g. --variant "w1m:--window 1048576" (default: one, as given)')
+                        'e.g. --variant "w1m:--window 1048576" (default: one, as given); '
+                        'a NAME starting with "hog" also runs a busy loop on the server core, '
+                        '"hoggen" on the generator\'s')
     p.add_argument('--server-env', action='append', default=[], metavar='NAME=VALUE',
                    help='environment for the servers (e.g. GNET_BENCH_SOCKBUF=262144)')
     p.add_argument('--server-cpu', type=int, default=1)
@@ -203,11 +205,23 @@ def main(argv: list[str] | None = None) -> int:
                             servers.pop(spec.key).stop()
                         servers[spec.key] = start(spec)
                     srv = servers[spec.key]
+                    hog = None
+                    if vname.startswith('hog'):
+                        # One more busy process on the server's core: how the
+                        # figures move when the machine gets busier.
+                        hog = subprocess.Popen(
+                            [sys.executable, '-c', 'while True: pass'],
+                            preexec_fn=harness.pinned(settings.client_cpu
+                                                      if vname.startswith('hoggen')
+                                                      else settings.server_cpu))
                     srv.resume()
                     try:
                         r = one_run(loadgen, srv, sc, settings, args.ss, vopts)
                     finally:
                         srv.pause()
+                        if hog is not None:
+                            hog.kill()
+                            hog.wait()
                     r.update(round=rnd, server=key)
                     runs.append(r)
                     ss = r['ss']
