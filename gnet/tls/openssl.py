@@ -8,6 +8,14 @@ libraries Node lists (``ERR_OSSL_PEM_NO_START_LINE``,
 others (``ERR_OSSL_UNSUPPORTED`` from OpenSSL 3's DECODER). Python's
 ``ssl.SSLError`` carries the same library and reason, so the mapping is
 mechanical.
+
+Except where CPython's table of reasons lacks OpenSSL's: an alert such as
+no_application_protocol (120) comes as ``reason=None`` and the text
+``[SSL] tlsv1 alert no application protocol (_ssl.c:1006)`` (CPython
+3.10-3.13 with OpenSSL 3.0). Node derives its code from OpenSSL's reason
+text (upper case, spaces as underscores), so the reason is rebuilt the same
+way from that text: ``ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL``, as
+Node 20 reports, rather than ``ERR_SSL_UNKNOWN``.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ _LIB_TEXT = {
     'UI': 'UI routines', 'SYS': 'system library',
 }
 _REASON_TEXT = re.compile(r'^\[[^\]]*\] (.*?)(?: \(_ssl\.c:\d+\))?$')
+# CPython's text when it knows the library but not the reason: "[SSL] text".
+_UNNAMED = re.compile(r'^\[([A-Z0-9_]+)\] ([a-z0-9 _-]+?)(?: \(_ssl\.c:\d+\))?$')
 
 
 def openssl_error(err: ssl.SSLError) -> OpenSSLError:
@@ -56,7 +66,14 @@ def openssl_error(err: ssl.SSLError) -> OpenSSLError:
         The new error; the caller raises or emits it.
     """
     library = getattr(err, 'library', None) or ''
-    reason = getattr(err, 'reason', None) or 'UNKNOWN'
+    reason = getattr(err, 'reason', None)
+    if not reason:
+        unnamed = _UNNAMED.match(str(err.args[1]) if len(err.args) > 1 else str(err))
+        if unnamed is not None and unnamed.group(1) == (library or unnamed.group(1)):
+            library = unnamed.group(1)
+            reason = unnamed.group(2).upper().replace(' ', '_')  # Node's rule: only spaces
+        else:
+            reason = 'UNKNOWN'
     if library == 'SSL':
         code = f'ERR_SSL_{reason}'
     elif library in _NODE_LIBS:

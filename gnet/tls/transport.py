@@ -25,16 +25,24 @@ transport.
   the hub. Until the socket calls :meth:`secure`, ``recv``/``send`` refuse
   (``BlockingIOError``) and the stream's read and write callbacks stay
   unarmed: the stream queues its writes, as while connecting.
-* **Reading.** ``recv(n)`` decrypts what the incoming BIO holds and pulls
-  more ciphertext from below only while it has less than ``n`` plaintext
-  bytes (memory stays bounded by one read). A close_notify, or the peer's
-  FIN after the handshake (a "ragged" EOF, which Node 20 also reads as the
-  end), is ``b''``. When it stops with ``n`` bytes, OpenSSL may hold more
-  that no descriptor event will announce: the read callback is called
-  again from the loop.
+* **Reading.** ``recv(n)``, called when the descriptor is readable, reads
+  the lower transport once (64 KiB), feeds the incoming BIO, and decrypts
+  while OpenSSL holds plaintext or the BIO holds ciphertext
+  (``SSLObject.pending()`` and ``MemoryBIO.pending``): one system call and
+  no "want read" exception per record, as libuv reads for Node. It reads
+  below again only after a full read (a short one means the kernel had no
+  more; the level-triggered watcher calls again when there is), and only
+  while it has less than ``n`` plaintext bytes (memory stays bounded by
+  one read). A record without application data (a TLS 1.3 session ticket
+  after the handshake) is processed and gives nothing: not EOF. A
+  close_notify, or the peer's FIN after the handshake (a "ragged" EOF,
+  which Node 20 also reads as the end), is ``b''``. When it stops with
+  ``n`` bytes while OpenSSL or the BIO holds more, which no descriptor
+  event will announce, the read callback is called again from the loop,
+  and that call decrypts only what is held.
 * **Writing.** ``send(data)`` encrypts up to 64 KiB and hands the records
-  to the lower transport; what the kernel does not take waits in a backlog
-  drained by the lower transport's write watcher. ``pending`` is that
+  to the lower transport in one send; what the kernel does not take waits
+  in a backlog drained by the lower transport's write watcher. ``pending`` is that
   backlog (and 1 while the handshake runs, so that the stream's FIN and
   'finish' wait for it); ``send`` refuses while it is not empty, and the
   stream's write callback is called only once it is.
@@ -225,11 +233,14 @@ class TLSTransport:
                 # Decrypt while OpenSSL holds plaintext or the incoming BIO
                 # holds ciphertext (or its EOF), without asking OpenSSL
                 # first and catching its "want read" on an empty BIO.
-                held = pending() + incoming.pending
+                held = incoming.pending or pending()
                 if held or incoming.eof:
                     size = n - got
                     if 0 < held < size:
-                        size = held  # plaintext <= ciphertext: no 64 KiB buffer per record
+                        # Plaintext is no longer than the ciphertext that
+                        # carries it (nor than what OpenSSL holds decrypted):
+                        # no 64 KiB buffer made and shrunk per record.
+                        size = held
                     try:
                         data = read(size)
                     except ssl.SSLWantReadError:
@@ -324,7 +335,17 @@ class TLSTransport:
             n: int = self._write(data)
         except ssl.SSLError as exc:
             raise tls_error(exc) from None
-        self._flush_out()
+        # _flush_out, inlined: the records of one write go down in one send.
+        records = self._out.read()
+        if self._backlog or self._closed:
+            self._flush_tail(records)
+            return n
+        try:
+            sent = self.lower.send(records)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        if sent < len(records):
+            self._flush_tail(records, sent)
         return n
 
     def sendmsg(self, buffers: Any) -> int:
@@ -429,8 +450,8 @@ class TLSTransport:
     # Moving ciphertext down
 
     def _flush_out(self) -> None:
-        # What OpenSSL wrote goes to the kernel; the rest waits in the
-        # backlog, which the lower write watcher drains.
+        # What OpenSSL wrote goes to the kernel, in one send; the rest waits
+        # in the backlog, which the lower write watcher drains.
         data = self._out.read()
         if not data or self._closed:
             return
@@ -442,9 +463,16 @@ class TLSTransport:
         except (BlockingIOError, InterruptedError):
             sent = 0
         if sent < len(data):
-            self._backlog += memoryview(data)[sent:]
-            if not self.lower.writing:
-                self.lower.start_writing(self._on_lower_writable)
+            self._flush_tail(data, sent)
+
+    def _flush_tail(self, data: bytes, sent: int = 0) -> None:
+        # What the kernel did not take of ``data`` (all of it behind a
+        # backlog) joins the backlog, and the lower write watcher drains it.
+        if self._closed or sent >= len(data):
+            return
+        self._backlog += memoryview(data)[sent:] if sent else data
+        if not self.lower.writing:
+            self.lower.start_writing(self._on_lower_writable)
 
     def _on_lower_writable(self) -> None:
         # Hub: the kernel has room. The backlog goes first; the stream's
