@@ -78,6 +78,9 @@ This package only re-exports them, under ``gnet.stream``.
 """
 
 from gnet.naming import fix_module
+
+# duplex.py first: readable.py and writable.py hold it as a module (they look
+# Duplex up only when a stream is made), so it must start loading before them.
 from gnet.stream.duplex import (
     Duplex as Duplex,
     PassThrough as PassThrough,

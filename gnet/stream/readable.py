@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 from gevent.event import Event
 from zope.interface import implementer
 
+# A cycle (duplex.py imports this module), safe because gnet.stream loads
+# duplex.py first and Duplex is looked up only when a stream is made.
+import gnet.stream.duplex as _duplex
 from gnet.dispatch import schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
@@ -43,11 +46,9 @@ class Readable(_StreamBase):
     """
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        from gnet.stream.duplex import Duplex  # duplex.py imports this module
-
         EventEmitter.__init__(self)
         options = _options(options, kwargs)
-        self._r = _ReadableState(options, isinstance(self, Duplex))
+        self._r = _ReadableState(options, isinstance(self, _duplex.Duplex))
         self._setup(options)
 
     # -- hooks -------------------------------------------------------------

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from zope.interface import implementer
 
+# A cycle (duplex.py imports this module), safe because gnet.stream loads
+# duplex.py first and Duplex is looked up only when a stream is made.
+import gnet.stream.duplex as _duplex
 from gnet.encodings import encode, normalize_encoding
 from gnet.errors import (
     InvalidArgTypeError,
@@ -41,11 +44,9 @@ class Writable(_StreamBase):
     """
 
     def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        from gnet.stream.duplex import Duplex  # duplex.py imports this module
-
         EventEmitter.__init__(self)
         options = _options(options, kwargs)
-        self._w = _WritableState(options, isinstance(self, Duplex))
+        self._w = _WritableState(options, isinstance(self, _duplex.Duplex))
         self._setup(options)
 
     def _write(self, chunk: Any, encoding: str, callback: Callable[..., Any]) -> None:
