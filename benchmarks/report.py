@@ -362,7 +362,8 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
         if sc['latency']:
             header += ['p50 us', 'p99 us']
             align += 'rr'
-        header += ['server CPU us/conn' if idle else 'server CPU us/op']
+        header += ['server CPU us/conn' if idle else
+                   'server CPU us/MB' if sc.get('per_mb') else 'server CPU us/op']
         align += 'r'
         header += ['spread']
         align += 'r'
@@ -488,7 +489,12 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     add('- **Pipelined**: 16 messages of 64 B in flight on each of 50 connections; a new one '
         'is sent as each echo completes.')
     add('- **Bulk**: one connection; the load generator writes 64 KiB at a time as fast as '
-        'the socket takes it and reads everything back; MB/s (10^6 bytes) echoed.')
+        'the socket takes it and reads everything back; MB/s (10^6 bytes) echoed, and the '
+        'server\'s CPU per MB. MB/s swings from run to run (gnet 0.9x-1.5x Node on one '
+        'machine): on loopback the generator does as much kernel work per byte as the '
+        'server, so the figure is often the generator\'s or the share of a core the server '
+        'got; server CPU per MB barely moves with the machine\'s load and is the figure to '
+        'compare (benchmarks/README.md, "Bulk: what made it swing").')
     add('- **Connection rate**: 8 connections at a time, each connects, echoes 64 B and is '
         'closed by the client (from 250 source addresses in 127.0.0.0/8, so TIME_WAIT '
         'entries never crowd the ephemeral ports).')

@@ -113,7 +113,8 @@ def format_figure(scenario: Scenario, result: dict[str, Any]) -> str:
     text = f'{value:,.1f} {scenario.unit}' if value < 100 else f'{value:,.0f} {scenario.unit}'
     if scenario.latency:
         text += f'  p50 {result["p50_us"]:.0f} us  p99 {result["p99_us"]:.0f} us'
-    text += f'  CPU {report.fmt_us(baseline.cpu_us_per_op(result))} us/op'
+    per = 'MB' if scenario.per_mb else 'op'
+    text += f'  CPU {report.fmt_us(baseline.cpu_us_per_op(result))} us/{per}'
     if result.get('attempts', 1) > 1:
         text += f'  ({result["attempts"]} attempts, {result["interference"]:.0%} interference)'
     if result.get('byte_errors') or result.get('errors'):
