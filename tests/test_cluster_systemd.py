@@ -12,6 +12,7 @@ connections over (round-robin). Connections are served by both workers.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -74,8 +75,8 @@ class Activated:
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
-        # A high number, so the launcher's dup2 to 3 overwrites nothing of its own.
-        high = os.dup2(self.listener.fileno(), 40, inheritable=True)
+        # A free number above 3, so the launcher's dup2 to 3 overwrites nothing of its own.
+        high = fcntl.fcntl(self.listener.fileno(), fcntl.F_DUPFD_CLOEXEC, 10)
         env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="web", POLICY=policy)
         env.pop("LISTEN_PID", None)
         env.pop("GNET_UNIQUE_ID", None)
@@ -113,7 +114,8 @@ class Activated:
         try:
             assert self.proc.stdout is not None
             rest = self.proc.communicate(timeout=WAIT_S)[0]
-            self.events += [json.loads(line) for line in (self.buf + rest).splitlines()]
+            self.events += [json.loads(line) for line in (self.buf + rest).splitlines()
+                            if line.startswith(b"[")]
             self.buf = b""
             return self.proc.returncode
         finally:
