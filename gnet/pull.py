@@ -56,6 +56,20 @@ S = TypeVar("S", bound="PullMode")
 _MAX_HWM = 0x40000000
 
 
+def raised_high_water_mark(n: int) -> int:
+    """The highWaterMark a ``read(n)`` above it sets (Node's computeNewHighWaterMark).
+
+    ``n`` rounded up to a power of two; shared by sockets in pull mode and
+    ``gnet.stream.Readable``.
+
+    Raises:
+        OutOfRangeError: ``n`` over 1 GiB (Node's ``ERR_OUT_OF_RANGE``).
+    """
+    if n > _MAX_HWM:
+        raise OutOfRangeError("size", "<= 1GiB", n)
+    return 1 << (n - 1).bit_length()
+
+
 class _Pull:
     # Node's readable-state flags for a socket in pull mode.
     __slots__ = ("did_read", "emitted", "ending", "flow_queued", "listening", "need",
@@ -366,9 +380,7 @@ class PullMode(SocketPart):
                 except (TypeError, ValueError):
                     all_ = True  # Node's parseInt gives NaN: read everything
             if not all_ and n > self._rhwm:
-                if n > _MAX_HWM:
-                    raise OutOfRangeError("size", "<= 1GiB", n)
-                self._rhwm = 1 << (n - 1).bit_length()
+                self._rhwm = raised_high_water_mark(n)
         if all_ or n:
             p.emitted = False
         ended = life.read != READING

@@ -20,7 +20,7 @@ import gevent
 import pytest
 
 import gnet
-from gnet.errors import StreamPrematureCloseError
+from gnet.errors import OutOfRangeError, StreamPrematureCloseError
 from gnet.stream import (
     Duplex,
     PassThrough,
@@ -628,3 +628,21 @@ def test_push_after_eof_and_unshift_after_end_are_errors() -> None:
     r2.unshift(b"x")
     wait_until(lambda: errors2)
     assert errors2[0].code == "ERR_STREAM_UNSHIFT_AFTER_END_EVENT"
+
+
+def test_read_above_the_high_water_mark_raises_it_as_node_does() -> None:
+    # Node 20: highWaterMark 0 then read(1) gives 1; 4 then read(5) gives 8,
+    # read(1025) 2048; read(2 ** 30) is allowed, one more is ERR_OUT_OF_RANGE.
+    empty = Readable({"read": lambda n: None, "highWaterMark": 0})
+    empty.read(1)
+    assert empty.readableHighWaterMark == 1
+    r = Readable({"read": lambda n: None, "highWaterMark": 4})
+    r.read(5)
+    assert r.readableHighWaterMark == 8
+    r.read(1025)
+    assert r.readableHighWaterMark == 2048
+    with pytest.raises(OutOfRangeError) as info:
+        r.read(2 ** 30 + 1)
+    assert info.value.code == "ERR_OUT_OF_RANGE"
+    r.read(2 ** 30)
+    assert r.readableHighWaterMark == 2 ** 30

@@ -15,7 +15,6 @@ from gnet.dispatch import schedule
 from gnet.encodings import Decoder, encode, normalize_encoding
 from gnet.errors import (
     InvalidArgTypeError,
-    InvalidArgValueError,
     MethodNotImplementedError,
     StreamNullValuesError,
     StreamPushAfterEOFError,
@@ -24,6 +23,7 @@ from gnet.errors import (
 )
 from gnet.events import EventEmitter
 from gnet.interfaces import IReadable
+from gnet.pull import raised_high_water_mark
 from gnet.stream.base import _is_bytes, _options, _ReadableState, _StreamBase
 from gnet.stream.end_of_stream import finished
 
@@ -215,9 +215,7 @@ class Readable(_StreamBase):
         assert st is not None
         n_orig = n
         if n is not None and n > st.highWaterMark:
-            if n > 1 << 30:
-                raise InvalidArgValueError("size", n, "must be <= 1GiB")
-            st.highWaterMark = 1 << max(n - 1, 1).bit_length()
+            st.highWaterMark = raised_high_water_mark(n)
         if n != 0:
             st.emittedReadable = False
         if (n == 0 and st.needReadable and
