@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gnet.dispatch import check_thread
@@ -200,7 +201,9 @@ class WriteSide(SocketPart):
         while wq:
             try:
                 if len(wq) > 1:
-                    sent = t.sendmsg([item[0] for item in _head(wq)])  # type: ignore[union-attr]
+                    # islice, not a generator of our own: no Python frame
+                    # per queued chunk.
+                    sent = t.sendmsg([item[0] for item in islice(wq, WRITEV_MAX)])  # type: ignore[union-attr]
                 else:
                     sent = t.send(wq[0][0])  # type: ignore[union-attr]
             except (BlockingIOError, InterruptedError):
@@ -475,9 +478,3 @@ def _chunk_bytes(data: Any, encoding: str | None,
         raise StreamNullValuesError()
     raise InvalidArgTypeError("chunk", "str, bytes, bytearray or memoryview", data)
 
-
-def _head(wq: deque[list[Any]]) -> Iterator[list[Any]]:
-    for i, item in enumerate(wq):
-        if i == WRITEV_MAX:
-            return
-        yield item
