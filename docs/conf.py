@@ -88,6 +88,10 @@ nitpick_ignore_regex = [
     (r'py:class', r'gnet\.(loop\.Handle|read_side\.ReadSide|write_side\.WriteSide|'
                   r'pull\.PullMode|parts\.SocketPart|timeouts\.IdleTimeout|'
                   r'sockopts\.SocketOptions)'),
+    # The parts of gnet.dgram.Socket (gnet/dgram/parts.py), and its TypeVar S.
+    (r'py:class', r'gnet\.dgram\.(parts\.DatagramPart|receive\.ReceivePath|send\.SendPath|'
+                  r'connected\.ConnectedMode|multicast\.Multicast|options\.DatagramOptions|'
+                  r'socket\.S)'),
     # gnet.stream's classes re-exported from its submodules show this base.
     (r'py:class', r'gnet\.stream\.base\._StreamBase'),
     # :mod: references to gnet's internal modules (gnet.naming, gnet.tls.context,
