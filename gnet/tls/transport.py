@@ -26,7 +26,7 @@ transport.
   (``BlockingIOError``) and the stream's read and write callbacks stay
   unarmed: the stream queues its writes, as while connecting.
 * **Reading.** ``recv(n)``, called when the descriptor is readable, reads
-  the lower transport once (64 KiB), feeds the incoming BIO, and decrypts
+  the lower transport once (64 KiB and some), feeds the incoming BIO, and decrypts
   while OpenSSL holds plaintext or the BIO holds ciphertext
   (``SSLObject.pending()`` and ``MemoryBIO.pending``): one system call and
   no "want read" exception per record, as libuv reads for Node. It reads
@@ -78,8 +78,13 @@ from gnet.tls.openssl import openssl_error
 
 __all__ = ("CHUNK", "TLSTransport", "tls_error")
 
-#: Plaintext encrypted per send(), and ciphertext read per pull.
+#: Plaintext encrypted per send(), and ciphertext read per handshake pull.
 CHUNK = 64 * 1024
+#: Ciphertext read per pull after the handshake: 64 KiB of plaintext and the
+#: overhead of its records (5 to about 330 bytes each, four 16 KiB records
+#: per 64 KiB), so the records of a peer's 64 KiB write come in one read, not
+#: a full read and a second one for their last few bytes.
+RECORDS_READ = CHUNK + 2048
 
 def tls_error(err: ssl.SSLError) -> TLSConnectionError:
     """Node's error for an OpenSSL failure on a connection: ``ERR_SSL_<REASON>``, OpenSSL's text.
@@ -229,6 +234,8 @@ class TLSTransport:
         chunks: list[bytes] = []
         got = 0
         try:
+            # Exit at n plaintext bytes (what is left waits in OpenSSL and
+            # the BIO, bounded by one read, and the loop calls again).
             while got < n:
                 # Decrypt while OpenSSL holds plaintext or the incoming BIO
                 # holds ciphertext (or its EOF), without asking OpenSSL
@@ -278,7 +285,7 @@ class TLSTransport:
                 if not may_pull:
                     break
                 try:
-                    cipher = self.lower.recv(CHUNK)
+                    cipher = self.lower.recv(RECORDS_READ)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError as exc:
@@ -288,7 +295,7 @@ class TLSTransport:
                     raise
                 if cipher:
                     incoming.write(cipher)
-                    may_pull = len(cipher) >= CHUNK
+                    may_pull = len(cipher) >= RECORDS_READ
                 else:
                     incoming.write_eof()
                     may_pull = False
