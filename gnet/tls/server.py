@@ -269,8 +269,8 @@ class Server(NetServer):
         """Refused: the standard library cannot read the session ticket keys.
 
         Raises:
-            UnsupportedError: always. To share tickets among processes, make
-            the server's context before they fork.
+            UnsupportedError: always. To share tickets among processes,
+                make the server's context before they fork.
         """
         raise UnsupportedError("getTicketKeys()", "the standard library cannot read or set "
                                "ticket keys; make the context before fork() to share them")

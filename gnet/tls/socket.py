@@ -604,7 +604,7 @@ class TLSSocket(Socket):
 
         Raises:
             UnsupportedError: always (``ssl.SSLObject.get_channel_binding('tls-unique')``
-            is the nearest thing, for TLS 1.2).
+                is the nearest thing, for TLS 1.2).
         """
         raise UnsupportedError("getFinished()",
                                "the standard library does not give the Finished message")
