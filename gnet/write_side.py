@@ -25,6 +25,8 @@ from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gevent.monkey import get_original
+
 from gnet.dispatch import check_thread
 from gnet.encodings import encode, normalize_encoding
 from gnet.errors import (
@@ -39,6 +41,7 @@ from gnet.errors import (
 from gnet.naming import add_aliases
 from gnet.parts import SocketPart
 from gnet.state import ENDED, ENDING, FINISHED, NEW, OPEN
+from gnet.transport import StreamTransport
 from gnet.validate import validate_function
 
 if TYPE_CHECKING:
@@ -47,6 +50,9 @@ if TYPE_CHECKING:
 __all__ = ("WRITEV_MAX", "WriteSide")
 
 S = TypeVar("S", bound="WriteSide")
+
+# os.write as Python made it (no monkey patch makes it wait).
+_os_write: Callable[[int, Any], int] = get_original("os", "write")
 
 # sendmsg() takes at most IOV_MAX (1024 on Linux) buffers; a few dozen
 # already fill a socket buffer.
@@ -117,7 +123,16 @@ class WriteSide(SocketPart):
         if not wlen and life.phase == OPEN and not self._corked:
             # The fast path: nothing queued, so the kernel may take it all now.
             try:
-                sent = self._t.send(chunk)  # type: ignore[union-attr]
+                t = self._t
+                if t.__class__ is StreamTransport:
+                    # The same write(2) as socket.send(chunk) with no flags,
+                    # but os.write takes its arguments without a tuple or
+                    # format parsing: a tenth of a chat delivery's cost.
+                    # fileno() is read now, so a closed transport's -1
+                    # fails (EBADF) and never reaches a reused descriptor.
+                    sent = _os_write(t.fileno(), chunk)
+                else:
+                    sent = t.send(chunk)  # type: ignore[union-attr]
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
