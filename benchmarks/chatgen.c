@@ -64,11 +64,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define GEN_NAME "chatgen"
+#include "gen_common.h"
+
 enum mode { FANOUT, ROOM, PACED };
 enum state { FREE, CONNECTING, JOINING, OPEN, DEAD };
 
 #define RBUF (256 * 1024)
-#define MAX_EVENTS 1024
 #define MAX_LINE 256
 /* A sender's unsent lines, at most (4,096 lines of 64 B): past this the
  * server has not read for a long while, and a line due is counted in
@@ -106,10 +108,9 @@ static uint32_t *next_seq;   /* [member * nsenders + sender]: next seq expected 
 static uint64_t *sent_seq;   /* [sender]: lines sent */
 static uint32_t *done_count; /* fanout: receivers that have line seq, by seq % window */
 static unsigned char rbuf[RBUF];
-static uint64_t t_origin;
 
 static int measuring;
-static uint64_t measure_from, measure_to; /* ns since t_origin: latency samples kept */
+static uint64_t measure_from, measure_to; /* ns since gen_t_origin: latency samples kept */
 static uint64_t deliveries, deliveries_total, expected_total, lines_sent, line_errors;
 static uint64_t errors, overruns, completed, joined, connects;
 static uint64_t hist[NBUCKETS], nsamples, max_ns;
@@ -119,17 +120,6 @@ static uint64_t hist[NBUCKETS], nsamples, max_ns;
 static uint64_t late_sends, send_lag_max;
 static const char *last_error = "";
 static char bad_line[96];
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - t_origin;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "chatgen: %s: %s\n", what, strerror(errno));
-    exit(2);
-}
 
 static unsigned bucket_of(uint64_t v) {
     if (v < SUB) return (unsigned)v;
@@ -381,21 +371,7 @@ static void handle_event(struct epoll_event *ev) {
 }
 
 static int loop_once(int timeout_ms) {
-    static struct epoll_event evs[MAX_EVENTS];
-    int n = epoll_wait(ep, evs, MAX_EVENTS, timeout_ms);
-    if (n < 0) {
-        if (errno == EINTR) return 0;
-        die("epoll_wait");
-    }
-    for (int i = 0; i < n; i++) handle_event(&evs[i]);
-    return n;
-}
-
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+    return gen_loop_once(ep, timeout_ms, handle_event);
 }
 
 /* Open every member; in the chat modes wait for each greeting. */
@@ -576,27 +552,16 @@ int main(int argc, char **argv) {
         usage();
 
     signal(SIGPIPE, SIG_IGN);
+    gen_raise_nofile();
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)nmembers + 16) {
         fprintf(stderr, "chatgen: descriptor limit %llu is below %d members\n",
                 (unsigned long long)rl.rlim_cur, nmembers);
         return 2;
     }
 
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        fprintf(stderr, "chatgen: bad IPv4 address %s\n", host);
-        return 2;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    t_origin = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (gen_server_addr(&addr, host, port) < 0) return 2;
+    gen_t_origin = now_ns();
 
     members = calloc((size_t)nmembers, sizeof *members);
     next_seq = calloc((size_t)nmembers * (size_t)nsenders, sizeof *next_seq);

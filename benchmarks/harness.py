@@ -66,8 +66,9 @@ def build(name: str, cc: str | None = None, libs: Sequence[str] = ()) -> Path:
     """
     cc = cc or os.environ.get('CC') or 'cc'
     source = HERE / f'{name}.c'
-    digest = hashlib.sha256(source.read_bytes() + cc.encode()
-                            + ' '.join(libs).encode()).hexdigest()[:12]
+    # The generators include gen_common.h: an edit to it rebuilds them too.
+    digest = hashlib.sha256(source.read_bytes() + (HERE / 'gen_common.h').read_bytes()
+                            + cc.encode() + ' '.join(libs).encode()).hexdigest()[:12]
     target = BUILD_DIR / f'{name}-{digest}'
     if target.exists():
         return target

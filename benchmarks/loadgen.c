@@ -54,6 +54,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define GEN_NAME "loadgen"
+#include "gen_common.h"
+
 enum mode { PINGPONG, PIPELINE, BULK, CONNRATE, IDLE };
 enum state { FREE, CONNECTING, OPEN };
 
@@ -61,7 +64,6 @@ enum state { FREE, CONNECTING, OPEN };
 #define PERIOD 251
 /* One recv() takes up to this much: big enough that bulk reads are cheap. */
 #define RBUF (256 * 1024)
-#define MAX_EVENTS 1024
 #define MAX_STAGES 8
 
 typedef struct {
@@ -104,26 +106,6 @@ static uint32_t *lat;      /* latency samples, ns, capped at UINT32_MAX */
 static size_t nlat, caplat;
 static uint32_t seed_counter;
 static const char *last_error = "";
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
-    exit(2);
-}
-
-static void record_latency(uint64_t ns) {
-    if (nlat == caplat) {
-        caplat = caplat ? caplat * 2 : 65536;
-        lat = realloc(lat, caplat * sizeof *lat);
-        if (!lat) die("realloc");
-    }
-    lat[nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-}
 
 static void set_events(conn_t *c, int idx, uint32_t events) {
     struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)idx};
@@ -246,7 +228,7 @@ static void on_readable(int idx) {
             uint64_t t = now_ns();
             if (measuring) {
                 ops++;
-                record_latency(t - c->t0);
+                gen_record_sample(&lat, &nlat, &caplat, t - c->t0);
             }
             c->t0 = t;
             c->tx_target += (uint64_t)size;
@@ -276,7 +258,7 @@ static void on_readable(int idx) {
         if (c->rx_off == c->tx_target) {
             if (measuring) {
                 ops++;
-                record_latency(now_ns() - c->t0);
+                gen_record_sample(&lat, &nlat, &caplat, now_ns() - c->t0);
             }
             close_conn(c);
             open_conn(idx);
@@ -315,38 +297,13 @@ static void handle_event(struct epoll_event *ev) {
     if ((ev->events & EPOLLOUT) && c->state == OPEN && c->fd == fd) flush(idx);
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile_us(double p) {
-    if (!nlat) return 0.0;
-    size_t i = (size_t)(p * (double)(nlat - 1) + 0.5);
-    return lat[i] / 1000.0;
-}
-
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
 static const char *mode_name(void) {
     static const char *names[] = {"pingpong", "pipeline", "bulk", "connrate", "idle"};
     return names[mode];
 }
 
 static int loop_once(int timeout_ms) {
-    static struct epoll_event evs[MAX_EVENTS];
-    int n = epoll_wait(ep, evs, MAX_EVENTS, timeout_ms);
-    if (n < 0) {
-        if (errno == EINTR) return 0;
-        die("epoll_wait");
-    }
-    for (int i = 0; i < n; i++) handle_event(&evs[i]);
-    return n;
+    return gen_loop_once(ep, timeout_ms, handle_event);
 }
 
 static int run_timed(void) {
@@ -377,7 +334,7 @@ static int run_timed(void) {
     }
     double elapsed = (now_ns() - t_begin) / 1e9;
     double cpu = cpu_seconds() - cpu_begin;
-    qsort(lat, nlat, sizeof *lat, cmp_u32);
+    gen_sort_samples(lat, nlat);
     printf("{\"mode\": \"%s\", \"conns\": %d, \"size\": %d, \"depth\": %d, "
            "\"elapsed\": %.6f, \"ops\": %llu, \"rate\": %.3f, "
            "\"bytes_tx\": %llu, \"bytes_rx\": %llu, "
@@ -388,7 +345,7 @@ static int run_timed(void) {
            mode_name(), nconns, size, mode == PIPELINE ? depth : 1, elapsed,
            (unsigned long long)ops, ops / elapsed, (unsigned long long)bytes_tx,
            (unsigned long long)bytes_rx, bytes_tx / elapsed / 1e6, bytes_rx / elapsed / 1e6,
-           percentile_us(0.50), percentile_us(0.99), nlat, (unsigned long long)errors,
+           gen_percentile_us(lat, nlat, 0.50), gen_percentile_us(lat, nlat, 0.99), nlat, (unsigned long long)errors,
            (unsigned long long)byte_errors, (unsigned long long)connects,
            elapsed > 0 ? cpu / elapsed : 0.0,
            spin && elapsed > 0 ? 1.0 - idle_ns / 1e9 / elapsed : elapsed > 0 ? cpu / elapsed : 0.0,
@@ -416,13 +373,8 @@ static int run_idle(void) {
             }
             loop_once(100);
         }
-        printf("{\"mode\": \"idle\", \"event\": \"ready\", \"stage\": %d, \"conns\": %ld, "
-               "\"open\": %ld, \"seconds\": %.3f, \"errors\": %llu, \"byte_errors\": %llu, "
-               "\"timed_out\": %s, \"last_error\": \"%s\"}\n",
-               s, idle_goal, idle_done, (now_ns() - start) / 1e9,
-               (unsigned long long)errors, (unsigned long long)byte_errors,
-               timed_out ? "true" : "false", last_error);
-        fflush(stdout);
+        gen_print_ready(s, idle_goal, idle_done, (now_ns() - start) / 1e9, errors, byte_errors,
+                        timed_out, last_error);
         if (timed_out) break;
         /* Hold the connections until the runner has read the server's memory. */
         char line[64];
@@ -466,14 +418,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--spin")) spin = atoi(v);
         else if (!strcmp(a, "--window")) window = atol(v);
         else if (!strcmp(a, "--sockbuf")) sockbuf = atol(v);
-        else if (!strcmp(a, "--stages")) {
-            char *copy = strdup(v), *save = NULL;
-            for (char *tok = strtok_r(copy, ",", &save); tok && nstages < MAX_STAGES;
-                 tok = strtok_r(NULL, ",", &save)) {
-                stages[nstages++] = atol(tok);
-            }
-            free(copy);
-        } else usage();
+        else if (!strcmp(a, "--stages")) gen_parse_stages(v, stages, &nstages, MAX_STAGES);
+        else usage();
     }
     if (nconns < 1 || size < 1 || depth < 1 || port <= 0) usage();
     if (mode == IDLE) {
@@ -483,19 +429,9 @@ int main(int argc, char **argv) {
 
     signal(SIGPIPE, SIG_IGN);
     /* Thousands of idle connections need as many descriptors. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    gen_raise_nofile();
 
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        fprintf(stderr, "loadgen: bad IPv4 address %s\n", host);
-        return 2;
-    }
+    if (gen_server_addr(&addr, host, port) < 0) return 2;
 
     /* The pattern table: long enough for the longest send and one full read. */
     size_t longest = (size_t)size * (size_t)(mode == PIPELINE ? depth : 1);
