@@ -287,6 +287,8 @@ def chat_only_markdown(data: dict[str, Any], png_name: str | None) -> str:
            '`python -m benchmarks` runs every scenario.', '']
     if png_name:
         out += [f'![gnet benchmark chart]({png_name})', '']
+    else:
+        out += ["(No chart: matplotlib is not installed; `pip install -e '.[bench]'`.)", '']
     if data.get('chat'):
         out.append(chat_bench.report(data['chat']))
     out += extra_sections(data)
@@ -350,7 +352,7 @@ def markdown(data: dict[str, Any], png_name: str | None) -> str:
     if png_name:
         add(f'![gnet benchmark chart]({png_name})')
     else:
-        add('(No chart: matplotlib is not installed; `pip install gnet[bench]`.)')
+        add("(No chart: matplotlib is not installed; `pip install -e '.[bench]'`.)")
     add('')
     for sc in _scenarios(data):
         per = data['summary'].get(sc['key'], {})
