@@ -347,8 +347,9 @@ class Server(_StreamServer, EventEmitter, Handle):
         self.maxConnections = None
         # Accepted sockets whose 'close' has not been emitted yet; of them,
         # _open are not destroyed (what Node counts: getConnections(),
-        # maxConnections).
-        self._connections: set[Socket] = set()
+        # maxConnections). A dict with no values, not a set: a set of 5,000
+        # holds 32,768 slots of 16 bytes (512 KiB), a dict ~150 KiB.
+        self._connections: dict[Socket, None] = {}
         self._open = 0
         self._owner = _ConnectionOwner(self)
         self._listening = False
@@ -706,7 +707,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         sock = self._make_socket(raw, address if self.family != _socket.AF_UNIX else None)
         if proxy is not None:
             advertise(sock, proxy)
-        self._connections.add(sock)
+        self._connections[sock] = None
         self._open += 1
         schedule(partial(self._start_connection, sock))
 
@@ -724,7 +725,7 @@ class Server(_StreamServer, EventEmitter, Handle):
             return
         reader = HeaderReader(raw, address, config, self._proxy_header_read,
                               self._proxy_header_failed)
-        self._connections.add(reader)  # type: ignore[arg-type]
+        self._connections[reader] = None  # type: ignore[index]
         self._open += 1
         reader.start()
 
@@ -755,7 +756,7 @@ class Server(_StreamServer, EventEmitter, Handle):
         # Hub: gevent's StreamServer would wrap the descriptor in a
         # cooperative socket and spawn the handler; so does this.
         conn = _HandlerConnection(gsocket.socket(raw.family, raw.type, 0, raw.detach()))
-        self._connections.add(conn)  # type: ignore[arg-type]
+        self._connections[conn] = None  # type: ignore[index]
         self._open += 1
         conn.greenlet = gevent.spawn(self._run_gevent_handler, conn, address)
 
@@ -791,7 +792,7 @@ class Server(_StreamServer, EventEmitter, Handle):
     def _connection_closed(self, sock: Socket) -> None:
         if sock not in self._connections:
             return  # given up on by stop(): the server's 'close' came already
-        self._connections.discard(sock)
+        del self._connections[sock]
         if not self._connections:
             drained = self._drained
             if drained is not None:
