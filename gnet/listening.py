@@ -54,7 +54,7 @@ from gnet.graceful import track
 
 __all__ = ("Listening", "set_listen_hook", "tcp_listener")
 
-S = TypeVar("S", bound="Listening")
+V = TypeVar("V", bound="Listening")
 
 # Set by gnet.cluster in a worker process (set_listen_hook): shares the
 # primary's listening socket.
@@ -144,7 +144,7 @@ class Listening:
         def close(self, callback: Any = None) -> Any: ...
         def start_accepting(self) -> None: ...
 
-    def listen(self: S, *args: Any, **kwargs: Any) -> S:
+    def listen(self: V, *args: Any, **kwargs: Any) -> V:
         """Start listening (Node's ``server.listen``); returns self.
 
         Overloads: ``listen([port[, host[, backlog]]][, callback])``,
