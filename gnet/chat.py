@@ -907,6 +907,11 @@ class ChatRoom:
           room came or went; announced here.
         * ``{'t': 'say', 'name': ..., 'text': ...}``: a member of another
           room said a line; said here.
+        * ``{'t': 'lost', 'count': N}``: the relay dropped N lines (says,
+          joins, leaves) meant for this room, which was not keeping up
+          (see :mod:`gnet.cli.workers`); every member is told
+          ``* N lines said on other workers were lost: this server fell
+          behind``, and the log says it once.
 
         This room tells the relay ``claim``, ``say`` (``name``, ``text``)
         and ``leave`` (``name``, also for a name claimed by a member that
@@ -917,6 +922,14 @@ class ChatRoom:
         kind, name = event.get("t"), event.get("name")
         if kind == "claimed":
             self._claimed(event)
+            return
+        if kind == "lost":
+            count = event.get("count")
+            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+                self._log(f"{count} lines said on other workers were lost: "
+                          "this server fell behind")
+                self.broadcast(f"* {count} lines said on other workers were lost: "
+                               "this server fell behind\n".encode())
             return
         if not isinstance(name, str) or name_problem(name) is not None:
             return

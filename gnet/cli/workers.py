@@ -60,13 +60,41 @@ The messages, JSON objects with a ``t`` (type): worker to primary
 ``error`` (``text``), ``claim`` (``name``, ``ref``), ``say`` (``name``,
 ``text``), ``leave`` (``name``); primary to worker ``claimed`` (``ref``,
 ``ok``, ``names``), ``stop``, ``retire`` (``ms``: the grace period),
-``join`` (``name``) and the relayed ``say`` and ``leave``.
+``join`` (``name``), the relayed ``say`` and ``leave``, and ``lost``
+(``count``: relayed lines dropped for this worker, see below).
+
+A worker that does not read (flooded members, a stopped worker)
+----------------------------------------------------------------
+Every line a member says costs the primary one channel message per other
+worker, and a worker that stops reading its channel (busy, swapped out,
+stopped with SIGSTOP) would make the primary hold all of them: the channel's
+``send`` blocks once the kernel's socket buffer is full, and each blocked
+relay held a greenlet (about 10 KB per line: 5 MB a second for ten members
+at the default rate, without end). So the primary sends each worker's
+messages from a :class:`RelayQueue`: in order, one greenlet per worker,
+never blocking the relay, and holding at most :data:`MAX_RELAY_BACKLOG`
+bytes of relayed lines for one worker. Past that, the lines other members
+say (and their joins and leaves) are dropped for that worker only, and
+counted; once half of its backlog is out, it is told ``lost`` with the
+count, and its room tells its members ``* N lines said on other workers
+were lost: this server fell behind``. The primary says on stderr when a
+worker falls behind and, with the count, when it catches up (or exits).
+Answers to a worker's own claims, ``stop`` and ``retire`` are never
+dropped (they are few: one per claim the worker itself sent).
+
+Why drop, rather than stop reading the flooders or restart the worker: the
+other workers' members must not wait for one stuck process (stopping the
+relay for everyone would let one SIGSTOP freeze the whole room), and a
+worker stopped for a few seconds should not cost its members their
+connections. Its members miss what was said meanwhile, as a member who
+stops reading does (see :mod:`gnet.chat`), and are told how much.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -78,12 +106,113 @@ from gnet.chat import name_key
 from gnet.cli.common import EXIT_ERROR, EXIT_OK, on_signals, say, where
 from gnet.loop import clearTimeout, setTimeout
 
-__all__ = ("GRACE_MS", "WorkerLink", "is_worker", "run_primary")
+__all__ = ("GRACE_MS", "MAX_RELAY_BACKLOG", "RelayQueue", "WorkerLink", "is_worker",
+           "run_primary")
 
 #: How long (ms) the primary waits for its workers to end after a stop
 #: signal before killing them (chat's members get a second, then are cut off),
 #: and how long a worker retired by SIGHUP keeps serving its connections.
 GRACE_MS = 10_000
+
+#: Bytes of relayed chat events (about: their JSON) the primary holds for one
+#: worker that does not read its channel, beyond the kernel's socket buffer;
+#: past it, relayed lines for that worker are dropped and counted. A member's
+#: own unread backlog (gnet.chat.MAX_BACKLOG) is the same size.
+MAX_RELAY_BACKLOG = 1024 * 1024
+
+
+class RelayQueue:
+    """The primary's messages to one worker: in order, never blocking, bounded.
+
+    :meth:`send` queues a message and returns at once; one greenlet hands
+    the queue to the channel (``worker.send``, which blocks while the
+    kernel's buffer is full) and ends when it is empty. Messages sent with
+    ``droppable`` (relayed lines, joins, leaves) are dropped and counted in
+    :attr:`dropped` while more than ``limit`` bytes wait, and from then on
+    until the backlog is down to half the limit: then the worker is told
+    ``{'t': 'lost', 'count': N}`` and ``report`` is called with the count.
+    ``report`` is also called with 0 when the first line is dropped. Other
+    messages are always queued.
+
+    Args:
+        worker: The :class:`gnet.cluster.Worker` to send to.
+        limit: Bytes of messages held (see :data:`MAX_RELAY_BACKLOG`).
+        report: Called with 0 when the worker falls behind, and with the
+            count of lines dropped when it has caught up.
+
+    Attributes:
+        queued: Bytes waiting (the messages' approximate size).
+        dropped: Lines dropped since the worker fell behind (0: it is not).
+        total_dropped: Lines dropped for this worker in all.
+    """
+
+    def __init__(self, worker: Any, limit: int = MAX_RELAY_BACKLOG,
+                 report: Callable[[int], None] | None = None) -> None:
+        self.worker = worker
+        self.limit = limit
+        self.report = report
+        self.queued = 0
+        self.dropped = 0
+        self.total_dropped = 0
+        self.behind = False
+        self._queue: deque[tuple[dict[str, Any], int]] = deque()
+        self._sender: Any = None
+
+    def send(self, message: dict[str, Any], droppable: bool = False, size: int = 0) -> bool:
+        """Queue ``message`` (``size``: its bytes, estimated if 0); False if it was dropped."""
+        if not size:
+            size = _message_size(message)
+        if droppable and (self.behind or self.queued + size > self.limit):
+            self.dropped += 1
+            self.total_dropped += 1
+            if not self.behind:
+                self.behind = True
+                if self.report is not None:
+                    self.report(0)
+            return False
+        self._queue.append((message, size))
+        self.queued += size
+        if self._sender is None:
+            self._sender = gevent.spawn(self._send)
+        return True
+
+    def _send(self) -> None:
+        queue = self._queue
+        try:
+            while queue:
+                message, size = queue.popleft()
+                if not self.worker.send(message):
+                    # The channel is closed: nothing more reaches this worker.
+                    queue.clear()
+                    self.queued = 0
+                    return
+                self.queued -= size
+                if self.behind and self.queued <= self.limit // 2:
+                    self._caught_up()
+        finally:
+            self._sender = None
+
+    def _caught_up(self) -> None:
+        count, self.dropped, self.behind = self.dropped, 0, False
+        message = {"t": "lost", "count": count}
+        self._queue.append((message, _message_size(message)))
+        self.queued += _message_size(message)
+        if self.report is not None:
+            self.report(count)
+
+
+def _message_size(message: dict[str, Any]) -> int:
+    """About the bytes of ``message``'s JSON line, without encoding it."""
+    size = 16
+    for key, value in message.items():
+        size += len(key) + 4
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, list):
+            size += sum(len(item) + 3 for item in value if isinstance(item, str))
+        else:
+            size += 8
+    return size
 
 
 
@@ -129,7 +258,22 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
     listening: dict[int, Any] = {}
     # Every chat member's name by name_key, and the id of its worker.
     roster: dict[str, tuple[str, int]] = {}
+    # What the primary sends each worker, by id (see RelayQueue).
+    queues: dict[int, RelayQueue] = {}
     stopped = Event()
+
+    def queue(worker: Any) -> RelayQueue:
+        q = queues.get(worker.id)
+        if q is None:
+            def report(count: int, w: Any = worker) -> None:
+                if count == 0:
+                    say(prog, f"worker {w.id} (pid {w.process.pid}) is not reading its channel: "
+                              "lines relayed to it are dropped until it catches up")
+                else:
+                    say(prog, f"worker {w.id} (pid {w.process.pid}) caught up; {count} "
+                              "relayed lines were dropped for it")
+            q = queues[worker.id] = RelayQueue(worker, MAX_RELAY_BACKLOG, report)
+        return q
 
     def others(sender: Any) -> list[Any]:
         return [w for w in list(cluster.workers.values()) if w is not sender]
@@ -169,7 +313,8 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
             if ok:
                 roster[key] = (name, worker.id)
             names = [n for n, wid in roster.values() if wid != worker.id]
-            worker.send({"t": "claimed", "ref": msg.get("ref"), "ok": ok, "names": names})
+            queue(worker).send({"t": "claimed", "ref": msg.get("ref"), "ok": ok,
+                                "names": names})
             if not ok:
                 return
             msg = {"t": "join", "name": name}
@@ -177,15 +322,21 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
             if roster.get(key, (None, None))[1] != worker.id:
                 return  # not its member's name
             del roster[key]
+        # One size for every worker: the same dict goes into each queue.
+        size = _message_size(msg)
         for other in others(worker):
-            other.send(msg)
+            queue(other).send(msg, droppable=True, size=size)
 
     def on_exit(worker: Any, code: int | None, sig: str | None) -> None:
+        q = queues.pop(worker.id, None)
+        if q is not None and q.dropped:
+            say(prog, f"worker {worker.id} (pid {worker.process.pid}) exited before it caught "
+                      f"up; {q.dropped} relayed lines were dropped for it")
         for key, (name, wid) in list(roster.items()):
             if wid == worker.id:
                 del roster[key]
                 for other in others(worker):
-                    other.send({"t": "leave", "name": name})
+                    queue(other).send({"t": "leave", "name": name}, droppable=True)
         if state["stopping"] or state["error"]:
             return
         how = f"status {code}" if sig is None else sig
@@ -225,7 +376,7 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
                 # the old worker's chat members would no longer hear the
                 # others. The worker disconnects itself: it stops accepting,
                 # and its channel closes once its connections have ended.
-                old.send({"t": "retire", "ms": GRACE_MS})
+                queue(old).send({"t": "retire", "ms": GRACE_MS})
                 say(prog, f"worker {new.id} (pid {new.process.pid}) replaces worker {old.id} "
                           f"(pid {old.process.pid}), which finishes its connections")
                 # The old worker ends its connections after GRACE_MS itself;
@@ -255,7 +406,7 @@ def run_primary(what: str, argv: list[str], count: int, prog: str = "gnet",
             hurry.set()
             return
         for w in list(cluster.workers.values()):
-            w.send({"t": "stop"})
+            queue(w).send({"t": "stop"})
         if state["stopping"] == 1:
             gevent.spawn(stop_all)
 
