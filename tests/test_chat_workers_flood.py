@@ -179,3 +179,30 @@ def test_the_room_tells_its_members_how_many_relayed_lines_it_lost(
     assert alice.line() == "* 7 lines said on other workers were lost: this server fell behind"
     assert log[-1] == "7 lines said on other workers were lost: this server fell behind"
     assert sum("lost" in line for line in log) == 1
+
+
+@pytest.mark.once
+@pytest.mark.timeout(60)
+def test_a_worker_stopped_for_good_is_killed_at_the_end_of_the_grace_period(
+        gnet: Any, peers: Any, stopped: set[int]) -> None:
+    # Its channel is full, so even the primary's disconnect cannot reach it:
+    # that must hold neither the others' stop nor its own kill.
+    server = gnet("chat", "--workers", "3", "--port", "0", "--rate-limit", "0",
+                  prelude="import gnet.cli.workers as w; w.GRACE_MS = 2000")
+    port = server.listening_port()
+    pids = worker_pids(server, 3)
+    flooder, _listener, witness = three_members(server, peers, pids, stopped, port)
+    stopped.add(pids[2])
+    os.kill(pids[2], signal.SIGSTOP)
+    flood(flooder, witness)
+    assert "is not reading its channel" in server.err_line()
+
+    started = time.monotonic()
+    code, _out, err = server.signal(signal.SIGTERM)
+    assert code == 3, err  # some worker had to be killed
+    assert time.monotonic() - started < 10.0
+    assert witness.rest() == b"* the server is shutting down\n"
+    assert flooder.rest() == b"* the server is shutting down\n"
+    assert re.search(rf"worker 2 \(pid {pids[2]}\) exited before it caught up; \d+ relayed "
+                     "lines were dropped for it", err), err
+    assert not any(alive(pid) for pid in pids.values())

@@ -697,7 +697,10 @@ def _stop_workers(grace_ms: float, hurry: Event | None) -> bool:
         handle.stop_accepting()  # what comes now waits in the kernel's queue
     live = list(workers.values())
     for w in live:
-        w.disconnect()
+        # Each in its own greenlet: the channel's send blocks while the
+        # worker does not read (stopped with SIGSTOP, its buffer full), and
+        # that must hold neither the others' disconnect nor its own kill.
+        gevent.spawn(w.disconnect)
     deadline = monotonic() + grace_ms / 1000.0
     while any(w.process.poll() is None for w in live):
         left = deadline - monotonic()
