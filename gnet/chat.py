@@ -53,6 +53,15 @@ overrides and isolates, and the line and paragraph separators become
 U+FFFD before the line is relayed or logged; a tab becomes a space. What
 members see is the text that was typed, never terminal commands.
 
+Rooms in other processes. With a ``relay`` (``gnet chat --workers``),
+what members say also goes to the other rooms, and theirs comes here
+through :meth:`ChatRoom.hear`. The relay bounds what it holds for a room
+that does not keep up (:mod:`gnet.cli.workers`: 1 MiB, then lines for that
+room are dropped and counted); it then tells the room how many lines were
+lost, and the room tells its members (``* N lines said on other workers
+were lost: this server fell behind``) and its log, so nothing accepted
+from a member goes missing without a word.
+
 Connections. At most ``max_connections`` clients are in the room, named
 or not; the next one is told the room is full and hung up on. A connection
 without traffic either way for ``idle_timeout`` ms is said goodbye.

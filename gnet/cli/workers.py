@@ -195,8 +195,9 @@ class RelayQueue:
     def _caught_up(self) -> None:
         count, self.dropped, self.behind = self.dropped, 0, False
         message = {"t": "lost", "count": count}
-        self._queue.append((message, _message_size(message)))
-        self.queued += _message_size(message)
+        size = _message_size(message)
+        self._queue.append((message, size))
+        self.queued += size
         if self.report is not None:
             self.report(count)
 
