@@ -49,28 +49,19 @@
  * Usage: chatgen MODE PORT [--host 127.0.0.1] [options]
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GEN_NAME "chatgen"
+#define GEN_USAGE \
+    "usage: chatgen fanout|room|paced PORT [--host H] [--members N] [--senders K]\n" \
+    "       [--conns C] [--rate R] [--window W] [--size B] [--duration S]\n" \
+    "       [--warmup S] [--drain S] [--hold 0|1] [--spin 1|0] [--join-timeout S]\n"
 #include "gen_common.h"
 
 enum mode { FANOUT, ROOM, PACED };
+static const char *const mode_names[] = {"fanout", "room", "paced"};
 enum state { FREE, CONNECTING, JOINING, OPEN, DEAD };
 
-#define RBUF (256 * 1024)
 #define MAX_LINE 256
 /* A sender's unsent lines, at most (4,096 lines of 64 B): past this the
  * server has not read for a long while, and a line due is counted in
@@ -97,28 +88,25 @@ typedef struct {
     uint32_t out_len;
 } member_t;
 
+/* --host, --size, --duration, --warmup, --spin, the server's address, the
+ * epoll set and the counters every generator has are gen_common.h's. */
 static enum mode mode;
-static struct sockaddr_in addr;
-static int nmembers = 1000, nsenders = 1, window = 8, size = 64, hold = 0, spin = 1;
-static double rate = 1.0, duration = 2.0, warmup = 0.5, drain_s = 10.0, join_timeout = 120.0;
+static int nmembers = 1000, nsenders = 1, window = 8, hold = 0, conns = 50;
+static double rate = 1.0, drain_s = 10.0, join_timeout = 120.0;
 
-static int ep;
 static member_t *members;
 static uint32_t *next_seq;   /* [member * nsenders + sender]: next seq expected */
 static uint64_t *sent_seq;   /* [sender]: lines sent */
 static uint32_t *done_count; /* fanout: receivers that have line seq, by seq % window */
-static unsigned char rbuf[RBUF];
 
-static int measuring;
 static uint64_t measure_from, measure_to; /* ns since gen_t_origin: latency samples kept */
 static uint64_t deliveries, deliveries_total, expected_total, lines_sent, line_errors;
-static uint64_t errors, overruns, completed, joined, connects;
+static uint64_t overruns, completed, joined;
 static uint64_t hist[NBUCKETS], nsamples, max_ns;
 /* Lines of the measured window sent more than LATE_NS after they were due:
  * the generator's own lateness, which the latency figures include. */
 #define LATE_NS 1000000ull
 static uint64_t late_sends, send_lag_max;
-static const char *last_error = "";
 static char bad_line[96];
 
 static unsigned bucket_of(uint64_t v) {
@@ -173,17 +161,11 @@ static void fail(int idx, const char *why) {
 
 static void open_member(int idx) {
     member_t *m = &members[idx];
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fd = gen_tcp_socket(idx);
     m->fd = fd;
     m->state = CONNECTING;
-    struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)idx};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl ADD");
     m->out_armed = 1;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS)
-        fail(idx, "connect");
+    if (gen_connect(fd) < 0) fail(idx, "connect");
 }
 
 static void flush(int idx) {
@@ -348,15 +330,10 @@ static void handle_event(struct epoll_event *ev) {
     member_t *m = &members[idx];
     if (m->state == FREE || m->state == DEAD) return;
     if (m->state == CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(m->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            errno = err;
+        if (!gen_connected(m->fd)) {
             fail(idx, "connect");
             return;
         }
-        connects++;
         if (mode == PACED) {
             m->state = OPEN;
             joined++;
@@ -368,10 +345,6 @@ static void handle_event(struct epoll_event *ev) {
     }
     if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(idx);
     if ((ev->events & EPOLLOUT) && m->state == OPEN) flush(idx);
-}
-
-static int loop_once(int timeout_ms) {
-    return gen_loop_once(ep, timeout_ms, handle_event);
 }
 
 /* Open every member; in the chat modes wait for each greeting. */
@@ -386,11 +359,6 @@ static int join_all(double *seconds) {
     }
     *seconds = (now_ns() - start) / 1e9;
     return (long)joined == nmembers;
-}
-
-static const char *mode_name(void) {
-    static const char *names[] = {"fanout", "room", "paced"};
-    return names[mode];
 }
 
 static int run(void) {
@@ -493,7 +461,7 @@ static int run(void) {
            "\"samples\": %llu, \"late_sends\": %llu, \"send_lag_max_us\": %.3f, "
            "\"errors\": %llu, \"client_cpu\": %.4f, "
            "\"client_busy\": %.4f, \"last_error\": \"%s\", \"bad_line\": \"%s\"}\n",
-           mode_name(), nmembers, nsenders, size, window,
+           mode_names[mode], nmembers, nsenders, size, window,
            mode == FANOUT ? 0.0 : rate_total, elapsed, join_seconds,
            (unsigned long long)lines_sent, (unsigned long long)deliveries_end,
            elapsed > 0 ? deliveries_end / elapsed : 0.0,
@@ -508,51 +476,29 @@ static int run(void) {
     return 0;
 }
 
-static void usage(void) {
-    fprintf(stderr,
-            "usage: chatgen fanout|room|paced PORT [--host H] [--members N] [--senders K]\n"
-            "       [--conns C] [--rate R] [--window W] [--size B] [--duration S]\n"
-            "       [--warmup S] [--drain S] [--hold 0|1] [--spin 1|0] [--join-timeout S]\n");
-    exit(2);
+static int option(const char *a, const char *v) {
+    if (!strcmp(a, "--members")) nmembers = atoi(v);
+    else if (!strcmp(a, "--senders")) nsenders = atoi(v);
+    else if (!strcmp(a, "--conns")) conns = atoi(v);
+    else if (!strcmp(a, "--rate")) rate = atof(v);
+    else if (!strcmp(a, "--window")) window = atoi(v);
+    else if (!strcmp(a, "--drain")) drain_s = atof(v);
+    else if (!strcmp(a, "--hold")) hold = atoi(v);
+    else if (!strcmp(a, "--join-timeout")) join_timeout = atof(v);
+    else return 0;
+    return 1;
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) usage();
-    const char *m = argv[1];
-    if (!strcmp(m, "fanout")) mode = FANOUT;
-    else if (!strcmp(m, "room")) mode = ROOM;
-    else if (!strcmp(m, "paced")) mode = PACED;
-    else usage();
-    const char *host = "127.0.0.1";
-    int port = atoi(argv[2]);
-    int conns = 50;
-    for (int i = 3; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) usage();
-        const char *v = argv[++i];
-        if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--members")) nmembers = atoi(v);
-        else if (!strcmp(a, "--senders")) nsenders = atoi(v);
-        else if (!strcmp(a, "--conns")) conns = atoi(v);
-        else if (!strcmp(a, "--rate")) rate = atof(v);
-        else if (!strcmp(a, "--window")) window = atoi(v);
-        else if (!strcmp(a, "--size")) size = atoi(v);
-        else if (!strcmp(a, "--duration")) duration = atof(v);
-        else if (!strcmp(a, "--warmup")) warmup = atof(v);
-        else if (!strcmp(a, "--drain")) drain_s = atof(v);
-        else if (!strcmp(a, "--hold")) hold = atoi(v);
-        else if (!strcmp(a, "--spin")) spin = atoi(v);
-        else if (!strcmp(a, "--join-timeout")) join_timeout = atof(v);
-        else usage();
-    }
+    int port;
+    mode = (enum mode)gen_command_line(argc, argv, mode_names, 3, option, &port);
     if (mode == PACED) nmembers = nsenders = conns;
     if (mode == FANOUT) nsenders = 1;
     if (nmembers < 1 || nsenders < 1 || nsenders > nmembers || window < 1 || port <= 0 ||
         size < 48 || size > MAX_LINE || rate <= 0 || (mode != PACED && nmembers < 2))
         usage();
 
-    signal(SIGPIPE, SIG_IGN);
-    gen_raise_nofile();
+    gen_prepare();
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)nmembers + 16) {
         fprintf(stderr, "chatgen: descriptor limit %llu is below %d members\n",
@@ -575,7 +521,6 @@ int main(int argc, char **argv) {
             if (!members[i].out) die("malloc");
         }
     }
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) die("epoll_create1");
+    gen_open_epoll();
     return run();
 }

@@ -29,9 +29,9 @@
  *                                          N2, ...; after the last, close all
  *
  * Timed modes run --warmup seconds, reset the counters, then measure for
- * --duration seconds, busy-polling (see `spin`). A line {"event": "measuring"}
- * marks the start of the measured part; the result is one JSON object on the
- * last line. "client_busy" is the share of the measured time the generator
+ * --duration seconds, busy-polling (see `spin` in gen_common.h). A line
+ * {"event": "measuring"} marks the start of the measured part; the result is
+ * one JSON object on the last line. "client_busy" is the share of the measured time the generator
  * spent on work rather than on polls that found nothing: it shows how much
  * more load the generator had to give ("client_cpu" is about 1.0 when it
  * spins).
@@ -39,32 +39,19 @@
  * Usage: loadgen MODE PORT [--host 127.0.0.1] [options]
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GEN_NAME "loadgen"
+#define GEN_USAGE \
+    "usage: loadgen pingpong|pipeline|bulk|connrate|idle PORT [--host H] [--conns N]\n" \
+    "       [--size B] [--depth D] [--duration S] [--warmup S] [--stages N1,N2]\n" \
+    "       [--timeout S] [--spin 1|0] [--window BYTES] [--sockbuf BYTES]\n"
+#define GEN_ECHO
 #include "gen_common.h"
 
 enum mode { PINGPONG, PIPELINE, BULK, CONNRATE, IDLE };
+static const char *const mode_names[] = {"pingpong", "pipeline", "bulk", "connrate", "idle"};
 enum state { FREE, CONNECTING, OPEN };
-
-/* A prime period, so a stream shifted by a few bytes never matches itself. */
-#define PERIOD 251
-/* One recv() takes up to this much: big enough that bulk reads are cheap. */
-#define RBUF (256 * 1024)
-#define MAX_STAGES 8
 
 typedef struct {
     int fd;
@@ -77,43 +64,21 @@ typedef struct {
     uint64_t t0;         /* when the message (or connection) in flight started */
 } conn_t;
 
+/* The options, counters and pattern are gen_common.h's (GEN_ECHO). */
 static enum mode mode;
-static struct sockaddr_in addr;
-static int nconns = 1, size = 64, depth = 16;
+static int depth = 16;
 /* bulk: at most this many bytes sent and not yet echoed back (0: no limit,
  * as fast as the socket takes them); --sockbuf: SO_SNDBUF and SO_RCVBUF of
  * every connection, which turns the kernel's buffer autotuning off for it. */
 static long window, sockbuf;
-static double duration = 2.0, warmup = 0.5, timeout_s = 120.0;
-/* Busy-poll (epoll_wait with a zero timeout) in timed modes. The server's
- * core sleeps when it has nothing to do, as it would in production; the
- * load generator's core never does, because waking a sleeping core costs
- * tens of microseconds on a virtual machine, and that cost would be the
- * load generator's, not the server's. */
-static int spin = 1;
-static long stages[MAX_STAGES];
-static int nstages;
 
-static int ep;
 static conn_t *conns;
-static unsigned char *pat;
-static size_t pat_len;
-static unsigned char rbuf[RBUF];
-
-static int measuring;
-static uint64_t ops, bytes_tx, bytes_rx, errors, byte_errors, connects;
-static uint32_t *lat;      /* latency samples, ns, capped at UINT32_MAX */
-static size_t nlat, caplat;
-static uint32_t seed_counter;
-static const char *last_error = "";
 
 static void set_events(conn_t *c, int idx, uint32_t events) {
     struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)idx};
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl MOD");
     c->out_armed = (events & EPOLLOUT) != 0;
 }
-
-static void open_conn(int idx);
 
 static void close_conn(conn_t *c) {
     if (c->fd >= 0) close(c->fd); /* close() also drops it from the epoll set */
@@ -131,10 +96,7 @@ static void conn_failed(int idx, const char *why) {
 
 static void open_conn(int idx) {
     conn_t *c = &conns[idx];
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fd = gen_tcp_socket(idx);
     if (sockbuf > 0) {
         int b = (int)sockbuf;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof b);
@@ -142,26 +104,12 @@ static void open_conn(int idx) {
     }
     memset(c, 0, sizeof *c);
     c->fd = fd;
-    c->seed = (seed_counter++ * 37u) % PERIOD;
+    c->seed = gen_next_seed();
     c->state = CONNECTING;
     c->t0 = now_ns();
-    struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)idx};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl ADD");
     c->out_armed = 1;
-    if (mode == CONNRATE) {
-        /* Each closed connection leaves a TIME_WAIT entry on this side, and
-         * connect() slows down as they fill the ephemeral port range (by 40%
-         * after ~30,000 of them). Spreading the source address over
-         * 127.0.2.1 .. 127.0.251.1 gives each address its own port range,
-         * so the rate does not depend on what ran before. */
-        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        struct sockaddr_in src = {.sin_family = AF_INET};
-        src.sin_addr.s_addr = htonl(0x7f000001u | (2u + seed_counter % 250u) << 8);
-        if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind");
-    }
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
-        conn_failed(idx, "connect");
-    }
+    if (mode == CONNRATE) gen_spread_source(fd);
+    if (gen_connect(fd) < 0) conn_failed(idx, "connect");
 }
 
 /* Send what is due; on a full socket buffer wait for EPOLLOUT. */
@@ -197,10 +145,6 @@ static void start_conversation(int idx) {
     flush(idx);
 }
 
-static long idle_done;  /* idle mode: connections that echoed once */
-static long idle_goal;  /* ... and how many the current stage wants */
-static long idle_opened;
-
 static void on_readable(int idx) {
     conn_t *c = &conns[idx];
     ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
@@ -213,27 +157,14 @@ static void on_readable(int idx) {
         conn_failed(idx, "unexpected EOF");
         return;
     }
-    if (c->rx_off + (uint64_t)n > c->tx_off ||
-        memcmp(rbuf, pat + (c->rx_off + c->seed) % PERIOD, (size_t)n) != 0) {
-        byte_errors++;
+    if (!gen_take_echo(&c->rx_off, c->tx_off, c->seed, (size_t)n)) {
         conn_failed(idx, "echoed bytes differ from the bytes sent");
         return;
     }
-    c->rx_off += (uint64_t)n;
-    if (measuring) bytes_rx += (uint64_t)n;
 
     switch (mode) {
     case PINGPONG:
-        if (c->rx_off == c->tx_target) {
-            uint64_t t = now_ns();
-            if (measuring) {
-                ops++;
-                gen_record_sample(&lat, &nlat, &caplat, t - c->t0);
-            }
-            c->t0 = t;
-            c->tx_target += (uint64_t)size;
-            flush(idx);
-        }
+        if (gen_pingpong_echoed(c->rx_off, &c->tx_target, &c->t0)) flush(idx);
         break;
     case PIPELINE: {
         uint64_t done_before = (c->rx_off - (uint64_t)n) / (uint64_t)size;
@@ -256,20 +187,14 @@ static void on_readable(int idx) {
         break;
     case CONNRATE:
         if (c->rx_off == c->tx_target) {
-            if (measuring) {
-                ops++;
-                gen_record_sample(&lat, &nlat, &caplat, now_ns() - c->t0);
-            }
+            gen_op_done(c->t0, now_ns());
             close_conn(c);
             open_conn(idx);
         }
         break;
     case IDLE:
-        if (c->rx_off == c->tx_target) {
-            /* Keep EPOLLIN: a server that closes an idle connection is an error. */
-            idle_done++;
-            if (idle_opened < idle_goal) open_conn((int)idle_opened++);
-        }
+        /* Keep EPOLLIN: a server that closes an idle connection is an error. */
+        if (c->rx_off == c->tx_target) gen_idle_echoed();
         break;
     }
 }
@@ -279,16 +204,8 @@ static void handle_event(struct epoll_event *ev) {
     conn_t *c = &conns[idx];
     if (c->state == FREE) return;
     if (c->state == CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            errno = err;
-            conn_failed(idx, "connect");
-            return;
-        }
-        connects++;
-        start_conversation(idx);
+        if (gen_connected(c->fd)) start_conversation(idx);
+        else conn_failed(idx, "connect");
         return;
     }
     int fd = c->fd;
@@ -297,155 +214,25 @@ static void handle_event(struct epoll_event *ev) {
     if ((ev->events & EPOLLOUT) && c->state == OPEN && c->fd == fd) flush(idx);
 }
 
-static const char *mode_name(void) {
-    static const char *names[] = {"pingpong", "pipeline", "bulk", "connrate", "idle"};
-    return names[mode];
-}
-
-static int loop_once(int timeout_ms) {
-    return gen_loop_once(ep, timeout_ms, handle_event);
-}
-
-static int run_timed(void) {
-    for (int i = 0; i < nconns; i++) open_conn(i);
-    uint64_t start = now_ns();
-    uint64_t measure_at = start + (uint64_t)(warmup * 1e9);
-    uint64_t end_at = measure_at + (uint64_t)(duration * 1e9);
-    uint64_t t_begin = 0, idle_ns = 0;
-    double cpu_begin = 0.0;
-    for (;;) {
-        uint64_t t = now_ns();
-        if (!measuring && t >= measure_at) {
-            /* Tell the runner, so it reads the server's CPU time now. */
-            printf("{\"event\": \"measuring\"}\n");
-            fflush(stdout);
-            t = now_ns();
-            measuring = 1;
-            ops = bytes_tx = bytes_rx = 0;
-            nlat = 0;
-            idle_ns = 0;
-            t_begin = t;
-            cpu_begin = cpu_seconds();
-        }
-        if (t >= end_at) break;
-        uint64_t next = measuring ? end_at : measure_at;
-        int timeout_ms = (int)((next - t) / 1000000ull) + 1;
-        if (loop_once(spin ? 0 : timeout_ms) == 0 && spin) idle_ns += now_ns() - t;
-    }
-    double elapsed = (now_ns() - t_begin) / 1e9;
-    double cpu = cpu_seconds() - cpu_begin;
-    gen_sort_samples(lat, nlat);
-    printf("{\"mode\": \"%s\", \"conns\": %d, \"size\": %d, \"depth\": %d, "
-           "\"elapsed\": %.6f, \"ops\": %llu, \"rate\": %.3f, "
-           "\"bytes_tx\": %llu, \"bytes_rx\": %llu, "
-           "\"mb_per_s_tx\": %.3f, \"mb_per_s_rx\": %.3f, "
-           "\"p50_us\": %.3f, \"p99_us\": %.3f, \"samples\": %zu, "
-           "\"errors\": %llu, \"byte_errors\": %llu, \"connects\": %llu, "
-           "\"client_cpu\": %.4f, \"client_busy\": %.4f, \"last_error\": \"%s\"}\n",
-           mode_name(), nconns, size, mode == PIPELINE ? depth : 1, elapsed,
-           (unsigned long long)ops, ops / elapsed, (unsigned long long)bytes_tx,
-           (unsigned long long)bytes_rx, bytes_tx / elapsed / 1e6, bytes_rx / elapsed / 1e6,
-           gen_percentile_us(lat, nlat, 0.50), gen_percentile_us(lat, nlat, 0.99), nlat, (unsigned long long)errors,
-           (unsigned long long)byte_errors, (unsigned long long)connects,
-           elapsed > 0 ? cpu / elapsed : 0.0,
-           spin && elapsed > 0 ? 1.0 - idle_ns / 1e9 / elapsed : elapsed > 0 ? cpu / elapsed : 0.0,
-           last_error);
-    return 0;
-}
-
-/* Idle connections in stages; at most this many connects in flight, so that
- * no server's listen backlog overflows (a dropped SYN costs a 1 s retry). */
-#define IDLE_IN_FLIGHT 32
-
-static int run_idle(void) {
-    uint64_t start = now_ns();
-    uint64_t deadline = start + (uint64_t)(timeout_s * 1e9);
-    for (int s = 0; s < nstages; s++) {
-        idle_goal = stages[s];
-        while (idle_opened < idle_goal && idle_opened - idle_done < IDLE_IN_FLIGHT) {
-            open_conn((int)idle_opened++);
-        }
-        int timed_out = 0;
-        while (idle_done < idle_goal) {
-            if (now_ns() >= deadline) {
-                timed_out = 1;
-                break;
-            }
-            loop_once(100);
-        }
-        gen_print_ready(s, idle_goal, idle_done, (now_ns() - start) / 1e9, errors, byte_errors,
-                        timed_out, last_error);
-        if (timed_out) break;
-        /* Hold the connections until the runner has read the server's memory. */
-        char line[64];
-        if (!fgets(line, sizeof line, stdin)) break;
-        /* Serve events that arrived meanwhile (none are expected). */
-        while (loop_once(0) > 0) {}
-    }
-    return 0;
-}
-
-static void usage(void) {
-    fprintf(stderr,
-            "usage: loadgen pingpong|pipeline|bulk|connrate|idle PORT [--host H] [--conns N]\n"
-            "       [--size B] [--depth D] [--duration S] [--warmup S] [--stages N1,N2]\n"
-            "       [--timeout S] [--spin 1|0] [--window BYTES] [--sockbuf BYTES]\n");
-    exit(2);
+static int option(const char *a, const char *v) {
+    if (!strcmp(a, "--depth")) depth = atoi(v);
+    else if (!strcmp(a, "--window")) window = atol(v);
+    else if (!strcmp(a, "--sockbuf")) sockbuf = atol(v);
+    else return 0;
+    return 1;
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) usage();
-    const char *m = argv[1];
-    if (!strcmp(m, "pingpong")) mode = PINGPONG;
-    else if (!strcmp(m, "pipeline")) mode = PIPELINE;
-    else if (!strcmp(m, "bulk")) mode = BULK;
-    else if (!strcmp(m, "connrate")) mode = CONNRATE;
-    else if (!strcmp(m, "idle")) mode = IDLE;
-    else usage();
-    const char *host = "127.0.0.1";
-    int port = atoi(argv[2]);
-    for (int i = 3; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) usage();
-        const char *v = argv[++i];
-        if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--conns")) nconns = atoi(v);
-        else if (!strcmp(a, "--size")) size = atoi(v);
-        else if (!strcmp(a, "--depth")) depth = atoi(v);
-        else if (!strcmp(a, "--duration")) duration = atof(v);
-        else if (!strcmp(a, "--warmup")) warmup = atof(v);
-        else if (!strcmp(a, "--timeout")) timeout_s = atof(v);
-        else if (!strcmp(a, "--spin")) spin = atoi(v);
-        else if (!strcmp(a, "--window")) window = atol(v);
-        else if (!strcmp(a, "--sockbuf")) sockbuf = atol(v);
-        else if (!strcmp(a, "--stages")) gen_parse_stages(v, stages, &nstages, MAX_STAGES);
-        else usage();
-    }
-    if (nconns < 1 || size < 1 || depth < 1 || port <= 0) usage();
-    if (mode == IDLE) {
-        if (!nstages) usage();
-        nconns = (int)stages[nstages - 1];
-    }
-
-    signal(SIGPIPE, SIG_IGN);
-    /* Thousands of idle connections need as many descriptors. */
-    gen_raise_nofile();
-
+    int port;
+    mode = (enum mode)gen_echo_command_line(argc, argv, mode_names, 5, IDLE, option, &port);
+    if (depth < 1) usage();
+    gen_prepare();
     if (gen_server_addr(&addr, host, port) < 0) return 2;
-
-    /* The pattern table: long enough for the longest send and one full read. */
-    size_t longest = (size_t)size * (size_t)(mode == PIPELINE ? depth : 1);
-    if (longest < RBUF) longest = RBUF;
-    pat_len = PERIOD + longest;
-    pat = malloc(pat_len);
-    if (!pat) die("malloc");
-    for (size_t i = 0; i < pat_len; i++) pat[i] = (unsigned char)(i % PERIOD);
-
+    gen_echo_setup((size_t)size * (size_t)(mode == PIPELINE ? depth : 1));
     conns = calloc((size_t)nconns, sizeof *conns);
     if (!conns) die("calloc");
     for (int i = 0; i < nconns; i++) conns[i].fd = -1;
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) die("epoll_create1");
 
-    return mode == IDLE ? run_idle() : run_timed();
+    return mode == IDLE ? gen_run_idle() : gen_run_timed(mode_names[mode],
+                                                         mode == PIPELINE ? depth : 1, 0);
 }

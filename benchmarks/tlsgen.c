@@ -25,36 +25,24 @@
  *   idle       --stages N1,N2,...     as loadgen's idle mode, each connection
  *                                     handshaken and echoing B bytes once
  *
- * Usage: tlsgen MODE PORT [--host 127.0.0.1] [options]   (see usage())
+ * Usage: tlsgen MODE PORT [--host 127.0.0.1] [options]   (see GEN_USAGE)
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GEN_NAME "tlsgen"
+#define GEN_USAGE \
+    "usage: tlsgen pingpong|bulk|connrate|idle PORT [--host H] [--conns N]\n" \
+    "       [--size B] [--duration S] [--warmup S] [--stages N1,N2]\n" \
+    "       [--timeout S] [--spin 1|0] [--ciphersuites LIST] [--depth 1]\n"
+#define GEN_ECHO
 #include "gen_common.h"
 
 enum mode { PINGPONG, BULK, CONNRATE, IDLE };
+static const char *const mode_names[] = {"pingpong", "bulk", "connrate", "idle"};
 enum state { FREE, CONNECTING, HANDSHAKE, OPEN };
-
-#define PERIOD 251
-#define RBUF (256 * 1024)
-#define MAX_STAGES 8
-#define IDLE_IN_FLIGHT 32
 
 typedef struct {
     int fd;
@@ -68,28 +56,13 @@ typedef struct {
     uint64_t t0;
 } conn_t;
 
+/* The options, counters and pattern are gen_common.h's (GEN_ECHO). */
 static enum mode mode;
-static struct sockaddr_in addr;
-static int nconns = 1, size = 64;
-static double duration = 2.0, warmup = 0.5, timeout_s = 120.0;
-static int spin = 1;
-static long stages[MAX_STAGES];
-static int nstages;
 static const char *ciphersuites = "TLS_AES_128_GCM_SHA256";
 
 static SSL_CTX *ctx;
-static int ep;
 static conn_t *conns;
-static unsigned char *pat;
-static size_t pat_len;
-static unsigned char rbuf[RBUF];
-
-static int measuring;
-static uint64_t ops, bytes_tx, bytes_rx, errors, byte_errors, connects, handshakes;
-static uint32_t *lat;
-static size_t nlat, caplat;
-static uint32_t seed_counter;
-static char last_error[160] = "";
+static char last_error_buf[160];
 
 static void set_events(conn_t *c, int idx, uint32_t events) {
     if (events == c->events) return;
@@ -97,8 +70,6 @@ static void set_events(conn_t *c, int idx, uint32_t events) {
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl MOD");
     c->events = events;
 }
-
-static void open_conn(int idx);
 
 static void close_conn(conn_t *c, int polite) {
     if (c->ssl) {
@@ -118,11 +89,12 @@ static void conn_failed(int idx, const char *why) {
     if (e) {
         char buf[120];
         ERR_error_string_n(e, buf, sizeof buf);
-        snprintf(last_error, sizeof last_error, "%s: %s", why, buf);
+        snprintf(last_error_buf, sizeof last_error_buf, "%s: %s", why, buf);
     } else {
-        snprintf(last_error, sizeof last_error, "%s", why);
+        snprintf(last_error_buf, sizeof last_error_buf, "%s", why);
     }
-    for (char *p = last_error; *p; p++) if (*p == '"' || *p == '\\') *p = '\'';
+    for (char *p = last_error_buf; *p; p++) if (*p == '"' || *p == '\\') *p = '\'';
+    last_error = last_error_buf;
     ERR_clear_error();
     close_conn(&conns[idx], 0);
     if (mode == CONNRATE || mode == IDLE) open_conn(idx);
@@ -130,28 +102,15 @@ static void conn_failed(int idx, const char *why) {
 
 static void open_conn(int idx) {
     conn_t *c = &conns[idx];
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fd = gen_tcp_socket(idx);
     memset(c, 0, sizeof *c);
     c->fd = fd;
-    c->seed = (seed_counter++ * 37u) % PERIOD;
+    c->seed = gen_next_seed();
     c->state = CONNECTING;
     c->t0 = now_ns();
-    struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)idx};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl ADD");
     c->events = EPOLLOUT;
-    if (mode == CONNRATE) {
-        /* As loadgen: spread the source address so TIME_WAIT never runs out of ports. */
-        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        struct sockaddr_in src = {.sin_family = AF_INET};
-        src.sin_addr.s_addr = htonl(0x7f000001u | (2u + seed_counter % 250u) << 8);
-        if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind");
-    }
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
-        conn_failed(idx, "connect");
-    }
+    if (mode == CONNRATE) gen_spread_source(fd);
+    if (gen_connect(fd) < 0) conn_failed(idx, "connect");
 }
 
 /* Interest after an SSL call that wants to read or write. */
@@ -210,29 +169,16 @@ static void do_handshake(int idx) {
     conn_failed(idx, "handshake");
 }
 
-static long idle_done, idle_goal, idle_opened;
-
 /* One decrypted chunk: check it and act on it. Returns 0 if the connection is gone. */
 static int on_bytes(int idx, int n) {
     conn_t *c = &conns[idx];
-    if (c->rx_off + (uint64_t)n > c->tx_off ||
-        memcmp(rbuf, pat + (c->rx_off + c->seed) % PERIOD, (size_t)n) != 0) {
-        byte_errors++;
+    if (!gen_take_echo(&c->rx_off, c->tx_off, c->seed, (size_t)n)) {
         conn_failed(idx, "echoed bytes differ from the bytes sent");
         return 0;
     }
-    c->rx_off += (uint64_t)n;
-    if (measuring) bytes_rx += (uint64_t)n;
     switch (mode) {
     case PINGPONG:
-        if (c->rx_off == c->tx_target) {
-            uint64_t t = now_ns();
-            if (measuring) {
-                ops++;
-                gen_record_sample(&lat, &nlat, &caplat, t - c->t0);
-            }
-            c->t0 = t;
-            c->tx_target += (uint64_t)size;
+        if (gen_pingpong_echoed(c->rx_off, &c->tx_target, &c->t0)) {
             flush(idx);
             return c->state == OPEN;
         }
@@ -242,20 +188,14 @@ static int on_bytes(int idx, int n) {
         break;
     case CONNRATE:
         if (c->rx_off == c->tx_target) {
-            if (measuring) {
-                ops++;
-                gen_record_sample(&lat, &nlat, &caplat, now_ns() - c->t0);
-            }
+            gen_op_done(c->t0, now_ns());
             close_conn(c, 1);
             open_conn(idx);
             return 0;
         }
         break;
     case IDLE:
-        if (c->rx_off == c->tx_target) {
-            idle_done++;
-            if (idle_opened < idle_goal) open_conn((int)idle_opened++);
-        }
+        if (c->rx_off == c->tx_target) gen_idle_echoed();
         break;
     }
     return 1;
@@ -288,15 +228,10 @@ static void handle_event(struct epoll_event *ev) {
     conn_t *c = &conns[idx];
     if (c->state == FREE) return;
     if (c->state == CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            errno = err;
+        if (!gen_connected(c->fd)) {
             conn_failed(idx, "connect");
             return;
         }
-        connects++;
         c->ssl = SSL_new(ctx);
         if (!c->ssl) die("SSL_new");
         SSL_set_fd(c->ssl, c->fd);
@@ -314,130 +249,17 @@ static void handle_event(struct epoll_event *ev) {
     if ((ev->events & EPOLLOUT) && c->state == OPEN && c->fd == fd) flush(idx);
 }
 
-static const char *mode_name(void) {
-    static const char *names[] = {"pingpong", "bulk", "connrate", "idle"};
-    return names[mode];
-}
-
-static int loop_once(int timeout_ms) {
-    return gen_loop_once(ep, timeout_ms, handle_event);
-}
-
-static int run_timed(void) {
-    for (int i = 0; i < nconns; i++) open_conn(i);
-    uint64_t start = now_ns();
-    uint64_t measure_at = start + (uint64_t)(warmup * 1e9);
-    uint64_t end_at = measure_at + (uint64_t)(duration * 1e9);
-    uint64_t t_begin = 0, idle_ns = 0;
-    double cpu_begin = 0.0;
-    for (;;) {
-        uint64_t t = now_ns();
-        if (!measuring && t >= measure_at) {
-            printf("{\"event\": \"measuring\"}\n");
-            fflush(stdout);
-            t = now_ns();
-            measuring = 1;
-            ops = bytes_tx = bytes_rx = handshakes = 0;
-            nlat = 0;
-            idle_ns = 0;
-            t_begin = t;
-            cpu_begin = cpu_seconds();
-        }
-        if (t >= end_at) break;
-        uint64_t next = measuring ? end_at : measure_at;
-        int timeout_ms = (int)((next - t) / 1000000ull) + 1;
-        if (loop_once(spin ? 0 : timeout_ms) == 0 && spin) idle_ns += now_ns() - t;
-    }
-    double elapsed = (now_ns() - t_begin) / 1e9;
-    double cpu = cpu_seconds() - cpu_begin;
-    gen_sort_samples(lat, nlat);
-    printf("{\"mode\": \"%s\", \"tls\": true, \"conns\": %d, \"size\": %d, \"depth\": 1, "
-           "\"elapsed\": %.6f, \"ops\": %llu, \"rate\": %.3f, "
-           "\"bytes_tx\": %llu, \"bytes_rx\": %llu, "
-           "\"mb_per_s_tx\": %.3f, \"mb_per_s_rx\": %.3f, "
-           "\"p50_us\": %.3f, \"p99_us\": %.3f, \"samples\": %zu, "
-           "\"errors\": %llu, \"byte_errors\": %llu, \"connects\": %llu, "
-           "\"handshakes\": %llu, "
-           "\"client_cpu\": %.4f, \"client_busy\": %.4f, \"last_error\": \"%s\"}\n",
-           mode_name(), nconns, size, elapsed, (unsigned long long)ops, ops / elapsed,
-           (unsigned long long)bytes_tx, (unsigned long long)bytes_rx,
-           bytes_tx / elapsed / 1e6, bytes_rx / elapsed / 1e6, gen_percentile_us(lat, nlat, 0.50),
-           gen_percentile_us(lat, nlat, 0.99), nlat, (unsigned long long)errors,
-           (unsigned long long)byte_errors, (unsigned long long)connects,
-           (unsigned long long)handshakes, elapsed > 0 ? cpu / elapsed : 0.0,
-           spin && elapsed > 0 ? 1.0 - idle_ns / 1e9 / elapsed : elapsed > 0 ? cpu / elapsed : 0.0,
-           last_error);
-    return 0;
-}
-
-static int run_idle(void) {
-    uint64_t start = now_ns();
-    uint64_t deadline = start + (uint64_t)(timeout_s * 1e9);
-    for (int s = 0; s < nstages; s++) {
-        idle_goal = stages[s];
-        while (idle_opened < idle_goal && idle_opened - idle_done < IDLE_IN_FLIGHT) {
-            open_conn((int)idle_opened++);
-        }
-        int timed_out = 0;
-        while (idle_done < idle_goal) {
-            if (now_ns() >= deadline) {
-                timed_out = 1;
-                break;
-            }
-            loop_once(100);
-        }
-        gen_print_ready(s, idle_goal, idle_done, (now_ns() - start) / 1e9, errors, byte_errors,
-                        timed_out, last_error);
-        if (timed_out) break;
-        char line[64];
-        if (!fgets(line, sizeof line, stdin)) break;
-        while (loop_once(0) > 0) {}
-    }
-    return 0;
-}
-
-static void usage(void) {
-    fprintf(stderr,
-            "usage: tlsgen pingpong|bulk|connrate|idle PORT [--host H] [--conns N]\n"
-            "       [--size B] [--duration S] [--warmup S] [--stages N1,N2]\n"
-            "       [--timeout S] [--spin 1|0] [--ciphersuites LIST] [--depth 1]\n");
-    exit(2);
+static int option(const char *a, const char *v) {
+    if (!strcmp(a, "--depth")) { if (atoi(v) != 1) usage(); }
+    else if (!strcmp(a, "--ciphersuites")) ciphersuites = v;
+    else return 0;
+    return 1;
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) usage();
-    const char *m = argv[1];
-    if (!strcmp(m, "pingpong")) mode = PINGPONG;
-    else if (!strcmp(m, "bulk")) mode = BULK;
-    else if (!strcmp(m, "connrate")) mode = CONNRATE;
-    else if (!strcmp(m, "idle")) mode = IDLE;
-    else usage();
-    const char *host = "127.0.0.1";
-    int port = atoi(argv[2]);
-    for (int i = 3; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) usage();
-        const char *v = argv[++i];
-        if (!strcmp(a, "--host")) host = v;
-        else if (!strcmp(a, "--conns")) nconns = atoi(v);
-        else if (!strcmp(a, "--size")) size = atoi(v);
-        else if (!strcmp(a, "--depth")) { if (atoi(v) != 1) usage(); }
-        else if (!strcmp(a, "--duration")) duration = atof(v);
-        else if (!strcmp(a, "--warmup")) warmup = atof(v);
-        else if (!strcmp(a, "--timeout")) timeout_s = atof(v);
-        else if (!strcmp(a, "--spin")) spin = atoi(v);
-        else if (!strcmp(a, "--ciphersuites")) ciphersuites = v;
-        else if (!strcmp(a, "--stages")) gen_parse_stages(v, stages, &nstages, MAX_STAGES);
-        else usage();
-    }
-    if (nconns < 1 || size < 1 || port <= 0) usage();
-    if (mode == IDLE) {
-        if (!nstages) usage();
-        nconns = (int)stages[nstages - 1];
-    }
-
-    signal(SIGPIPE, SIG_IGN);
-    gen_raise_nofile();
+    int port;
+    mode = (enum mode)gen_echo_command_line(argc, argv, mode_names, 4, IDLE, option, &port);
+    gen_prepare();
 
     ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) die("SSL_CTX_new");
@@ -452,18 +274,10 @@ int main(int argc, char **argv) {
     }
 
     if (gen_server_addr(&addr, host, port) < 0) return 2;
-
-    size_t longest = (size_t)size < RBUF ? RBUF : (size_t)size;
-    pat_len = PERIOD + longest;
-    pat = malloc(pat_len);
-    if (!pat) die("malloc");
-    for (size_t i = 0; i < pat_len; i++) pat[i] = (unsigned char)(i % PERIOD);
-
+    gen_echo_setup((size_t)size);
     conns = calloc((size_t)nconns, sizeof *conns);
     if (!conns) die("calloc");
     for (int i = 0; i < nconns; i++) conns[i].fd = -1;
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) die("epoll_create1");
 
-    return mode == IDLE ? run_idle() : run_timed();
+    return mode == IDLE ? gen_run_idle() : gen_run_timed(mode_names[mode], 1, 1);
 }
