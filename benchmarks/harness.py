@@ -12,6 +12,7 @@ generator at it and reads the server's CPU time and memory from /proc.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import hashlib
 import importlib.util
@@ -541,6 +542,46 @@ class Settings:
     quiet_wait: float = 120.0
     python: str = sys.executable
     node: str | None = field(default_factory=lambda: shutil.which('node'))
+
+
+def add_settings_options(parser: argparse.ArgumentParser, quick_help: str) -> None:
+    """Add the options a stand-alone scenario runner takes for its ``Settings``.
+
+    ``python -m benchmarks.tls_bench`` and ``python -m benchmarks.cluster_bench``
+    take the same ones: ``--quick`` (whose help is ``quick_help``),
+    ``--duration``, ``--warmup``, ``--repeats``, ``--attempts`` and
+    ``--quiet-wait``; ``settings_from_options`` reads them back.
+    """
+    parser.add_argument('--quick', action='store_true', help=quick_help)
+    parser.add_argument('--duration', type=float)
+    parser.add_argument('--warmup', type=float)
+    parser.add_argument('--repeats', type=int)
+    parser.add_argument('--attempts', type=int, help='runs of a measurement that other '
+                        'processes disturbed, at most (default 4; --quick 2)')
+    parser.add_argument('--quiet-wait', type=float, help='seconds to wait for quiet cores '
+                        'before running a disturbed measurement again (default 120; '
+                        '--quick 10)')
+
+
+def settings_from_options(args: argparse.Namespace) -> Settings:
+    """The ``Settings`` the options of ``add_settings_options`` ask for.
+
+    ``--quick``: 0.4 s per measurement after 0.2 s of warm-up, 1 round, at
+    most 2 attempts and 10 s of waiting for quiet cores; the other options
+    override that or the defaults.
+    """
+    settings = Settings()
+    if args.quick:
+        settings.duration, settings.warmup, settings.repeats = 0.4, 0.2, 1
+        settings.attempts, settings.quiet_wait = 2, 10.0
+    settings.duration = args.duration or settings.duration
+    settings.warmup = args.warmup if args.warmup is not None else settings.warmup
+    settings.repeats = args.repeats or settings.repeats
+    if args.attempts is not None:
+        settings.attempts = max(1, args.attempts)
+    if args.quiet_wait is not None:
+        settings.quiet_wait = args.quiet_wait
+    return settings
 
 
 def run_loadgen_timed(loadgen: Path, server: ServerProcess, scenario: Scenario,

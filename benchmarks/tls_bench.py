@@ -331,31 +331,14 @@ def main(argv: list[str] | None = None) -> int:
                    + ', '.join(s.key for s in SERVERS))
     p.add_argument('--scenarios', help='comma-separated subset of: '
                    + ', '.join([sc.key for sc in TIMED] + ['tls-idle']))
-    p.add_argument('--quick', action='store_true', help='0.4 s per measurement, '
-                   f'{IDLE_QUICK} idle connections, 1 round')
-    p.add_argument('--duration', type=float)
-    p.add_argument('--warmup', type=float)
-    p.add_argument('--repeats', type=int)
-    p.add_argument('--attempts', type=int, help='runs of a measurement that other processes '
-                   'disturbed, at most (default 4; --quick 2)')
-    p.add_argument('--quiet-wait', type=float, help='seconds to wait for quiet cores before '
-                   'running a disturbed measurement again (default 120; --quick 10)')
+    harness.add_settings_options(
+        p, f'0.4 s per measurement, {IDLE_QUICK} idle connections, 1 round')
     p.add_argument('--idle', type=int, help=f'idle TLS connections (default {IDLE_FULL}; 0 '
                                             'skips)')
     p.add_argument('--json', type=Path, default=harness.BUILD_DIR / 'tls_results.json')
     p.add_argument('--md', type=Path, default=harness.BUILD_DIR / 'tls_report.md')
     args = p.parse_args(argv)
-    settings = Settings()
-    if args.quick:
-        settings.duration, settings.warmup, settings.repeats = 0.4, 0.2, 1
-        settings.attempts, settings.quiet_wait = 2, 10.0
-    settings.duration = args.duration or settings.duration
-    settings.warmup = args.warmup if args.warmup is not None else settings.warmup
-    settings.repeats = args.repeats or settings.repeats
-    if args.attempts is not None:
-        settings.attempts = max(1, args.attempts)
-    if args.quiet_wait is not None:
-        settings.quiet_wait = args.quiet_wait
+    settings = harness.settings_from_options(args)
     idle = args.idle if args.idle is not None else IDLE_QUICK if args.quick else IDLE_FULL
     harness.raise_nofile_limit()
     if settings.client_cpu is not None and len(os.sched_getaffinity(0)) >= 2:
