@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve().parent
 SERVERS_DIR = HERE / 'servers'
@@ -38,6 +38,9 @@ BUILD_DIR = HERE / 'build'
 START_TIMEOUT = 30.0
 # /proc/PID/stat counts CPU time in clock ticks.
 CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+
+_T = TypeVar('_T')
 
 
 class BenchError(RuntimeError):
@@ -123,9 +126,15 @@ def pinned(cpu: int | None) -> Callable[[], None]:
 def others_busy(cores: tuple[int, int], pids: Sequence[int], seconds: float) -> float:
     """Share of a core that processes other than ``pids`` and this one used, over ``seconds``."""
 
+    def cpu(pid: int) -> float:
+        try:
+            return sum(proc_stat_cpu(pid))
+        except OSError:
+            return 0.0  # gone: whoever waits on it finds out
+
     def sample() -> float:
         own = sum(os.times()[:2])
-        theirs = sum(sum(proc_stat_cpu(pid)) for pid in pids)
+        theirs = sum(cpu(pid) for pid in pids)
         return sum(core_busy(c) for c in cores) - own - theirs
 
     before = sample()
@@ -383,17 +392,32 @@ class ServerProcess:
             return '(no log)'
         return ' | '.join(text[-lines:]) or '(nothing on stderr)'
 
+    def _proc(self, read: Callable[[int], _T]) -> _T:
+        """``read(pid)`` of the server's /proc entries.
+
+        Raises:
+            BenchError: the server is gone (its exit status and log tail, as
+                ``check_alive`` says), or /proc could not be read.
+        """
+        try:
+            return read(self.pid)
+        except OSError as exc:
+            # Once a dead server is reaped (any poll() does it), its /proc
+            # entry is gone: that is the server's failure, not the runner's.
+            self.check_alive()
+            raise BenchError(f'{self.spec.label}: reading /proc/{self.pid}: {exc}') from None
+
     def cpu(self) -> tuple[float, float]:
-        return proc_stat_cpu(self.pid)
+        return self._proc(proc_stat_cpu)
 
     def cpu_exact(self) -> float | None:
         return proc_cpu_exact(self.pid)
 
     def rss_kib(self) -> int:
-        return proc_rss_kib(self.pid)
+        return self._proc(proc_rss_kib)
 
     def fd_count(self) -> int:
-        return proc_fd_count(self.pid)
+        return self._proc(proc_fd_count)
 
     def wait_fds(self, at_most: int, timeout: float) -> bool:
         """Wait until the server holds at most ``at_most`` descriptors."""

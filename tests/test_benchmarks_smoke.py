@@ -10,7 +10,8 @@ peer has its server CPU per operation in every scenario, that the baseline
 peer imported the exported code, took turns with gnet (one order in one
 round, the other in the next) and left no tree behind, and that the report
 was written. No figure is compared with anything: timings on a loaded
-machine prove nothing.
+machine prove nothing. One more test runs a round in which a stand-in server
+dies between two scenarios: that is its failure alone, and the round goes on.
 """
 
 from __future__ import annotations
@@ -268,3 +269,89 @@ def test_report_only_rewrites_the_same_report(run: dict[str, Any], tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     first = (out / "benchmarks.md").read_text()
     assert (tmp_path / "b.md").read_text() == first
+
+
+# A stand-in server that dies while the runner has it paused between two
+# scenarios: it echoes until its first client goes away, then a watcher
+# process it forks waits for it to be stopped (SIGSTOP: paused until its next
+# turn) and kills it, so the runner finds it already gone when it reads its
+# CPU time in the next scenario.
+_DYING_SERVER = """
+import os, selectors, signal, socket, sys, time
+
+srv = socket.socket()
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(64)
+print("PORT", srv.getsockname()[1], flush=True)
+sel = selectors.DefaultSelector()
+sel.register(srv, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is srv:
+            conn, _ = srv.accept()
+            sel.register(conn, selectors.EVENT_READ)
+            continue
+        try:
+            data = key.fileobj.recv(65536)
+        except OSError:  # the load generator may reset a connection it is done with
+            data = b""
+        if data:
+            key.fileobj.sendall(data)
+            continue
+        pid = os.getpid()
+        if os.fork() == 0:
+            srv.close()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                        break
+                time.sleep(0.005)
+            sys.stderr.write("dying server: killed while paused\\n")
+            sys.stderr.flush()
+            os.kill(pid, signal.SIGKILL)
+            os._exit(0)
+        sel.unregister(key.fileobj)
+        key.fileobj.close()
+"""
+
+
+@pytest.mark.timeout(30)
+def test_a_server_that_dies_mid_round_is_that_servers_failure(tmp_path: Path) -> None:
+    """A server gone between two scenarios fails the rest of its round; the others go on."""
+    import dataclasses
+    import io
+
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks import harness, run
+    finally:
+        sys.path.remove(str(REPO))
+
+    script = tmp_path / "dying_server.py"
+    script.write_text(_DYING_SERVER)
+    dying = harness.ServerSpec("smoke-dying", "dying server", "python", (str(script),))
+    # The C reference without --spin: nothing is pinned here, it need not take a core.
+    c = dataclasses.replace(next(s for s in harness.SERVERS if s.key == "c"), args=())
+    timed = [harness.Scenario(f"pingpong-{i}", f"Ping-pong {i}", "pingpong", 1, 64,
+                              unit="round trips/s") for i in (1, 2, 3)]
+    settings = harness.Settings(duration=0.05, warmup=0.05, repeats=1, server_cpu=None,
+                                client_cpu=None, attempts=1, quiet_wait=0)
+    log = io.StringIO()
+    runs = run.run_round([dying, c], 0, settings, harness.build("loadgen"),
+                         harness.build("echo_c"), timed, [], run.Progress(6, log))
+
+    results = {(r["server"], r["scenario"]): r for r in runs}
+    assert len(results) == len(runs) == 6, log.getvalue()
+    # Before it died: measured as usual.
+    assert results[("smoke-dying", "pingpong-1")]["ops"] > 0, log.getvalue()
+    # The scenario it died in: its failure, with how it ended and its log's tail...
+    error = results[("smoke-dying", "pingpong-2")].get("error", "")
+    assert "dying server exited with status -9" in error, log.getvalue()
+    assert "killed while paused" in error
+    # ...and the rest of its round skipped as dead.
+    assert results[("smoke-dying", "pingpong-3")]["error"].startswith("dying server died: ")
+    # The other server ran every scenario.
+    for sc in timed:
+        assert "error" not in results[("c", sc.key)], results[("c", sc.key)]
+        assert results[("c", sc.key)]["ops"] > 0
