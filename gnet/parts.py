@@ -40,6 +40,7 @@ class SocketPart:
     if TYPE_CHECKING:
         # The lifecycle, the transport and the queues (gnet.socket.Socket).
         _life: Lifecycle
+        _generation: int
         _t: StreamTransport | None
         _timer: Idle | None
         _active: bool

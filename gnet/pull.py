@@ -417,10 +417,10 @@ class PullMode(SocketPart):
         if not self._rlen:
             if not ended:
                 p.need = True
-            elif (all_ or (take if ret is not None else 0) != n) and not life.teardown:
+            elif (all_ or (take if ret is not None else 0) != n) and not self._life.teardown:
                 self._end_readable(p)
         if ret is not None:
-            if not life.teardown:
+            if not self._life.teardown:
                 self._read_more(p)
             p.did_read = True
             self.emit("data", ret)

@@ -97,7 +97,7 @@ class ReadSide(PullMode):
                 # Nobody consumed a whole highWaterMark: let TCP push back.
                 self._stop_reading()
         else:
-            self._life.eof()
+            self._life = self._life.eof()
             self._stop_reading()
             rq.append(END)
         if self._pull:
@@ -131,15 +131,16 @@ class ReadSide(PullMode):
                 get_loop().run_callback(waiter.switch, None)
 
     def _emit_end(self) -> None:
-        life = self._life
-        life.end()
+        self._life = self._life.end()
+        generation = self._generation
         decoder = self._decoder
         if decoder is not None:
             tail = decoder.end()
             if tail:
                 self.emit("data", tail)
         self.emit("end")
-        if life is not self._life or life.teardown:
+        life = self._life  # as the 'end' listeners left it
+        if generation != self._generation or life.teardown:
             return
         if not self.allowHalfOpen and not life.write:
             # Node ends our side after the user's 'end' listeners ran, so

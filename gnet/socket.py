@@ -20,10 +20,14 @@ the read queue, so they are never held back by a paused reader.
 
 The connection's lifecycle is a :class:`~gnet.state.Lifecycle` (phase,
 read side, write side, teardown: transitions as a table, applied in one
-place); a reconnect starts a new one, and ``_begin()`` sets every
-per-connection field, for a new socket and a reconnect alike. ``readyState``,
-``destroyed``, ``readable``, ``writable`` and autoDestroy (close once 'end'
-and 'finish' were both emitted) are read off the lifecycle.
+place), an immutable value the socket replaces at each event; a reconnect
+starts from ``Lifecycle()`` again, and ``_begin()`` sets every
+per-connection field, for a new socket and a reconnect alike. Events queued
+for later ('finish', 'close') carry the connection's ``_generation``, so
+one that belongs to a connection before a reconnect changes nothing of the
+new one. ``readyState``, ``destroyed``, ``readable``, ``writable`` and
+autoDestroy (close once 'end' and 'finish' were both emitted) are read off
+the lifecycle.
 
 Teardown is central: every way a socket dies (destroy(), an I/O error, a
 failed connect, a listener that raised, autoDestroy) goes through
@@ -201,16 +205,28 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
     __slots__ = (
         "_active", "_refed",
         "_t", "_life", "_owner",
-        "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull", "_waiter",
-        "_wq", "_wlen", "_corked", "_need_drain", "_onfinished",
+        "_rq", "_rlen", "_eq", "_queued", "_flowing", "_pull",
+        "_wq", "_wlen", "_corked", "_need_drain",
         "_error", "_decoder", "_timer",
         "_rhwm", "_whwm", "allowHalfOpen", "bytesRead", "_bytes_written",
         "_remote", "_no_delay", "_keep_alive", "server",
-        "_attempt", "_reset_on_connect", "_signal_aborted", "autoSelectFamilyAttemptedAddresses",
         # Node code keeps its own state on sockets (socket.name = 'alice'):
-        # the slot costs one pointer until used.
+        # the slot costs one pointer until used. So do the fields below.
         "__dict__",
     )
+    # Fields most connections never set (a server's connections: none of
+    # them) have class-level defaults instead of slots: one is stored in
+    # the instance dict, made on the first write, only when it is set.
+    # Each is written only to change it. (8 bytes a connection each; none
+    # is read for every chunk, where a slot is the faster read.)
+    _waiter: Waiter | None = None  # a greenlet iterating the socket
+    # end() callbacks waiting for 'finish' (Node's kOnFinished).
+    _onfinished: list[Callable[..., Any]] | None = None
+    _attempt: Connector | None = None  # connect() in progress
+    _reset_on_connect = False  # resetAndDestroy() while connecting
+    _signal_aborted = False  # made with an already-aborted signal
+    #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
+    autoSelectFamilyAttemptedAddresses: list[str] | None = None
     if not TYPE_CHECKING:
         # A connection's on() and once() bind as plain methods (see _SocketType).
         on = EventEmitter.__dict__["on"].method
@@ -218,6 +234,9 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
     _flowing: bool | None
     allowHalfOpen: bool
     bytesRead: int
+    # Which connection of this socket's life this is: 0, and one more at
+    # each reconnect (kept in the instance dict only then).
+    _generation = 0
     # The blockList option: connect() checks each address against it.
     _block_list: BlockList | None = None
     # A server's PROXY protocol header (gnet.proxy_protocol.ProxyPeer), set
@@ -263,17 +282,13 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
                     raise InvalidFdTypeError(
                         "UDP" if raw.type == _socket.SOCK_DGRAM else "UNKNOWN")
             self._adopt(raw)
-            life = self._life
             # Node's Duplex options: a side given as false is over from the
             # start (a pipe's read end is made with writable False, its
             # write end with readable False).
             if opts.get("writable") is False:
-                life.ending()
-                life.fin()
-                life.finish()
+                self._life = self._life.ending().fin().finish()
             if opts.get("readable") is False:
-                life.eof()
-                life.end()
+                self._life = self._life.eof().end()
             elif opts.get("pauseOnCreate"):
                 self._flowing = False
             else:
@@ -311,9 +326,8 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         self._queued = False
         self._flowing = None
         self._pull = False
-        self._waiter: Waiter | None = None
         self._corked = 0
-        self._decoder: Decoder | None = None
+        self._decoder: Decoder | None = None  # setEncoding()
         self._timer: Idle | None = None
         self._rhwm = rhwm
         self._whwm = whwm
@@ -322,7 +336,6 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         self._keep_alive = keep_alive
         self.server: Server | None = None
         self._owner: Any = None  # provides IConnectionOwner (a server's)
-        self._signal_aborted = False
         self._eq: list[tuple[Any, ...]] | None = None
         self._begin()
 
@@ -338,17 +351,19 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         self._wq: deque[list[Any]] | None = None
         self._wlen = 0
         self._need_drain = False
-        # end() callbacks waiting for 'finish' (Node's kOnFinished).
-        self._onfinished: list[Callable[..., Any]] | None = None
+        if self._onfinished is not None:
+            self._onfinished = None
         self._error: BaseException | None = None
         self.bytesRead = 0
         self._bytes_written = 0
         # The peer's sockaddr tuple as accept()/getpeername() gave it.
         self._remote: tuple[Any, ...] | None = None
-        self._attempt: Connector | None = None
-        self._reset_on_connect = False
-        #: ``['ip:port', ...]`` tried by happy eyeballs, or None when it was not used.
-        self.autoSelectFamilyAttemptedAddresses: list[str] | None = None
+        if self._attempt is not None:
+            self._attempt = None
+        if self._reset_on_connect:
+            self._reset_on_connect = False
+        if self.autoSelectFamilyAttemptedAddresses is not None:
+            self.autoSelectFamilyAttemptedAddresses = None
 
     # ------------------------------------------------------------------
     # Event queue: everything a listener sees is emitted from _run().
@@ -464,10 +479,12 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         if self._life.teardown:
             if self._signal_aborted:
                 return self  # destroyed by an already-aborted signal
+            # A new connection: what the old one still has queued is stale.
+            self._generation += 1
             self._begin()
         if callback is not None:
             self.once("connect", callback)
-        self._life.connect()
+        self._life = self._life.connect()
         self._sync_active()
         connector = Connector(_ConnectTarget(self), options)
         self._attempt = connector
@@ -480,7 +497,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
     def _adopt(self, sock: Any, peer: Any = None) -> None:
         # The connection is up: its OS socket becomes this socket's transport.
         t = self._t = sock.attach()
-        self._life.open()
+        self._life = self._life.open()
         if t.is_tcp:
             if peer is None:
                 try:
@@ -578,7 +595,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         life = self._life
         if life.teardown:
             return
-        life.destroy()
+        self._life = life = life.destroy()
         self._error = error
         was_connecting = life.phase == CONNECTING
         attempt = self._attempt
@@ -623,7 +640,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         # (a write refused right after it) run before it. Until then the
         # socket keeps run() waiting.
         self._sync_active()
-        get_loop().run_callback(self._queue, self._emit_close, life, had_error)
+        get_loop().run_callback(self._queue, self._emit_close, self._generation, had_error)
         if self._pull:
             self._wake()
 
@@ -635,13 +652,14 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         if t is not None:
             self._t = None
             t.close()
-        self._life.release()
+        self._life = self._life.release()
 
     def _emit_error_event(self, error: BaseException) -> None:
         self.emit("error", error)
 
-    def _emit_close(self, life: Lifecycle, had_error: bool) -> None:
-        life.close()
+    def _emit_close(self, generation: int, had_error: bool) -> None:
+        if generation == self._generation:
+            self._life = self._life.close()
         self._sync_active()
         try:
             self.emit("close", had_error)
@@ -855,6 +873,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
 
     # --- PEP 8 twins (generated by python -m gnet._twins; do not edit) ---
     if TYPE_CHECKING:
+        auto_select_family_attempted_addresses = autoSelectFamilyAttemptedAddresses
         reset_and_destroy = resetAndDestroy
         remote_address = remoteAddress
         remote_port = remotePort
@@ -869,7 +888,6 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         local_family = localFamily
         ready_state = readyState
         allow_half_open: bool
-        auto_select_family_attempted_addresses: list[str] | None
         bytes_read: int
     # --- end of PEP 8 twins ---
 

@@ -26,29 +26,33 @@ A Node stream socket is four small state machines that move independently:
 
     ALIVE --destroy--> DESTROYED --close--> CLOSE_EMITTED
 
-Every change is one of the events of :data:`TRANSITIONS`, called as a
-method of :class:`Lifecycle` (``life.fin()``) or by name
-(``life.apply('fin')``); an event the current state does not allow raises
-:class:`StateError` instead of being silently skipped, so a socket that
-emitted 'end' twice, or 'finish' before its FIN, fails loudly in the tests.
-What Node shows (``readyState``, ``destroyed``, ``readable``, ``writable``)
-and when a socket closes itself (autoDestroy: both sides done) are read off
-these tracks by the properties below, in one place.
+A position on the four tracks is a :class:`Lifecycle` value, and values
+are immutable: an event is a method that returns the next value
+(``life = life.fin()``, or ``life.apply('fin')``). An event the current
+state does not allow raises :class:`StateError` instead of being silently
+skipped, so a socket that emitted 'end' twice, or 'finish' before its FIN,
+fails loudly in the tests. What Node shows (``readyState``, ``destroyed``,
+``readable``, ``writable``) and when a socket closes itself (autoDestroy:
+both sides done) are read off these tracks by the properties below, in one
+place.
 
-A reconnect (Node lets a destroyed socket ``connect()`` again) starts from a
-new :class:`Lifecycle`: nothing is reset by hand.
+There are only 144 positions (4 x 3 x 4 x 3), so each exists once, made at
+import with its successor for every event: ``Lifecycle()`` is the start,
+and a transition is a tuple lookup. A connection holds a reference to a
+shared value instead of an object of its own (64 bytes less for each of
+thousands of idle connections), and a reconnect (Node lets a destroyed
+socket ``connect()`` again) starts from ``Lifecycle()``: nothing is reset by
+hand.
 
-The table is the only place the rules are written. Each event's method is
-compiled from it once, at import (as :func:`collections.namedtuple` compiles
-its class): a socket applies nine events in its life, and a method that
-compares and sets its own track directly costs a third of a generic
-``getattr``/``setattr`` step, on the path every connection takes.
+The table is the only place the rules are written: the successors are
+computed from it, and each event's method is made from it once.
 
 This module knows no socket, no loop and no kernel: tests drive it alone.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -99,35 +103,55 @@ class StateError(RuntimeError):
         self.state = state
 
 
+_TRACKS = ("phase", "read", "write", "teardown")
+
+
 class Lifecycle:
-    """One connection's position on the four tracks (see the module docstring)."""
+    """One position on the four tracks (see the module docstring): immutable, one of 144."""
 
-    __slots__ = ("phase", "read", "teardown", "write")
+    __slots__ = ("phase", "read", "write", "teardown", "_next")
 
-    def __init__(self) -> None:
-        self.phase = NEW
-        self.read = READING
-        self.write = WRITING
-        self.teardown = ALIVE
+    phase: int
+    read: int
+    write: int
+    teardown: int
+    # The position each event leads to, in TRANSITIONS order; None: not allowed.
+    _next: tuple[Lifecycle | None, ...]
 
-    # One method per event of TRANSITIONS, made by _compile() below:
-    # connect, open, release, eof, end, ending, fin, finish, destroy, close.
-    connect: Callable[[], None]
-    open: Callable[[], None]
-    release: Callable[[], None]
-    eof: Callable[[], None]
-    end: Callable[[], None]
-    ending: Callable[[], None]
-    fin: Callable[[], None]
-    finish: Callable[[], None]
-    destroy: Callable[[], None]
-    close: Callable[[], None]
+    def __new__(cls, phase: int = NEW, read: int = READING, write: int = WRITING,
+                teardown: int = ALIVE) -> Lifecycle:
+        try:
+            return _STATES[phase, read, write, teardown]
+        except KeyError:
+            position = (phase, read, write, teardown)
+            raise ValueError(f"no such lifecycle position: {position}") from None
 
-    def apply(self, event: str) -> None:
-        """Move one track by ``event``; raise :class:`StateError` if not allowed."""
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Lifecycle positions are immutable (set {name!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Lifecycle, (self.phase, self.read, self.write, self.teardown))
+
+    # One method per event of TRANSITIONS, made by _event() below, each
+    # returning the next position: connect, open, release, eof, end,
+    # ending, fin, finish, destroy, close.
+    connect: Callable[[], Lifecycle]
+    open: Callable[[], Lifecycle]
+    release: Callable[[], Lifecycle]
+    eof: Callable[[], Lifecycle]
+    end: Callable[[], Lifecycle]
+    ending: Callable[[], Lifecycle]
+    fin: Callable[[], Lifecycle]
+    finish: Callable[[], Lifecycle]
+    destroy: Callable[[], Lifecycle]
+    close: Callable[[], Lifecycle]
+
+    def apply(self, event: str) -> Lifecycle:
+        """The position ``event`` leads to; raise :class:`StateError` if not allowed."""
         if event not in TRANSITIONS:
             raise KeyError(event)
-        getattr(self, event)()
+        result: Lifecycle = getattr(self, event)()
+        return result
 
     @property
     def destroyed(self) -> bool:
@@ -164,30 +188,47 @@ class Lifecycle:
         return "closed"
 
     def __repr__(self) -> str:
-        parts = (_NAMES[track][getattr(self, track)] for track in ("phase", "read", "write",
-                                                                    "teardown"))
+        parts = (_NAMES[track][getattr(self, track)] for track in _TRACKS)
         return f"<Lifecycle {' '.join(parts)}>"
 
 
-def _compile(event: str, track: str, table: dict[int, int]) -> Callable[[Lifecycle], None]:
-    """The method that applies ``event``: ``table``'s cases as comparisons on ``track``."""
-    lines = [f"def {event}(self):", f"    before = self.{track}"]
-    for i, (before, after) in enumerate(table.items()):
-        lines.append(f"    {'if' if i == 0 else 'elif'} before == {before}:")
-        if after != before:
-            lines.append(f"        self.{track} = {after}")
-        else:
-            lines.append("        pass")
-    lines.append("    else:")
-    lines.append(f"        raise StateError({event!r}, {track!r}, before)")
-    namespace: dict[str, Any] = {"StateError": StateError}
-    exec("\n".join(lines), namespace)  # the source is built from the table, nothing else
-    method: Callable[[Lifecycle], None] = namespace[event]
+def _event(index: int, event: str, track: str) -> Callable[[Lifecycle], Lifecycle]:
+    """The method that applies ``event``: the successor found at import, or StateError."""
+    def method(self: Lifecycle) -> Lifecycle:
+        after = self._next[index]
+        if after is None:
+            raise StateError(event, track, getattr(self, track))
+        return after
+    method.__name__ = event
     method.__qualname__ = f"Lifecycle.{event}"
-    method.__doc__ = f"Apply {event!r} to the {track} track (see TRANSITIONS)."
+    method.__doc__ = f"The position after {event!r} on the {track} track (see TRANSITIONS)."
     return method
 
 
-for _event, (_track, _table) in TRANSITIONS.items():
-    setattr(Lifecycle, _event, _compile(_event, _track, _table))
-del _event, _track, _table
+def _positions() -> dict[tuple[int, ...], Lifecycle]:
+    """Every position once, each with its successor for every event of the table."""
+    states: dict[tuple[int, ...], Lifecycle] = {}
+    for key in itertools.product(*(range(len(_NAMES[track])) for track in _TRACKS)):
+        life = object.__new__(Lifecycle)
+        for track, value in zip(_TRACKS, key, strict=True):
+            object.__setattr__(life, track, value)
+        states[key] = life
+    for key, life in states.items():
+        successors: list[Lifecycle | None] = []
+        for track, table in TRANSITIONS.values():
+            i = _TRACKS.index(track)
+            after = table.get(key[i])
+            if after is None:
+                successors.append(None)
+            else:
+                moved = list(key)
+                moved[i] = after
+                successors.append(states[tuple(moved)])
+        object.__setattr__(life, "_next", tuple(successors))
+    return states
+
+
+_STATES = _positions()
+for _index, (_event_name, (_track, _table)) in enumerate(TRANSITIONS.items()):
+    setattr(Lifecycle, _event_name, _event(_index, _event_name, _track))
+del _index, _event_name, _track, _table

@@ -44,9 +44,6 @@ from gnet.state import ENDED, ENDING, FINISHED, NEW, OPEN
 from gnet.transport import StreamTransport
 from gnet.validate import validate_function
 
-if TYPE_CHECKING:
-    from gnet.state import Lifecycle
-
 __all__ = ("WRITEV_MAX", "WriteSide")
 
 S = TypeVar("S", bound="WriteSide")
@@ -336,6 +333,7 @@ class WriteSide(SocketPart):
                 self._destroy(err, True)
             else:
                 self.write(data, encoding)
+                life = self._life  # a failed write destroys the socket
         if err is None and (life.write or life.teardown):
             if life.write == FINISHED:
                 err = StreamAlreadyFinishedError("end")
@@ -352,14 +350,14 @@ class WriteSide(SocketPart):
                 self._onfinished.append(callback)
         if life.write or life.teardown:
             return self
-        life.ending()
+        self._life = life = life.ending()
         corked = self._corked
         # Node's end() uncorks: what was held goes out before FIN.
         self._corked = 0
         if life.phase == NEW:
             # Never connected: nothing to flush; finish, then close.
-            life.fin()
-            self._queue(self._emit_finish, life)
+            self._life = life.fin()
+            self._queue(self._emit_finish, self._generation)
             self._destroy(None, False)
         elif life.phase == OPEN:
             if not self._wq:
@@ -389,17 +387,18 @@ class WriteSide(SocketPart):
             if exc.errno != errno.ENOTCONN:
                 self._destroy(system_error(exc, "shutdown"), True)
                 return
-        life.fin()
-        self._queue(self._emit_finish, life)
+        self._life = life.fin()
+        self._queue(self._emit_finish, self._generation)
 
-    def _emit_finish(self, life: Lifecycle) -> None:
+    def _emit_finish(self, generation: int) -> None:
         # Node never emits 'finish' once the socket was destroyed (its FIN
         # completes asynchronously; gnet's shutdown() returns at once, so the
         # check is made here). A never-connected socket is the exception.
         # A 'finish' queued before a reconnect belongs to the old connection.
-        if life is not self._life or (life.teardown and life.phase != NEW):
+        life = self._life
+        if generation != self._generation or (life.teardown and life.phase != NEW):
             return
-        life.finish()
+        self._life = life.finish()
         # end() callbacks run before the 'finish' listeners, as in Node.
         callbacks = self._onfinished
         if callbacks is not None:
@@ -407,7 +406,7 @@ class WriteSide(SocketPart):
             for callback in callbacks:
                 callback(None)
         self.emit("finish")
-        if life is self._life:
+        if generation == self._generation:
             self._auto_destroy()
 
     def destroySoon(self) -> None:

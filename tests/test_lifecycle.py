@@ -591,6 +591,39 @@ def test_reconnect_after_close(harness: Harness) -> None:
     harness.finish()
 
 
+def test_a_reconnect_right_after_destroy_outlives_the_old_close(harness: Harness) -> None:
+    # end() + destroy() + connect() in one go: the old connection's 'close'
+    # comes while the new one is opening (Node 20: "close false opening"),
+    # and neither it nor the old connection's 'finish' touches the new
+    # connection, which connects, echoes and closes on its own.
+    srv = harness.listening_server(lambda s: s.pipe(s))
+    port = port_of(srv)
+    sock = harness.socket()
+    log: list[Any] = []
+    done = Event()
+    sock.on("finish", lambda: log.append("finish"))
+    sock.on("close", lambda had_error: log.append(("close", had_error, sock.readyState)))
+    sock.on("data", lambda chunk: (log.append(chunk), sock.end()))
+    sock.on("end", lambda: log.append("end"))
+    sock.on("close", lambda _had_error: done.set() if len(log) > 1 else None)
+
+    def second() -> None:
+        log.append(("connect", sock.readyState, sock.destroyed))
+        sock.write(b"hi")
+
+    def first() -> None:
+        sock.end()
+        sock.destroy()
+        sock.connect(port, "127.0.0.1", second)
+
+    sock.connect(port, "127.0.0.1", first)
+    assert done.wait(WAIT / 1000)
+    assert log == [("close", False, "opening"), ("connect", "open", False), b"hi",
+                   "finish", "end", ("close", False, "closed")]
+    assert sock.destroyed
+    harness.finish()
+
+
 def test_write_before_connect_goes_first(harness: Harness) -> None:
     srv = harness.listening_server(lambda s: s.pipe(s))
     sock = harness.connect(port_of(srv), "127.0.0.1")

@@ -30,7 +30,7 @@ from gnet.state import (
 def run(*events: str) -> Lifecycle:
     life = Lifecycle()
     for event in events:
-        life.apply(event)
+        life = life.apply(event)
     return life
 
 
@@ -45,20 +45,17 @@ def test_a_new_socket_is_open_in_both_directions_but_not_connected() -> None:
 def test_a_client_connection_from_connect_to_close() -> None:
     life = run("connect")
     assert life.ready_state == "opening"
-    life.apply("open")
+    life = life.open()
     assert life.ready_state == "open"
-    life.apply("eof")
+    life = life.eof()
     assert life.ready_state == "open"  # 'end' not emitted yet: still readable
-    life.apply("end")
+    life = life.end()
     assert life.ready_state == "writeOnly"
-    life.apply("ending")
+    life = life.ending()
     assert life.ready_state == "closed"
-    life.apply("fin")
-    life.apply("finish")
+    life = life.fin().finish()
     assert life.done
-    life.apply("destroy")
-    life.apply("release")
-    life.apply("close")
+    life = life.destroy().release().close()
     assert (life.phase, life.teardown) == (CLOSED, CLOSE_EMITTED)
 
 
@@ -104,10 +101,8 @@ def test_a_never_connected_socket_stays_new_when_released() -> None:
     ("open", "release", "open"),
 ])
 def test_illegal_transitions_raise(events: tuple[str, ...]) -> None:
-    life = Lifecycle()
     *legal, last = events
-    for event in legal:
-        life.apply(event)
+    life = run(*legal)
     before = (life.phase, life.read, life.write, life.teardown)
     with pytest.raises(StateError) as info:
         life.apply(last)
@@ -123,11 +118,13 @@ def test_every_state_and_event_pair_is_either_in_the_table_or_refused() -> None:
               "teardown": (ALIVE, DESTROYED, CLOSE_EMITTED)}
     for event, (track, table) in TRANSITIONS.items():
         for state in tracks[track]:
-            life = Lifecycle()
-            setattr(life, track, state)
+            life = Lifecycle(**{track: state})
             if state in table:
-                life.apply(event)
-                assert getattr(life, track) == table[state]
+                after = life.apply(event)
+                assert getattr(after, track) == table[state]
+                # Only that track moves.
+                assert all(getattr(after, other) == getattr(life, other)
+                           for other in tracks if other != track)
             else:
                 with pytest.raises(StateError):
                     life.apply(event)
@@ -145,13 +142,32 @@ def test_the_tracks_move_independently() -> None:
 
 
 def test_a_reconnect_starts_from_a_fresh_lifecycle() -> None:
-    # What gnet.Socket.connect() does on a destroyed socket: a new object,
-    # so nothing of the old connection's state can leak into the new one.
+    # What gnet.Socket.connect() does on a destroyed socket: it starts from
+    # Lifecycle() again, so nothing of the old connection's state can leak
+    # into the new one.
     old = run("connect", "open", "eof", "end", "destroy", "release", "close")
-    new = Lifecycle()
-    new.apply("connect")
+    new = Lifecycle().connect()
     assert new is not old
     assert (new.read, new.write, new.teardown) == (READING, WRITING, ALIVE)
+
+
+def test_positions_are_shared_immutable_values() -> None:
+    # One object per position, whatever path led there: a socket holds a
+    # reference to a shared value, not a lifecycle object of its own.
+    assert Lifecycle() is Lifecycle()
+    assert run("open", "eof", "ending") is run("open", "ending", "eof")
+    assert Lifecycle(OPEN, EOF, ENDING, ALIVE) is run("open", "eof", "ending")
+    life = run("open")
+    with pytest.raises(AttributeError):
+        life.phase = CLOSED  # type: ignore[misc]
+    assert life.phase == OPEN
+    # An event returns the next position and leaves the one it came from.
+    assert life.eof() is not life and life.read == READING
+
+
+def test_a_position_off_the_tracks_is_refused() -> None:
+    with pytest.raises(ValueError, match="no such lifecycle position"):
+        Lifecycle(phase=7)
 
 
 def test_repr_names_every_track() -> None:

@@ -253,7 +253,7 @@ class TLSSocket(Socket):
         if plain.destroyed:
             raise InvalidArgValueError("socket", plain, "is destroyed")
         if plain.connecting or plain.pending:
-            self._life.apply("connect")
+            self._life = self._life.connect()
             self._sync_active()
             plain.once("connect", lambda: self._upgrade_now(plain))
             plain.once("close", lambda *_: self._upgrade_failed(plain))
@@ -271,7 +271,7 @@ class TLSSocket(Socket):
         config = self._tls
         assert config is not None
         lower = SocketLower(plain)
-        self._life.apply("open")
+        self._life = self._life.open()
         if lower.is_tcp:
             self._remote = (plain.remoteAddress, plain.remotePort)
         self.servername = False if config.server_side else config.servername
