@@ -37,7 +37,9 @@ import gnet as net
 from gnet import cluster
 
 def out(*args):
-    print(json.dumps(args), flush=True)
+    # One write(2) of a line under PIPE_BUF: the primary and the workers
+    # share this pipe, and a print() may split its line.
+    os.write(1, (json.dumps(args) + "\n").encode())
 
 if cluster.isPrimary:
     setup = json.loads(os.environ.get("SETUP", "{}"))

@@ -33,7 +33,9 @@ PROGRAM = textwrap.dedent("""
     from gnet import cluster
 
     def out(*fields):
-        print(json.dumps(list(fields)), flush=True)
+        # One write(2) of a line under PIPE_BUF: the primary and both
+        # workers share this pipe, and a print() may split its line.
+        os.write(1, (json.dumps(list(fields)) + "\\n").encode())
 
     if cluster.isPrimary:
         cluster.setupPrimary({"schedulingPolicy": os.environ["POLICY"]})
