@@ -114,7 +114,9 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
                              "known by the address it advertises")
     parser.add_argument("--workers", metavar="N", type=_count, default=None,
                         help="serve from N worker processes sharing the port (gnet.cluster); "
-                             "a worker that dies is replaced")
+                             "a worker that dies is replaced, SIGHUP to the primary replaces "
+                             "them one at a time (a rolling restart), SIGTERM or Ctrl-C stops "
+                             "them gracefully")
 
 
 def _server_tls(args: argparse.Namespace) -> dict[str, Any] | None:
