@@ -688,16 +688,7 @@ class TLSTransport:
         if done is None:
             return
         self._done = None
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.stop()
-            timer.close()
-        greenlet = self._greenlet
-        if greenlet is not None:
-            self._greenlet = None
-            if not greenlet.dead:
-                greenlet.kill(block=False)
+        self._cancel_handshake_work()
         if self._closed:
             return
         if not self._secure and self.lower.reading:
@@ -709,6 +700,11 @@ class TLSTransport:
         if hw is not None:
             hw.stop()  # the greenlet closes it on its way out
         self._done = None
+        self._cancel_handshake_work()
+
+    def _cancel_handshake_work(self) -> None:
+        # The handshake's timeout timer and its greenlet (made only for a
+        # handshake whose SNICallback or 'OCSPRequest' listener may block).
         timer = self._timer
         if timer is not None:
             self._timer = None
@@ -717,7 +713,8 @@ class TLSTransport:
         greenlet = self._greenlet
         if greenlet is not None:
             self._greenlet = None
-            greenlet.kill(block=False)
+            if not greenlet.dead:
+                greenlet.kill(block=False)
 
     def secure(self) -> None:
         """The socket accepted the handshake: arm the reading and writing asked for."""
