@@ -87,7 +87,8 @@ nitpick_ignore_regex = [
     (r'py:.*', r'gnet\.[a-z_]+\.(_?[A-Z]|_[A-Za-z_]+)'),
     (r'py:class', r'gnet\.(loop\.Handle|read_side\.ReadSide|write_side\.WriteSide|'
                   r'pull\.PullMode|parts\.SocketPart|timeouts\.IdleTimeout|'
-                  r'sockopts\.SocketOptions|listening\.Listening|accepting\.Accepting)'),
+                  r'sockopts\.SocketOptions|listening\.Listening|accepting\.Accepting|'
+                  r'connecting\.Connecting|endpoints\.Endpoints)'),
     # The parts of gnet.dgram.Socket (gnet/dgram/parts.py), and its TypeVar S.
     (r'py:class', r'gnet\.dgram\.(parts\.DatagramPart|receive\.ReceivePath|send\.SendPath|'
                   r'connected\.ConnectedMode|multicast\.Multicast|options\.DatagramOptions|'

@@ -2,11 +2,12 @@
 
 :class:`gnet.Socket` is assembled from parts, one concept each:
 :class:`~gnet.write_side.WriteSide`, :class:`~gnet.read_side.ReadSide`,
-:class:`~gnet.pull.PullMode`, :class:`~gnet.timeouts.IdleTimeout` and
-:class:`~gnet.sockopts.SocketOptions`. The parts hold no state of their own (the
-socket's ``__slots__`` hold all of it) and share :class:`SocketPart` as
-their base: empty at run time, and for type checkers the one declaration of
-the fields and methods of the socket they use.
+:class:`~gnet.pull.PullMode`, :class:`~gnet.connecting.Connecting`,
+:class:`~gnet.timeouts.IdleTimeout`, :class:`~gnet.sockopts.SocketOptions` and
+:class:`~gnet.endpoints.Endpoints`. The parts hold no state of their own (the
+socket's ``__slots__`` and class-level defaults hold all of it) and share
+:class:`SocketPart` as their base: empty at run time, and for type checkers
+the one declaration of the fields and methods of the socket they use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from gevent.hub import Waiter
 
+    from gnet.blocklist import BlockList
+    from gnet.connector import Connector
     from gnet.encodings import Decoder
     from gnet.pull import _Pull
     from gnet.state import Lifecycle
@@ -67,11 +70,21 @@ class SocketPart:
         _need_drain: bool
         _onfinished: list[Callable[..., Any]] | None
         _bytes_written: int
+        # Connecting (class-level defaults on the socket, but _remote).
+        _attempt: Connector | None
+        _reset_on_connect: bool
+        _signal_aborted: bool
+        _block_list: BlockList | None
+        autoSelectFamilyAttemptedAddresses: list[str] | None
+        # Endpoints: the peer's sockaddr, and a PROXY header's ProxyPeer.
+        _remote: tuple[Any, ...] | None
+        _proxy: Any
 
         # Socket and EventEmitter methods the parts call.
         def _queue(self, fn: Callable[..., Any], *args: Any) -> None: ...
         def _schedule(self) -> None: ...
         def _run(self) -> None: ...
+        def _begin(self) -> None: ...
         def _destroy(self, error: BaseException | None, had_error: bool) -> None: ...
         def _auto_destroy(self) -> None: ...
         def _sync_active(self) -> None: ...
@@ -82,6 +95,10 @@ class SocketPart:
         def listenerCount(self, name: Any, listener: Any = None) -> int: ...
         def destroy(self: S, error: BaseException | None = None) -> S: ...
         def end(self, data: Any = None, encoding: Any = None, callback: Any = None) -> Any: ...
+        def resetAndDestroy(self: S) -> S: ...
+        # WriteSide methods Connecting calls.
+        def _flush(self) -> None: ...
+        def _shutdown(self) -> None: ...
         # ReadSide methods PullMode calls.
         def _start_reading(self) -> None: ...
         def _stop_reading(self) -> None: ...

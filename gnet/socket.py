@@ -8,11 +8,17 @@ hub and never block; all events are emitted in a gnet worker greenlet (see
 ``dispatch.py`` for the execution-context rule), one socket's events one
 after another, never inside the call that caused them.
 
-The read path (hub -> worker: recv, the read queue, 'data') is
-:mod:`gnet.read_side`; the write path (caller -> kernel: send, the write
-queue, 'drain', FIN, 'finish') is :mod:`gnet.write_side`. This module keeps
-what ties them together: construction, the event queue, connecting,
-teardown, timeouts, options and Node's property surface.
+The socket is assembled from parts, one concept each (mixins with no state
+of their own, see :mod:`gnet.parts`): the read path (hub -> worker: recv,
+the read queue, 'data') is :mod:`gnet.read_side`; the write path (caller ->
+kernel: send, the write queue, 'drain', FIN, 'finish') is
+:mod:`gnet.write_side`; ``connect()`` and its attempt, up to 'connect', is
+:mod:`gnet.connecting`; the idle timeout :mod:`gnet.timeouts`; TCP options
+:mod:`gnet.sockopts`; the address properties :mod:`gnet.endpoints`. This
+module keeps what ties them together: construction, the fields (every slot
+and class-level default), the event queue, teardown, the state properties,
+and the hooks a server uses (:func:`accept`, :func:`serve`,
+:func:`advertise`).
 
 Events that are not data ('connect', 'drain', 'timeout', 'error', 'close',
 write callbacks) go through a second, small event queue that is run before
@@ -55,12 +61,13 @@ from gevent.hub import Waiter
 from zope.interface import implementer
 
 from gnet.abort import add_abort_listener, validate_abort_signal
-from gnet.addresses import address_info
-from gnet.arguments import check_connect, normalize_connect
+from gnet.arguments import normalize_connect
 from gnet.blocklist import BlockList, block_list_option
+from gnet.connecting import _CONNECT_OPTIONS, _SOCKET_OPTIONS, _UNSUPPORTED_OPTIONS, Connecting
 from gnet.connector import Connector
 from gnet.dispatch import check_thread, get_loop, schedule
 from gnet.encodings import Decoder
+from gnet.endpoints import Endpoints
 from gnet.errors import (
     AbortError,
     InvalidArgTypeError,
@@ -76,24 +83,15 @@ from gnet.errors import (
     system_error,
 )
 from gnet.events import EventEmitter
-from gnet.interfaces import IConnectTarget, IProxyProtocolSocket, ISocket
+from gnet.interfaces import IProxyProtocolSocket, ISocket
 from gnet.loop import Handle
 from gnet.options import merge_options
 from gnet.read_side import END, ReadSide
 from gnet.sockopts import SocketOptions, delay_ms
-from gnet.state import (
-    CLOSE_EMITTED,
-    CONNECTING,
-    DESTROYED,
-    NEW,
-    OPEN,
-    Lifecycle,
-)
+from gnet.state import CLOSE_EMITTED, CONNECTING, DESTROYED, NEW, Lifecycle
 from gnet.timeouts import Idle, IdleTimeout
 from gnet.transport import PipeTransport, StreamTransport
-from gnet.validate import (
-    validate_number,
-)
+from gnet.validate import validate_number
 from gnet.write_side import WriteSide
 
 if TYPE_CHECKING:
@@ -117,26 +115,10 @@ _default_hwm = 64 * 1024
 # A file descriptor is a C int.
 _FD_MAX = 2**31 - 1
 
-
-_SOCKET_OPTIONS = (
-    "allowHalfOpen", "highWaterMark", "readableHighWaterMark", "writableHighWaterMark",
-    "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
-    "objectMode", "readableObjectMode", "writableObjectMode", "pauseOnCreate", "signal",
-    "blockList",
-)
-# Documented by Node 22/24 for new Socket() / connect(), not implemented.
-_UNSUPPORTED_OPTIONS = {
-    "onread": "read with 'data' listeners (gnet reads into its own 64 KiB chunks)",
-}
 # Events Node emits on sockets that gnet does not: listening for them fails.
 # None left; the check stays for the next name Node adds.
 _UNSUPPORTED_EVENTS: dict[str, str] = {}
 
-_CONNECT_OPTIONS = (
-    "port", "host", "path", "localAddress", "localPort", "family", "hints", "lookup",
-    "autoSelectFamily", "autoSelectFamilyAttemptTimeout", "noDelay", "keepAlive",
-    "keepAliveInitialDelay", "timeout",
-)
 
 def getDefaultHighWaterMark() -> int:
     """The ``highWaterMark`` new sockets get (64 KiB, Node 22's default)."""
@@ -171,8 +153,8 @@ class _SocketType(type):
 
 
 @implementer(ISocket, IProxyProtocolSocket)
-class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Handle,
-             metaclass=_SocketType):
+class Socket(ReadSide, WriteSide, Connecting, IdleTimeout, SocketOptions, Endpoints,
+             EventEmitter, Handle, metaclass=_SocketType):
     """A TCP or Unix stream socket with Node's events and Duplex semantics.
 
     Node: ``new net.Socket([options])``. Events: 'lookup'(err, address,
@@ -442,121 +424,7 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         self._destroy(None, True)
 
     # ------------------------------------------------------------------
-    # Connecting
-
-    def connect(self: S, *args: Any, **kwargs: Any) -> S:
-        """Open the connection (Node's ``socket.connect``); returns self.
-
-        Overloads: ``connect(options[, connectListener])``,
-        ``connect(path[, connectListener])``,
-        ``connect(port[, host][, connectListener])``, or keyword arguments
-        (``port``, ``host``, ``path``, ``localAddress``, ``localPort``,
-        ``family``, ``lookup``, ``autoSelectFamily``, ``noDelay``,
-        ``keepAlive``, ``keepAliveInitialDelay``). ``host`` defaults to
-        'localhost'. Names resolve through gevent's cooperative resolver and
-        'lookup' is emitted for them; IP literals connect at once.
-
-        Raises:
-            MissingArgsError: no port and no path.
-            InvalidArgTypeError / SocketBadPortError: a bad port.
-        """
-        check_thread("connect")
-        call = normalize_connect(args, kwargs, _SOCKET_OPTIONS + _CONNECT_OPTIONS,
-                                 _UNSUPPORTED_OPTIONS)
-        if self._life.phase in (CONNECTING, OPEN) and not self._life.teardown:
-            raise InvalidArgValueError("socket", self, "is already connecting or connected")
-        target = check_connect(call)
-        options, callback, path = call.options, target.callback, target.path
-        host, port, family, lookup = target.host, target.port, target.family, target.lookup
-        # Node reads blockList from new Socket(); given to connect() it counts too.
-        options["blockList"] = (block_list_option(options.get("blockList"))
-                                or self._block_list)
-        if options.get("noDelay"):
-            self._no_delay = True
-        if options.get("keepAlive"):
-            self._keep_alive = (True, delay_ms(options.get("keepAliveInitialDelay")),
-                                None, None)
-        if self._life.teardown:
-            if self._signal_aborted:
-                return self  # destroyed by an already-aborted signal
-            # A new connection: what the old one still has queued is stale.
-            self._generation += 1
-            self._begin()
-        if callback is not None:
-            self.once("connect", callback)
-        self._life = self._life.connect()
-        self._sync_active()
-        connector = Connector(_ConnectTarget(self), options)
-        self._attempt = connector
-        if path is not None:
-            connector.start_unix(path)
-        else:
-            connector.start_tcp(str(host), port or 0, family or 0, lookup)
-        return self
-
-    def _adopt(self, sock: Any, peer: Any = None) -> None:
-        # The connection is up: its OS socket becomes this socket's transport.
-        t = self._t = sock.attach()
-        self._life = self._life.open()
-        if t.is_tcp:
-            if peer is None:
-                try:
-                    peer = sock.getpeername()
-                except OSError:
-                    peer = None
-            self._remote = peer
-            if self._no_delay:
-                t.set_no_delay(True)
-            keep_alive = self._keep_alive
-            if keep_alive is not None:
-                t.set_keep_alive(*keep_alive)
-
-    def _connected(self, sock: Any) -> None:
-        # Hub (IConnectTarget.connected): the connect attempt succeeded.
-        self._attempt = None
-        self._adopt(sock)
-        if self._reset_on_connect:
-            # Node resets once 'connect' was seen, not before.
-            self._queue(self._emit_connect_then_reset)
-            return
-        self._queue(self._emit_connect)
-        if self._flowing is not False:
-            self._start_reading()
-        if self._wq and not self._corked:
-            self._flush()
-        elif self._life.write and not self._wq:
-            self._shutdown()
-        self._sync_active()
-
-    def _emit_connect(self) -> None:
-        if self._life.teardown:
-            return
-        self.emit("connect")
-        self.emit("ready")
-
-    def _emit_connect_then_reset(self) -> None:
-        self._emit_connect()
-        self._reset_on_connect = False
-        self.resetAndDestroy()
-
-    def _connect_failed(self, err: BaseException) -> None:
-        self._attempt = None
-        # Writes queued while connecting learn why they never went out.
-        self._destroy(err, True)
-
-    # ------------------------------------------------------------------
-    # Read path
-
-
-    def _auto_destroy(self) -> None:
-        # Node's autoDestroy: once 'end' and 'finish' were both emitted, in
-        # whichever order they came, the socket closes.
-        if self._life.done and not self._life.teardown:
-            self._destroy(None, False)
-
-    # ------------------------------------------------------------------
-    # Flow control
-
+    # Listeners
 
     def _add_listener(self, name: Any, listener: Any, prepend: bool, once: bool) -> None:
         if name in _UNSUPPORTED_EVENTS:
@@ -569,10 +437,6 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         elif name == "readable":
             # Pull mode, as Node's on('readable'): paused, read() to consume.
             self._readable_added()
-
-
-    # ------------------------------------------------------------------
-    # Write path
 
 
     # ------------------------------------------------------------------
@@ -708,120 +572,19 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
         )
         self._set_active(active)
 
-    # ------------------------------------------------------------------
-    # Timeouts and socket options
-
-
-    def _emit_lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
-        self.emit("lookup", err, address, family, host)
-
+    def _auto_destroy(self) -> None:
+        # Node's autoDestroy: once 'end' and 'finish' were both emitted, in
+        # whichever order they came, the socket closes.
+        if self._life.done and not self._life.teardown:
+            self._destroy(None, False)
 
     # ------------------------------------------------------------------
-    # Addresses and state
-
-    def address(self) -> dict[str, Any]:
-        """The local address ``{'address', 'family', 'port'}``; ``{}`` when not connected."""
-        t = self._t
-        if t is None or not t.is_tcp:
-            return {}  # Node gives {} for a pipe too
-        try:
-            info: dict[str, Any] = address_info(t.getsockname(), t.family)
-            return info
-        except OSError:
-            return {}
-
-    @property
-    def remoteAddress(self) -> str | None:
-        """The peer's IP address; kept after close, None before connecting.
-
-        Behind a PROXY protocol header, the client's address it advertised.
-        """
-        if self._proxy is not None:
-            return self._proxy.remote[0]
-        remote = self._remote
-        return remote[0] if remote is not None else None
-
-    @property
-    def remotePort(self) -> int | None:
-        """The peer's port; kept after close, None before connecting (PROXY: the advertised one)."""
-        if self._proxy is not None:
-            return self._proxy.remote[1]
-        remote = self._remote
-        return remote[1] if remote is not None else None
-
-    @property
-    def remoteFamily(self) -> str | None:
-        """'IPv4' or 'IPv6'; kept after close, None before connecting (PROXY: advertised)."""
-        if self._proxy is not None:
-            return self._proxy.remote[2]
-        remote = self._remote
-        if remote is None:
-            return None
-        # An IPv6 address (an IPv4-mapped one too, as Node says) has a colon.
-        return "IPv6" if ":" in remote[0] else "IPv4"
-
-    # PROXY protocol (a gnet extension): what a server made with the
-    # proxyProtocol option read before 'connection'; None otherwise.
-
-    @property
-    def proxyPeerAddress(self) -> str | None:
-        """The real peer's IP address (the balancer's) behind a PROXY header, or None."""
-        return self._proxy.peer[0] if self._proxy is not None else None
-
-    @property
-    def proxyPeerPort(self) -> int | None:
-        """The real peer's port behind a PROXY header, or None."""
-        return self._proxy.peer[1] if self._proxy is not None else None
-
-    @property
-    def proxyPeerFamily(self) -> str | None:
-        """'IPv4' or 'IPv6' for the real peer behind a PROXY header, or None."""
-        return self._proxy.peer[2] if self._proxy is not None else None
-
-    @property
-    def proxyHeader(self) -> Any:
-        """The PROXY header (a :class:`gnet.proxy_protocol.ProxyHeader`), or None."""
-        return self._proxy.header if self._proxy is not None else None
-
-    @property
-    def proxyTlvs(self) -> dict[str, Any] | None:
-        """The PROXY v2 header's TLVs decoded (see ``gnet.proxy_protocol.decode_tlvs``), or None."""
-        return self._proxy.tlvs() if self._proxy is not None else None
-
-    @property
-    def localAddress(self) -> str | None:
-        """Our IP address on this connection, or None."""
-        return self.address().get("address")
-
-    @property
-    def localPort(self) -> int | None:
-        """Our port on this connection, or None."""
-        return self.address().get("port")
-
-    @property
-    def localFamily(self) -> str | None:
-        """'IPv4' or 'IPv6' for our end, or None."""
-        t = self._t
-        if t is None or not t.is_tcp:
-            return None
-        return "IPv6" if t.family == _socket.AF_INET6 else "IPv4"
-
-
-    @property
-    def connecting(self) -> bool:
-        """True between ``connect()`` and 'connect'."""
-        return self._life.phase == CONNECTING
-
-    @property
-    def pending(self) -> bool:
-        """True until connected, and again after close, as in Node."""
-        return self._t is None or self._life.phase == CONNECTING
+    # State
 
     @property
     def destroyed(self) -> bool:
         """True once destroyed (by ``destroy()``, an error, or a full close)."""
         return self._life.destroyed
-
 
     @property
     def readyState(self) -> str:
@@ -875,63 +638,10 @@ class Socket(ReadSide, WriteSide, IdleTimeout, SocketOptions, EventEmitter, Hand
     if TYPE_CHECKING:
         auto_select_family_attempted_addresses = autoSelectFamilyAttemptedAddresses
         reset_and_destroy = resetAndDestroy
-        remote_address = remoteAddress
-        remote_port = remotePort
-        remote_family = remoteFamily
-        proxy_peer_address = proxyPeerAddress
-        proxy_peer_port = proxyPeerPort
-        proxy_peer_family = proxyPeerFamily
-        proxy_header = proxyHeader
-        proxy_tlvs = proxyTlvs
-        local_address = localAddress
-        local_port = localPort
-        local_family = localFamily
         ready_state = readyState
         allow_half_open: bool
         bytes_read: int
     # --- end of PEP 8 twins ---
-
-
-@implementer(IConnectTarget)
-class _ConnectTarget:
-    # What a Connector may do to the socket it connects: the declared hooks
-    # of IConnectTarget, all called in the hub.
-    __slots__ = ("socket",)
-
-    def __init__(self, socket: Socket) -> None:
-        self.socket = socket
-
-    @property
-    def attempted(self) -> list[str] | None:
-        return self.socket.autoSelectFamilyAttemptedAddresses
-
-    @attempted.setter
-    def attempted(self, value: list[str] | None) -> None:
-        self.socket.autoSelectFamilyAttemptedAddresses = value
-
-    def lookup(self, err: Any, address: Any, family: Any, host: str) -> None:
-        self.socket._queue(self.socket._emit_lookup, err, address, family, host)
-
-    def connected(self, raw: Any) -> None:
-        self.socket._connected(raw)
-
-    def failed(self, err: BaseException) -> None:
-        self.socket._connect_failed(err)
-
-    def waiting_changed(self, waiting: bool) -> None:
-        self.socket._sync_active()
-
-    # Node 20.12/22's happy-eyeballs events, queued in order with 'lookup',
-    # 'connect' and 'error', so a listener added after connect() returns
-    # sees every one.
-    def attempt(self, ip: Any, port: Any, family: Any) -> None:
-        self.socket._queue(self.socket.emit, "connectionAttempt", ip, port, family)
-
-    def attempt_failed(self, ip: Any, port: Any, family: Any, error: BaseException) -> None:
-        self.socket._queue(self.socket.emit, "connectionAttemptFailed", ip, port, family, error)
-
-    def attempt_timeout(self, ip: Any, port: Any, family: Any) -> None:
-        self.socket._queue(self.socket.emit, "connectionAttemptTimeout", ip, port, family)
 
 
 def accept(cls: type[S], server: Any, owner: Any, raw: Any, address: Any,
