@@ -70,7 +70,7 @@ from greenlet import getcurrent
 from gnet.errors import ForeignThreadError
 
 __all__ = ("abandon", "check_thread", "get_loop", "idle_workers", "in_worker", "recover",
-           "schedule", "wait_quiet")
+           "schedule", "schedule_last", "wait_quiet")
 
 # The OS thread's id even under monkey.patch_all(), where threading's is a
 # greenlet's.
@@ -83,12 +83,14 @@ MAX_IDLE_WORKERS = 4
 
 
 class _Dispatcher:
-    __slots__ = ("_all", "_hub", "_idle", "_quiet", "_ready", "_run_callback",
+    __slots__ = ("_all", "_hub", "_idle", "_loop", "_quiet", "_ready", "_run_callback",
                  "_scheduled", "_workers", "_written_off")
 
     def __init__(self) -> None:
         hub = get_hub()
         self._hub = hub
+        # schedule_last() needs libev's pending count; another loop has none.
+        self._loop = hub.loop if hasattr(hub.loop, "pendingcnt") else None
         self._run_callback = hub.loop.run_callback
         self._ready: deque[Callable[[], Any]] = deque()
         self._idle: list[Any] = []
@@ -257,6 +259,28 @@ def schedule(task: Callable[[], Any]) -> None:
     if not d._scheduled:
         d._wake()
 
+
+def schedule_last(task: Callable[[], Any]) -> None:
+    """:func:`schedule` for a hub callback that does nothing after this call.
+
+    A socket's read callback hands its chunk over this way. When the loop
+    has no other watcher left to call in this turn (libev's pending count
+    is 0), no task is queued and a worker is parked, nothing could join a
+    batch with this task: switching into the worker now (as gevent's own
+    waiters are switched into from watcher callbacks) runs it with the same
+    greenlets and the same order of this socket's events, and saves the
+    loop callback that would otherwise wake the worker. The worker parks
+    by switching back to the hub, which returns here. Anything else, and
+    any other caller, takes :func:`schedule`.
+    """
+    d = _dispatcher
+    if (d is not None and not d._scheduled and not d._ready and d._idle
+            and d._loop is not None and not d._loop.pendingcnt and getcurrent() is d._hub):
+        d._ready.append(task)
+        d._scheduled += 1
+        d._idle.pop().switch()
+        return
+    schedule(task)
 
 
 def abandon(owners: Iterable[Any]) -> set[Any]:

@@ -30,7 +30,7 @@ from gevent import get_hub
 from gevent.hub import Waiter
 from greenlet import getcurrent
 
-from gnet.dispatch import get_loop, schedule
+from gnet.dispatch import get_loop, schedule_last
 from gnet.encodings import Decoder, normalize_encoding
 from gnet.errors import system_error
 from gnet.naming import add_aliases
@@ -104,7 +104,8 @@ class ReadSide(PullMode):
             self._pulled()
         elif not self._queued:
             self._queued = True
-            schedule(self._run)
+            # Nothing follows in this callback: the worker may run now.
+            schedule_last(self._run)
 
     def _consumed(self, n: int) -> None:
         self._rlen -= n
