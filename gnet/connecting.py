@@ -163,6 +163,11 @@ class Connecting(SocketPart):
             self._queue(self._emit_connect_then_reset)
             return
         self._queue(self._emit_connect)
+        self._start_io()
+
+    def _start_io(self) -> None:
+        # Hub or caller: the connection is up. Read unless paused, send what
+        # was written while connecting, and FIN if end() came first.
         if self._flowing is not False:
             self._start_reading()
         if self._wq and not self._corked:

@@ -282,13 +282,7 @@ class TLSSocket(Socket):
             t.on_session = self._session_changed
         self._t = t  # type: ignore[assignment]
         t.start_handshake(self._handshake_done, config.handshake_timeout, config.cooperative)
-        if self._flowing is not False:
-            self._start_reading()
-        if self._wq and not self._corked:
-            self._flush()
-        elif self._life.write and not self._wq:
-            self._shutdown()
-        self._sync_active()
+        self._start_io()
 
     def _tls_init(self, config: _Config | None) -> None:
         self._tls = config
